@@ -1,0 +1,175 @@
+// The only reader of process.env. Every key is described here beside its default, validated once at start,
+// and handed to the rest of the server as a frozen, typed Config. The README's configuration table mirrors it.
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** The development secret: accepted outside production with a warning, refused when NODE_ENV=production. */
+export const DEVELOPMENT_SECRET_KEY = 'chillfi3-auth-development-secret-change-me';
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const signingAlgorithm = z.enum(['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA']);
+
+const schema = z.object({
+  // Runtime mode. "production" turns on the refusal of default secrets.
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  // TCP port the server listens on (the plan's AUTH_PORT).
+  AUTH_PORT: integer(0, 65535).default(3001),
+  // Address to bind. 0.0.0.0 listens on every interface.
+  AUTH_HOST: z.string().min(1).default('0.0.0.0'),
+  // Public base URL of this server: the OIDC issuer. Defaults to http://localhost:AUTH_PORT.
+  AUTH_ISSUER: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  // Full database URL (postgres://user:pass@host:port/db). Unset with no AUTH_DB_HOST: embedded SQLite.
+  AUTH_DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  // The plan's split PostgreSQL settings, used when AUTH_DATABASE_URL is unset and AUTH_DB_HOST is set.
+  AUTH_DB_HOST: optionalString,
+  AUTH_DB_PORT: integer(1, 65535).default(5432),
+  AUTH_DB_NAME: z.string().min(1).default('chillfi3_auth'),
+  AUTH_DB_USER: z.string().min(1).default('postgres'),
+  AUTH_DB_PASSWORD: optionalString,
+  // Folder of the embedded SQLite file (auth.sqlite) when no PostgreSQL is configured.
+  AUTH_DATA_DIR: z.string().min(1).default('./data'),
+  // Redis URL for sessions, grants, tokens and counters. Unset: they live in the SQL database.
+  AUTH_REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+  // Master secret (>= 32 characters): encrypts client secrets and signing keys at rest, derives cookie keys.
+  AUTH_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').default(DEVELOPMENT_SECRET_KEY),
+  // Access token lifetime in seconds (the plan's 15 minutes).
+  TOKEN_TTL: integer(60, 86_400).default(900),
+  // Refresh token lifetime in seconds (the plan's 7 days). Refresh tokens rotate on every use.
+  REFRESH_TTL: integer(300, 31_536_000).default(604_800),
+  // ID token lifetime in seconds.
+  ID_TOKEN_TTL: integer(60, 86_400).default(3600),
+  // Single sign-on session lifetime in seconds.
+  SESSION_TTL: integer(300, 31_536_000).default(1_209_600),
+  // Failed password attempts on one account before it locks.
+  MAX_LOGIN_ATTEMPTS: integer(1, 1000).default(5),
+  // How long a locked account stays locked, in seconds.
+  LOCKOUT_DURATION: integer(1, 86_400).default(300),
+  // Login attempts allowed per client IP per 15 minutes, whatever the account.
+  LOGIN_RATE_LIMIT: integer(1, 100_000).default(50),
+  // Trust X-Forwarded-* headers (set when behind a reverse proxy that sets them).
+  AUTH_TRUST_PROXY: flag.default(false),
+  // PEM files for HTTPS (TLS 1.3 minimum). Both or neither.
+  AUTH_TLS_CERT: optionalString,
+  AUTH_TLS_KEY: optionalString,
+  // Worker processes (node:cluster). 1 runs in-process.
+  AUTH_WORKERS: integer(1, 64).default(1),
+  // pino log level.
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // JWS algorithm of access tokens (RFC 9068). ES256 is the fastest to sign on common hardware.
+  ACCESS_TOKEN_ALG: signingAlgorithm.default('ES256'),
+  // JWS algorithm of ID tokens. RS256 is the one every relying party supports.
+  ID_TOKEN_ALG: signingAlgorithm.default('RS256'),
+  // argon2id cost (OWASP: 19 MiB memory, 2 iterations, 1 lane).
+  ARGON2_MEMORY_KIB: integer(8192, 4_194_304).default(19_456),
+  ARGON2_TIME_COST: integer(1, 20).default(2),
+  ARGON2_PARALLELISM: integer(1, 16).default(1),
+});
+
+export type SigningAlgorithm = z.infer<typeof signingAlgorithm>;
+
+export type DatabaseConfig =
+  | { readonly type: 'postgres'; readonly url: string }
+  | { readonly type: 'sqlite'; readonly file: string };
+
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly port: number;
+  readonly host: string;
+  readonly issuer: string;
+  readonly database: DatabaseConfig;
+  readonly redisUrl: string | undefined;
+  readonly secretKey: string;
+  readonly usesDevelopmentSecret: boolean;
+  readonly ttl: {
+    readonly accessToken: number;
+    readonly refreshToken: number;
+    readonly idToken: number;
+    readonly session: number;
+  };
+  readonly lockout: { readonly maxAttempts: number; readonly durationSeconds: number };
+  readonly loginRateLimit: number;
+  readonly trustProxy: boolean;
+  readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  readonly workers: number;
+  readonly logLevel: string;
+  readonly algorithms: { readonly accessToken: SigningAlgorithm; readonly idToken: SigningAlgorithm };
+  readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
+}
+
+/** A configuration that cannot start; the message names every bad key. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function databaseFrom(env: z.infer<typeof schema>): DatabaseConfig {
+  if (env.AUTH_DATABASE_URL) return { type: 'postgres', url: env.AUTH_DATABASE_URL };
+  if (env.AUTH_DB_HOST) {
+    const url = new URL('postgres://localhost');
+    url.hostname = env.AUTH_DB_HOST;
+    url.port = String(env.AUTH_DB_PORT);
+    url.pathname = `/${env.AUTH_DB_NAME}`;
+    url.username = env.AUTH_DB_USER;
+    if (env.AUTH_DB_PASSWORD) url.password = env.AUTH_DB_PASSWORD;
+    return { type: 'postgres', url: url.toString() };
+  }
+  const dir = isAbsolute(env.AUTH_DATA_DIR) ? env.AUTH_DATA_DIR : resolve(env.AUTH_DATA_DIR);
+  return { type: 'sqlite', file: resolve(dir, 'auth.sqlite') };
+}
+
+/** Reads, validates and freezes the configuration. Throws ConfigError with every problem listed. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+  }
+  const env = parsed.data;
+  const usesDevelopmentSecret = env.AUTH_SECRET_KEY === DEVELOPMENT_SECRET_KEY;
+  if (env.NODE_ENV === 'production' && usesDevelopmentSecret) {
+    throw new ConfigError(
+      'invalid configuration:\n  AUTH_SECRET_KEY: must be set to your own random secret in production ' +
+        '(for example: openssl rand -base64 48)',
+    );
+  }
+  if (Boolean(env.AUTH_TLS_CERT) !== Boolean(env.AUTH_TLS_KEY)) {
+    throw new ConfigError('invalid configuration:\n  AUTH_TLS_CERT, AUTH_TLS_KEY: set both or neither');
+  }
+  const scheme = env.AUTH_TLS_CERT ? 'https' : 'http';
+  const issuer = (env.AUTH_ISSUER ?? `${scheme}://localhost:${env.AUTH_PORT}`).replace(/\/+$/, '');
+  return Object.freeze({
+    env: env.NODE_ENV,
+    port: env.AUTH_PORT,
+    host: env.AUTH_HOST,
+    issuer,
+    database: Object.freeze(databaseFrom(env)),
+    redisUrl: env.AUTH_REDIS_URL,
+    secretKey: env.AUTH_SECRET_KEY,
+    usesDevelopmentSecret,
+    ttl: Object.freeze({
+      accessToken: env.TOKEN_TTL,
+      refreshToken: env.REFRESH_TTL,
+      idToken: env.ID_TOKEN_TTL,
+      session: env.SESSION_TTL,
+    }),
+    lockout: Object.freeze({ maxAttempts: env.MAX_LOGIN_ATTEMPTS, durationSeconds: env.LOCKOUT_DURATION }),
+    loginRateLimit: env.LOGIN_RATE_LIMIT,
+    trustProxy: env.AUTH_TRUST_PROXY,
+    tls: env.AUTH_TLS_CERT && env.AUTH_TLS_KEY ? Object.freeze({ cert: env.AUTH_TLS_CERT, key: env.AUTH_TLS_KEY }) : undefined,
+    workers: env.AUTH_WORKERS,
+    logLevel: env.LOG_LEVEL,
+    algorithms: Object.freeze({ accessToken: env.ACCESS_TOKEN_ALG, idToken: env.ID_TOKEN_ALG }),
+    argon2: Object.freeze({
+      memoryCost: env.ARGON2_MEMORY_KIB,
+      timeCost: env.ARGON2_TIME_COST,
+      parallelism: env.ARGON2_PARALLELISM,
+    }),
+  });
+}

@@ -1,0 +1,4 @@
+import { InitialSchema1764300000000 } from './1764300000000-initial-schema.js';
+
+/** Every migration, oldest first. Listed by hand so the same list works from source and from dist/. */
+export const migrations = [InitialSchema1764300000000];

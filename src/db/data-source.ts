@@ -1,0 +1,50 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DataSource } from 'typeorm';
+import type { DatabaseConfig } from '../../config/index.js';
+import { migrations } from '../../migrations/index.js';
+import { AccountEntity } from '../accounts/account-entity.js';
+import { AuditEventEntity } from '../audit/audit-event-entity.js';
+import { InstanceAccessEntity } from '../instances/instance-access-entity.js';
+import { InstanceEntity } from '../instances/instance-entity.js';
+import { SigningKeyEntity } from '../keys/signing-key-entity.js';
+import { StoredModelEntity } from '../../adapters/sql-model-entity.js';
+
+const entities = [AccountEntity, InstanceEntity, InstanceAccessEntity, SigningKeyEntity, AuditEventEntity, StoredModelEntity];
+
+/** One TypeORM DataSource for PostgreSQL or the embedded SQLite file. Never synchronizes: migrations only. */
+export function createDataSource(database: DatabaseConfig): DataSource {
+  if (database.type === 'postgres') {
+    return new DataSource({
+      type: 'postgres',
+      url: database.url,
+      entities,
+      migrations,
+      synchronize: false,
+      migrationsTransactionMode: 'each',
+      extra: { max: 20 },
+    });
+  }
+  if (database.file !== ':memory:') mkdirSync(dirname(database.file), { recursive: true });
+  return new DataSource({
+    type: 'better-sqlite3',
+    database: database.file,
+    entities,
+    migrations,
+    synchronize: false,
+    migrationsTransactionMode: 'each',
+    enableWAL: true,
+    prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+    },
+  });
+}
+
+/** Opens the database; with `migrate`, brings the schema up to date first. */
+export async function openDatabase(database: DatabaseConfig, { migrate }: { migrate: boolean }): Promise<DataSource> {
+  const dataSource = createDataSource(database);
+  await dataSource.initialize();
+  if (migrate) await dataSource.runMigrations();
+  return dataSource;
+}

@@ -1,0 +1,61 @@
+// Errors are data: a status, a stable code, whether the message may be shown, and the original cause.
+// They are turned into responses once, at the edge (src/http/error-handler.ts), never where they are thrown.
+
+export interface AppErrorOptions {
+  status?: number;
+  expose?: boolean;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly status: number;
+  readonly code: string;
+  readonly expose: boolean;
+
+  constructor(code: string, message: string, { status = 500, expose = status < 500, cause }: AppErrorOptions = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.status = status;
+    this.expose = expose;
+  }
+}
+
+export class BadRequest extends AppError {
+  constructor(message: string, cause?: unknown) {
+    super('bad_request', message, { status: 400, cause });
+  }
+}
+
+export class Unauthorized extends AppError {
+  constructor(message = 'authentication required') {
+    super('unauthorized', message, { status: 401 });
+  }
+}
+
+export class Forbidden extends AppError {
+  constructor(message = 'not allowed') {
+    super('forbidden', message, { status: 403 });
+  }
+}
+
+export class NotFound extends AppError {
+  constructor(message = 'not found') {
+    super('not_found', message, { status: 404 });
+  }
+}
+
+export class Conflict extends AppError {
+  constructor(message: string) {
+    super('conflict', message, { status: 409 });
+  }
+}
+
+export class TooManyRequests extends AppError {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    super('too_many_requests', message, { status: 429 });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
