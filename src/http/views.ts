@@ -1,0 +1,69 @@
+// Renders the browser pages: views/<name>.ejs inside views/layout.ejs.
+// Templates run in EJS strict mode (no `with`), read their data as `locals.x`, and escape every interpolation
+// (<%= %>); the one raw insertion is the logout page's `form`, HTML built by oidc-provider itself.
+
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ejs from 'ejs';
+
+export type ViewName = 'login' | 'consent' | 'logout' | 'logged-out' | 'error';
+
+/** The data each page reads. `title` is the page's own title; the layout appends the product name. */
+export interface ViewLocals {
+  login: { title: string; uid: string; clientName: string; username?: string; error?: string; action: string; abortUrl: string };
+  consent: {
+    title: string;
+    uid: string;
+    clientName: string;
+    username: string;
+    scopes: { name: string; description: string }[];
+    action: string;
+    abortUrl: string;
+  };
+  /** `form` is oidc-provider's `<form id="op.logoutForm" ...>` and is inserted unescaped. */
+  logout: { title: string; clientName?: string; form: string };
+  'logged-out': { title: string; clientName?: string };
+  error: { title: string; status: number; error: string; description?: string };
+}
+
+const defaultTitles: Record<ViewName, string> = {
+  login: 'Sign in',
+  consent: 'Allow access',
+  logout: 'Sign out',
+  'logged-out': 'Signed out',
+  error: 'Something went wrong',
+};
+
+/** The project root: the nearest folder above this module holding package.json (works from src/ and dist/src/). */
+function findProjectRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`views: no package.json above ${start}`);
+    dir = parent;
+  }
+}
+
+const projectRoot = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
+
+/** Absolute path of the views folder. */
+export const viewsDir = join(projectRoot, 'views');
+
+/** Absolute path of the stylesheet every page links as /assets/style.css. */
+export const stylesheetPath = join(projectRoot, 'public', 'style.css');
+
+const renderOptions: ejs.Options = { cache: true, strict: true, localsName: 'locals' };
+
+function renderTemplate(file: string, data: Record<string, unknown>): Promise<string> {
+  // `filename` keys the compiled-template cache; renderFile sets it from the path.
+  return ejs.renderFile(join(viewsDir, file), data, renderOptions);
+}
+
+/** Renders views/<name>.ejs inside views/layout.ejs; every interpolation escaped except `form` on the logout page. */
+export async function renderView(name: ViewName, locals: Record<string, unknown>): Promise<string> {
+  const data = { ...locals, title: typeof locals.title === 'string' && locals.title ? locals.title : defaultTitles[name] };
+  const body = await renderTemplate(`${name}.ejs`, data);
+  return renderTemplate('layout.ejs', { title: data.title, view: name, body });
+}
