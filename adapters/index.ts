@@ -1,0 +1,45 @@
+/**
+ * The oidc-provider storage: one `OidcStore` on Redis when a connection is given (AUTH_REDIS_URL), else on the
+ * database (PostgreSQL or the embedded SQLite file).
+ *
+ * The contract every store keeps (test/adapters/adapter-contract.ts checks it against each one):
+ * - Records are namespaced by model name: the same id under two models is two records.
+ * - `upsert(id, payload, expiresIn)` replaces the whole payload and its lifetime (seconds; none means no expiry,
+ *   zero or less means already expired). Expired records are invisible to every read.
+ * - `find`, `findByUid` (any model whose payload has `uid`, e.g. Session), `findByUserCode` (DeviceCode).
+ * - `consume(id)` sets `payload.consumed` to the epoch seconds, visible on later reads; a missing record stays missing.
+ * - `destroy(id)` removes one record; `revokeByGrantId(grantId)`, from any model's adapter, removes every record of
+ *   every model whose payload carries that `grantId` (the Grant itself carries none and is destroyed separately).
+ * - Account indexes: Grants and Sessions whose payload has `accountId`, read through the methods below.
+ * - Indexes follow re-upserts and deletions; errors from the backend propagate to the caller.
+ */
+import type { Redis } from 'ioredis';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { DataSource } from 'typeorm';
+import { RedisOidcStore } from './redis.js';
+import { SqlOidcStore } from './sql.js';
+
+export interface OidcStore {
+  /** The oidc-provider adapter constructor: `new store.Adapter(modelName)`; pass it as the provider's `adapter` option. */
+  readonly Adapter: new (name: string) => Adapter;
+  /** Ids of every live Grant of an account (the account → grants index), e.g. to end all sessions of a user. */
+  grantIdsOfAccount(accountId: string): Promise<string[]>;
+  /** Every live Session payload whose accountId is this account (session uid lookup is separate: findByUid). */
+  sessionsOfAccount(accountId: string): Promise<AdapterPayload[]>;
+  /** Removes every Session of an account. */
+  destroySessionsOfAccount(accountId: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface OidcStoreOptions {
+  dataSource: DataSource;
+  redis?: Redis;
+  /** Prefix of every Redis key of this store (default `oidc:`); unused by the SQL store. */
+  keyPrefix?: string;
+}
+
+/** Redis when a connection is given, else the SQL store on the DataSource. Neither takes over its connection. */
+export function createOidcStore({ dataSource, redis, keyPrefix }: OidcStoreOptions): OidcStore {
+  if (redis) return new RedisOidcStore(redis, { keyPrefix });
+  return new SqlOidcStore(dataSource);
+}

@@ -1,0 +1,166 @@
+/**
+ * oidc-provider storage in the database (PostgreSQL or the embedded SQLite file), used when there is no Redis.
+ * Keeps the contract stated in adapters/index.ts.
+ *
+ * One row of `oidc_models` per record, keyed by (model, id): the payload as JSON text, and the columns that serve as
+ * indexes (grant_id, uid, user_code, account_id) copied from it on every upsert, so a re-upsert moves the record in
+ * every index at once. Only the repository API is used, so the same code runs on both databases.
+ * - Lifetime: `expires_at`; every read filters out expired rows. `purgeExpired()` deletes them, and upsert calls it
+ *   at most once per purge interval (a minute by default), awaiting it so its errors reach the caller.
+ * - Consumption: `consumed_at`, set by one UPDATE (atomic, unlike rewriting the JSON) and merged into the payload as
+ *   `consumed` (epoch seconds) on read. An upserted payload that carries `consumed` sets it; one without clears it.
+ */
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { IsNull, LessThanOrEqual, MoreThan, type DataSource, type FindOptionsWhere, type Repository } from 'typeorm';
+import type { OidcStore } from './index.js';
+import { StoredModelEntity, type StoredModel } from './sql-model-entity.js';
+
+export interface SqlOidcStoreOptions {
+  /** Least time between two purges of expired rows started by upsert; default one minute. */
+  purgeIntervalMs?: number;
+}
+
+/** The OidcStore on a TypeORM DataSource, which stays the caller's to close. */
+export class SqlOidcStore implements OidcStore {
+  readonly Adapter: new (name: string) => Adapter;
+  private readonly rows: Repository<StoredModel>;
+  private readonly purgeIntervalMs: number;
+  private lastPurgeAt = 0;
+
+  constructor(dataSource: DataSource, { purgeIntervalMs = 60_000 }: SqlOidcStoreOptions = {}) {
+    this.rows = dataSource.getRepository(StoredModelEntity);
+    this.purgeIntervalMs = purgeIntervalMs;
+    this.Adapter = sqlAdapterClass(this);
+  }
+
+  async upsert(model: string, id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    await this.rows.upsert(
+      {
+        model,
+        id,
+        payload: JSON.stringify(payload),
+        grantId: payload.grantId ?? null,
+        uid: payload.uid ?? null,
+        userCode: payload.userCode ?? null,
+        accountId: payload.accountId ?? null,
+        expiresAt: expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000),
+        consumedAt: typeof payload.consumed === 'number' ? new Date(payload.consumed * 1000) : null,
+      },
+      ['model', 'id'],
+    );
+    await this.purgeIfDue();
+  }
+
+  find(model: string, id: string): Promise<AdapterPayload | undefined> {
+    return this.findOne({ model, id });
+  }
+
+  findByUid(model: string, uid: string): Promise<AdapterPayload | undefined> {
+    return this.findOne({ model, uid });
+  }
+
+  findByUserCode(model: string, userCode: string): Promise<AdapterPayload | undefined> {
+    return this.findOne({ model, userCode });
+  }
+
+  async consume(model: string, id: string): Promise<void> {
+    await this.rows.update({ model, id }, { consumedAt: new Date(epochSeconds() * 1000) });
+  }
+
+  async destroy(model: string, id: string): Promise<void> {
+    await this.rows.delete({ model, id });
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.rows.delete({ grantId });
+  }
+
+  async grantIdsOfAccount(accountId: string): Promise<string[]> {
+    const grants = await this.rows.find({ select: { id: true }, where: live({ model: 'Grant', accountId }) });
+    return grants.map(({ id }) => id);
+  }
+
+  async sessionsOfAccount(accountId: string): Promise<AdapterPayload[]> {
+    const sessions = await this.rows.find({ where: live({ model: 'Session', accountId }) });
+    return sessions.map(payloadOf);
+  }
+
+  async destroySessionsOfAccount(accountId: string): Promise<number> {
+    const result = await this.rows.delete(live({ model: 'Session', accountId }));
+    return result.affected ?? 0;
+  }
+
+  /** Deletes every expired row; returns how many. */
+  async purgeExpired(): Promise<number> {
+    const result = await this.rows.delete({ expiresAt: LessThanOrEqual(new Date()) });
+    return result.affected ?? 0;
+  }
+
+  /** The DataSource belongs to the caller and purges run inside upserts: nothing to release. */
+  async close(): Promise<void> {}
+
+  private async findOne(where: FindOptionsWhere<StoredModel>): Promise<AdapterPayload | undefined> {
+    const row = await this.rows.findOne({ where: live(where) });
+    return row ? payloadOf(row) : undefined;
+  }
+
+  private async purgeIfDue(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastPurgeAt < this.purgeIntervalMs) return;
+    this.lastPurgeAt = now;
+    await this.purgeExpired();
+  }
+}
+
+/** The oidc-provider Adapter class bound to one store: each instance serves one model. */
+function sqlAdapterClass(store: SqlOidcStore): new (name: string) => Adapter {
+  return class SqlAdapter implements Adapter {
+    constructor(private readonly model: string) {}
+
+    upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      return store.upsert(this.model, id, payload, expiresIn);
+    }
+
+    find(id: string): Promise<AdapterPayload | undefined> {
+      return store.find(this.model, id);
+    }
+
+    findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return store.findByUid(this.model, uid);
+    }
+
+    findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return store.findByUserCode(this.model, userCode);
+    }
+
+    consume(id: string): Promise<void> {
+      return store.consume(this.model, id);
+    }
+
+    destroy(id: string): Promise<void> {
+      return store.destroy(this.model, id);
+    }
+
+    revokeByGrantId(grantId: string): Promise<void> {
+      return store.revokeByGrantId(grantId);
+    }
+  };
+}
+
+/** The condition, restricted to rows that have not expired (no expiry, or one still ahead). */
+function live(where: FindOptionsWhere<StoredModel>): FindOptionsWhere<StoredModel>[] {
+  return [
+    { ...where, expiresAt: IsNull() },
+    { ...where, expiresAt: MoreThan(new Date()) },
+  ];
+}
+
+function payloadOf(row: StoredModel): AdapterPayload {
+  const payload = JSON.parse(row.payload) as AdapterPayload;
+  if (row.consumedAt) payload.consumed = Math.floor(row.consumedAt.getTime() / 1000);
+  return payload;
+}
+
+function epochSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}

@@ -1,0 +1,388 @@
+/**
+ * The one adapter suite every OidcStore must pass (the contract stated in adapters/index.ts): register it inside a
+ * backend's describe with a way to open a store on that backend and one whose backend is unreachable.
+ * Every test uses fresh random ids and accounts, so tests share one store and the backend needs no cleaning between
+ * them. Expiry is checked for real, with one short wait covering every kind of record and index.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'chai';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { OidcStore } from '../../adapters/index.js';
+
+export interface AdapterContractSubject {
+  /** A store on the backend under test. */
+  open(): Promise<OidcStore>;
+  /** A store whose backend connection is closed, so that every operation fails. */
+  openBroken(): Promise<OidcStore>;
+}
+
+/** Models whose payloads carry a grantId and that revocation of the grant must remove. */
+const grantLinkedModels = [
+  'AccessToken',
+  'RefreshToken',
+  'AuthorizationCode',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'ClientCredentials',
+];
+
+export function adapterContract(subject: AdapterContractSubject): void {
+  describe('adapter contract', () => {
+    let store: OidcStore;
+    const adapter = (model: string): Adapter => new store.Adapter(model);
+
+    before(async () => {
+      store = await subject.open();
+    });
+
+    after(async () => {
+      await store.close();
+    });
+
+    describe('records', () => {
+      it('finds an upserted payload as it was stored', async () => {
+        const id = newId();
+        const payload: AdapterPayload = {
+          jti: id,
+          kind: 'AccessToken',
+          accountId: newId(),
+          clientId: 'client-é',
+          iat: 1_764_300_000,
+          exp: 1_764_300_900,
+          scope: 'openid profile',
+          claims: { userinfo: { email: { essential: true } } },
+          resource: [],
+          extra: { nested: { list: [1, 'two', null] } },
+        };
+        await adapter('AccessToken').upsert(id, payload, 60);
+        expect(await adapter('AccessToken').find(id)).to.deep.equal(payload);
+      });
+
+      it('finds nothing for an unknown id', async () => {
+        expect(await adapter('AccessToken').find(newId())).to.equal(undefined);
+      });
+
+      it('keeps models apart: one id under two models is two records', async () => {
+        const id = newId();
+        await adapter('AccessToken').upsert(id, { jti: id, kind: 'AccessToken' }, 60);
+        await adapter('RefreshToken').upsert(id, { jti: id, kind: 'RefreshToken' }, 60);
+        await adapter('AccessToken').destroy(id);
+        expect(await adapter('AccessToken').find(id)).to.equal(undefined);
+        expect(await adapter('RefreshToken').find(id)).to.deep.equal({ jti: id, kind: 'RefreshToken' });
+      });
+
+      it('replaces the whole payload on re-upsert', async () => {
+        const id = newId();
+        await adapter('Interaction').upsert(id, { jti: id, returnTo: 'https://a.example', params: { a: 1 } }, 60);
+        await adapter('Interaction').upsert(id, { jti: id, params: { b: 2 } }, 60);
+        expect(await adapter('Interaction').find(id)).to.deep.equal({ jti: id, params: { b: 2 } });
+      });
+
+      it('keeps a record upserted without a lifetime', async () => {
+        const id = newId();
+        await adapter('Client').upsert(id, { client_id: id });
+        expect(await adapter('Client').find(id)).to.deep.equal({ client_id: id });
+        await adapter('Client').destroy(id);
+      });
+
+      it('treats a lifetime of zero or less as already expired', async () => {
+        const id = newId();
+        await adapter('AccessToken').upsert(id, { jti: id }, 60);
+        await adapter('AccessToken').upsert(id, { jti: id }, 0);
+        expect(await adapter('AccessToken').find(id)).to.equal(undefined);
+      });
+
+      it('destroys a record, and destroying a missing one is no error', async () => {
+        const id = newId();
+        await adapter('AuthorizationCode').upsert(id, { jti: id }, 60);
+        await adapter('AuthorizationCode').destroy(id);
+        expect(await adapter('AuthorizationCode').find(id)).to.equal(undefined);
+        await adapter('AuthorizationCode').destroy(id);
+      });
+    });
+
+    describe('consume', () => {
+      it('sets consumed to the epoch seconds, visible on later reads, and keeps the rest', async () => {
+        const id = newId();
+        await adapter('AuthorizationCode').upsert(id, { jti: id, grantId: newId(), scope: 'openid' }, 60);
+        const before = epochSeconds();
+        await adapter('AuthorizationCode').consume(id);
+        const consumed = await adapter('AuthorizationCode').find(id);
+        expect(consumed).to.include({ jti: id, scope: 'openid' });
+        expect(consumed?.consumed).to.be.a('number').within(before, epochSeconds());
+      });
+
+      it('leaves a missing record missing', async () => {
+        const id = newId();
+        await adapter('RefreshToken').consume(id);
+        expect(await adapter('RefreshToken').find(id)).to.equal(undefined);
+      });
+
+      it('is replaced by a re-upserted payload', async () => {
+        const id = newId();
+        await adapter('RefreshToken').upsert(id, { jti: id }, 60);
+        await adapter('RefreshToken').consume(id);
+        await adapter('RefreshToken').upsert(id, { jti: id, consumed: 1_764_300_000 }, 60);
+        expect(await adapter('RefreshToken').find(id)).to.deep.equal({ jti: id, consumed: 1_764_300_000 });
+        await adapter('RefreshToken').upsert(id, { jti: id }, 60);
+        expect(await adapter('RefreshToken').find(id)).to.deep.equal({ jti: id });
+      });
+    });
+
+    describe('findByUid and findByUserCode', () => {
+      it('finds a Session by its uid, following re-upserts and destroy', async () => {
+        const id = newId();
+        const [firstUid, secondUid] = [newId(), newId()];
+        await adapter('Session').upsert(id, { jti: id, uid: firstUid }, 60);
+        expect(await adapter('Session').findByUid(firstUid)).to.deep.equal({ jti: id, uid: firstUid });
+
+        await adapter('Session').upsert(id, { jti: id, uid: secondUid }, 60);
+        expect(await adapter('Session').findByUid(firstUid)).to.equal(undefined);
+        expect(await adapter('Session').findByUid(secondUid)).to.deep.equal({ jti: id, uid: secondUid });
+
+        await adapter('Session').destroy(id);
+        expect(await adapter('Session').findByUid(secondUid)).to.equal(undefined);
+      });
+
+      it('finds a DeviceCode by its user code, following re-upserts and destroy', async () => {
+        const id = newId();
+        const [firstCode, secondCode] = [newId(), newId()];
+        await adapter('DeviceCode').upsert(id, { jti: id, userCode: firstCode }, 60);
+        expect(await adapter('DeviceCode').findByUserCode(firstCode)).to.deep.equal({ jti: id, userCode: firstCode });
+
+        await adapter('DeviceCode').upsert(id, { jti: id, userCode: secondCode }, 60);
+        expect(await adapter('DeviceCode').findByUserCode(firstCode)).to.equal(undefined);
+        expect(await adapter('DeviceCode').findByUserCode(secondCode)).to.deep.equal({ jti: id, userCode: secondCode });
+
+        await adapter('DeviceCode').destroy(id);
+        expect(await adapter('DeviceCode').findByUserCode(secondCode)).to.equal(undefined);
+      });
+
+      it('finds nothing for an unknown uid or user code, nor under another model', async () => {
+        const id = newId();
+        const uid = newId();
+        await adapter('Session').upsert(id, { jti: id, uid }, 60);
+        expect(await adapter('Session').findByUid(newId())).to.equal(undefined);
+        expect(await adapter('Interaction').findByUid(uid)).to.equal(undefined);
+        expect(await adapter('DeviceCode').findByUserCode(newId())).to.equal(undefined);
+      });
+    });
+
+    describe('revokeByGrantId', () => {
+      it('removes every record of every model carrying the grant, from any model adapter', async () => {
+        const grantId = newId();
+        const userCode = newId();
+        const ids = await upsertGrantLinked(grantId, userCode);
+
+        await adapter('AccessToken').revokeByGrantId(grantId);
+
+        for (const model of grantLinkedModels) {
+          expect(await adapter(model).find(ids[model] ?? ''), model).to.equal(undefined);
+        }
+        expect(await adapter('DeviceCode').findByUserCode(userCode)).to.equal(undefined);
+      });
+
+      it('leaves the Grant itself, other grants and records without a grant', async () => {
+        const [grantId, otherGrantId] = [newId(), newId()];
+        await adapter('Grant').upsert(grantId, { jti: grantId, kind: 'Grant', accountId: newId() }, 60);
+        await upsertGrantLinked(grantId, newId());
+        const otherIds = await upsertGrantLinked(otherGrantId, newId());
+        const loneId = newId();
+        await adapter('AccessToken').upsert(loneId, { jti: loneId }, 60);
+
+        await adapter('RefreshToken').revokeByGrantId(grantId);
+
+        expect(await adapter('Grant').find(grantId)).to.include({ jti: grantId });
+        for (const model of grantLinkedModels) {
+          expect(await adapter(model).find(otherIds[model] ?? ''), model).to.include({ grantId: otherGrantId });
+        }
+        expect(await adapter('AccessToken').find(loneId)).to.deep.equal({ jti: loneId });
+      });
+
+      it('follows a record re-upserted under another grant', async () => {
+        const [firstGrantId, secondGrantId] = [newId(), newId()];
+        const id = newId();
+        await adapter('AccessToken').upsert(id, { jti: id, grantId: firstGrantId }, 60);
+        await adapter('AccessToken').upsert(id, { jti: id, grantId: secondGrantId }, 60);
+
+        await adapter('AccessToken').revokeByGrantId(firstGrantId);
+        expect(await adapter('AccessToken').find(id)).to.deep.equal({ jti: id, grantId: secondGrantId });
+
+        await adapter('AccessToken').revokeByGrantId(secondGrantId);
+        expect(await adapter('AccessToken').find(id)).to.equal(undefined);
+      });
+
+      it('is no error for an unknown grant', async () => {
+        await adapter('AccessToken').revokeByGrantId(newId());
+      });
+    });
+
+    describe('account → grants', () => {
+      it('lists the live Grants of an account, following re-upserts and destroy', async () => {
+        const [accountId, otherAccountId] = [newId(), newId()];
+        const [firstGrantId, secondGrantId, movedGrantId] = [newId(), newId(), newId()];
+        await upsertGrant(firstGrantId, accountId);
+        await upsertGrant(secondGrantId, accountId);
+        await upsertGrant(movedGrantId, accountId);
+        await upsertGrant(newId(), otherAccountId);
+        expect(await store.grantIdsOfAccount(accountId)).to.have.members([firstGrantId, secondGrantId, movedGrantId]);
+
+        await adapter('Grant').destroy(firstGrantId);
+        await upsertGrant(movedGrantId, otherAccountId);
+        expect(await store.grantIdsOfAccount(accountId)).to.have.members([secondGrantId]);
+        expect(await store.grantIdsOfAccount(otherAccountId)).to.include(movedGrantId);
+      });
+
+      it('lists nothing for an unknown account, and ignores other models carrying the account', async () => {
+        const accountId = newId();
+        const tokenId = newId();
+        await adapter('AccessToken').upsert(tokenId, { jti: tokenId, accountId }, 60);
+        expect(await store.grantIdsOfAccount(accountId)).to.deep.equal([]);
+      });
+    });
+
+    describe('account → sessions', () => {
+      it('lists the signed-in Sessions of an account, following sign-in, account change and destroy', async () => {
+        const [accountId, otherAccountId] = [newId(), newId()];
+        const [anonymousId, signedInId, movedId, destroyedId] = [newId(), newId(), newId(), newId()];
+        await upsertSession(anonymousId, undefined);
+        await upsertSession(signedInId, undefined);
+        await upsertSession(movedId, accountId);
+        await upsertSession(destroyedId, accountId);
+        await upsertSession(signedInId, accountId);
+        await upsertSession(movedId, otherAccountId);
+        await adapter('Session').destroy(destroyedId);
+
+        const sessions = await store.sessionsOfAccount(accountId);
+        expect(sessions.map(({ jti }) => jti)).to.have.members([signedInId]);
+        expect(sessions[0]).to.include({ jti: signedInId, accountId });
+        expect((await store.sessionsOfAccount(otherAccountId)).map(({ jti }) => jti)).to.have.members([movedId]);
+      });
+
+      it('destroys every Session of an account and nothing else', async () => {
+        const [accountId, otherAccountId] = [newId(), newId()];
+        const [firstId, secondId, otherId] = [newId(), newId(), newId()];
+        const firstUid = await upsertSession(firstId, accountId);
+        await upsertSession(secondId, accountId);
+        await upsertSession(otherId, otherAccountId);
+        const grantId = newId();
+        await upsertGrant(grantId, accountId);
+
+        expect(await store.destroySessionsOfAccount(accountId)).to.equal(2);
+
+        expect(await store.sessionsOfAccount(accountId)).to.deep.equal([]);
+        expect(await adapter('Session').find(firstId)).to.equal(undefined);
+        expect(await adapter('Session').findByUid(firstUid)).to.equal(undefined);
+        expect(await adapter('Session').find(otherId)).to.include({ accountId: otherAccountId });
+        expect(await store.grantIdsOfAccount(accountId)).to.deep.equal([grantId]);
+        expect(await store.destroySessionsOfAccount(accountId)).to.equal(0);
+      });
+    });
+
+    describe('expiry', () => {
+      it('hides records and their index entries once their lifetime is over, and re-upserts reset it', async () => {
+        const accountId = newId();
+        const [tokenId, consumedId, shortenedId, extendedId] = [newId(), newId(), newId(), newId()];
+        const [grantId, sessionId, deviceCodeId] = [newId(), newId(), newId()];
+        const liveGrantId = newId();
+        const userCode = newId();
+
+        await adapter('AccessToken').upsert(tokenId, { jti: tokenId }, 1);
+        await adapter('AuthorizationCode').upsert(consumedId, { jti: consumedId }, 1);
+        await adapter('AuthorizationCode').consume(consumedId);
+        await adapter('RefreshToken').upsert(shortenedId, { jti: shortenedId }, 60);
+        await adapter('RefreshToken').upsert(shortenedId, { jti: shortenedId }, 1);
+        await adapter('RefreshToken').upsert(extendedId, { jti: extendedId }, 1);
+        await adapter('RefreshToken').upsert(extendedId, { jti: extendedId }, 60);
+        await upsertGrant(grantId, accountId, 1);
+        await upsertGrant(liveGrantId, accountId, 60);
+        const sessionUid = await upsertSession(sessionId, accountId, 1);
+        await adapter('DeviceCode').upsert(deviceCodeId, { jti: deviceCodeId, userCode }, 1);
+
+        await sleep(1100);
+
+        expect(await adapter('AccessToken').find(tokenId), 'record').to.equal(undefined);
+        expect(await adapter('AuthorizationCode').find(consumedId), 'consumed record').to.equal(undefined);
+        expect(await adapter('RefreshToken').find(shortenedId), 'shortened record').to.equal(undefined);
+        expect(await adapter('RefreshToken').find(extendedId), 'extended record').to.deep.equal({ jti: extendedId });
+        expect(await store.grantIdsOfAccount(accountId), 'account grants').to.deep.equal([liveGrantId]);
+        expect(await store.sessionsOfAccount(accountId), 'account sessions').to.deep.equal([]);
+        expect(await adapter('Session').findByUid(sessionUid), 'uid').to.equal(undefined);
+        expect(await adapter('DeviceCode').findByUserCode(userCode), 'user code').to.equal(undefined);
+        expect(await store.destroySessionsOfAccount(accountId), 'destroyed sessions').to.equal(0);
+      });
+    });
+
+    describe('errors', () => {
+      let broken: OidcStore;
+
+      before(async () => {
+        broken = await subject.openBroken();
+      });
+
+      it('propagates every backend failure to the caller', async () => {
+        const brokenAdapter = new broken.Adapter('Session');
+        const operations: [string, () => Promise<unknown>][] = [
+          ['upsert', () => brokenAdapter.upsert('id', { jti: 'id', uid: 'uid', accountId: 'account' }, 60)],
+          ['find', () => brokenAdapter.find('id')],
+          ['findByUid', () => brokenAdapter.findByUid('uid')],
+          ['findByUserCode', () => brokenAdapter.findByUserCode('code')],
+          ['consume', () => brokenAdapter.consume('id')],
+          ['destroy', () => brokenAdapter.destroy('id')],
+          ['revokeByGrantId', () => brokenAdapter.revokeByGrantId('grant')],
+          ['grantIdsOfAccount', () => broken.grantIdsOfAccount('account')],
+          ['sessionsOfAccount', () => broken.sessionsOfAccount('account')],
+          ['destroySessionsOfAccount', () => broken.destroySessionsOfAccount('account')],
+        ];
+        for (const [name, operation] of operations) {
+          expect(await rejection(operation()), name).to.be.instanceOf(Error);
+        }
+      });
+    });
+
+    /** One record of every grant-linked model under the grant; returns their ids by model. */
+    async function upsertGrantLinked(grantId: string, userCode: string): Promise<Record<string, string>> {
+      const ids: Record<string, string> = {};
+      for (const model of grantLinkedModels) {
+        const id = newId();
+        ids[model] = id;
+        const payload: AdapterPayload = { jti: id, kind: model, grantId };
+        if (model === 'DeviceCode') payload.userCode = userCode;
+        await adapter(model).upsert(id, payload, 60);
+      }
+      return ids;
+    }
+
+    async function upsertGrant(grantId: string, accountId: string, expiresIn = 60): Promise<void> {
+      await adapter('Grant').upsert(grantId, { jti: grantId, kind: 'Grant', accountId, clientId: 'client' }, expiresIn);
+    }
+
+    /** Upserts a Session, signed in when an account is given; returns its uid. */
+    async function upsertSession(id: string, accountId: string | undefined, expiresIn = 60): Promise<string> {
+      const uid = `uid-${id}`;
+      const payload: AdapterPayload = { jti: id, kind: 'Session', uid };
+      if (accountId) payload.accountId = accountId;
+      await adapter('Session').upsert(id, payload, expiresIn);
+      return uid;
+    }
+  });
+}
+
+function newId(): string {
+  return randomUUID();
+}
+
+function epochSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** The reason a promise rejects with, or undefined when it resolves. */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
