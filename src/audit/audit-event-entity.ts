@@ -1,5 +1,8 @@
 import { EntitySchema } from 'typeorm';
 
+/** Flat, non-secret facts about the event. */
+export type AuditDetails = Record<string, string | number | boolean | null>;
+
 export type AuditOutcome = 'success' | 'failure';
 
 /** One line of the audit trail: who did what, from where, and how it went. */
@@ -12,7 +15,7 @@ export interface AuditEvent {
   instanceId: string | null;
   ip: string | null;
   userAgent: string | null;
-  details: Record<string, unknown> | null;
+  details: AuditDetails | null;
 }
 
 export const AuditEventEntity = new EntitySchema<AuditEvent>({

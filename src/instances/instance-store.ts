@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import type { DataSource, Repository } from 'typeorm';
+import { BadRequest, NotFound } from '../errors.js';
+import type { SecretBox } from '../security/secret-box.js';
+import { type AccessPolicy, type Instance, InstanceEntity, type TokenAuthMethod } from './instance-entity.js';
+import { type InstanceAccess, InstanceAccessEntity, type InstanceRole } from './instance-access-entity.js';
+
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const AUTH_METHODS: readonly TokenAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
+  'none',
+];
+export const DEFAULT_SCOPES = 'openid profile email offline_access';
+const SECRET_PURPOSE = 'client-secret';
+
+export interface NewInstance {
+  name: string;
+  redirectUris: string[];
+  postLogoutRedirectUris?: string[];
+  backchannelLogoutUri?: string | null;
+  grantTypes?: string[];
+  tokenEndpointAuthMethod?: TokenAuthMethod;
+  skipConsent?: boolean;
+  accessPolicy?: AccessPolicy;
+}
+
+/** An instance with its client secret in the clear: only in memory, only for the Client model and for display once. */
+export interface InstanceWithSecret {
+  instance: Instance;
+  clientSecret: string | null;
+}
+
+function checkUri(value: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch (cause) {
+    throw new BadRequest(`${what} "${value}" is not an absolute URL`, cause);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new BadRequest(`${what} "${value}" must use http or https`);
+  if (url.hash) throw new BadRequest(`${what} "${value}" must not have a fragment`);
+  return value;
+}
+
+function checkNewInstance(input: NewInstance): Required<NewInstance> {
+  const name = input.name.trim();
+  if (name.length < 1 || name.length > 100) throw new BadRequest('name must be 1 to 100 characters');
+  const grantTypes = input.grantTypes?.length ? [...new Set(input.grantTypes)] : ['authorization_code', 'refresh_token'];
+  for (const grantType of grantTypes) {
+    if (!(GRANT_TYPES as readonly string[]).includes(grantType)) throw new BadRequest(`unsupported grant type "${grantType}"`);
+  }
+  const tokenEndpointAuthMethod = input.tokenEndpointAuthMethod ?? 'client_secret_basic';
+  if (!AUTH_METHODS.includes(tokenEndpointAuthMethod)) throw new BadRequest(`unsupported auth method "${tokenEndpointAuthMethod}"`);
+  if (tokenEndpointAuthMethod === 'none' && grantTypes.includes('client_credentials')) {
+    throw new BadRequest('client_credentials needs client authentication: pick an auth method other than "none"');
+  }
+  if (tokenEndpointAuthMethod === 'private_key_jwt') {
+    throw new BadRequest('private_key_jwt needs the instance public keys: register with a secret method first');
+  }
+  const redirectUris = input.redirectUris.map((uri) => checkUri(uri, 'redirect URI'));
+  if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
+    throw new BadRequest('an instance that signs users in needs at least one redirect URI');
+  }
+  return {
+    name,
+    redirectUris,
+    postLogoutRedirectUris: (input.postLogoutRedirectUris ?? []).map((uri) => checkUri(uri, 'post-logout redirect URI')),
+    backchannelLogoutUri: input.backchannelLogoutUri ? checkUri(input.backchannelLogoutUri, 'back-channel logout URI') : null,
+    grantTypes,
+    tokenEndpointAuthMethod,
+    skipConsent: input.skipConsent ?? false,
+    accessPolicy: input.accessPolicy ?? 'open',
+  };
+}
+
+/** Registered instances (OIDC clients) and who may use them. Client secrets are sealed at rest. */
+export class InstanceStore {
+  readonly #instances: Repository<Instance>;
+  readonly #access: Repository<InstanceAccess>;
+
+  constructor(
+    dataSource: DataSource,
+    private readonly secrets: SecretBox,
+  ) {
+    this.#instances = dataSource.getRepository(InstanceEntity);
+    this.#access = dataSource.getRepository(InstanceAccessEntity);
+  }
+
+  /** Registers an instance; the returned secret is shown once and never stored in the clear. */
+  async create(input: NewInstance): Promise<InstanceWithSecret> {
+    const checked = checkNewInstance(input);
+    const clientSecret = checked.tokenEndpointAuthMethod === 'none' ? null : randomBytes(32).toString('base64url');
+    const instance = this.#instances.create({
+      ...checked,
+      id: uuidv7(),
+      clientId: randomBytes(16).toString('base64url'),
+      secretEncrypted: clientSecret === null ? null : await this.secrets.seal(clientSecret, SECRET_PURPOSE),
+      previousSecretEncrypted: null,
+      previousSecretExpiresAt: null,
+      scopes: DEFAULT_SCOPES,
+      jwks: null,
+      ipAllowlist: [],
+      rateLimit: null,
+    });
+    await this.#instances.save(instance);
+    return { instance: await this.get(instance.id), clientSecret };
+  }
+
+  async get(id: string): Promise<Instance> {
+    const instance = await this.#instances.findOneBy({ id });
+    if (!instance) throw new NotFound(`instance ${id} not found`);
+    return instance;
+  }
+
+  findByClientId(clientId: string): Promise<Instance | null> {
+    return this.#instances.findOneBy({ clientId });
+  }
+
+  /** The instance with its secret opened, for the OIDC Client model. */
+  async findWithSecret(clientId: string): Promise<InstanceWithSecret | null> {
+    const instance = await this.#instances
+      .createQueryBuilder('instance')
+      .addSelect('instance.secretEncrypted')
+      .where('instance.clientId = :clientId', { clientId })
+      .getOne();
+    if (!instance) return null;
+    const clientSecret = instance.secretEncrypted ? await this.secrets.open(instance.secretEncrypted, SECRET_PURPOSE) : null;
+    instance.secretEncrypted = null;
+    return { instance, clientSecret };
+  }
+
+  list(): Promise<Instance[]> {
+    return this.#instances.find({ order: { createdAt: 'ASC' } });
+  }
+
+  accessOf(instanceId: string, accountId: string): Promise<InstanceAccess | null> {
+    return this.#access.findOneBy({ instanceId, accountId });
+  }
+
+  async grantAccess(instanceId: string, accountId: string, role: InstanceRole, localUserId: number | null = null): Promise<void> {
+    await this.#access.upsert({ instanceId, accountId, role, localUserId }, ['instanceId', 'accountId']);
+  }
+}

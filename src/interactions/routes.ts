@@ -1,0 +1,161 @@
+// The interaction routes oidc-provider sends the browser to: sign in, consent, and abort.
+import Router from '@koa/router';
+import { koaBody } from 'koa-body';
+import type { Context } from 'koa';
+import type { Provider, PromptDetail } from 'oidc-provider';
+import type { Authenticator } from '../accounts/authenticator.js';
+import type { AccountStore } from '../accounts/account-store.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { BadRequest } from '../errors.js';
+import { renderView } from '../http/views.js';
+import type { LoginRateLimit } from '../security/login-rate-limit.js';
+import { resourceOf } from '../provider/configuration.js';
+
+export interface InteractionDependencies {
+  provider: Provider;
+  authenticator: Authenticator;
+  accounts: AccountStore;
+  audit: AuditLog;
+  loginRateLimit: LoginRateLimit;
+}
+
+const SCOPE_DESCRIPTIONS: Record<string, string> = {
+  openid: 'Know who you are',
+  profile: 'See your username, display name, picture and role',
+  email: 'See your email address',
+  offline_access: 'Keep you signed in while you are away',
+};
+
+/** Every failure reads the same: the page tells nobody whether an account exists, is locked or has no password. */
+const SIGN_IN_FAILED = 'Invalid username or password.';
+
+function formField(ctx: Context, name: string): string {
+  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
+  if (typeof value !== 'string') throw new BadRequest(`the form field "${name}" is missing`);
+  return value;
+}
+
+function html(ctx: Context, body: string, status = 200): void {
+  ctx.status = status;
+  ctx.type = 'html';
+  ctx.body = body;
+}
+
+export function interactionRoutes(deps: InteractionDependencies): Router {
+  const { provider, authenticator, accounts, audit, loginRateLimit } = deps;
+  const router = new Router({ prefix: '/interaction/:uid' });
+  const form = koaBody({ urlencoded: true, json: false, multipart: false, text: false, formLimit: '16kb' });
+
+  async function renderLogin(ctx: Context, uid: string, clientName: string, extra: { username?: string; error?: string } = {}) {
+    html(
+      ctx,
+      await renderView('login', {
+        title: 'Sign in',
+        uid,
+        clientName,
+        action: `/interaction/${uid}/login`,
+        abortUrl: `/interaction/${uid}/abort`,
+        ...extra,
+      }),
+      extra.error ? 401 : 200,
+    );
+  }
+
+  router.get('/', async function showInteraction(ctx) {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    const client = await provider.Client.find(details.params.client_id as string);
+    const clientName = client?.clientName ?? 'an application';
+    const prompt = details.prompt as PromptDetail;
+
+    if (prompt.name === 'login' && prompt.reasons.includes('no_instance_access')) {
+      const result = { error: 'access_denied', error_description: 'this account may not use this instance' };
+      await audit.record({ action: 'login.denied', outcome: 'failure', accountId: details.session?.accountId, ip: ctx.ip });
+      return provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    }
+    if (prompt.name === 'login') return renderLogin(ctx, details.uid, clientName);
+
+    const account = await accounts.find(details.session?.accountId as string);
+    const missing = prompt.details as { missingOIDCScope?: string[] };
+    const scopes = (missing.missingOIDCScope ?? []).map((name) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name }));
+    html(
+      ctx,
+      await renderView('consent', {
+        title: 'Allow access',
+        uid: details.uid,
+        clientName,
+        username: account?.username ?? '',
+        scopes,
+        action: `/interaction/${details.uid}/confirm`,
+        abortUrl: `/interaction/${details.uid}/abort`,
+      }),
+    );
+  });
+
+  router.post('/login', form, async function signIn(ctx) {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.prompt.name !== 'login') throw new BadRequest('this sign-in step is already done');
+    const client = await provider.Client.find(details.params.client_id as string);
+    const clientName = client?.clientName ?? 'an application';
+    const username = formField(ctx, 'username').trim();
+    const password = formField(ctx, 'password');
+
+    await loginRateLimit.consume(ctx.ip);
+    const result = await authenticator.signIn(username, password);
+    const context = { ip: ctx.ip, userAgent: ctx.get('user-agent') };
+    if (!result.ok) {
+      await audit.record({
+        action: 'login',
+        outcome: 'failure',
+        accountId: result.account?.id,
+        details: { reason: result.reason, client_id: client?.clientId ?? null },
+        ...context,
+      });
+      return renderLogin(ctx, details.uid, clientName, { username, error: SIGN_IN_FAILED });
+    }
+    await audit.record({
+      action: 'login',
+      outcome: 'success',
+      accountId: result.account.id,
+      details: { client_id: client?.clientId ?? null },
+      ...context,
+    });
+    await provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { login: { accountId: result.account.id } },
+      { mergeWithLastSubmission: false },
+    );
+  });
+
+  router.post('/confirm', form, async function confirm(ctx) {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.prompt.name !== 'consent') throw new BadRequest('there is nothing to allow in this step');
+    const { accountId } = details.session ?? {};
+    const clientId = details.params.client_id as string;
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId, clientId });
+    if (!grant) throw new BadRequest('the grant of this sign-in has expired');
+    const missing = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+      if (resource === resourceOf(clientId)) grant.addResourceScope(resource, scopes.join(' '));
+    }
+    const grantId = await grant.save();
+    await audit.record({ action: 'consent', outcome: 'success', accountId, details: { client_id: clientId }, ip: ctx.ip });
+    await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  });
+
+  router.get('/abort', async function abort(ctx) {
+    await provider.interactionDetails(ctx.req, ctx.res);
+    const result = { error: 'access_denied', error_description: 'the user cancelled the sign-in' };
+    await provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+  });
+
+  return router;
+}

@@ -1,0 +1,141 @@
+// Stock oidc-provider neither stores JWT access tokens nor accepts them at its introspection, revocation and
+// userinfo endpoints (it answers unsupported_token_type, or rejects a token with an audience at userinfo).
+// No library bridges that, so this module does, with the provider's own machinery:
+//  1. When a JWT access token is minted, a shadow record of it (the fields an opaque token would hold, grant
+//     included, audience left out) is stored through the provider's adapter. Grant revocation removes it with
+//     the grant's other tokens; its TTL is the token's.
+//  2. Before the provider sees an introspection, revocation or userinfo request, a JWT signed by this server is
+//     verified and replaced by its shadow record's id, so the provider authenticates the client, checks the grant
+//     and the session, revokes, and answers exactly as for an opaque token. Introspection answers get the token's
+//     `aud` and `jti` back.
+// The shadow id is an HMAC of the jti under a server secret: knowing a token's jti does not let anyone present it.
+import { createHmac } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { parse, stringify } from 'node:querystring';
+import type { IncomingMessage } from 'node:http';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import type { Middleware } from 'koa';
+import type { Provider } from 'oidc-provider';
+import { deriveKey } from '../security/secret-box.js';
+
+const SHADOW_FIELDS = [
+  'kind', 'iat', 'exp', 'clientId', 'accountId', 'grantId', 'gty', 'scope', 'sid', 'sessionUid',
+  'expiresWithSession', 'extra', 'claims', 'jkt', 'x5t#S256',
+] as const;
+const BODY_LIMIT = 56 * 1024;
+
+interface MintedToken {
+  jti: string;
+  kind: string;
+  [field: string]: unknown;
+}
+
+export interface EndpointPaths {
+  introspection: string;
+  revocation: string;
+  userinfo: string;
+}
+
+function looksLikeJwt(value: unknown): value is string {
+  if (typeof value !== 'string' || value.split('.').length !== 3) return false;
+  try {
+    decodeProtectedHeader(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > BODY_LIMIT) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Lets the provider read a body this middleware already consumed, as if it were the original request. */
+function replayBody(req: IncomingMessage, body: Buffer): void {
+  const replay = Readable.from([body]);
+  req.headers['content-length'] = String(body.length);
+  Object.defineProperty(req, 'readable', { configurable: true, get: () => replay.readable });
+  req.iterator = replay.iterator.bind(replay) as IncomingMessage['iterator'];
+}
+
+export class AccessTokenRegistry {
+  readonly #hmacKey: Buffer;
+  #keySet: ReturnType<typeof createLocalJWKSet>;
+
+  constructor(
+    secretKey: string,
+    private readonly issuer: string,
+    publicKeys: JSONWebKeySet,
+  ) {
+    this.#hmacKey = deriveKey(secretKey, 'access-token-registry');
+    this.#keySet = createLocalJWKSet(publicKeys);
+  }
+
+  /** Replaces the keys tokens are checked against (after a key rotation). */
+  useKeys(publicKeys: JSONWebKeySet): void {
+    this.#keySet = createLocalJWKSet(publicKeys);
+  }
+
+  shadowId(jti: string): string {
+    return createHmac('sha256', this.#hmacKey).update(jti).digest('base64url');
+  }
+
+  /** Stores the shadow record of a freshly minted JWT access token (called from formats.customizers.jwt). */
+  async remember(provider: Provider, token: MintedToken, payload: JWTPayload): Promise<void> {
+    const model = token.kind === 'ClientCredentials' ? provider.ClientCredentials : provider.AccessToken;
+    const id = this.shadowId(token.jti);
+    const record: Record<string, unknown> = { jti: id };
+    for (const field of SHADOW_FIELDS) if (token[field] !== undefined) record[field] = token[field];
+    record.iat = payload.iat;
+    record.exp = payload.exp;
+    const ttl = Math.max(1, (payload.exp ?? 0) - Math.floor(Date.now() / 1000));
+    await model.adapter.upsert(id, record as never, ttl);
+  }
+
+  /** The verified claims of a JWT access token issued here, or undefined for anything else. */
+  async verify(token: string): Promise<JWTPayload | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, this.#keySet, { issuer: this.issuer, typ: 'at+jwt' });
+      return typeof payload.jti === 'string' ? payload : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Koa middleware, mounted before the provider, that presents our JWT access tokens to it by shadow id. */
+  middleware(paths: EndpointPaths): Middleware {
+    const verify = (token: string) => this.verify(token);
+    const shadowId = (jti: string) => this.shadowId(jti);
+    return async function presentJwtAccessTokens(ctx, next) {
+      if (ctx.path === paths.userinfo) {
+        const bearer = /^Bearer ([^\s]+)$/i.exec(ctx.get('authorization'))?.[1];
+        const claims = looksLikeJwt(bearer) ? await verify(bearer) : undefined;
+        if (claims) ctx.req.headers.authorization = `Bearer ${shadowId(claims.jti as string)}`;
+        return next();
+      }
+      if ((ctx.path !== paths.introspection && ctx.path !== paths.revocation) || ctx.method !== 'POST') return next();
+      if (!ctx.is('application/x-www-form-urlencoded')) return next();
+      const body = await readBody(ctx.req);
+      if (body === undefined) {
+        ctx.status = 413;
+        ctx.body = { error: 'invalid_request', error_description: 'request body too large' };
+        return;
+      }
+      const params = parse(body.toString('utf8'));
+      const claims = looksLikeJwt(params.token) ? await verify(params.token) : undefined;
+      if (claims) params.token = shadowId(claims.jti as string);
+      replayBody(ctx.req, claims ? Buffer.from(stringify(params)) : body);
+      await next();
+      if (claims && ctx.path === paths.introspection && (ctx.body as { active?: boolean } | undefined)?.active) {
+        Object.assign(ctx.body as object, { aud: claims.aud, jti: claims.jti });
+      }
+    };
+  }
+}

@@ -1,0 +1,206 @@
+// node-oidc-provider's configuration, built from Config: every feature, TTL, claim and hook the server uses.
+import type { Account as OidcAccount, Adapter, Configuration, KoaContextWithOIDC, ResourceServer } from 'oidc-provider';
+import { errors, interactionPolicy } from 'oidc-provider';
+import type { Config } from '../../config/index.js';
+import type { AccountStore } from '../accounts/account-store.js';
+import type { InstanceStore } from '../instances/instance-store.js';
+import { deriveKey } from '../security/secret-box.js';
+import { renderView } from '../http/views.js';
+import type { PrivateJwk } from '../keys/key-store.js';
+import { instanceClaims, profileClaims, LOCAL_ID_CLAIM, ROLE_CLAIM } from './instance-claims.js';
+import type { AccessTokenRegistry } from './access-token-registry.js';
+
+/** The scopes an instance's access tokens can carry; the OIDC ones let them be used at userinfo too. */
+const RESOURCE_SCOPES = 'openid profile email';
+
+/** Each instance is the resource server of its own access tokens; its resource indicator names it. */
+export function resourceOf(clientId: string): string {
+  return `urn:chillfi3:instance:${clientId}`;
+}
+
+/** Cookie signing keys, derived from AUTH_SECRET_KEY so that every node signs and checks cookies alike. */
+export function cookieKeys(config: Config): string[] {
+  return [deriveKey(config.secretKey, 'cookies').toString('base64url')];
+}
+
+export interface ProviderDependencies {
+  config: Config;
+  accounts: AccountStore;
+  instances: InstanceStore;
+  registry: AccessTokenRegistry;
+  jwks: PrivateJwk[];
+  adapter: (name: string) => Adapter;
+}
+
+function htmlOut(ctx: KoaContextWithOIDC, html: string, status?: number): void {
+  ctx.type = 'html';
+  if (status) ctx.status = status;
+  ctx.body = html;
+}
+
+/** Asks for interaction when the signed-in account may not use an invite-only instance. */
+function instanceAccessCheck(accounts: AccountStore, instances: InstanceStore) {
+  return new interactionPolicy.Check(
+    'no_instance_access',
+    'the signed-in account may not use this instance',
+    'access_denied',
+    async (ctx) => {
+      const accountId = ctx.oidc.session?.accountId;
+      const clientId = ctx.oidc.client?.clientId;
+      if (!accountId || !clientId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const instance = await instances.findByClientId(clientId);
+      if (!instance || instance.accessPolicy === 'open') return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const [account, access] = await Promise.all([accounts.find(accountId), instances.accessOf(instance.id, accountId)]);
+      return account && access ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+    },
+  );
+}
+
+export function providerConfiguration(deps: ProviderDependencies): Configuration {
+  const { config, accounts, instances, registry } = deps;
+  const policy = interactionPolicy.base();
+  policy.get('login')?.checks.add(instanceAccessCheck(accounts, instances));
+
+  async function findAccount(ctx: KoaContextWithOIDC, sub: string): Promise<OidcAccount | undefined> {
+    const account = await accounts.find(sub);
+    if (!account || account.disabled) return undefined;
+    const clientId = ctx.oidc.client?.clientId;
+    const instance = clientId ? await instances.findByClientId(clientId) : null;
+    const access = instance ? await instances.accessOf(instance.id, account.id) : null;
+    const perInstance = instance ? instanceClaims(account, access) : {};
+    return {
+      accountId: account.id,
+      claims: () => ({ ...profileClaims(account), ...perInstance }),
+    };
+  }
+
+  return {
+    adapter: deps.adapter,
+    findAccount,
+    jwks: { keys: deps.jwks },
+    cookies: {
+      keys: cookieKeys(config),
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    claims: {
+      openid: ['sub'],
+      profile: ['preferred_username', 'name', 'picture', 'updated_at', ROLE_CLAIM, LOCAL_ID_CLAIM],
+      email: ['email'],
+    },
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: config.algorithms.idToken,
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: [config.algorithms.idToken],
+      userinfoSigningAlgValues: [config.algorithms.idToken],
+      clientAuthSigningAlgValues: ['HS256', 'HS384', 'HS512', 'RS256', 'PS256', 'ES256', 'EdDSA'],
+    },
+    pkce: { required: () => true },
+    responseTypes: ['code'],
+    clientBasedCORS: () => false,
+    conformIdTokenClaims: false,
+    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: config.ttl.accessToken,
+      ClientCredentials: config.ttl.accessToken,
+      AuthorizationCode: 60,
+      IdToken: config.ttl.idToken,
+      Interaction: 3600,
+      RefreshToken: config.ttl.refreshToken,
+      Session: config.ttl.session,
+      Grant: Math.max(config.ttl.refreshToken, config.ttl.session),
+    },
+    extraTokenClaims: async (ctx, token) => {
+      if (!('accountId' in token) || typeof token.accountId !== 'string') return undefined;
+      const account = await accounts.find(token.accountId);
+      if (!account) return undefined;
+      const instance = await instances.findByClientId(token.clientId as string);
+      const access = instance ? await instances.accessOf(instance.id, account.id) : null;
+      return {
+        preferred_username: account.username,
+        name: account.displayName ?? account.username,
+        ...instanceClaims(account, access),
+      };
+    },
+    formats: {
+      customizers: {
+        jwt: async (ctx, token, jwt) => {
+          await registry.remember(ctx.oidc.provider, token as never, jwt.payload);
+        },
+      },
+    },
+    features: {
+      devInteractions: { enabled: false },
+      introspection: {
+        enabled: true,
+        // An instance may introspect the tokens issued to it or meant for it, nobody else's.
+        allowedPolicy: async (_ctx, client, token) =>
+          token.clientId === client.clientId || ('aud' in token && [token.aud].flat().includes(client.clientId)),
+      },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      clientCredentials: { enabled: true },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) =>
+          htmlOut(ctx, await renderView('logout', { title: 'Sign out', form, clientName: ctx.oidc.client?.clientName })),
+        postLogoutSuccessSource: async (ctx) =>
+          htmlOut(ctx, await renderView('logged-out', { title: 'Signed out', clientName: ctx.oidc.client?.clientName })),
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: (ctx) => (ctx.oidc.client ? resourceOf(ctx.oidc.client.clientId) : undefined) as string,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, resource, client): ResourceServer => {
+          if (resource !== resourceOf(client.clientId)) throw new errors.InvalidTarget('an instance can only ask for its own access tokens');
+          return {
+            scope: RESOURCE_SCOPES,
+            audience: client.clientId,
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: config.ttl.accessToken,
+            jwt: { sign: { alg: config.algorithms.accessToken } },
+          };
+        },
+      },
+    },
+    interactions: {
+      policy,
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    loadExistingGrant: async (ctx) => {
+      const grantId =
+        ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client?.clientId as string);
+      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      const client = ctx.oidc.client;
+      const accountId = ctx.oidc.session?.accountId;
+      if (!client || !accountId) return undefined;
+      const instance = await instances.findByClientId(client.clientId);
+      if (!instance?.skipConsent) return undefined;
+      // First-party instance: consent is implied, so the grant covers whatever was asked for.
+      const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId });
+      const requested = [...(ctx.oidc.requestParamScopes ?? [])].join(' ');
+      grant.addOIDCScope(requested);
+      grant.addResourceScope(resourceOf(client.clientId), RESOURCE_SCOPES);
+      await grant.save();
+      return grant;
+    },
+    renderError: async (ctx, out) => {
+      htmlOut(
+        ctx,
+        await renderView('error', {
+          title: 'Something went wrong',
+          status: ctx.status,
+          error: out.error,
+          description: out.error_description,
+        }),
+      );
+    },
+  };
+}

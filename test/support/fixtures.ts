@@ -1,0 +1,58 @@
+import * as oidc from 'openid-client';
+import type { NewInstance } from '../../src/instances/instance-store.js';
+import type { TestServer } from './test-server.js';
+import { BrowserAgent } from './browser-agent.js';
+
+export const PASSWORD = 'correct horse battery staple';
+export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+
+export async function addAccount(server: TestServer, username: string, extra: { isAdmin?: boolean; email?: string } = {}) {
+  const { accounts, hasher } = server.services;
+  return accounts.create({ username, passwordHash: await hasher.hash(PASSWORD), displayName: `${username} display`, ...extra });
+}
+
+export async function addInstance(server: TestServer, input: Partial<NewInstance> = {}) {
+  const { instance, clientSecret } = await server.services.instances.create({
+    name: 'Test instance',
+    redirectUris: [REDIRECT_URI],
+    postLogoutRedirectUris: ['http://127.0.0.1:9/signed-out'],
+    grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+    skipConsent: true,
+    ...input,
+  });
+  const client = await oidc.discovery(new URL(server.issuer), instance.clientId, clientSecret ?? undefined, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
+  return { instance, clientSecret: clientSecret as string, client };
+}
+
+export interface SignedIn {
+  tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
+  agent: BrowserAgent;
+}
+
+/** Runs the authorization code flow with PKCE as a browser would, signing in with the password if asked. */
+export async function codeFlow(
+  client: oidc.Configuration,
+  { agent = new BrowserAgent(), username, password = PASSWORD, scope = 'openid profile email' }: {
+    agent?: BrowserAgent;
+    username?: string;
+    password?: string;
+    scope?: string;
+  },
+): Promise<SignedIn> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(client, {
+    redirect_uri: REDIRECT_URI,
+    scope,
+    state,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  let page = await agent.open(url.toString(), {}, REDIRECT_URI);
+  if (page.status !== 0 && username) page = await agent.signIn(page, username, password, REDIRECT_URI);
+  if (page.status !== 0) throw new Error(`sign-in did not reach the instance: ${page.status} ${page.url}\n${page.body.slice(0, 500)}`);
+  const tokens = await oidc.authorizationCodeGrant(client, new URL(page.url), { pkceCodeVerifier: verifier, expectedState: state });
+  return { tokens, agent };
+}

@@ -1,0 +1,53 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../config/index.js';
+import { createApp } from '../../src/app.js';
+import { createLogger } from '../../src/logger.js';
+import { startServices, type Services } from '../../src/services.js';
+import { REDIS_URL, scratchPostgres, scratchSqlite, type ScratchDatabase } from './databases.js';
+
+export type Backend = 'sqlite' | 'postgres+redis';
+
+export interface TestServer {
+  issuer: string;
+  services: Services;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Test-speed password hashing: the real argon2id, with the smallest cost config allows. */
+const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '8192', ARGON2_TIME_COST: '1' };
+
+/** The real server on a free loopback port, on a fresh database: SQLite alone, or PostgreSQL with Redis. */
+export async function startTestServer(backend: Backend = 'sqlite', env: Record<string, string> = {}): Promise<TestServer> {
+  const database: ScratchDatabase = backend === 'sqlite' ? await scratchSqlite() : await scratchPostgres();
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://127.0.0.1:${port}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    LOGIN_RATE_LIMIT: '10000',
+    ...FAST_ARGON2,
+    ...database.env,
+    ...(backend === 'postgres+redis' ? { AUTH_REDIS_URL: REDIS_URL } : {}),
+    ...env,
+    AUTH_ISSUER: issuer,
+  });
+  const logger = createLogger(config.logLevel);
+  const services = await startServices(config, logger, { migrate: true });
+  const app = await createApp({ services, logger });
+  server.on('request', app.callback());
+  return {
+    issuer,
+    services,
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await services.close();
+      await database.drop();
+    },
+  };
+}
