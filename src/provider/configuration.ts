@@ -100,6 +100,12 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       userinfoSigningAlgValues: [config.algorithms.idToken],
       clientAuthSigningAlgValues: ['HS256', 'HS384', 'HS512', 'RS256', 'PS256', 'ES256', 'EdDSA'],
     },
+    // The provider's outgoing requests (back-channel logout) go only to URLs an admin registered for an instance,
+    // and instances usually live on a private network or the same host: its special-use-address block must go.
+    fetch: (url, init) => {
+      const { dispatcher: _ssrfGuard, ...options } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+      return fetch(url, options);
+    },
     pkce: { required: () => true },
     responseTypes: ['code'],
     clientBasedCORS: () => false,
@@ -123,6 +129,8 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       const instance = await instances.findByClientId(token.clientId as string);
       const access = instance ? await instances.accessOf(instance.id, account.id) : null;
       return {
+        // The session id lets an instance match a back-channel logout to the tokens and sockets of that session.
+        ...(typeof token.sid === 'string' ? { sid: token.sid } : {}),
         preferred_username: account.username,
         name: account.displayName ?? account.username,
         ...instanceClaims(account, access),
