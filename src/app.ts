@@ -6,6 +6,7 @@ import helmet from 'koa-helmet';
 import mount from 'koa-mount';
 import type { Logger } from './logger.js';
 import type { Services } from './services.js';
+import { clientAuthenticationErrors } from './http/client-authentication-errors.js';
 import { errorHandler } from './http/error-handler.js';
 import { stylesheetPath } from './http/views.js';
 import { interactionRoutes } from './interactions/routes.js';
@@ -54,6 +55,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(site.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
+  app.use(clientAuthenticationErrors(['/token', '/token/introspection', '/token/revocation']));
   app.use(services.registry.middleware({ introspection: '/token/introspection', revocation: '/token/revocation', userinfo: '/me' }));
   app.use(mount(provider));
   return app;

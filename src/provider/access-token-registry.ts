@@ -23,6 +23,8 @@ const SHADOW_FIELDS = [
   'expiresWithSession', 'extra', 'claims', 'jkt', 'x5t#S256',
 ] as const;
 const BODY_LIMIT = 56 * 1024;
+/** Stands in for a token nobody issued: not a possible token id (ids never contain '!'). */
+const UNKNOWN_TOKEN = '!';
 
 interface MintedToken {
   jti: string;
@@ -129,9 +131,14 @@ export class AccessTokenRegistry {
         return;
       }
       const params = parse(body.toString('utf8'));
-      const claims = looksLikeJwt(params.token) ? await verify(params.token) : undefined;
-      if (claims) params.token = shadowId(claims.jti as string);
-      replayBody(ctx.req, claims ? Buffer.from(stringify(params)) : body);
+      if (!looksLikeJwt(params.token)) {
+        replayBody(ctx.req, body);
+        return next();
+      }
+      const claims = await verify(params.token);
+      // A JWT that is not ours, or no longer verifies, is an unknown token: inactive (RFC 7662), quietly ignored (RFC 7009).
+      params.token = claims ? shadowId(claims.jti as string) : UNKNOWN_TOKEN;
+      replayBody(ctx.req, Buffer.from(stringify(params)));
       await next();
       if (claims && ctx.path === paths.introspection && (ctx.body as { active?: boolean } | undefined)?.active) {
         Object.assign(ctx.body as object, { aud: claims.aud, jti: claims.jti });

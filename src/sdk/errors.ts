@@ -1,0 +1,48 @@
+// The SDK's errors: one base class with a stable code and an HTTP status, turned into a response once at the edge.
+
+export type AuthErrorCode =
+  | 'missing_token'
+  | 'invalid_token'
+  | 'inactive_token'
+  | 'auth_unavailable'
+  | 'invalid_logout_token'
+  | 'sign_in_failed'
+  | 'configuration';
+
+const STATUS: Record<AuthErrorCode, number> = {
+  missing_token: 401,
+  invalid_token: 403,
+  inactive_token: 403,
+  auth_unavailable: 503,
+  invalid_logout_token: 400,
+  sign_in_failed: 400,
+  configuration: 500,
+};
+
+export class AuthError extends Error {
+  readonly code: AuthErrorCode;
+  readonly status: number;
+
+  constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AuthError';
+    this.code = code;
+    this.status = STATUS[code];
+  }
+}
+
+/** The auth server could not be reached (network error or timeout), as opposed to an answer we did not like. */
+export function isUnreachable(error: unknown): boolean {
+  if (error instanceof AuthError) return error.code === 'auth_unavailable';
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const name = (current as { name?: unknown }).name;
+    const code = (current as { code?: unknown }).code;
+    if (name === 'TimeoutError' || name === 'AbortError' || code === 'ECONNREFUSED' || code === 'ECONNRESET') return true;
+    if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'OAUTH_RESPONSE_BODY_ERROR') return true;
+    if (name === 'TypeError' && (current as Error).message === 'fetch failed') return true;
+    if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_SOCKET') return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

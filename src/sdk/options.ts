@@ -1,0 +1,136 @@
+// The SDK's options, each documented where its default lives, and fromEnv(): the same from AUTH_* variables.
+import { AuthError } from './errors.js';
+import type { RedisLike } from './key-value-store.js';
+
+/** How a token is checked. See validateToken() and docs/sdk.md for the revocation bound of each. */
+export type ValidationPolicy = 'offline' | 'introspect-cached' | 'introspect';
+
+export interface Logger {
+  info(message: string, details?: Record<string, unknown>): void;
+  warn(message: string, details?: Record<string, unknown>): void;
+}
+
+export interface AuthClientOptions {
+  /** The auth server's URL (its issuer), e.g. https://auth.example.com. AUTH_SERVER_URL. */
+  serverUrl: string;
+  /** This instance's client_id. AUTH_API_KEY. */
+  clientId: string;
+  /** This instance's client secret. AUTH_API_SECRET. */
+  clientSecret: string;
+  /** Seconds an introspection result may be reused (never beyond the token's own expiry). AUTH_CACHE_TTL, default 300. */
+  cacheTtlSeconds?: number;
+  /** Milliseconds before any call to the auth server is abandoned. AUTH_TIMEOUT, default 5000. */
+  timeoutMs?: number;
+  /** Clock skew accepted on exp/iat/nbf, seconds. Default 5. */
+  clockToleranceSeconds?: number;
+  /** Default policy of validateToken() and the middleware. Default 'introspect-cached'. */
+  policy?: ValidationPolicy;
+  /**
+   * An ioredis client: introspection cache, sessions, login state, replay and ended-session markers are then shared
+   * by every node of the instance. Default: process memory.
+   */
+  redis?: RedisLike;
+  /** Key prefix in Redis. Default 'chillfi3-auth-sdk:<clientId>:'. */
+  redisPrefix?: string;
+  /**
+   * Allow plain http:// to the auth server. Default: only when serverUrl is http on a loopback address
+   * (127.0.0.1, ::1, localhost), for development and tests.
+   */
+  allowInsecureHttp?: boolean;
+  /** Signing algorithms accepted on access tokens. Default ES256, ES384, ES512, RS256, PS256, EdDSA; never none or HS*. */
+  algorithms?: string[];
+  /** Seconds between JWKS refetches caused by an unknown kid. Default 30. */
+  jwksCooldownSeconds?: number;
+  /** Seconds after which the JWKS is refreshed in the background of the next check (old keys kept on failure). Default 600. */
+  jwksMaxAgeSeconds?: number;
+  /** Seconds between reachability probes while degraded. Default 5. */
+  probeIntervalSeconds?: number;
+  /** Legacy HS256 tokens of the instance (its JWT_SECRET), accepted during a rollout. Off by default. */
+  legacy?: { secret: string } | undefined;
+  /** Where degraded/recovered and rejected logout tokens are logged. Default console; pass null for silence. */
+  logger?: Logger | null;
+}
+
+const ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
+
+export interface ResolvedOptions extends Required<Omit<AuthClientOptions, 'redis' | 'legacy' | 'logger'>> {
+  redis: RedisLike | undefined;
+  legacy: { secret: string } | undefined;
+  logger: Logger;
+}
+
+const silent: Logger = { info() {}, warn() {} };
+const consoleLogger: Logger = {
+  info: (message, details) => console.info(`[chillfi3-auth] ${message}`, details ?? ''),
+  warn: (message, details) => console.warn(`[chillfi3-auth] ${message}`, details ?? ''),
+};
+
+function isLoopback(url: URL): boolean {
+  return ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+}
+
+export function resolveOptions(options: AuthClientOptions): ResolvedOptions {
+  for (const key of ['serverUrl', 'clientId', 'clientSecret'] as const) {
+    if (!options[key]) throw new AuthError('configuration', `chillfi3-auth sdk: ${key} is required`);
+  }
+  let url: URL;
+  try {
+    url = new URL(options.serverUrl);
+  } catch (cause) {
+    throw new AuthError('configuration', `chillfi3-auth sdk: serverUrl "${options.serverUrl}" is not a URL`, { cause });
+  }
+  const allowInsecureHttp = options.allowInsecureHttp ?? (url.protocol === 'http:' && isLoopback(url));
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowInsecureHttp)) {
+    throw new AuthError('configuration', 'chillfi3-auth sdk: serverUrl must be https (set allowInsecureHttp for plain http)');
+  }
+  const algorithms = options.algorithms ?? ALGORITHMS;
+  for (const alg of algorithms) {
+    if (alg === 'none' || alg.startsWith('HS')) throw new AuthError('configuration', `chillfi3-auth sdk: algorithm ${alg} is never accepted`);
+  }
+  const positive = (value: number | undefined, fallback: number, name: string) => {
+    const result = value ?? fallback;
+    if (!Number.isFinite(result) || result < 0) throw new AuthError('configuration', `chillfi3-auth sdk: ${name} must be a non-negative number`);
+    return result;
+  };
+  return {
+    serverUrl: options.serverUrl.replace(/\/+$/, ''),
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    cacheTtlSeconds: positive(options.cacheTtlSeconds, 300, 'cacheTtlSeconds'),
+    timeoutMs: positive(options.timeoutMs, 5000, 'timeoutMs') || 5000,
+    clockToleranceSeconds: positive(options.clockToleranceSeconds, 5, 'clockToleranceSeconds'),
+    policy: options.policy ?? 'introspect-cached',
+    redis: options.redis,
+    redisPrefix: options.redisPrefix ?? `chillfi3-auth-sdk:${options.clientId}:`,
+    allowInsecureHttp,
+    algorithms,
+    jwksCooldownSeconds: positive(options.jwksCooldownSeconds, 30, 'jwksCooldownSeconds'),
+    jwksMaxAgeSeconds: positive(options.jwksMaxAgeSeconds, 600, 'jwksMaxAgeSeconds'),
+    probeIntervalSeconds: positive(options.probeIntervalSeconds, 5, 'probeIntervalSeconds') || 5,
+    legacy: options.legacy,
+    logger: options.logger === null ? silent : (options.logger ?? consoleLogger),
+  };
+}
+
+function numberFrom(env: Record<string, string | undefined>, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new AuthError('configuration', `${name} must be a non-negative number, got "${raw}"`);
+  return value;
+}
+
+/** Options from AUTH_SERVER_URL, AUTH_API_KEY, AUTH_API_SECRET, AUTH_CACHE_TTL (s) and AUTH_TIMEOUT (ms). */
+export function optionsFromEnv(env: Record<string, string | undefined> = process.env): AuthClientOptions {
+  const missing = ['AUTH_SERVER_URL', 'AUTH_API_KEY', 'AUTH_API_SECRET'].filter((name) => !env[name]);
+  if (missing.length) throw new AuthError('configuration', `chillfi3-auth sdk: set ${missing.join(', ')}`);
+  const cacheTtlSeconds = numberFrom(env, 'AUTH_CACHE_TTL');
+  const timeoutMs = numberFrom(env, 'AUTH_TIMEOUT');
+  return {
+    serverUrl: env.AUTH_SERVER_URL as string,
+    clientId: env.AUTH_API_KEY as string,
+    clientSecret: env.AUTH_API_SECRET as string,
+    ...(cacheTtlSeconds !== undefined ? { cacheTtlSeconds } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  };
+}
