@@ -57,7 +57,6 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         abortUrl: `/interaction/${uid}/abort`,
         ...extra,
       }),
-      extra.error ? 401 : 200,
     );
   }
 

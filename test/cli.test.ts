@@ -1,0 +1,328 @@
+/**
+ * The `chillfi3-auth` command, run in-process through runCli with captured output, on the embedded SQLite file and
+ * on PostgreSQL; then once as a real subprocess (npx tsx src/cli.ts) to prove the bin wiring.
+ */
+import { spawnSync } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { loadConfig } from '../config/index.js';
+import { InstanceEntity } from '../src/instances/instance-entity.js';
+import { runCli } from '../src/cli.js';
+import { openStores } from '../src/services.js';
+import { scratchPostgres, scratchSqlite, type ScratchDatabase } from './support/databases.js';
+
+/** Cheap argon2 for tests (the config's minimum memory). */
+const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '8192', ARGON2_TIME_COST: '1' };
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(env: Record<string, string>, argv: string[], stdin = ''): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    stdin: Readable.from([Buffer.from(stdin)]),
+    env: { NODE_ENV: 'test', ...FAST_ARGON2, ...env },
+  });
+  return { code, stdout, stderr };
+}
+
+async function cliJson<T>(env: Record<string, string>, argv: string[], stdin = ''): Promise<T> {
+  const run = await cli(env, [...argv, '--json'], stdin);
+  expect(run.code, run.stderr).to.equal(0);
+  return JSON.parse(run.stdout) as T;
+}
+
+interface UserView {
+  id: string;
+  username: string;
+  displayName: string | null;
+  email: string | null;
+  isAdmin: boolean;
+}
+
+interface InstanceView {
+  id: string;
+  name: string;
+  clientId: string;
+  redirectUris: string[];
+  grantTypes: string[];
+  tokenEndpointAuthMethod: string;
+  skipConsent: boolean;
+}
+
+cliSuite('chillfi3-auth CLI on embedded SQLite', scratchSqlite, { migrateFirst: false });
+cliSuite('chillfi3-auth CLI on PostgreSQL', scratchPostgres, { migrateFirst: true });
+
+function cliSuite(title: string, scratch: () => Promise<ScratchDatabase>, { migrateFirst }: { migrateFirst: boolean }) {
+  describe(title, () => {
+    let database: ScratchDatabase;
+    let env: Record<string, string>;
+
+    before(async () => {
+      database = await scratch();
+      env = database.env;
+    });
+
+    after(async () => {
+      await database?.drop();
+    });
+
+    if (migrateFirst) {
+      it('refuses to work on an unmigrated database, then migrate lists what ran, then nothing is left', async () => {
+        const early = await cli(env, ['users', 'list']);
+        expect(early.code).to.equal(1);
+        expect(early.stderr).to.match(/^error: .*run "chillfi3-auth migrate" first\n$/);
+
+        const first = await cliJson<{ database: string; migrations: string[] }>(env, ['migrate']);
+        expect(first.database).to.equal('postgres');
+        expect(first.migrations).to.have.length.greaterThan(0);
+        const again = await cli(env, ['migrate']);
+        expect(again.code).to.equal(0);
+        expect(again.stdout).to.contain('up to date');
+      });
+    } else {
+      it('migrates the embedded database on first use', async () => {
+        const run = await cliJson<{ users: unknown[] }>(env, ['users', 'list']);
+        expect(run.users).to.deep.equal([]);
+        const migrate = await cli(env, ['migrate']);
+        expect(migrate.code).to.equal(0);
+        expect(migrate.stdout).to.contain('up to date');
+      });
+    }
+
+    it('adds a user with --password and one with --password-stdin, and both passwords check', async () => {
+      const alice = await cli(env, ['users', 'add', '--username', 'Alice', '--password', 'correct horse', '--admin', '--email', 'alice@example.org']);
+      expect(alice.code, alice.stderr).to.equal(0);
+      expect(alice.stdout).to.match(/Created user "Alice" \(id [0-9a-f-]{36}\) as an administrator/);
+
+      const bob = await cliJson<{ user: UserView; hasPassword: boolean }>(
+        env,
+        ['users', 'add', '--username', 'bob', '--password-stdin', '--display-name', 'Bob B'],
+        'battery staple\r\nsecond line ignored\n',
+      );
+      expect(bob.hasPassword).to.equal(true);
+      expect(bob.user).to.include({ username: 'bob', displayName: 'Bob B', isAdmin: false });
+
+      const stores = await openStores(loadConfig({ ...env, ...FAST_ARGON2 }), { migrate: false });
+      try {
+        const storedAlice = await stores.accounts.findForLogin('alice');
+        const storedBob = await stores.accounts.findForLogin('BOB');
+        expect(storedAlice?.passwordHash).to.match(/^\$argon2id\$/);
+        expect((await stores.hasher.verify(storedAlice!.passwordHash!, 'correct horse')).valid).to.equal(true);
+        expect((await stores.hasher.verify(storedBob!.passwordHash!, 'battery staple')).valid).to.equal(true);
+      } finally {
+        await stores.close();
+      }
+    });
+
+    it('adds a user without a password with --no-password', async () => {
+      const run = await cliJson<{ user: UserView; hasPassword: boolean }>(env, ['users', 'add', '--username', 'carol', '--no-password']);
+      expect(run.hasPassword).to.equal(false);
+      const text = await cli(env, ['users', 'add', '--username', 'dave', '--no-password']);
+      expect(text.stdout).to.contain('cannot sign in until a password is set');
+    });
+
+    it('lists users in JSON without any password hash', async () => {
+      const run = await cli(env, ['users', 'list', '--json']);
+      expect(run.code).to.equal(0);
+      const { users } = JSON.parse(run.stdout) as { users: UserView[] };
+      expect(users.map((user) => user.username)).to.deep.equal(['Alice', 'bob', 'carol', 'dave']);
+      expect(users[0]).to.include({ isAdmin: true, email: 'alice@example.org' });
+      expect(run.stdout).not.to.match(/hash|argon2/i);
+      for (const user of users) expect(Object.keys(user)).not.to.include('passwordHash');
+
+      const table = await cli(env, ['users', 'list']);
+      expect(table.stdout).to.match(/^ID\s+USERNAME\s+DISPLAY NAME\s+EMAIL\s+ADMIN\s+DISABLED\s+LAST LOGIN\n/);
+      expect(table.stdout).to.contain('Bob B').and.not.match(/argon2/);
+    });
+
+    it('refuses a duplicate username whatever its case', async () => {
+      const run = await cli(env, ['users', 'add', '--username', 'ALICE', '--password', 'another password']);
+      expect(run.code).to.equal(1);
+      expect(run.stderr).to.equal('error: username "ALICE" is taken\n');
+      expect(run.stdout).to.equal('');
+    });
+
+    it('refuses a password shorter than 8 characters, also from stdin', async () => {
+      const run = await cli(env, ['users', 'add', '--username', 'erin', '--password', 'seven77']);
+      expect(run.code).to.equal(1);
+      expect(run.stderr).to.equal('error: password must be at least 8 characters\n');
+      const piped = await cli(env, ['users', 'add', '--username', 'erin', '--password-stdin'], 'short\n');
+      expect(piped.code).to.equal(1);
+      const empty = await cli(env, ['users', 'add', '--username', 'erin', '--password-stdin']);
+      expect(empty.code).to.equal(1);
+      const list = await cliJson<{ users: UserView[] }>(env, ['users', 'list']);
+      expect(list.users.map((user) => user.username)).not.to.include('erin');
+    });
+
+    it('wants exactly one password source (usage error)', async () => {
+      const none = await cli(env, ['users', 'add', '--username', 'frank']);
+      expect(none.code).to.equal(2);
+      expect(none.stderr).to.contain('give exactly one of --password, --password-stdin, --no-password');
+      expect(none.stderr).to.contain('Usage: chillfi3-auth users add');
+      const two = await cli(env, ['users', 'add', '--username', 'frank', '--password', 'long enough', '--no-password']);
+      expect(two.code).to.equal(2);
+    });
+
+    let clientId: string;
+    let printedSecret: string;
+
+    it('adds an instance and prints a client secret that is the stored one, sealed at rest', async () => {
+      const run = await cli(env, [
+        'instances', 'add', '--name', 'Photos',
+        '--redirect-uri', 'https://photos.example/auth/callback',
+        '--redirect-uri', 'http://localhost:3000/auth/callback',
+        '--post-logout-redirect-uri', 'https://photos.example/',
+        '--backchannel-logout-uri', 'https://photos.example/auth/backchannel-logout',
+        '--grant-types', 'authorization_code, refresh_token,client_credentials',
+        '--skip-consent',
+      ]);
+      expect(run.code, run.stderr).to.equal(0);
+      clientId = /client_id:\s+(\S+)/.exec(run.stdout)![1]!;
+      printedSecret = /client_secret:\s+(\S+)/.exec(run.stdout)![1]!;
+      expect(run.stdout).to.contain('shown only this once');
+      expect(run.stdout).to.contain(`AUTH_SERVER_URL=${loadConfig(env).issuer}\n`);
+      expect(run.stdout).to.contain(`AUTH_API_KEY=${clientId}\n`);
+      expect(run.stdout).to.contain(`AUTH_API_SECRET=${printedSecret}\n`);
+
+      const stores = await openStores(loadConfig({ ...env, ...FAST_ARGON2 }), { migrate: false });
+      try {
+        const found = await stores.instances.findWithSecret(clientId);
+        expect(found?.clientSecret).to.equal(printedSecret);
+        expect(found?.instance).to.include({ name: 'Photos', skipConsent: true, tokenEndpointAuthMethod: 'client_secret_basic' });
+        expect(found?.instance.grantTypes).to.deep.equal(['authorization_code', 'refresh_token', 'client_credentials']);
+        expect(found?.instance.redirectUris).to.have.length(2);
+        const column = await stores.dataSource
+          .getRepository(InstanceEntity)
+          .createQueryBuilder('instance')
+          .addSelect('instance.secretEncrypted')
+          .where('instance.clientId = :clientId', { clientId })
+          .getOne();
+        expect(column?.secretEncrypted).to.be.a('string').and.not.equal(printedSecret);
+        expect(column?.secretEncrypted).not.to.contain(printedSecret);
+      } finally {
+        await stores.close();
+      }
+    });
+
+    it('adds an instance in JSON: the secret once, with the issuer', async () => {
+      const run = await cliJson<{ instance: InstanceView; clientSecret: string; authServerUrl: string }>(env, [
+        'instances', 'add', '--name', 'Music', '--redirect-uri', 'https://music.example/cb', '--auth-method', 'client_secret_post',
+      ]);
+      expect(run.clientSecret).to.be.a('string').with.length.greaterThan(30);
+      expect(run.authServerUrl).to.equal(loadConfig(env).issuer);
+      expect(run.instance).to.include({ name: 'Music', tokenEndpointAuthMethod: 'client_secret_post', skipConsent: false });
+      expect(run.instance.grantTypes).to.deep.equal(['authorization_code', 'refresh_token']);
+    });
+
+    it('lists instances without any secret', async () => {
+      const run = await cli(env, ['instances', 'list', '--json']);
+      expect(run.code).to.equal(0);
+      const { instances } = JSON.parse(run.stdout) as { instances: InstanceView[] };
+      expect(instances.map((instance) => instance.name)).to.deep.equal(['Photos', 'Music']);
+      expect(instances[0]).to.include({ clientId, skipConsent: true });
+      expect(run.stdout).not.to.contain(printedSecret);
+      expect(run.stdout, 'no secret-like field').not.to.match(/"[^"]*secret[^"]*":/i);
+
+      const table = await cli(env, ['instances', 'list']);
+      expect(table.stdout).to.match(/^ID\s+NAME\s+CLIENT_ID\s+GRANT TYPES\s+REDIRECT URIS\s+AUTH METHOD\s+SKIP CONSENT\n/);
+      expect(table.stdout).to.contain(clientId).and.not.contain(printedSecret);
+    });
+
+    it('refuses a bad redirect URI and an unknown grant type', async () => {
+      const bad = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'not a url']);
+      expect(bad.code).to.equal(1);
+      expect(bad.stderr).to.equal('error: redirect URI "not a url" is not an absolute URL\n');
+      const fragment = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'https://x.example/cb#frag']);
+      expect(fragment.code).to.equal(1);
+      const grant = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'https://x.example/cb', '--grant-types', 'password']);
+      expect(grant.code).to.equal(1);
+      expect(grant.stderr).to.contain('unsupported grant type "password"');
+      const list = await cliJson<{ instances: InstanceView[] }>(env, ['instances', 'list']);
+      expect(list.instances).to.have.length(2);
+    });
+  });
+}
+
+describe('chillfi3-auth CLI usage and configuration', () => {
+  it('prints the usage of every command on help, --help and -h', async () => {
+    for (const argv of [['help'], ['--help'], ['-h']]) {
+      const run = await cli({}, argv);
+      expect(run.code).to.equal(0);
+      expect(run.stderr).to.equal('');
+      for (const command of ['migrate', 'users add', 'users list', 'instances add', 'instances list', 'help']) {
+        expect(run.stdout).to.contain(`  ${command}`);
+      }
+    }
+    const json = await cliJson<{ commands: { command: string }[] }>({}, ['help']);
+    expect(json.commands.map((entry) => entry.command)).to.include('instances add');
+  });
+
+  it('prints one command usage on <command> --help', async () => {
+    const run = await cli({}, ['instances', 'add', '--help']);
+    expect(run.code).to.equal(0);
+    expect(run.stdout).to.match(/^Usage: chillfi3-auth instances add --name N --redirect-uri URI\.\.\./);
+  });
+
+  it('exits 2 with a short usage on an unknown command, a missing subcommand or an unknown option', async () => {
+    const unknown = await cli({}, ['frobnicate']);
+    expect(unknown.code).to.equal(2);
+    expect(unknown.stdout).to.equal('');
+    expect(unknown.stderr).to.match(/^error: unknown command "frobnicate"\n\nUsage: chillfi3-auth <command>/);
+    const none = await cli({}, []);
+    expect(none.code).to.equal(2);
+    const group = await cli({}, ['users']);
+    expect(group.code).to.equal(2);
+    expect(group.stderr).to.contain('"users" needs a subcommand: add, list');
+    const option = await cli({}, ['users', 'list', '--verbose']);
+    expect(option.code).to.equal(2);
+    expect(option.stderr).to.contain("Unknown option '--verbose'");
+    const missing = await cli({}, ['instances', 'add', '--redirect-uri', 'https://x.example/cb']);
+    expect(missing.code).to.equal(2);
+    expect(missing.stderr).to.contain('--name is required');
+  });
+
+  it('exits 78 with the message on an invalid configuration, without a stack trace', async () => {
+    const run = await cli({ AUTH_PORT: 'abc' }, ['users', 'list']);
+    expect(run.code).to.equal(78);
+    expect(run.stderr).to.match(/^error: invalid configuration:\n {2}AUTH_PORT: /);
+    expect(run.stderr).not.to.match(/\bat .*\.ts:\d+/);
+  });
+
+  describe('as a real process (npx tsx src/cli.ts)', () => {
+    let database: ScratchDatabase;
+
+    before(async () => {
+      database = await scratchSqlite();
+    });
+
+    after(async () => {
+      await database?.drop();
+    });
+
+    function spawnCli(argv: string[], input = '') {
+      const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', ...FAST_ARGON2, ...database.env };
+      for (const key of ['AUTH_DATABASE_URL', 'AUTH_DB_HOST', 'AUTH_REDIS_URL']) delete env[key];
+      return spawnSync('npx', ['tsx', 'src/cli.ts', ...argv], { cwd: ROOT, env, input, encoding: 'utf8', timeout: 60_000 });
+    }
+
+    it('reads the password from a real stdin and lists users as JSON', () => {
+      const added = spawnCli(['users', 'add', '--username', 'piped', '--password-stdin'], 'from a real pipe\n');
+      expect(added.status, added.stderr).to.equal(0);
+      const listed = spawnCli(['users', 'list', '--json']);
+      expect(listed.status, listed.stderr).to.equal(0);
+      const { users } = JSON.parse(listed.stdout) as { users: UserView[] };
+      expect(users.map((user) => user.username)).to.deep.equal(['piped']);
+      const usage = spawnCli(['nope']);
+      expect(usage.status).to.equal(2);
+    });
+  });
+});
