@@ -44,6 +44,9 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = stylesheet;
   });
+  site.get('/favicon.ico', function noFavicon(ctx) {
+    ctx.status = 204;
+  });
   site.get('/healthz', function health(ctx) {
     ctx.body = { status: 'ok' };
   });

@@ -1,0 +1,62 @@
+// What every middleware does with a request: take the bearer token or the session cookie, check it, and answer
+// errors the way ChillFi3 does today (401 without a token, 403 for a bad one, 503 when a live check is impossible).
+import { parse as parseCookies } from 'cookie';
+import type { AuthClient, ValidateOptions, VerifiedToken } from './auth-client.js';
+import { AuthError } from './errors.js';
+
+export const SESSION_COOKIE = 'chillfi3_session';
+
+export interface MiddlewareOptions extends ValidateOptions {
+  /** When false, requests without credentials pass with user = null (bad credentials are still refused). Default true. */
+  required?: boolean;
+}
+
+export interface Credentials {
+  /** An Authorization header value ("Bearer ..."). */
+  authorization?: string | undefined;
+  /** A Cookie header value. */
+  cookie?: string | undefined;
+}
+
+export function bearerToken(authorization: string | undefined): string | undefined {
+  const match = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(authorization ?? '');
+  return match?.[1];
+}
+
+export function sessionIdFrom(cookieHeader: string | undefined): string | undefined {
+  if (!cookieHeader) return undefined;
+  return parseCookies(cookieHeader)[SESSION_COOKIE] || undefined;
+}
+
+/** The user behind a bearer token or a session cookie; throws AuthError (missing_token when there is neither). */
+export async function authenticateCredentials(
+  client: AuthClient,
+  credentials: Credentials,
+  options: ValidateOptions = {},
+): Promise<VerifiedToken> {
+  const token = bearerToken(credentials.authorization);
+  if (token) return client.authenticateToken(token, options);
+  if (credentials.authorization) throw new AuthError('invalid_token', 'malformed Authorization header');
+  const sessionId = sessionIdFrom(credentials.cookie);
+  if (sessionId) {
+    const session = await client.sessions.current(sessionId);
+    if (session) return client.validateToken(session.accessToken, options);
+  }
+  throw new AuthError('missing_token', 'Access token required');
+}
+
+export interface ErrorResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: { error: string; message: string };
+}
+
+/** The HTTP answer for an authentication failure. */
+export function errorResponse(error: unknown): ErrorResponse {
+  const authError = error instanceof AuthError ? error : new AuthError('auth_unavailable', 'authentication failed', { cause: error });
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (authError.status === 401) headers['www-authenticate'] = 'Bearer';
+  if (authError.status === 403) headers['www-authenticate'] = 'Bearer error="invalid_token"';
+  if (authError.status === 503) headers['retry-after'] = '5';
+  return { status: authError.status, headers, body: { error: authError.code, message: authError.message } };
+}
