@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon, { type Options, type Result } from 'autocannon';
 import pg from 'pg';
 import { loadConfig } from '../config/index.js';
-import { openStores } from '../src/services.js';
+import { openStores } from '../src/stores.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import type { Account } from './accounts/account-entity.js';
 import { AppError, BadRequest } from './errors.js';
 import type { Instance, TokenAuthMethod } from './instances/instance-entity.js';
-import { openStores, type Stores } from './services.js';
+import { openStores, type Stores } from './stores.js';
 
 /** Where the command reads and writes: the process's own streams, or captured ones in tests. */
 export interface CliIo {

@@ -7,7 +7,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { createApp } from './app.js';
 import { createLogger } from './logger.js';
-import { openStores, startServices } from './services.js';
+import { startServices } from './services.js';
+import { openStores } from './stores.js';
 
 function listen(config: Config, handler: ReturnType<Awaited<ReturnType<typeof createApp>>['callback']>): Server {
   if (!config.tls) return createHttpServer(handler);

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { loadConfig } from '../config/index.js';
 import { InstanceEntity } from '../src/instances/instance-entity.js';
 import { runCli } from '../src/cli.js';
-import { openStores } from '../src/services.js';
+import { openStores } from '../src/stores.js';
 import { scratchPostgres, scratchSqlite, type ScratchDatabase } from './support/databases.js';
 
 /** Cheap argon2 for tests (the config's minimum memory). */

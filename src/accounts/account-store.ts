@@ -20,6 +20,12 @@ export function checkUsername(username: string): string {
   return username;
 }
 
+function checkDisplayName(displayName: string | null | undefined): string | null {
+  if (displayName === undefined || displayName === null || displayName.trim() === '') return null;
+  if (displayName.length > 100) throw new BadRequest('display name must be at most 100 characters');
+  return displayName.trim();
+}
+
 function checkEmail(email: string | null | undefined): string | null {
   if (email === undefined || email === null || email === '') return null;
   if (email.length > 255 || !EMAIL.test(email)) throw new BadRequest('email is not a valid address');
@@ -42,7 +48,7 @@ export class AccountStore {
       id: uuidv7(),
       username,
       usernameKey,
-      displayName: input.displayName ?? null,
+      displayName: checkDisplayName(input.displayName),
       email: checkEmail(input.email),
       passwordHash: input.passwordHash,
       isAdmin: input.isAdmin ?? false,

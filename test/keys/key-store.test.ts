@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { decodeProtectedHeader } from 'jose';
 import { loadConfig } from '../../config/index.js';
-import { openStores, type Stores } from '../../src/services.js';
+import { openStores, type Stores } from '../../src/stores.js';
 import { SigningKeyEntity } from '../../src/keys/signing-key-entity.js';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
 import { startTestServer } from '../support/test-server.js';
