@@ -10,6 +10,10 @@ export type Backend = 'sqlite' | 'postgres+redis';
 
 export interface TestServer {
   issuer: string;
+  /** This node's own address (the issuer is the first node's when nodes are joined). */
+  url: string;
+  database: ScratchDatabase;
+  env: Record<string, string>;
   services: Services;
   server: Server;
   close(): Promise<void>;
@@ -18,36 +22,49 @@ export interface TestServer {
 /** Test-speed password hashing: the real argon2id, with the smallest cost config allows. */
 const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '8192', ARGON2_TIME_COST: '1' };
 
-/** The real server on a free loopback port, on a fresh database: SQLite alone, or PostgreSQL with Redis. */
-export async function startTestServer(backend: Backend = 'sqlite', env: Record<string, string> = {}): Promise<TestServer> {
-  const database: ScratchDatabase = backend === 'sqlite' ? await scratchSqlite() : await scratchPostgres();
+/**
+ * The real server on a free loopback port, on a fresh database: SQLite alone, or PostgreSQL with Redis.
+ * With `join`, another node of the same deployment: same database, Redis, secret and issuer as that server.
+ */
+export async function startTestServer(
+  backend: Backend = 'sqlite',
+  extraEnv: Record<string, string> = {},
+  { join }: { join?: TestServer } = {},
+): Promise<TestServer> {
+  const database: ScratchDatabase = join ? join.database : backend === 'sqlite' ? await scratchSqlite() : await scratchPostgres();
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const issuer = `http://127.0.0.1:${port}`;
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    LOGIN_RATE_LIMIT: '10000',
-    ...FAST_ARGON2,
-    ...database.env,
-    ...(backend === 'postgres+redis' ? { AUTH_REDIS_URL: REDIS_URL } : {}),
-    ...env,
-    AUTH_ISSUER: issuer,
-  });
+  const url = `http://127.0.0.1:${port}`;
+  const env = join
+    ? join.env
+    : {
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        LOGIN_RATE_LIMIT: '10000',
+        ...FAST_ARGON2,
+        ...database.env,
+        ...(backend === 'postgres+redis' ? { AUTH_REDIS_URL: REDIS_URL } : {}),
+        ...extraEnv,
+        AUTH_ISSUER: url,
+      };
+  const config = loadConfig(env);
   const logger = createLogger(config.logLevel);
   const services = await startServices(config, logger, { migrate: true });
   const app = await createApp({ services, logger });
   server.on('request', app.callback());
   return {
-    issuer,
+    issuer: config.issuer,
+    url,
+    database,
+    env,
     services,
     server,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await services.close();
-      await database.drop();
+      if (!join) await database.drop();
     },
   };
 }
