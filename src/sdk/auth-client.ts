@@ -11,6 +11,11 @@ import { MemoryStore, RedisStore, type KeyValueStore } from './key-value-store.j
 import { verifyLegacyToken } from './legacy-token.js';
 import { resolveOptions, type AuthClientOptions, type ResolvedOptions, type ValidationPolicy } from './options.js';
 import { SessionManager } from './session-manager.js';
+import { expressMiddleware } from './express-middleware.js';
+import { koaMiddleware } from './koa-middleware.js';
+import { socketMiddleware, type SocketMiddlewareOptions } from './socket-middleware.js';
+import { browserRoutes, type BrowserRoutesOptions } from './browser-routes.js';
+import type { MiddlewareOptions } from './request-auth.js';
 
 export interface VerifiedToken {
   claims: JWTPayload;
@@ -74,11 +79,12 @@ export class AuthClient extends EventEmitter {
   private serviceTokenInflight: Promise<string> | undefined;
   private currentStatus: AuthStatus = { state: 'unknown', since: new Date(), lastError: null };
   private probeTimer: NodeJS.Timeout | undefined;
+  private readonly trackers: { close(): void }[] = [];
 
   constructor(options: AuthClientOptions) {
     super();
     this.options = resolveOptions(options);
-    this.store = this.options.redis ? new RedisStore(this.options.redis, this.options.redisPrefix) : new MemoryStore();
+    this.store = this.options.store ?? (this.options.redis ? new RedisStore(this.options.redis, this.options.redisPrefix) : new MemoryStore());
     this.jwks = new JwksCache(
       () => this.loadJwks(),
       this.options.jwksCooldownSeconds * 1000,
@@ -358,10 +364,33 @@ export class AuthClient extends EventEmitter {
     }
   }
 
+  /** Express/Connect middleware: req.user, or 401/403/503. */
+  express(options: MiddlewareOptions = {}) {
+    return expressMiddleware(this, options);
+  }
+
+  /** Koa middleware: ctx.state.user, or 401/403/503. */
+  koa(options: MiddlewareOptions = {}) {
+    return koaMiddleware(this, options);
+  }
+
+  /** Socket.IO middleware for io.use(): socket.authenticated, socket.user; sockets of ended sessions disconnected. */
+  socketIo(options: SocketMiddlewareOptions = {}) {
+    const middleware = socketMiddleware(this, options);
+    this.trackers.push(middleware.tracker);
+    return middleware;
+  }
+
+  /** The login, callback, logout and back-channel logout routes, as one Express/Connect handler. */
+  browserRoutes(options: BrowserRoutesOptions) {
+    return browserRoutes(this, options);
+  }
+
   /** Stops the background probe (the client holds no other resources). */
   close(): void {
     if (this.probeTimer) clearInterval(this.probeTimer);
     this.probeTimer = undefined;
+    for (const tracker of this.trackers) tracker.close();
   }
 }
 

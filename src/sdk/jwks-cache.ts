@@ -1,5 +1,5 @@
-// The auth server's signing keys: fetched once, refetched at most once per cooldown when a token names an unknown
-// kid (key rotation), refreshed after maxAge, and kept when a refetch fails so that offline verification survives
+// The auth server's signing keys: fetched once, refetched when a token names an unknown kid (key rotation) but at
+// most once per cooldown, refreshed after maxAge, and kept when a refetch fails so that offline verification survives
 // an auth server outage.
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { AuthError } from './errors.js';
@@ -7,7 +7,7 @@ import { AuthError } from './errors.js';
 export class JwksCache {
   private local: JWTVerifyGetKey | undefined;
   private fetchedAt = 0;
-  private attemptedAt = 0;
+  private kidRefetchAt = -Infinity;
   private inflight: Promise<void> | undefined;
   /** How many times the key set was fetched: visible for tests and status. */
   fetches = 0;
@@ -25,7 +25,10 @@ export class JwksCache {
     try {
       return await this.local!(header, token);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || Date.now() - this.attemptedAt < this.cooldownMs) throw error;
+      // At most one refetch per cooldown for unknown kids: a rotation is picked up at once, garbage kids cannot
+      // make every request hit the auth server.
+      if (!(error instanceof errors.JWKSNoMatchingKey) || Date.now() - this.kidRefetchAt < this.cooldownMs) throw error;
+      this.kidRefetchAt = Date.now();
       await this.refresh();
       return this.local!(header, token);
     }
@@ -34,7 +37,6 @@ export class JwksCache {
   /** One fetch in flight however many callers; the previous keys stay if it fails. */
   refresh(): Promise<void> {
     this.inflight ??= (async () => {
-      this.attemptedAt = Date.now();
       try {
         const jwks = await this.load();
         if (!Array.isArray(jwks?.keys)) throw new AuthError('auth_unavailable', 'the auth server returned no JWKS');

@@ -1,6 +1,6 @@
 // The SDK's options, each documented where its default lives, and fromEnv(): the same from AUTH_* variables.
 import { AuthError } from './errors.js';
-import type { RedisLike } from './key-value-store.js';
+import type { KeyValueStore, RedisLike } from './key-value-store.js';
 
 /** How a token is checked. See validateToken() and docs/sdk.md for the revocation bound of each. */
 export type ValidationPolicy = 'offline' | 'introspect-cached' | 'introspect';
@@ -30,6 +30,8 @@ export interface AuthClientOptions {
    * by every node of the instance. Default: process memory.
    */
   redis?: RedisLike;
+  /** Any other store of short-lived state (takes precedence over redis). */
+  store?: KeyValueStore;
   /** Key prefix in Redis. Default 'chillfi3-auth-sdk:<clientId>:'. */
   redisPrefix?: string;
   /**
@@ -53,8 +55,9 @@ export interface AuthClientOptions {
 
 const ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
 
-export interface ResolvedOptions extends Required<Omit<AuthClientOptions, 'redis' | 'legacy' | 'logger'>> {
+export interface ResolvedOptions extends Required<Omit<AuthClientOptions, 'redis' | 'store' | 'legacy' | 'logger'>> {
   redis: RedisLike | undefined;
+  store: KeyValueStore | undefined;
   legacy: { secret: string } | undefined;
   logger: Logger;
 }
@@ -101,6 +104,7 @@ export function resolveOptions(options: AuthClientOptions): ResolvedOptions {
     clockToleranceSeconds: positive(options.clockToleranceSeconds, 5, 'clockToleranceSeconds'),
     policy: options.policy ?? 'introspect-cached',
     redis: options.redis,
+    store: options.store,
     redisPrefix: options.redisPrefix ?? `chillfi3-auth-sdk:${options.clientId}:`,
     allowInsecureHttp,
     algorithms,

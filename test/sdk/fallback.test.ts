@@ -1,0 +1,87 @@
+import { expect } from 'chai';
+import { SignJWT } from 'jose';
+import { AuthError, type AuthClient, type AuthStatus } from '../../src/sdk/index.js';
+import { addAccount, codeFlow, sdkClientFor, startTestServer, stopListening, type TestServer } from './support/sdk-server.js';
+
+describe('sdk: auth server unreachable, and legacy tokens', function () {
+  let server: TestServer;
+  let auth: AuthClient;
+  let accessToken: string;
+
+  before(async function () {
+    server = await startTestServer('sqlite');
+    await addAccount(server, 'bob');
+    let oidcClient;
+    ({ auth, oidcClient } = await sdkClientFor(server, { timeoutMs: 1000, probeIntervalSeconds: 0.05 }));
+    accessToken = (await codeFlow(oidcClient, { username: 'bob' })).tokens.access_token;
+  });
+  after(async function () {
+    auth.close();
+    await server.close();
+  });
+
+  it('falls back to offline checks while the server is away, fails closed on demand, and recovers', async function () {
+    expect((await auth.validateToken(accessToken, { policy: 'introspect' })).checkedBy).to.equal('introspection');
+    expect(auth.status.state).to.equal('ok');
+    const events: string[] = [];
+    auth.on('degraded', (status: AuthStatus) => events.push(`degraded:${status.state}`));
+    auth.on('recovered', (status: AuthStatus) => events.push(`recovered:${status.state}`));
+
+    const restart = await stopListening(server);
+    const verified = await auth.validateToken(accessToken, { policy: 'introspect' });
+    expect(verified.checkedBy).to.equal('offline-fallback');
+    expect(verified.user.username).to.equal('bob');
+    expect(auth.status.state).to.equal('degraded');
+    expect(auth.status.lastError).to.be.a('string');
+    expect(events).to.deep.equal(['degraded:degraded']);
+
+    let refused: unknown;
+    try {
+      await auth.validateToken(accessToken, { policy: 'introspect', failClosed: true });
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).to.be.instanceOf(AuthError).and.include({ code: 'auth_unavailable', status: 503 });
+    expect(await auth.checkReachable()).to.equal(false);
+
+    await restart();
+    // The background probe notices on its own.
+    const recovered = new Promise<void>((resolve) => auth.once('recovered', () => resolve()));
+    await recovered;
+    expect(auth.status.state).to.equal('ok');
+    expect(events).to.deep.equal(['degraded:degraded', 'recovered:ok']);
+    expect((await auth.validateToken(accessToken, { policy: 'introspect' })).checkedBy).to.equal('introspection');
+  });
+
+  describe('legacy HS256 tokens (migration aid)', function () {
+    const secret = 'the-instance-jwt-secret-of-at-least-32-bytes';
+    const legacyToken = () =>
+      new SignJWT({ userId: 7, username: 'carol', isAdmin: true }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('7d').sign(new TextEncoder().encode(secret));
+
+    it('are refused unless enabled', async function () {
+      let refused: unknown;
+      try {
+        await auth.authenticateToken(await legacyToken());
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused).to.be.instanceOf(AuthError).and.include({ code: 'invalid_token' });
+    });
+
+    it('map to the same user shape when enabled; a wrong secret is refused', async function () {
+      const { auth: legacyAuth } = await sdkClientFor(server, { legacy: { secret } });
+      const { user, checkedBy } = await legacyAuth.authenticateToken(await legacyToken());
+      expect(checkedBy).to.equal('legacy');
+      expect(user).to.deep.equal({ id: 7, sub: 'legacy:7', username: 'carol', display_name: null, is_admin: true, role: 'admin', sid: null, source: 'legacy' });
+      const forged = await new SignJWT({ userId: 1, username: 'admin', isAdmin: true }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode('guess'));
+      let refused: unknown;
+      try {
+        await legacyAuth.authenticateToken(forged);
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused).to.be.instanceOf(AuthError).and.include({ code: 'invalid_token' });
+      legacyAuth.close();
+    });
+  });
+});
