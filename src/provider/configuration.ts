@@ -151,7 +151,8 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
         allowedPolicy: async (_ctx, client, token) =>
           token.clientId === client.clientId || ('aud' in token && [token.aud].flat().includes(client.clientId)),
       },
-      revocation: { enabled: true },
+      // An instance may revoke only the tokens issued to it.
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       clientCredentials: { enabled: true },
       backchannelLogout: { enabled: true },
