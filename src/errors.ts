@@ -27,18 +27,6 @@ export class BadRequest extends AppError {
   }
 }
 
-export class Unauthorized extends AppError {
-  constructor(message = 'authentication required') {
-    super('unauthorized', message, { status: 401 });
-  }
-}
-
-export class Forbidden extends AppError {
-  constructor(message = 'not allowed') {
-    super('forbidden', message, { status: 403 });
-  }
-}
-
 export class NotFound extends AppError {
   constructor(message = 'not found') {
     super('not_found', message, { status: 404 });

@@ -69,7 +69,7 @@ function replayBody(req: IncomingMessage, body: Buffer): void {
 
 export class AccessTokenRegistry {
   readonly #hmacKey: Buffer;
-  #keySet: ReturnType<typeof createLocalJWKSet>;
+  readonly #keySet: ReturnType<typeof createLocalJWKSet>;
 
   constructor(
     secretKey: string,
@@ -77,11 +77,6 @@ export class AccessTokenRegistry {
     publicKeys: JSONWebKeySet,
   ) {
     this.#hmacKey = deriveKey(secretKey, 'access-token-registry');
-    this.#keySet = createLocalJWKSet(publicKeys);
-  }
-
-  /** Replaces the keys tokens are checked against (after a key rotation). */
-  useKeys(publicKeys: JSONWebKeySet): void {
     this.#keySet = createLocalJWKSet(publicKeys);
   }
 
