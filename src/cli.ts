@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `chillfi3-auth` command: migrations, accounts and instances, from a shell. It reads the same configuration as
-// the server (config/index.ts), opens the stores through src/services.ts, and maps errors to exit codes once, in
+// the server (config/index.ts), opens the stores through src/stores.ts, and maps errors to exit codes once, in
 // runCli: 0 ok, 1 a refused operation (AppError) or a failure, 2 a usage error, 78 a bad configuration (EX_CONFIG).
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';

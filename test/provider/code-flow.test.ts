@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { addAccount, addInstance, codeFlow } from '../support/fixtures.js';
 
@@ -70,3 +71,43 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
     });
   });
 }
+
+describe('client_secret_jwt: the plan\'s signed server-to-server requests', function () {
+  let server: TestServer;
+  before(async function () {
+    server = await startTestServer('postgres+redis');
+  });
+  after(() => server.close());
+
+  it('authenticates an HS256 client assertion once and refuses its replay', async function () {
+    const { instance, clientSecret } = await addInstance(server, { tokenEndpointAuthMethod: 'client_secret_jwt' });
+    const client = await oidc.discovery(new URL(server.issuer), instance.clientId, {}, oidc.ClientSecretJwt(clientSecret), {
+      execute: [oidc.allowInsecureRequests],
+    });
+    expect((await oidc.clientCredentialsGrant(client)).access_token).to.be.a('string');
+
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(instance.clientId)
+      .setSubject(instance.clientId)
+      .setAudience(server.issuer)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(new TextEncoder().encode(clientSecret));
+    const send = () =>
+      fetch(`${server.issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: assertion,
+        }),
+      });
+    expect((await send()).status).to.equal(200);
+    const replay = await send();
+    expect(replay.status).to.equal(401);
+    expect(await replay.json()).to.have.property('error', 'invalid_client');
+  });
+});
