@@ -9,9 +9,8 @@ import { parse as parseCookies, serialize as serializeCookie, type SerializeOpti
 import * as oidc from 'openid-client';
 import type { AuthClient } from './auth-client.js';
 import { AuthError, isUnreachable } from './errors.js';
-import { SESSION_COOKIE, sessionIdFrom } from './request-auth.js';
+import { sessionIdFrom } from './request-auth.js';
 
-export const LOGIN_COOKIE = 'chillfi3_login';
 const LOGIN_TTL_MS = 10 * 60 * 1000;
 
 export interface BrowserRoutesOptions {
@@ -62,6 +61,9 @@ export function browserRoutes(client: AuthClient, options: BrowserRoutesOptions)
   const redirectUri = `${baseUrl}${prefix}/callback`;
   const postLogoutRedirectUri = `${baseUrl}${options.postLogoutPath ?? '/'}`;
   const scope = options.scope ?? 'openid profile email';
+  const sessionCookie = client.options.sessionCookieName;
+  /** Binds a sign-in to the browser that started it (state, nonce and PKCE verifier stay on the server). */
+  const loginCookie = `${sessionCookie}_login`;
   const cookieOptions: SerializeOptions = { httpOnly: true, sameSite: 'lax', secure, path: '/' };
 
   function setCookies(res: ServerResponse, cookies: string[]): void {
@@ -121,13 +123,13 @@ export function browserRoutes(client: AuthClient, options: BrowserRoutesOptions)
       code_challenge_method: 'S256',
     });
     redirect(res, authorizationUrl.href, [
-      serializeCookie(LOGIN_COOKIE, loginId, { ...cookieOptions, path: prefix, maxAge: LOGIN_TTL_MS / 1000 }),
+      serializeCookie(loginCookie, loginId, { ...cookieOptions, path: prefix, maxAge: LOGIN_TTL_MS / 1000 }),
     ]);
   }
 
   async function callback(req: Request, res: ServerResponse, url: URL): Promise<void> {
-    const clearLogin = serializeCookie(LOGIN_COOKIE, '', { ...cookieOptions, path: prefix, maxAge: 0 });
-    const loginId = parseCookies(req.headers.cookie ?? '')[LOGIN_COOKIE];
+    const clearLogin = serializeCookie(loginCookie, '', { ...cookieOptions, path: prefix, maxAge: 0 });
+    const loginId = parseCookies(req.headers.cookie ?? '')[loginCookie];
     const raw = loginId ? await client.store.get(`login:${loginId}`) : null;
     if (!loginId || !raw) {
       fail(req, res, new AuthError('sign_in_failed', 'the sign-in expired or did not start here'), [clearLogin]);
@@ -152,14 +154,14 @@ export function browserRoutes(client: AuthClient, options: BrowserRoutesOptions)
       return;
     }
     const session = await client.sessions.create(tokens);
-    redirect(res, pending.returnTo, [clearLogin, serializeCookie(SESSION_COOKIE, session.id, cookieOptions)]);
+    redirect(res, pending.returnTo, [clearLogin, serializeCookie(sessionCookie, session.id, cookieOptions)]);
   }
 
   async function logout(req: Request, res: ServerResponse): Promise<void> {
-    const sessionId = sessionIdFrom(req.headers.cookie);
+    const sessionId = sessionIdFrom(req.headers.cookie, sessionCookie);
     const session = sessionId ? await client.sessions.get(sessionId) : null;
     if (sessionId) await client.sessions.delete(sessionId);
-    const clearSession = serializeCookie(SESSION_COOKIE, '', { ...cookieOptions, maxAge: 0 });
+    const clearSession = serializeCookie(sessionCookie, '', { ...cookieOptions, maxAge: 0 });
     if (!session?.idToken || client.status.state === 'degraded') {
       redirect(res, postLogoutRedirectUri, [clearSession]);
       return;

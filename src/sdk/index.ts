@@ -9,7 +9,7 @@ export { AuthError, isUnreachable, type AuthErrorCode } from './errors.js';
 export { MemoryStore, RedisStore, type KeyValueStore, type RedisLike } from './key-value-store.js';
 export { optionsFromEnv, type AuthClientOptions, type Logger, type ValidationPolicy } from './options.js';
 export type { BrowserSession, SessionManager } from './session-manager.js';
-export { authenticateCredentials, bearerToken, SESSION_COOKIE, type Credentials, type MiddlewareOptions } from './request-auth.js';
+export { authenticateCredentials, bearerToken, sessionIdFrom, SESSION_COOKIE, type Credentials, type MiddlewareOptions } from './request-auth.js';
 export { expressMiddleware, sendAuthError, type AuthenticatedRequest } from './express-middleware.js';
 export { koaMiddleware, type KoaContextLike } from './koa-middleware.js';
 export {
@@ -20,7 +20,7 @@ export {
   type SocketMiddleware,
   type SocketMiddlewareOptions,
 } from './socket-middleware.js';
-export { browserRoutes, LOGIN_COOKIE, type BrowserRoutesOptions } from './browser-routes.js';
+export { browserRoutes, type BrowserRoutesOptions } from './browser-routes.js';
 
 /** A client configured from AUTH_SERVER_URL, AUTH_API_KEY, AUTH_API_SECRET, AUTH_CACHE_TTL and AUTH_TIMEOUT, plus overrides. */
 export function fromEnv(env: Record<string, string | undefined> = process.env, overrides: Partial<AuthClientOptions> = {}): AuthClient {

@@ -47,6 +47,11 @@ export interface AuthClientOptions {
   jwksMaxAgeSeconds?: number;
   /** Seconds between reachability probes while degraded. Default 5. */
   probeIntervalSeconds?: number;
+  /**
+   * Name of the browser session cookie. Default 'chillfi3_session'. Cookies are not isolated by port: instances
+   * sharing a host name need distinct names (better: distinct host names).
+   */
+  sessionCookieName?: string;
   /** Legacy HS256 tokens of the instance (its JWT_SECRET), accepted during a rollout. Off by default. */
   legacy?: { secret: string } | undefined;
   /** Where degraded/recovered and rejected logout tokens are logged. Default console; pass null for silence. */
@@ -111,6 +116,7 @@ export function resolveOptions(options: AuthClientOptions): ResolvedOptions {
     jwksCooldownSeconds: positive(options.jwksCooldownSeconds, 30, 'jwksCooldownSeconds'),
     jwksMaxAgeSeconds: positive(options.jwksMaxAgeSeconds, 600, 'jwksMaxAgeSeconds'),
     probeIntervalSeconds: positive(options.probeIntervalSeconds, 5, 'probeIntervalSeconds') || 5,
+    sessionCookieName: options.sessionCookieName ?? 'chillfi3_session',
     legacy: options.legacy,
     logger: options.logger === null ? silent : (options.logger ?? consoleLogger),
   };

@@ -4,6 +4,7 @@ import { parse as parseCookies } from 'cookie';
 import type { AuthClient, ValidateOptions, VerifiedToken } from './auth-client.js';
 import { AuthError } from './errors.js';
 
+/** The default name of the browser session cookie (options.sessionCookieName). */
 export const SESSION_COOKIE = 'chillfi3_session';
 
 export interface MiddlewareOptions extends ValidateOptions {
@@ -23,9 +24,9 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return match?.[1];
 }
 
-export function sessionIdFrom(cookieHeader: string | undefined): string | undefined {
+export function sessionIdFrom(cookieHeader: string | undefined, name = SESSION_COOKIE): string | undefined {
   if (!cookieHeader) return undefined;
-  return parseCookies(cookieHeader)[SESSION_COOKIE] || undefined;
+  return parseCookies(cookieHeader)[name] || undefined;
 }
 
 /** The user behind a bearer token or a session cookie; throws AuthError (missing_token when there is neither). */
@@ -37,7 +38,7 @@ export async function authenticateCredentials(
   const token = bearerToken(credentials.authorization);
   if (token) return client.authenticateToken(token, options);
   if (credentials.authorization) throw new AuthError('invalid_token', 'malformed Authorization header');
-  const sessionId = sessionIdFrom(credentials.cookie);
+  const sessionId = sessionIdFrom(credentials.cookie, client.options.sessionCookieName);
   if (sessionId) {
     const session = await client.sessions.current(sessionId);
     if (session) return client.validateToken(session.accessToken, options);
