@@ -2,7 +2,7 @@
 // introspection), the service token, back-channel logout, and the reachability state the host app can watch.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import * as oidc from 'openid-client';
 import { userFromClaims, type AuthUser } from './auth-user.js';
 import { AuthError, isUnreachable } from './errors.js';
@@ -79,6 +79,8 @@ export class AuthClient extends EventEmitter {
   private serviceTokenInflight: Promise<string> | undefined;
   private currentStatus: AuthStatus = { state: 'unknown', since: new Date(), lastError: null };
   private probeTimer: NodeJS.Timeout | undefined;
+  /** jwtVerify options of access tokens, fixed once the issuer is known. */
+  private verifyOptions: JWTVerifyOptions | undefined;
   private readonly trackers: { close(): void }[] = [];
 
   constructor(options: AuthClientOptions) {
@@ -162,17 +164,17 @@ export class AuthClient extends EventEmitter {
 
   /** Checks an access token without calling the auth server (signature by its JWKS, iss, aud, typ, alg, exp). */
   async verifyAccessToken(token: string): Promise<VerifiedToken> {
-    const configuration = this.configuration ?? (await this.discover());
+    this.verifyOptions ??= {
+      issuer: (this.configuration ?? (await this.discover())).serverMetadata().issuer,
+      audience: this.options.clientId,
+      typ: 'at+jwt',
+      algorithms: this.options.algorithms,
+      clockTolerance: this.options.clockToleranceSeconds,
+      requiredClaims: ['exp', 'iat', 'sub'],
+    };
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(token, this.jwks.getKey, {
-        issuer: configuration.serverMetadata().issuer,
-        audience: this.options.clientId,
-        typ: 'at+jwt',
-        algorithms: this.options.algorithms,
-        clockTolerance: this.options.clockToleranceSeconds,
-        requiredClaims: ['exp', 'iat', 'sub'],
-      }));
+      ({ payload: claims } = await jwtVerify(token, this.jwks.getKey, this.verifyOptions));
     } catch (cause) {
       if (isUnreachable(cause)) throw new AuthError('auth_unavailable', 'the auth server signing keys cannot be fetched', { cause });
       throw new AuthError('invalid_token', `invalid access token: ${messageOf(cause)}`, { cause });
