@@ -134,10 +134,10 @@ export class AuthClient extends EventEmitter {
           {
             execute: this.options.allowInsecureHttp ? [oidc.allowInsecureRequests] : [],
             timeout: Math.ceil(this.options.timeoutMs / 1000),
-            [oidc.customFetch]: this.fetch,
+            [oidc.customFetch]: this.fetch as oidc.CustomFetch,
           },
         );
-        configuration[oidc.customFetch] = this.fetch;
+        configuration[oidc.customFetch] = this.fetch as oidc.CustomFetch;
         configuration.timeout = Math.ceil(this.options.timeoutMs / 1000);
         this.configuration = configuration;
         return configuration;

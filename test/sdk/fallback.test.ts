@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { SignJWT } from 'jose';
-import { AuthError, type AuthClient, type AuthStatus } from '../../src/sdk/index.js';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { AuthError, createAuthClient, type AuthClient, type AuthStatus } from '../../src/sdk/index.js';
 import { addAccount, codeFlow, sdkClientFor, startTestServer, stopListening, type TestServer } from './support/sdk-server.js';
 
 describe('sdk: auth server unreachable, and legacy tokens', function () {
@@ -51,6 +53,28 @@ describe('sdk: auth server unreachable, and legacy tokens', function () {
     expect(auth.status.state).to.equal('ok');
     expect(events).to.deep.equal(['degraded:degraded', 'recovered:ok']);
     expect((await auth.validateToken(accessToken, { policy: 'introspect' })).checkedBy).to.equal('introspection');
+  });
+
+  it('abandons a call after AUTH_TIMEOUT when the server accepts but never answers', async function () {
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const client = createAuthClient({ serverUrl: url, clientId: 'x', clientSecret: 'y', timeoutMs: 150, logger: null });
+    try {
+      let error: unknown;
+      try {
+        await client.discover();
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).to.be.instanceOf(AuthError).and.include({ code: 'auth_unavailable', status: 503 });
+      expect(client.status.state).to.equal('degraded');
+    } finally {
+      client.close();
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 
   describe('legacy HS256 tokens (migration aid)', function () {
