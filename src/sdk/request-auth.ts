@@ -10,6 +10,13 @@ export const SESSION_COOKIE = 'chillfi3_session';
 export interface MiddlewareOptions extends ValidateOptions {
   /** When false, requests without credentials pass with user = null (bad credentials are still refused). Default true. */
   required?: boolean;
+  /** Accept this instance's own client_credentials tokens, which belong to no user. Default false (403). */
+  allowServiceTokens?: boolean;
+}
+
+/** A client_credentials token: its subject is the client itself, not a person. */
+function isServiceToken(verified: VerifiedToken): boolean {
+  return verified.checkedBy !== 'legacy' && verified.claims.sub === verified.claims.client_id;
 }
 
 export interface Credentials {
@@ -33,10 +40,14 @@ export function sessionIdFrom(cookieHeader: string | undefined, name = SESSION_C
 export async function authenticateCredentials(
   client: AuthClient,
   credentials: Credentials,
-  options: ValidateOptions = {},
+  options: MiddlewareOptions = {},
 ): Promise<VerifiedToken> {
   const token = bearerToken(credentials.authorization);
-  if (token) return client.authenticateToken(token, options);
+  if (token) {
+    const verified = await client.authenticateToken(token, options);
+    if (isServiceToken(verified) && !options.allowServiceTokens) throw new AuthError('invalid_token', 'a service token belongs to no user');
+    return verified;
+  }
   if (credentials.authorization) throw new AuthError('invalid_token', 'malformed Authorization header');
   const sessionId = sessionIdFrom(credentials.cookie, client.options.sessionCookieName);
   if (sessionId) {

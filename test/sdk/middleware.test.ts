@@ -41,6 +41,7 @@ describe('sdk: Express, Koa and Socket.IO middleware', function () {
       const routes = express();
       routes.get('/api/me', auth.express(), (req, res) => res.json({ user: (req as AuthenticatedRequest).user }));
       routes.get('/api/optional', auth.express({ required: false }), (req, res) => res.json({ user: (req as AuthenticatedRequest).user }));
+      routes.get('/api/service', auth.express({ allowServiceTokens: true }), (req, res) => res.json({ user: (req as AuthenticatedRequest).user }));
       app = await listen(routes);
     });
     after(() => app.close());
@@ -56,6 +57,12 @@ describe('sdk: Express, Koa and Socket.IO middleware', function () {
       expect(ok.status).to.equal(200);
       expect(ok.body.user).to.include({ username: 'dave', is_admin: false, id: null });
       expect(ok.body.user).to.not.have.property('password');
+    });
+
+    it('refuses a client_credentials token, which belongs to no user, unless told to accept it', async function () {
+      const serviceToken = await auth.getServiceToken();
+      expect((await get(`${app.url}/api/me`, { authorization: `Bearer ${serviceToken}` })).status).to.equal(403);
+      expect((await get(`${app.url}/api/service`, { authorization: `Bearer ${serviceToken}` })).status).to.equal(200);
     });
 
     it('optional mode passes anonymous requests with user null, still refuses bad tokens', async function () {
