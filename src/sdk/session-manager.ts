@@ -1,7 +1,9 @@
 // Browser sessions of the instance: the tokens stay here (memory or Redis), the browser holds only a random id in
 // an HttpOnly cookie. The access token is refreshed when it nears expiry, once per session however many requests
-// arrive together (refresh tokens rotate: a second concurrent refresh would revoke the grant).
+// arrive together, on one node or several sharing Redis (refresh tokens rotate: a second concurrent refresh would
+// revoke the grant).
 import { createHash, randomBytes } from 'node:crypto';
+import { setTimeout } from 'node:timers/promises';
 import * as oidc from 'openid-client';
 import type { AuthClient, SessionEnd } from './auth-client.js';
 import { AuthError, isUnreachable } from './errors.js';
@@ -21,6 +23,9 @@ export interface BrowserSession {
 const SESSION_TTL_MS = 14 * 24 * 60 * 60 * 1000;
 /** Refresh this long before the access token expires. */
 const REFRESH_MARGIN_MS = 30_000;
+/** The refresh lock outlives one token request (AUTH_TIMEOUT) by this much; waiters poll the store this often. */
+const LOCK_SLACK_MS = 1000;
+const LOCK_POLL_MS = 25;
 
 const storeKey = (id: string) => `session:${createHash('sha256').update(id).digest('base64url')}`;
 
@@ -78,11 +83,40 @@ export class SessionManager {
     await this.client.store.delete(indexKey);
   }
 
+  /**
+   * Refreshes once across every node sharing the store: the node that takes the session's refresh lock (a set-once
+   * entry) calls the auth server; the others wait for its result in the store.
+   */
   private async refresh(session: BrowserSession): Promise<BrowserSession | null> {
     // Another node may have refreshed it already (shared store): use its result.
     const latest = await this.get(session.id);
     if (!latest) return null;
     if (latest.refreshToken !== session.refreshToken) return latest;
+    const lock = `refresh-lock:${storeKey(session.id)}`;
+    if (!(await this.client.store.add(lock, '1', this.client.options.timeoutMs + LOCK_SLACK_MS))) {
+      return this.refreshedElsewhere(session);
+    }
+    try {
+      return await this.refreshNow(session);
+    } finally {
+      await this.client.store.delete(lock);
+    }
+  }
+
+  /** Waits for the node holding the refresh lock to store the refreshed session. */
+  private async refreshedElsewhere(session: BrowserSession): Promise<BrowserSession | null> {
+    const deadline = Date.now() + this.client.options.timeoutMs + LOCK_SLACK_MS;
+    while (Date.now() < deadline) {
+      await setTimeout(LOCK_POLL_MS);
+      const latest = await this.get(session.id);
+      if (!latest) return null;
+      if (latest.refreshToken !== session.refreshToken) return latest;
+    }
+    if (session.expiresAt > Date.now()) return session;
+    throw new AuthError('auth_unavailable', 'the session refresh on another node did not finish');
+  }
+
+  private async refreshNow(session: BrowserSession): Promise<BrowserSession | null> {
     let tokens: oidc.TokenEndpointResponse;
     try {
       const configuration = await this.client.discover();

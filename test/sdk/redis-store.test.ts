@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type * as oidc from 'openid-client';
 import { createAuthClient, RedisStore, type AuthClient } from '../../src/sdk/index.js';
 import { REDIS_URL } from '../support/databases.js';
@@ -40,6 +40,20 @@ describe('sdk: state in Redis shared by two nodes of an instance', function () {
     const keys = await redis.keys(`${prefix}introspection:*`);
     expect(keys).to.have.length(1);
     expect(await redis.pttl(keys[0]!)).to.be.above(0).and.at.most(120_000);
+  });
+
+  it('refreshes a browser session once, however many requests reach however many nodes together', async function () {
+    const { tokens } = await codeFlow(oidcClient, { username: 'frank' });
+    const created = await nodeA.sessions.create(tokens);
+    const sessionKey = `session:${createHash('sha256').update(created.id).digest('base64url')}`;
+    await nodeA.store.set(sessionKey, JSON.stringify({ ...created, expiresAt: Date.now() + 1000 }), 60_000);
+    const requests = countRequests(server);
+    const nodes = [nodeA, nodeB, nodeA, nodeB, nodeA, nodeB, nodeB, nodeA];
+    const sessions = await Promise.all(nodes.map((node) => node.sessions.current(created.id)));
+    expect(requests.get('POST /token'), 'one refresh').to.equal(1);
+    const accessTokens = new Set(sessions.map((session) => session?.accessToken));
+    expect(accessTokens.size).to.equal(1);
+    expect(accessTokens.has(created.accessToken)).to.equal(false);
   });
 
   it('a session ended on one node is refused on the other; replay markers are set-once', async function () {
