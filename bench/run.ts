@@ -3,7 +3,8 @@
 // progress goes to stderr.
 //
 // Targets: (a) hello-world GET, (b) discovery GET, (c) client_credentials at the token endpoint (client_secret_basic),
-// (d) introspection of a client_credentials JWT access token.
+// (d) introspection of a client_credentials JWT access token. Then, with the servers stopped, the instance SDK's
+// micro benchmark (bench/sdk-verify.ts), included under `sdk`.
 //
 // Environment (all optional): BENCH_POSTGRES_URL (default TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test,
 // used to create and drop a scratch database), BENCH_REDIS_URL (default TEST_REDIS_URL or redis://127.0.0.1:6379),
@@ -79,7 +80,8 @@ async function waitFor(url: string, child: ChildProcess, seconds = 60): Promise<
 }
 
 let stopping = false;
-async function cleanup(): Promise<void> {
+/** Stops the servers, so that nothing else loads the machine during what follows. */
+async function stopChildren(): Promise<void> {
   stopping = true;
   await Promise.all(
     children.map(
@@ -95,6 +97,10 @@ async function cleanup(): Promise<void> {
         }),
     ),
   );
+}
+
+async function cleanup(): Promise<void> {
+  await stopChildren();
   for (const step of cleanups.reverse()) {
     try {
       await step();
@@ -102,6 +108,16 @@ async function cleanup(): Promise<void> {
       log(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+}
+
+/** bench/sdk-verify.ts in its own process (its progress to stderr): the SDK's checks per second, as JSON. */
+async function runSdkBenchmark(): Promise<unknown> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/sdk-verify.ts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  if (code !== 0) throw new Error(`bench/sdk-verify.ts exited with code ${code}`);
+  return JSON.parse(output);
 }
 
 /** A fresh PostgreSQL database, dropped at cleanup. */
@@ -240,6 +256,10 @@ async function main(): Promise<void> {
   const results: Omit<Measured, 'ratioToHelloWorld'>[] = [];
   for (const target of targets) results.push(await measure(target));
   const baseline = results[0]?.requestsPerSecond ?? NaN;
+  await stopChildren();
+
+  log('instance SDK micro benchmark (bench/sdk-verify.ts)');
+  const sdk = await runSdkBenchmark();
 
   const report = {
     benchmark: 'chillfi3-auth load (autocannon, loopback)',
@@ -263,6 +283,7 @@ async function main(): Promise<void> {
       ...result,
       ratioToHelloWorld: Math.round((result.requestsPerSecond / baseline) * 1000) / 1000,
     })),
+    sdk,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
