@@ -10,7 +10,7 @@ import { clientAuthenticationErrors } from './http/client-authentication-errors.
 import { errorHandler } from './http/error-handler.js';
 import { stylesheetPath } from './http/views.js';
 import { interactionRoutes } from './interactions/routes.js';
-import { cookieKeys } from './provider/configuration.js';
+import { cookieKeys, ROUTES } from './provider/configuration.js';
 
 export interface AppDependencies {
   services: Services;
@@ -58,8 +58,8 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(site.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
-  app.use(clientAuthenticationErrors(['/token', '/token/introspection', '/token/revocation']));
-  app.use(services.registry.middleware({ introspection: '/token/introspection', revocation: '/token/revocation', userinfo: '/me' }));
+  app.use(clientAuthenticationErrors([ROUTES.token, ROUTES.introspection, ROUTES.revocation]));
+  app.use(services.registry.middleware(ROUTES));
   app.use(mount(provider));
   return app;
 }

@@ -10,6 +10,17 @@ import type { PrivateJwk } from '../keys/key-store.js';
 import { instanceClaims, profileClaims, LOCAL_ID_CLAIM, ROLE_CLAIM } from './instance-claims.js';
 import type { AccessTokenRegistry } from './access-token-registry.js';
 
+/** The provider's endpoints (oidc-provider's defaults, named here because the app's own middleware needs them too). */
+export const ROUTES = {
+  authorization: '/auth',
+  token: '/token',
+  introspection: '/token/introspection',
+  revocation: '/token/revocation',
+  userinfo: '/me',
+  end_session: '/session/end',
+  jwks: '/jwks',
+} as const;
+
 /** The scopes an instance's access tokens can carry; the OIDC ones let them be used at userinfo too. */
 const RESOURCE_SCOPES = 'openid profile email';
 
@@ -76,6 +87,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
 
   return {
     adapter: deps.adapter,
+    routes: ROUTES,
     findAccount,
     jwks: { keys: deps.jwks },
     cookies: {
