@@ -7,7 +7,8 @@ import type { InstanceStore } from '../instances/instance-store.js';
 import { deriveKey } from '../security/secret-box.js';
 import { renderView } from '../http/views.js';
 import type { PrivateJwk } from '../keys/key-store.js';
-import { instanceClaims, profileClaims, LOCAL_ID_CLAIM, ROLE_CLAIM } from './instance-claims.js';
+import type { Account } from '../accounts/account-entity.js';
+import { instanceClaims, profileClaims, LOCAL_ID_CLAIM, ROLE_CLAIM, type InstanceClaims } from './instance-claims.js';
 import type { AccessTokenRegistry } from './access-token-registry.js';
 
 /** The provider's endpoints (oidc-provider's defaults, named here because the app's own middleware needs them too). */
@@ -72,13 +73,16 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
   const policy = interactionPolicy.base();
   policy.get('login')?.checks.add(instanceAccessCheck(accounts, instances));
 
+  /** The account's role and local id on the instance `clientId` names (nothing when none is named). */
+  async function claimsOnInstance(account: Account, clientId: string | undefined): Promise<Partial<InstanceClaims>> {
+    const instance = clientId ? await instances.findByClientId(clientId) : null;
+    return instance ? instanceClaims(account, await instances.accessOf(instance.id, account.id)) : {};
+  }
+
   async function findAccount(ctx: KoaContextWithOIDC, sub: string): Promise<OidcAccount | undefined> {
     const account = await accounts.find(sub);
     if (!account || account.disabled) return undefined;
-    const clientId = ctx.oidc.client?.clientId;
-    const instance = clientId ? await instances.findByClientId(clientId) : null;
-    const access = instance ? await instances.accessOf(instance.id, account.id) : null;
-    const perInstance = instance ? instanceClaims(account, access) : {};
+    const perInstance = await claimsOnInstance(account, ctx.oidc.client?.clientId);
     return {
       accountId: account.id,
       claims: () => ({ ...profileClaims(account), ...perInstance }),
@@ -138,14 +142,12 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       if (!('accountId' in token) || typeof token.accountId !== 'string') return undefined;
       const account = await accounts.find(token.accountId);
       if (!account) return undefined;
-      const instance = await instances.findByClientId(token.clientId as string);
-      const access = instance ? await instances.accessOf(instance.id, account.id) : null;
       return {
         // The session id lets an instance match a back-channel logout to the tokens and sockets of that session.
         ...(typeof token.sid === 'string' ? { sid: token.sid } : {}),
         preferred_username: account.username,
         name: account.displayName ?? account.username,
-        ...instanceClaims(account, access),
+        ...(await claimsOnInstance(account, token.clientId as string)),
       };
     },
     formats: {
