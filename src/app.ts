@@ -8,9 +8,11 @@ import type { Logger } from './logger.js';
 import type { Services } from './services.js';
 import { clientAuthenticationErrors } from './http/client-authentication-errors.js';
 import { errorHandler } from './http/error-handler.js';
+import { readOAuthForm, replayOAuthForm } from './http/oauth-form.js';
 import { stylesheetPath } from './http/views.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { cookieKeys, ROUTES } from './provider/configuration.js';
+import { instancePolicy } from './security/instance-policy.js';
 
 export interface AppDependencies {
   services: Services;
@@ -52,14 +54,19 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   });
 
   const interactions = interactionRoutes(services);
+  /** The endpoints where instances authenticate themselves. */
+  const clientEndpoints = [ROUTES.token, ROUTES.introspection, ROUTES.revocation];
 
   app.use(errorHandler(logger));
   app.use(helmet({ contentSecurityPolicy: CONTENT_SECURITY_POLICY, crossOriginEmbedderPolicy: false }));
   app.use(site.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
-  app.use(clientAuthenticationErrors([ROUTES.token, ROUTES.introspection, ROUTES.revocation]));
+  app.use(readOAuthForm(clientEndpoints));
+  app.use(clientAuthenticationErrors(clientEndpoints));
+  app.use(instancePolicy(services.instances, clientEndpoints, services.redis));
   app.use(services.registry.middleware(ROUTES));
+  app.use(replayOAuthForm());
   app.use(mount(provider));
   return app;
 }

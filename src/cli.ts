@@ -105,12 +105,14 @@ const COMMANDS: Record<string, Command> = {
     synopsis: [
       'instances add --name N --redirect-uri URI... [--post-logout-redirect-uri URI...]',
       '              [--backchannel-logout-uri URI] [--grant-types a,b] [--auth-method M] [--skip-consent]',
+      '              [--ip-allow CIDR...] [--rate-limit N]',
     ],
     summary:
       'Register a ChillFi3 instance (an OIDC client). URI flags repeat; grant types are comma separated ' +
       '(authorization_code, refresh_token, client_credentials; default authorization_code,refresh_token); auth ' +
-      'methods: client_secret_basic (default), client_secret_post, client_secret_jwt, none. Prints the client ' +
-      'secret once: store it then.',
+      'methods: client_secret_basic (default), client_secret_post, client_secret_jwt, none. --ip-allow (repeats) ' +
+      'limits the addresses the instance may call the token, introspection and revocation endpoints from; ' +
+      '--rate-limit caps its requests there per minute. Prints the client secret once: store it then.',
     options: {
       name: { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
@@ -119,6 +121,8 @@ const COMMANDS: Record<string, Command> = {
       'grant-types': { type: 'string' },
       'auth-method': { type: 'string' },
       'skip-consent': { type: 'boolean' },
+      'ip-allow': { type: 'string', multiple: true },
+      'rate-limit': { type: 'string' },
     },
     run: addInstance,
   },
@@ -331,6 +335,8 @@ async function addInstance({ values, config }: CommandContext): Promise<Output> 
         .filter(Boolean),
       tokenEndpointAuthMethod: optionalString(values, 'auth-method') as TokenAuthMethod | undefined,
       skipConsent: values['skip-consent'] === true,
+      ipAllowlist: stringList(values, 'ip-allow'),
+      rateLimit: optionalInteger(values, 'rate-limit'),
     });
     const lines = [
       `Registered instance "${instance.name}" (id ${instance.id}).`,
@@ -440,6 +446,13 @@ function optionalString(values: Values, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+function optionalInteger(values: Values, name: string): number | null {
+  const text = optionalString(values, name);
+  if (text === undefined) return null;
+  if (!/^\d+$/.test(text)) throw new BadRequest(`--${name} must be a whole number`);
+  return Number(text);
+}
+
 function stringList(values: Values, name: string): string[] {
   const value = values[name];
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
@@ -472,6 +485,8 @@ function instanceView(instance: Instance) {
     tokenEndpointAuthMethod: instance.tokenEndpointAuthMethod,
     skipConsent: instance.skipConsent,
     accessPolicy: instance.accessPolicy,
+    ipAllowlist: instance.ipAllowlist,
+    rateLimit: instance.rateLimit,
     createdAt: instance.createdAt,
   };
 }

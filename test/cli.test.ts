@@ -56,6 +56,8 @@ interface InstanceView {
   grantTypes: string[];
   tokenEndpointAuthMethod: string;
   skipConsent: boolean;
+  ipAllowlist: string[];
+  rateLimit: number | null;
 }
 
 cliSuite('chillfi3-auth CLI on embedded SQLite', scratchSqlite, { migrateFirst: false });
@@ -221,6 +223,7 @@ function cliSuite(title: string, scratch: () => Promise<ScratchDatabase>, { migr
       expect(run.authServerUrl).to.equal(loadConfig(env).issuer);
       expect(run.instance).to.include({ name: 'Music', tokenEndpointAuthMethod: 'client_secret_post', skipConsent: false });
       expect(run.instance.grantTypes).to.deep.equal(['authorization_code', 'refresh_token']);
+      expect(run.instance).to.deep.include({ ipAllowlist: [], rateLimit: null });
     });
 
     it('lists instances without any secret', async () => {
@@ -246,8 +249,21 @@ function cliSuite(title: string, scratch: () => Promise<ScratchDatabase>, { migr
       const grant = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'https://x.example/cb', '--grant-types', 'password']);
       expect(grant.code).to.equal(1);
       expect(grant.stderr).to.contain('unsupported grant type "password"');
+      const cidr = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'https://x.example/cb', '--ip-allow', '10.0.0.0/40']);
+      expect(cidr.code).to.equal(1);
+      expect(cidr.stderr).to.contain('"10.0.0.0/40" is not an IP address or CIDR range');
+      const limit = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'https://x.example/cb', '--rate-limit', 'lots']);
+      expect(limit.code).to.equal(1);
       const list = await cliJson<{ instances: InstanceView[] }>(env, ['instances', 'list']);
       expect(list.instances).to.have.length(2);
+    });
+
+    it('registers an IP allowlist and a rate limit', async () => {
+      const run = await cliJson<{ instance: InstanceView }>(env, [
+        'instances', 'add', '--name', 'Server-only', '--grant-types', 'client_credentials',
+        '--ip-allow', '10.0.0.0/8', '--ip-allow', '192.168.1.7', '--rate-limit', '600',
+      ]);
+      expect(run.instance).to.deep.include({ ipAllowlist: ['10.0.0.0/8', '192.168.1.7'], rateLimit: 600 });
     });
   });
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { DataSource, Repository } from 'typeorm';
 import { BadRequest, NotFound } from '../errors.js';
+import { parseAllowlist } from '../security/instance-policy.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { type AccessPolicy, type Instance, InstanceEntity, type TokenAuthMethod } from './instance-entity.js';
 import { type InstanceAccess, InstanceAccessEntity, type InstanceRole } from './instance-access-entity.js';
@@ -26,6 +27,10 @@ export interface NewInstance {
   tokenEndpointAuthMethod?: TokenAuthMethod;
   skipConsent?: boolean;
   accessPolicy?: AccessPolicy;
+  /** Addresses (CIDR) allowed to call the token, introspection and revocation endpoints as this instance; empty: any. */
+  ipAllowlist?: string[];
+  /** Requests per minute on those endpoints; null: no limit of its own. */
+  rateLimit?: number | null;
 }
 
 /** An instance with its client secret in the clear: only in memory, only for the Client model and for display once. */
@@ -74,7 +79,21 @@ function checkNewInstance(input: NewInstance): Required<NewInstance> {
     tokenEndpointAuthMethod,
     skipConsent: input.skipConsent ?? false,
     accessPolicy: input.accessPolicy ?? 'open',
+    ipAllowlist: checkAllowlist(input.ipAllowlist ?? []),
+    rateLimit: checkRateLimit(input.rateLimit ?? null),
   };
+}
+
+function checkAllowlist(entries: string[]): string[] {
+  parseAllowlist(entries);
+  return entries.map((entry) => entry.trim());
+}
+
+function checkRateLimit(rateLimit: number | null): number | null {
+  if (rateLimit !== null && (!Number.isInteger(rateLimit) || rateLimit < 1 || rateLimit > 1_000_000)) {
+    throw new BadRequest('rate limit must be a whole number of requests per minute, 1 to 1000000');
+  }
+  return rateLimit;
 }
 
 /** Registered instances (OIDC clients) and who may use them. Client secrets are sealed at rest. */
@@ -103,8 +122,6 @@ export class InstanceStore {
       previousSecretExpiresAt: null,
       scopes: DEFAULT_SCOPES,
       jwks: null,
-      ipAllowlist: [],
-      rateLimit: null,
     });
     await this.#instances.save(instance);
     return { instance: await this.get(instance.id), clientSecret };

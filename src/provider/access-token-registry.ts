@@ -10,19 +10,16 @@
 //     `aud` and `jti` back.
 // The shadow id is an HMAC of the jti under a server secret: knowing a token's jti does not let anyone present it.
 import { createHmac } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { parse, stringify } from 'node:querystring';
-import type { IncomingMessage } from 'node:http';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
+import { oauthForm } from '../http/oauth-form.js';
 import { deriveKey } from '../security/secret-box.js';
 
 const SHADOW_FIELDS = [
   'kind', 'iat', 'exp', 'clientId', 'accountId', 'grantId', 'gty', 'scope', 'sid', 'sessionUid',
   'expiresWithSession', 'extra', 'claims', 'jkt', 'x5t#S256',
 ] as const;
-const BODY_LIMIT = 56 * 1024;
 /** Stands in for a token nobody issued: not a possible token id (ids never contain '!'). */
 const UNKNOWN_TOKEN = '!';
 
@@ -46,25 +43,6 @@ function looksLikeJwt(value: unknown): value is string {
   } catch {
     return false;
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > BODY_LIMIT) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** Lets the provider read a body this middleware already consumed, as if it were the original request. */
-function replayBody(req: IncomingMessage, body: Buffer): void {
-  const replay = Readable.from([body]);
-  req.headers['content-length'] = String(body.length);
-  Object.defineProperty(req, 'readable', { configurable: true, get: () => replay.readable });
-  req.iterator = replay.iterator.bind(replay) as IncomingMessage['iterator'];
 }
 
 export class AccessTokenRegistry {
@@ -106,7 +84,10 @@ export class AccessTokenRegistry {
     }
   }
 
-  /** Koa middleware, mounted before the provider, that presents our JWT access tokens to it by shadow id. */
+  /**
+   * Koa middleware, between readOAuthForm and replayOAuthForm (src/http/oauth-form.ts) before the provider: presents
+   * our JWT access tokens to the provider by their shadow id.
+   */
   middleware(paths: EndpointPaths): Middleware {
     const verify = (token: string) => this.verify(token);
     const shadowId = (jti: string) => this.shadowId(jti);
@@ -117,23 +98,13 @@ export class AccessTokenRegistry {
         if (claims) ctx.req.headers.authorization = `Bearer ${shadowId(claims.jti as string)}`;
         return next();
       }
-      if ((ctx.path !== paths.introspection && ctx.path !== paths.revocation) || ctx.method !== 'POST') return next();
-      if (!ctx.is('application/x-www-form-urlencoded')) return next();
-      const body = await readBody(ctx.req);
-      if (body === undefined) {
-        ctx.status = 413;
-        ctx.body = { error: 'invalid_request', error_description: 'request body too large' };
-        return;
-      }
-      const params = parse(body.toString('utf8'));
-      if (!looksLikeJwt(params.token)) {
-        replayBody(ctx.req, body);
+      const form = oauthForm(ctx);
+      if ((ctx.path !== paths.introspection && ctx.path !== paths.revocation) || !form || !looksLikeJwt(form.token)) {
         return next();
       }
-      const claims = await verify(params.token);
+      const claims = await verify(form.token);
       // A JWT that is not ours, or no longer verifies, is an unknown token: inactive (RFC 7662), quietly ignored (RFC 7009).
-      params.token = claims ? shadowId(claims.jti as string) : UNKNOWN_TOKEN;
-      replayBody(ctx.req, Buffer.from(stringify(params)));
+      form.token = claims ? shadowId(claims.jti as string) : UNKNOWN_TOKEN;
       await next();
       if (claims && ctx.path === paths.introspection && (ctx.body as { active?: boolean } | undefined)?.active) {
         Object.assign(ctx.body as object, { aud: claims.aud, jti: claims.jti });

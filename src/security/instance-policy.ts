@@ -1,0 +1,120 @@
+// Per-instance limits on the client-authenticated endpoints (token, introspection, revocation): the plan's IP
+// allowlists and per-server rate limits. The caller is identified the way the provider will authenticate it
+// (Basic header, client_id, or the client assertion's subject); the provider still checks the credentials after.
+import { BlockList, isIP } from 'node:net';
+import type { Redis } from 'ioredis';
+import { decodeJwt } from 'jose';
+import type { Context, Middleware } from 'koa';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { BadRequest } from '../errors.js';
+import { oauthForm } from '../http/oauth-form.js';
+import type { InstanceStore } from '../instances/instance-store.js';
+
+/** Instance settings are re-read at most this often per node, so a change takes effect within it. */
+const SETTINGS_TTL_MS = 10_000;
+
+interface Policy {
+  allowlist: BlockList | null;
+  rateLimit: number | null;
+  expiresAt: number;
+}
+
+/** Parses CIDRs (or single addresses) into a BlockList; throws BadRequest naming a bad entry. */
+export function parseAllowlist(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = '', prefixText] = entry.trim().split('/');
+    const family = isIP(address);
+    const prefix = prefixText === undefined ? (family === 6 ? 128 : 32) : Number(prefixText);
+    const max = family === 6 ? 128 : 32;
+    if (!family || !Number.isInteger(prefix) || prefix < 0 || prefix > max) {
+      throw new BadRequest(`"${entry}" is not an IP address or CIDR range`);
+    }
+    list.addSubnet(address, prefix, family === 6 ? 'ipv6' : 'ipv4');
+  }
+  return list;
+}
+
+/** The client_id a request claims to be, before the provider verifies it. */
+export function claimedClientId(ctx: Context): string | undefined {
+  const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(ctx.get('authorization'))?.[1];
+  if (basic) {
+    const decoded = Buffer.from(basic, 'base64').toString('utf8');
+    const separator = decoded.indexOf(':');
+    try {
+      return decodeURIComponent(separator === -1 ? decoded : decoded.slice(0, separator));
+    } catch {
+      return undefined;
+    }
+  }
+  const form = oauthForm(ctx);
+  if (typeof form?.client_id === 'string') return form.client_id;
+  if (typeof form?.client_assertion === 'string') {
+    try {
+      const { sub } = decodeJwt(form.client_assertion);
+      return typeof sub === 'string' ? sub : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+function isAllowed(list: BlockList, ip: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
+  const address = mapped ?? ip;
+  return list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+}
+
+export function instancePolicy(instances: InstanceStore, paths: readonly string[], redis?: Redis): Middleware {
+  const policies = new Map<string, Policy>();
+  const limiters = new Map<number, RateLimiterAbstract>();
+
+  async function policyOf(clientId: string): Promise<Policy | null> {
+    const cached = policies.get(clientId);
+    if (cached && cached.expiresAt > Date.now()) return cached;
+    const instance = await instances.findByClientId(clientId);
+    if (!instance) return null;
+    const policy = {
+      allowlist: instance.ipAllowlist.length ? parseAllowlist(instance.ipAllowlist) : null,
+      rateLimit: instance.rateLimit,
+      expiresAt: Date.now() + SETTINGS_TTL_MS,
+    };
+    policies.set(clientId, policy);
+    return policy;
+  }
+
+  function limiterFor(perMinute: number): RateLimiterAbstract {
+    let limiter = limiters.get(perMinute);
+    if (!limiter) {
+      const options = { points: perMinute, duration: 60, keyPrefix: `instance-rate-${perMinute}` };
+      limiter = redis ? new RateLimiterRedis({ ...options, storeClient: redis }) : new RateLimiterMemory(options);
+      limiters.set(perMinute, limiter);
+    }
+    return limiter;
+  }
+
+  return async function enforceInstancePolicy(ctx, next) {
+    if (ctx.method !== 'POST' || !paths.includes(ctx.path)) return next();
+    const clientId = claimedClientId(ctx);
+    const policy = clientId ? await policyOf(clientId) : null;
+    if (!clientId || !policy) return next();
+    if (policy.allowlist && !isAllowed(policy.allowlist, ctx.ip)) {
+      ctx.status = 401;
+      ctx.body = { error: 'invalid_client', error_description: 'this instance may not call from this address' };
+      return;
+    }
+    if (policy.rateLimit !== null) {
+      try {
+        await limiterFor(policy.rateLimit).consume(clientId);
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        ctx.status = 429;
+        ctx.set('Retry-After', String(Math.ceil(rejection.msBeforeNext / 1000)));
+        ctx.body = { error: 'temporarily_unavailable', error_description: 'this instance is over its rate limit' };
+        return;
+      }
+    }
+    return next();
+  };
+}
