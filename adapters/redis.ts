@@ -23,6 +23,7 @@
 import type { ChainableCommander, Redis, Result } from 'ioredis';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { OidcStore } from './index.js';
+import { modelAdapterClass, type ModelStore } from './model-adapter.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -50,7 +51,7 @@ export interface RedisOidcStoreOptions {
 }
 
 /** The OidcStore on one ioredis connection, which stays the caller's to close. */
-export class RedisOidcStore implements OidcStore {
+export class RedisOidcStore implements OidcStore, ModelStore {
   readonly Adapter: new (name: string) => Adapter;
   private readonly redis: Redis;
   private readonly prefix: string;
@@ -59,7 +60,7 @@ export class RedisOidcStore implements OidcStore {
     this.redis = redis;
     this.prefix = keyPrefix;
     redis.defineCommand('oidcIndexAdd', { numberOfKeys: 1, lua: indexAddScript });
-    this.Adapter = redisAdapterClass(this);
+    this.Adapter = modelAdapterClass(this);
   }
 
   async upsert(model: string, id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
@@ -225,41 +226,6 @@ export class RedisOidcStore implements OidcStore {
   private userCodeKey(model: string, userCode: string): string {
     return `${this.prefix}index:${model}:userCode:${userCode}`;
   }
-}
-
-/** The oidc-provider Adapter class bound to one store: each instance serves one model. */
-function redisAdapterClass(store: RedisOidcStore): new (name: string) => Adapter {
-  return class RedisAdapter implements Adapter {
-    constructor(private readonly model: string) {}
-
-    upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-      return store.upsert(this.model, id, payload, expiresIn);
-    }
-
-    find(id: string): Promise<AdapterPayload | undefined> {
-      return store.find(this.model, id);
-    }
-
-    findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      return store.findByUid(this.model, uid);
-    }
-
-    findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      return store.findByUserCode(this.model, userCode);
-    }
-
-    consume(id: string): Promise<void> {
-      return store.consume(this.model, id);
-    }
-
-    destroy(id: string): Promise<void> {
-      return store.destroy(this.model, id);
-    }
-
-    revokeByGrantId(grantId: string): Promise<void> {
-      return store.revokeByGrantId(grantId);
-    }
-  };
 }
 
 /** Runs a MULTI and throws the first error of any of its commands (ioredis reports those in the replies). */

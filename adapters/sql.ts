@@ -13,6 +13,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { IsNull, LessThanOrEqual, MoreThan, type DataSource, type FindOptionsWhere, type Repository } from 'typeorm';
 import type { OidcStore } from './index.js';
+import { modelAdapterClass, type ModelStore } from './model-adapter.js';
 import { StoredModelEntity, type StoredModel } from './sql-model-entity.js';
 
 export interface SqlOidcStoreOptions {
@@ -21,7 +22,7 @@ export interface SqlOidcStoreOptions {
 }
 
 /** The OidcStore on a TypeORM DataSource, which stays the caller's to close. */
-export class SqlOidcStore implements OidcStore {
+export class SqlOidcStore implements OidcStore, ModelStore {
   readonly Adapter: new (name: string) => Adapter;
   private readonly rows: Repository<StoredModel>;
   private readonly purgeIntervalMs: number;
@@ -30,7 +31,7 @@ export class SqlOidcStore implements OidcStore {
   constructor(dataSource: DataSource, { purgeIntervalMs = 60_000 }: SqlOidcStoreOptions = {}) {
     this.rows = dataSource.getRepository(StoredModelEntity);
     this.purgeIntervalMs = purgeIntervalMs;
-    this.Adapter = sqlAdapterClass(this);
+    this.Adapter = modelAdapterClass(this);
   }
 
   async upsert(model: string, id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
@@ -110,41 +111,6 @@ export class SqlOidcStore implements OidcStore {
     this.lastPurgeAt = now;
     await this.purgeExpired();
   }
-}
-
-/** The oidc-provider Adapter class bound to one store: each instance serves one model. */
-function sqlAdapterClass(store: SqlOidcStore): new (name: string) => Adapter {
-  return class SqlAdapter implements Adapter {
-    constructor(private readonly model: string) {}
-
-    upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-      return store.upsert(this.model, id, payload, expiresIn);
-    }
-
-    find(id: string): Promise<AdapterPayload | undefined> {
-      return store.find(this.model, id);
-    }
-
-    findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      return store.findByUid(this.model, uid);
-    }
-
-    findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      return store.findByUserCode(this.model, userCode);
-    }
-
-    consume(id: string): Promise<void> {
-      return store.consume(this.model, id);
-    }
-
-    destroy(id: string): Promise<void> {
-      return store.destroy(this.model, id);
-    }
-
-    revokeByGrantId(grantId: string): Promise<void> {
-      return store.revokeByGrantId(grantId);
-    }
-  };
 }
 
 /** The condition, restricted to rows that have not expired (no expiry, or one still ahead). */

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
-import { randomUUID } from 'node:crypto';
-import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { startTestServer, type TestServer } from '../support/test-server.js';
-import { addAccount, addInstance, codeFlow } from '../support/fixtures.js';
+import { addAccount, addInstance, clientAssertion, clientCredentialsWithAssertion, codeFlow } from '../support/fixtures.js';
 
 for (const backend of ['sqlite', 'postgres+redis'] as const) {
   describe(`authorization code flow with openid-client (${backend})`, function () {
@@ -86,25 +85,8 @@ describe('client_secret_jwt: the plan\'s signed server-to-server requests', func
     });
     expect((await oidc.clientCredentialsGrant(client)).access_token).to.be.a('string');
 
-    const assertion = await new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer(instance.clientId)
-      .setSubject(instance.clientId)
-      .setAudience(server.issuer)
-      .setJti(randomUUID())
-      .setIssuedAt()
-      .setExpirationTime('1m')
-      .sign(new TextEncoder().encode(clientSecret));
-    const send = () =>
-      fetch(`${server.issuer}/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'client_credentials',
-          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-          client_assertion: assertion,
-        }),
-      });
+    const assertion = await clientAssertion(server, instance.clientId, clientSecret);
+    const send = () => clientCredentialsWithAssertion(server, assertion);
     expect((await send()).status).to.equal(200);
     const replay = await send();
     expect(replay.status).to.equal(401);

@@ -2,11 +2,7 @@ import { expect } from 'chai';
 import { SignJWT, generateKeyPair, UnsecuredJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { startTestServer, type TestServer } from '../support/test-server.js';
-import { addAccount, addInstance, codeFlow } from '../support/fixtures.js';
-
-function basic(clientId: string, secret: string): string {
-  return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-}
+import { addAccount, addInstance, basicAuth, codeFlow } from '../support/fixtures.js';
 
 describe('bad input gets the right OAuth error, never a 500', function () {
   let server: TestServer;
@@ -38,20 +34,20 @@ describe('bad input gets the right OAuth error, never a 500', function () {
     });
 
     it(`${path}: a wrong secret is 401 invalid_client`, async function () {
-      const response = await post(path, { grant_type: 'client_credentials', token: 'x' }, { authorization: basic(clientId, 'wrong') });
+      const response = await post(path, { grant_type: 'client_credentials', token: 'x' }, { authorization: basicAuth(clientId, 'wrong') });
       expect(response.status).to.equal(401);
       expect(await response.json()).to.have.property('error', 'invalid_client');
     });
 
     it(`${path}: an unknown client is 401 invalid_client`, async function () {
-      const response = await post(path, { grant_type: 'client_credentials', token: 'x' }, { authorization: basic('nobody', secret) });
+      const response = await post(path, { grant_type: 'client_credentials', token: 'x' }, { authorization: basicAuth('nobody', secret) });
       expect(response.status).to.equal(401);
       expect(await response.json()).to.have.property('error', 'invalid_client');
     });
   }
 
   it('/token: an unsupported grant type is 400 unsupported_grant_type', async function () {
-    const response = await post('/token', { grant_type: 'password', username: 'carol', password: 'x' }, { authorization: basic(clientId, secret) });
+    const response = await post('/token', { grant_type: 'password', username: 'carol', password: 'x' }, { authorization: basicAuth(clientId, secret) });
     expect(response.status).to.equal(400);
     expect(await response.json()).to.have.property('error', 'unsupported_grant_type');
   });
@@ -60,20 +56,20 @@ describe('bad input gets the right OAuth error, never a 500', function () {
     const response = await post(
       '/token',
       { grant_type: 'authorization_code', code: 'made-up', redirect_uri: 'http://127.0.0.1:9/callback', code_verifier: 'a'.repeat(43) },
-      { authorization: basic(clientId, secret) },
+      { authorization: basicAuth(clientId, secret) },
     );
     expect(response.status).to.equal(400);
     expect(await response.json()).to.have.property('error', 'invalid_grant');
   });
 
   it('/token: a missing grant_type is 400 invalid_request', async function () {
-    const response = await post('/token', {}, { authorization: basic(clientId, secret) });
+    const response = await post('/token', {}, { authorization: basicAuth(clientId, secret) });
     expect(response.status).to.equal(400);
     expect(await response.json()).to.have.property('error', 'invalid_request');
   });
 
   it('/token/introspection: a missing token is 400 invalid_request', async function () {
-    const response = await post('/token/introspection', {}, { authorization: basic(clientId, secret) });
+    const response = await post('/token/introspection', {}, { authorization: basicAuth(clientId, secret) });
     expect(response.status).to.equal(400);
     expect(await response.json()).to.have.property('error', 'invalid_request');
   });
@@ -89,14 +85,14 @@ describe('bad input gets the right OAuth error, never a 500', function () {
       .sign(privateKey);
     const unsigned = new UnsecuredJWT({ jti: 'x' }).setIssuer(server.issuer).setAudience(clientId).encode();
     for (const token of ['garbage', forged, unsigned, 'a.b.c']) {
-      const response = await post('/token/introspection', { token }, { authorization: basic(clientId, secret) });
+      const response = await post('/token/introspection', { token }, { authorization: basicAuth(clientId, secret) });
       expect(response.status, token).to.equal(200);
       expect(await response.json(), token).to.deep.equal({ active: false });
     }
   });
 
   it('/token/revocation: an unknown token is accepted quietly (RFC 7009 §2.2)', async function () {
-    const response = await post('/token/revocation', { token: 'garbage' }, { authorization: basic(clientId, secret) });
+    const response = await post('/token/revocation', { token: 'garbage' }, { authorization: basicAuth(clientId, secret) });
     expect(response.status).to.equal(200);
   });
 

@@ -1,13 +1,8 @@
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
-import { SignJWT } from 'jose';
 import { parseAllowlist } from '../../src/security/instance-policy.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
-import { addInstance } from '../support/fixtures.js';
-
-function basic(clientId: string, secret: string): string {
-  return `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
-}
+import { addInstance, basicAuth, clientAssertion, clientCredentialsWithAssertion } from '../support/fixtures.js';
 
 describe('per-instance IP allowlists and rate limits', function () {
   let server: TestServer;
@@ -35,12 +30,12 @@ describe('per-instance IP allowlists and rate limits', function () {
 
   it('refuses an instance calling from outside its allowlist with 401 invalid_client, whatever its credentials', async function () {
     const { instance, clientSecret } = await addInstance(server, { ipAllowlist: ['10.0.0.0/8'] });
-    const response = await tokenRequest(basic(instance.clientId, clientSecret));
+    const response = await tokenRequest(basicAuth(instance.clientId, clientSecret));
     expect(response.status).to.equal(401);
     expect(await response.json()).to.have.property('error', 'invalid_client');
     const introspection = await fetch(`${server.issuer}/token/introspection`, {
       method: 'POST',
-      headers: { authorization: basic(instance.clientId, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { authorization: basicAuth(instance.clientId, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
       body: 'token=x',
     });
     expect(introspection.status).to.equal(401);
@@ -55,23 +50,8 @@ describe('per-instance IP allowlists and rate limits', function () {
     });
     expect(byBody.status).to.equal(401);
     const jwt = await addInstance(server, { ipAllowlist: ['10.0.0.0/8'], tokenEndpointAuthMethod: 'client_secret_jwt' });
-    const assertion = await new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer(jwt.instance.clientId)
-      .setSubject(jwt.instance.clientId)
-      .setAudience(server.issuer)
-      .setJti(crypto.randomUUID())
-      .setExpirationTime('1m')
-      .sign(new TextEncoder().encode(jwt.clientSecret));
-    const byAssertion = await fetch(`${server.issuer}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-        client_assertion: assertion,
-      }),
-    });
+    const assertion = await clientAssertion(server, jwt.instance.clientId, jwt.clientSecret);
+    const byAssertion = await clientCredentialsWithAssertion(server, assertion);
     expect(byAssertion.status).to.equal(401);
   });
 
@@ -84,12 +64,12 @@ describe('per-instance IP allowlists and rate limits', function () {
     const limited = await addInstance(server, { rateLimit: 3 });
     const other = await addInstance(server);
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) statuses.push((await tokenRequest(basic(limited.instance.clientId, limited.clientSecret))).status);
+    for (let i = 0; i < 4; i++) statuses.push((await tokenRequest(basicAuth(limited.instance.clientId, limited.clientSecret))).status);
     expect(statuses).to.deep.equal([200, 200, 200, 429]);
-    const refused = await tokenRequest(basic(limited.instance.clientId, limited.clientSecret));
+    const refused = await tokenRequest(basicAuth(limited.instance.clientId, limited.clientSecret));
     expect(Number(refused.headers.get('retry-after'))).to.be.within(1, 60);
     expect(await refused.json()).to.have.property('error', 'temporarily_unavailable');
-    expect((await tokenRequest(basic(other.instance.clientId, other.clientSecret))).status).to.equal(200);
+    expect((await tokenRequest(basicAuth(other.instance.clientId, other.clientSecret))).status).to.equal(200);
   });
 
   it('refuses to register a bad allowlist entry or rate limit', async function () {

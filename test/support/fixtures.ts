@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import type { NewInstance } from '../../src/instances/instance-store.js';
 import type { TestServer } from './test-server.js';
@@ -55,4 +57,35 @@ export async function codeFlow(
   if (page.status !== 0) throw new Error(`sign-in did not reach the instance: ${page.status} ${page.url}\n${page.body.slice(0, 500)}`);
   const tokens = await oidc.authorizationCodeGrant(client, new URL(page.url), { pkceCodeVerifier: verifier, expectedState: state });
   return { tokens, agent };
+}
+
+/** An Authorization header for client_secret_basic (RFC 6749 §2.3.1). */
+export function basicAuth(clientId: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+/** A fresh client_secret_jwt assertion (HS256 over the client secret), for the token endpoint. */
+export function clientAssertion(server: TestServer, clientId: string, secret: string): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(clientId)
+    .setSubject(clientId)
+    .setAudience(server.issuer)
+    .setJti(randomUUID())
+    .setIssuedAt()
+    .setExpirationTime('1m')
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** A client_credentials request authenticated by a client assertion. */
+export function clientCredentialsWithAssertion(server: TestServer, assertion: string): Promise<Response> {
+  return fetch(`${server.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    }),
+  });
 }
