@@ -17,6 +17,8 @@ export const AUTH_METHODS: readonly TokenAuthMethod[] = [
 ];
 export const DEFAULT_SCOPES = 'openid profile email offline_access';
 const SECRET_PURPOSE = 'client-secret';
+/** How long a node reuses an instance it has read (see findWithSecret). */
+const CACHE_TTL_MS = 10_000;
 
 export interface NewInstance {
   name: string;
@@ -100,6 +102,7 @@ function checkRateLimit(rateLimit: number | null): number | null {
 export class InstanceStore {
   readonly #instances: Repository<Instance>;
   readonly #access: Repository<InstanceAccess>;
+  readonly #byClientId = new Map<string, { found: Promise<InstanceWithSecret | null>; expiresAt: number }>();
 
   constructor(
     dataSource: DataSource,
@@ -133,12 +136,28 @@ export class InstanceStore {
     return instance;
   }
 
-  findByClientId(clientId: string): Promise<Instance | null> {
-    return this.#instances.findOneBy({ clientId });
+  async findByClientId(clientId: string): Promise<Instance | null> {
+    return (await this.findWithSecret(clientId))?.instance ?? null;
   }
 
-  /** The instance with its secret opened, for the OIDC Client model. */
-  async findWithSecret(clientId: string): Promise<InstanceWithSecret | null> {
+  /**
+   * The instance with its secret opened, for the OIDC Client model and the per-request checks. Every request of an
+   * instance needs it, so a node reads it at most once per CACHE_TTL_MS (concurrent callers share the read): a
+   * change made elsewhere reaches every node within that time. Unknown client ids are not remembered.
+   */
+  findWithSecret(clientId: string): Promise<InstanceWithSecret | null> {
+    const cached = this.#byClientId.get(clientId);
+    if (cached && cached.expiresAt > Date.now()) return cached.found;
+    const found = this.#readWithSecret(clientId);
+    this.#byClientId.set(clientId, { found, expiresAt: Date.now() + CACHE_TTL_MS });
+    found.then(
+      (result) => result === null && this.#byClientId.delete(clientId),
+      () => this.#byClientId.delete(clientId),
+    );
+    return found;
+  }
+
+  async #readWithSecret(clientId: string): Promise<InstanceWithSecret | null> {
     const instance = await this.#instances
       .createQueryBuilder('instance')
       .addSelect('instance.secretEncrypted')

@@ -8,16 +8,8 @@ import type { Context, Middleware } from 'koa';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { BadRequest } from '../errors.js';
 import { oauthForm } from '../http/oauth-form.js';
+import type { Instance } from '../instances/instance-entity.js';
 import type { InstanceStore } from '../instances/instance-store.js';
-
-/** Instance settings are re-read at most this often per node, so a change takes effect within it. */
-const SETTINGS_TTL_MS = 10_000;
-
-interface Policy {
-  allowlist: BlockList | null;
-  rateLimit: number | null;
-  expiresAt: number;
-}
 
 /** Parses CIDRs (or single addresses) into a BlockList; throws BadRequest naming a bad entry. */
 export function parseAllowlist(entries: readonly string[]): BlockList {
@@ -67,21 +59,18 @@ function isAllowed(list: BlockList, ip: string): boolean {
 }
 
 export function instancePolicy(instances: InstanceStore, paths: readonly string[], redis?: Redis): Middleware {
-  const policies = new Map<string, Policy>();
+  /** Parsed once per instance read (InstanceStore keeps each read for a few seconds). */
+  const allowlists = new WeakMap<Instance, BlockList>();
   const limiters = new Map<number, RateLimiterAbstract>();
 
-  async function policyOf(clientId: string): Promise<Policy | null> {
-    const cached = policies.get(clientId);
-    if (cached && cached.expiresAt > Date.now()) return cached;
-    const instance = await instances.findByClientId(clientId);
-    if (!instance) return null;
-    const policy = {
-      allowlist: instance.ipAllowlist.length ? parseAllowlist(instance.ipAllowlist) : null,
-      rateLimit: instance.rateLimit,
-      expiresAt: Date.now() + SETTINGS_TTL_MS,
-    };
-    policies.set(clientId, policy);
-    return policy;
+  function allowlistOf(instance: Instance): BlockList | null {
+    if (instance.ipAllowlist.length === 0) return null;
+    let list = allowlists.get(instance);
+    if (!list) {
+      list = parseAllowlist(instance.ipAllowlist);
+      allowlists.set(instance, list);
+    }
+    return list;
   }
 
   function limiterFor(perMinute: number): RateLimiterAbstract {
@@ -97,16 +86,17 @@ export function instancePolicy(instances: InstanceStore, paths: readonly string[
   return async function enforceInstancePolicy(ctx, next) {
     if (ctx.method !== 'POST' || !paths.includes(ctx.path)) return next();
     const clientId = claimedClientId(ctx);
-    const policy = clientId ? await policyOf(clientId) : null;
-    if (!clientId || !policy) return next();
-    if (policy.allowlist && !isAllowed(policy.allowlist, ctx.ip)) {
+    const instance = clientId ? await instances.findByClientId(clientId) : null;
+    if (!clientId || !instance) return next();
+    const allowlist = allowlistOf(instance);
+    if (allowlist && !isAllowed(allowlist, ctx.ip)) {
       ctx.status = 401;
       ctx.body = { error: 'invalid_client', error_description: 'this instance may not call from this address' };
       return;
     }
-    if (policy.rateLimit !== null) {
+    if (instance.rateLimit !== null) {
       try {
-        await limiterFor(policy.rateLimit).consume(clientId);
+        await limiterFor(instance.rateLimit).consume(clientId);
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
         ctx.status = 429;
