@@ -1,0 +1,96 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { expect } from 'chai';
+
+/** The server as `npm start` runs it, from source, in its own process. */
+function startMain(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, LOG_LEVEL: 'info', ARGON2_MEMORY_KIB: '8192', ARGON2_TIME_COST: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+function output(child: ChildProcess): () => string {
+  let text = '';
+  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return () => text;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+async function waitForLog(read: () => string, pattern: RegExp, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (pattern.test(read())) return;
+    if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${read()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no ${pattern} in: ${read()}`);
+}
+
+describe('main: starting and stopping the server', function () {
+  let dataDir: string;
+  beforeEach(function () {
+    dataDir = mkdtempSync(join(tmpdir(), 'chillfi3-main-'));
+  });
+  afterEach(function () {
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses a production start with the default secret, naming it, with exit code 78', async function () {
+    const child = startMain({ NODE_ENV: 'production', AUTH_DATA_DIR: dataDir, AUTH_SECRET_KEY: '' });
+    const read = output(child);
+    const [code] = await once(child, 'exit');
+    expect(code).to.equal(78);
+    expect(read()).to.contain('AUTH_SECRET_KEY').and.not.contain('    at ');
+  });
+
+  it('starts on the embedded database, migrating it, serves discovery, and stops cleanly on SIGTERM', async function () {
+    const port = await freePort();
+    const child = startMain({ AUTH_DATA_DIR: dataDir, AUTH_PORT: String(port), AUTH_HOST: '127.0.0.1' });
+    const read = output(child);
+    await waitForLog(read, /chillfi3-auth listening/, child);
+    expect(read()).to.contain('development default');
+    const discovery = (await (await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).json()) as { issuer: string };
+    expect(discovery.issuer).to.equal(`http://localhost:${port}`);
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).to.equal(0);
+  });
+
+  it('serves HTTPS with TLS 1.3 only when given a certificate', async function () {
+    const cert = join(dataDir, 'cert.pem');
+    const key = join(dataDir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    const port = await freePort();
+    const child = startMain({ AUTH_DATA_DIR: dataDir, AUTH_PORT: String(port), AUTH_HOST: '127.0.0.1', AUTH_TLS_CERT: cert, AUTH_TLS_KEY: key });
+    const read = output(child);
+    try {
+      await waitForLog(read, /chillfi3-auth listening/, child);
+      const handshake = (maxVersion: 'TLSv1.2' | 'TLSv1.3') =>
+        new Promise<string>((resolve) => {
+          const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, maxVersion }, () => {
+            resolve(socket.getProtocol() ?? 'none');
+            socket.end();
+          });
+          socket.on('error', () => resolve('refused'));
+        });
+      expect(await handshake('TLSv1.3')).to.equal('TLSv1.3');
+      expect(await handshake('TLSv1.2')).to.equal('refused');
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  });
+});
