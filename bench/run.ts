@@ -204,7 +204,7 @@ async function main(): Promise<void> {
 
   // The server does not migrate PostgreSQL itself: migrate, and register the benchmark's instance, first.
   log('migrating the scratch database and registering an instance');
-  const stores = await openStores(loadConfig({ ...serverEnv }), { migrate: true });
+  const stores = await openStores(loadConfig({ ...serverEnv }), { schema: 'migrate' });
   let clientId: string;
   let clientSecret: string;
   try {

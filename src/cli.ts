@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import type { Account } from './accounts/account-entity.js';
 import { AppError, BadRequest } from './errors.js';
 import type { Instance, TokenAuthMethod } from './instances/instance-entity.js';
+import { schemaModeFor } from './db/data-source.js';
 import { openStores, type Stores } from './stores.js';
 
 /** Where the command reads and writes: the process's own streams, or captured ones in tests. */
@@ -267,7 +268,7 @@ function wrap(text: string, indent: string, width = 100): string[] {
 
 async function migrate({ config }: CommandContext): Promise<Output> {
   const { database } = config();
-  const stores = await openStores(config(), { migrate: false });
+  const stores = await openStores(config(), { schema: 'as-is' });
   try {
     const ran = (await stores.dataSource.runMigrations()).map((migration) => migration.name);
     const where = database.type === 'sqlite' ? `SQLite (${database.file})` : 'PostgreSQL';
@@ -395,14 +396,8 @@ async function help(): Promise<Output> {
  * server does; a PostgreSQL database must have been migrated with `chillfi3-auth migrate`.
  */
 async function withStores<T>(config: Config, work: (stores: Stores) => Promise<T>): Promise<T> {
-  const stores = await openStores(config, { migrate: config.database.type === 'sqlite' });
+  const stores = await openStores(config, { schema: schemaModeFor(config.database) });
   try {
-    if (config.database.type === 'postgres' && (await stores.dataSource.showMigrations())) {
-      throw new AppError('not_migrated', 'the database has pending migrations: run "chillfi3-auth migrate" first', {
-        status: 503,
-        expose: true,
-      });
-    }
     return await work(stores);
   } finally {
     await stores.close();

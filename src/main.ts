@@ -9,6 +9,7 @@ import { createApp } from './app.js';
 import { createLogger } from './logger.js';
 import { startServices } from './services.js';
 import { openStores } from './stores.js';
+import { schemaModeFor, type SchemaMode } from './db/data-source.js';
 
 function listen(config: Config, handler: ReturnType<Awaited<ReturnType<typeof createApp>>['callback']>): Server {
   if (!config.tls) return createHttpServer(handler);
@@ -18,12 +19,12 @@ function listen(config: Config, handler: ReturnType<Awaited<ReturnType<typeof cr
   );
 }
 
-async function runServer(config: Config, { migrate }: { migrate: boolean }): Promise<void> {
+async function runServer(config: Config, { schema }: { schema: SchemaMode }): Promise<void> {
   const logger = createLogger(config.logLevel);
   if (config.usesDevelopmentSecret) {
     logger.warn('AUTH_SECRET_KEY is the development default: set your own before storing anything real');
   }
-  const services = await startServices(config, logger, { migrate });
+  const services = await startServices(config, logger, { schema });
   const app = await createApp({ services, logger });
   const server = listen(config, app.callback());
   server.listen(config.port, config.host, () => {
@@ -60,11 +61,9 @@ async function main(): Promise<void> {
     console.error(error.message);
     process.exit(78);
   }
-  // The embedded SQLite database migrates itself; PostgreSQL is migrated with `chillfi3-auth migrate`.
-  const migrate = config.database.type === 'sqlite';
   if (config.workers > 1 && cluster.isPrimary) {
     // Workers would race to migrate and to create the first signing keys: the primary does both once, first.
-    const stores = await openStores(config, { migrate });
+    const stores = await openStores(config, { schema: schemaModeFor(config.database) });
     await stores.keys.ensureActiveKeys([config.algorithms.accessToken, config.algorithms.idToken]);
     await stores.close();
     for (let i = 0; i < config.workers; i++) cluster.fork();
@@ -73,7 +72,7 @@ async function main(): Promise<void> {
     });
     return;
   }
-  await runServer(config, { migrate: migrate && cluster.isPrimary });
+  await runServer(config, { schema: cluster.isPrimary ? schemaModeFor(config.database) : 'require-current' });
 }
 
 main().catch((error: unknown) => {

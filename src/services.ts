@@ -9,6 +9,7 @@ import type { Logger } from './logger.js';
 import { AccessTokenRegistry } from './provider/access-token-registry.js';
 import { createProvider } from './provider/create-provider.js';
 import { LoginRateLimit } from './security/login-rate-limit.js';
+import type { SchemaMode } from './db/data-source.js';
 import { openStores, type Stores } from './stores.js';
 
 export interface Services extends Stores {
@@ -19,8 +20,8 @@ export interface Services extends Stores {
   loginRateLimit: LoginRateLimit;
 }
 
-export async function startServices(config: Config, logger: Logger, { migrate }: { migrate: boolean }): Promise<Services> {
-  const stores = await openStores(config, { migrate });
+export async function startServices(config: Config, logger: Logger, { schema }: { schema: SchemaMode }): Promise<Services> {
+  const stores = await openStores(config, { schema });
   await stores.keys.ensureActiveKeys([config.algorithms.accessToken, config.algorithms.idToken]);
   const jwks = await stores.keys.privateJwks();
   const publicKeys = { keys: jwks.map(({ kid, alg, use, kty, crv, x, y, n, e }) => ({ kid, alg, use, kty, crv, x, y, n, e })) };

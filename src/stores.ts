@@ -5,7 +5,7 @@ import type { Config } from '../config/index.js';
 import { AccountStore } from './accounts/account-store.js';
 import { PasswordHasher } from './accounts/password-hasher.js';
 import { AuditLog } from './audit/audit-log.js';
-import { openDatabase } from './db/data-source.js';
+import { openDatabase, type SchemaMode } from './db/data-source.js';
 import { InstanceStore } from './instances/instance-store.js';
 import { KeyStore } from './keys/key-store.js';
 import { SecretBox } from './security/secret-box.js';
@@ -24,11 +24,11 @@ export interface Stores {
 }
 
 /**
- * Opens the database (migrating it when `migrate` is set, as the embedded default does at every start) and Redis,
- * and builds the stores. Enough for the CLI; `startServices` (services.ts) adds the provider.
+ * Opens the database (see SchemaMode for what it does about migrations) and Redis, and builds the stores. Enough for
+ * the CLI; `startServices` (services.ts) adds the provider.
  */
-export async function openStores(config: Config, { migrate }: { migrate: boolean }): Promise<Stores> {
-  const dataSource = await openDatabase(config.database, { migrate });
+export async function openStores(config: Config, { schema }: { schema: SchemaMode }): Promise<Stores> {
+  const dataSource = await openDatabase(config.database, { schema });
   const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 }) : undefined;
   try {
     await redis?.connect();

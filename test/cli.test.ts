@@ -113,7 +113,7 @@ function cliSuite(title: string, scratch: () => Promise<ScratchDatabase>, { migr
       expect(bob.hasPassword).to.equal(true);
       expect(bob.user).to.include({ username: 'bob', displayName: 'Bob B', isAdmin: false });
 
-      const stores = await openStores(loadConfig({ ...env, ...FAST_ARGON2 }), { migrate: false });
+      const stores = await openStores(loadConfig({ ...env, ...FAST_ARGON2 }), { schema: 'require-current' });
       try {
         const storedAlice = await stores.accounts.findForLogin('alice');
         const storedBob = await stores.accounts.findForLogin('BOB');
@@ -195,7 +195,7 @@ function cliSuite(title: string, scratch: () => Promise<ScratchDatabase>, { migr
       expect(run.stdout).to.contain(`AUTH_API_KEY=${clientId}\n`);
       expect(run.stdout).to.contain(`AUTH_API_SECRET=${printedSecret}\n`);
 
-      const stores = await openStores(loadConfig({ ...env, ...FAST_ARGON2 }), { migrate: false });
+      const stores = await openStores(loadConfig({ ...env, ...FAST_ARGON2 }), { schema: 'require-current' });
       try {
         const found = await stores.instances.findWithSecret(clientId);
         expect(found?.clientSecret).to.equal(printedSecret);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { expect } from 'chai';
+import { scratchPostgres } from './support/databases.js';
 
 /** The server as `npm start` runs it, from source, in its own process. */
 function startMain(env: Record<string, string>): ChildProcess {
@@ -54,6 +55,19 @@ describe('main: starting and stopping the server', function () {
     const [code] = await once(child, 'exit');
     expect(code).to.equal(78);
     expect(read()).to.contain('AUTH_SECRET_KEY').and.not.contain('    at ');
+  });
+
+  it('refuses to start on a PostgreSQL database that was not migrated, saying what to run', async function () {
+    const database = await scratchPostgres();
+    try {
+      const child = startMain({ ...database.env, AUTH_PORT: String(await freePort()) });
+      const read = output(child);
+      const [code] = await once(child, 'exit');
+      expect(code).to.equal(1);
+      expect(read()).to.contain('run "chillfi3-auth migrate" first');
+    } finally {
+      await database.drop();
+    }
   });
 
   it('starts on the embedded database, migrating it, serves discovery, and stops cleanly on SIGTERM', async function () {

@@ -9,6 +9,7 @@ import { InstanceAccessEntity } from '../instances/instance-access-entity.js';
 import { InstanceEntity } from '../instances/instance-entity.js';
 import { SigningKeyEntity } from '../keys/signing-key-entity.js';
 import { StoredModelEntity } from '../../adapters/sql-model-entity.js';
+import { AppError } from '../errors.js';
 
 const entities = [AccountEntity, InstanceEntity, InstanceAccessEntity, SigningKeyEntity, AuditEventEntity, StoredModelEntity];
 
@@ -41,10 +42,24 @@ export function createDataSource(database: DatabaseConfig): DataSource {
   });
 }
 
-/** Opens the database; with `migrate`, brings the schema up to date first. */
-export async function openDatabase(database: DatabaseConfig, { migrate }: { migrate: boolean }): Promise<DataSource> {
+/** What opening the database does about migrations: run them, insist none is pending, or leave the schema be. */
+export type SchemaMode = 'migrate' | 'require-current' | 'as-is';
+
+/** The embedded database migrates itself at every start; PostgreSQL is migrated by `chillfi3-auth migrate`. */
+export function schemaModeFor(database: DatabaseConfig): SchemaMode {
+  return database.type === 'sqlite' ? 'migrate' : 'require-current';
+}
+
+export async function openDatabase(database: DatabaseConfig, { schema }: { schema: SchemaMode }): Promise<DataSource> {
   const dataSource = createDataSource(database);
   await dataSource.initialize();
-  if (migrate) await dataSource.runMigrations();
+  if (schema === 'migrate') await dataSource.runMigrations();
+  if (schema === 'require-current' && (await dataSource.showMigrations())) {
+    await dataSource.destroy();
+    throw new AppError('not_migrated', 'the database has pending migrations: run "chillfi3-auth migrate" first', {
+      status: 503,
+      expose: true,
+    });
+  }
   return dataSource;
 }

@@ -34,7 +34,7 @@ function sqlAdapterSuite(title: string, database: TestDatabase): void {
 
     before(async () => {
       config = await database.create();
-      dataSource = await openDatabase(config, { migrate: true });
+      dataSource = await openDatabase(config, { schema: 'migrate' });
     });
 
     after(async () => {
@@ -45,7 +45,7 @@ function sqlAdapterSuite(title: string, database: TestDatabase): void {
     adapterContract({
       open: async () => new SqlOidcStore(dataSource),
       openBroken: async () => {
-        const closed = await openDatabase(config, { migrate: false });
+        const closed = await openDatabase(config, { schema: 'as-is' });
         await closed.destroy();
         return new SqlOidcStore(closed);
       },
@@ -86,7 +86,7 @@ function sqlAdapterSuite(title: string, database: TestDatabase): void {
 function postgresSchema(): TestDatabase {
   const schema = `adapters_test_${randomBytes(6).toString('hex')}`;
   const runAsAdmin = async (statement: string): Promise<void> => {
-    const admin = await openDatabase({ type: 'postgres', url: postgresUrl }, { migrate: false });
+    const admin = await openDatabase({ type: 'postgres', url: postgresUrl }, { schema: 'as-is' });
     try {
       await admin.query(statement);
     } finally {

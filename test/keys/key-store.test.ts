@@ -12,8 +12,8 @@ describe('KeyStore (PostgreSQL)', function () {
   before(async function () {
     database = await scratchPostgres();
     const config = loadConfig({ ...database.env, AUTH_SECRET_KEY: 's'.repeat(40) });
-    const first = await openStores(config, { migrate: true });
-    nodes = [first, await openStores(config, { migrate: false }), await openStores(config, { migrate: false })];
+    const first = await openStores(config, { schema: 'migrate' });
+    nodes = [first, await openStores(config, { schema: 'require-current' }), await openStores(config, { schema: 'require-current' })];
   });
   after(async function () {
     for (const node of nodes) await node.close();

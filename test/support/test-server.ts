@@ -50,7 +50,7 @@ export async function startTestServer(
       };
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel);
-  const services = await startServices(config, logger, { migrate: true });
+  const services = await startServices(config, logger, { schema: 'migrate' });
   const app = await createApp({ services, logger });
   server.on('request', app.callback());
   return {
