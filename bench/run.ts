@@ -11,7 +11,6 @@
 // BENCH_CONNECTIONS (10), BENCH_DURATION (10 seconds per target), BENCH_WARMUP (2 seconds per target).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,7 @@ import autocannon, { type Options, type Result } from 'autocannon';
 import pg from 'pg';
 import { loadConfig } from '../config/index.js';
 import { openStores } from '../src/stores.js';
+import { freePort } from '../test/support/free-port.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -33,18 +33,6 @@ const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** Starts `node --import tsx <script>` in the repository root, its output passed through to stderr. */
 function startChild(name: string, script: string, env: Record<string, string>): ChildProcess {

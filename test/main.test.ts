@@ -1,12 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { expect } from 'chai';
 import { scratchPostgres } from './support/databases.js';
+import { freePort } from './support/free-port.js';
 
 /** The server as `npm start` runs it, from source, in its own process. */
 function startMain(env: Record<string, string>): ChildProcess {
@@ -21,14 +21,6 @@ function output(child: ChildProcess): () => string {
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
   return () => text;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
 }
 
 async function waitForLog(read: () => string, pattern: RegExp, child: ChildProcess): Promise<void> {

@@ -5,7 +5,7 @@ import * as oidc from 'openid-client';
 import { decodeJwt } from 'jose';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { addAccount, addInstance, codeFlow } from '../support/fixtures.js';
-import { BrowserAgent, formAction } from '../support/browser-agent.js';
+import { BrowserAgent, formAction, hiddenInputs } from '../support/browser-agent.js';
 
 /** Collects the logout tokens an instance's back-channel logout endpoint receives. */
 async function backchannelReceiver(): Promise<{ url: string; tokens: string[]; server: Server }> {
@@ -21,12 +21,6 @@ async function backchannelReceiver(): Promise<{ url: string; tokens: string[]; s
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/backchannel`, tokens, server };
-}
-
-function hiddenInputs(html: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) fields[match[1]!] = match[2]!;
-  return fields;
 }
 
 for (const backend of ['sqlite', 'postgres+redis'] as const) {

@@ -1,11 +1,10 @@
 import { expect } from 'chai';
 import { decodeJwt, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
-import { BrowserAgent, formAction } from '../support/browser-agent.js';
+import { BrowserAgent, formAction, hiddenInputs } from '../support/browser-agent.js';
 import { PASSWORD } from '../support/fixtures.js';
 import { AuthError } from '../../src/sdk/index.js';
 import { addAccount, countRequests, startTestServer, stopListening, type TestServer } from './support/sdk-server.js';
 import { startRegisteredInstance, type RegisteredInstance } from './support/instances.js';
-import { hiddenInputs } from './support/listen.js';
 
 describe('sdk: browser sign-in routes and back-channel logout (example instances)', function () {
   let server: TestServer;

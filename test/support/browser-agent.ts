@@ -48,3 +48,14 @@ export function formAction(html: string): string {
   if (!match?.[1]) throw new Error(`no form on the page: ${html.replace(/<svg[\s\S]*<\/svg>/, "").replace(/<head>[\s\S]*<\/head>/, "").replace(/\s+/g, " ").slice(0, 600)}`);
   return match[1].replace(/&amp;/g, '&');
 }
+
+/** The hidden inputs of the forms on a page. */
+export function hiddenInputs(html: string): Record<string, string> {
+  const inputs: Record<string, string> = {};
+  for (const match of html.matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
+    const name = /name="([^"]+)"/.exec(match[0])?.[1];
+    const value = /value="([^"]*)"/.exec(match[0])?.[1];
+    if (name) inputs[name] = (value ?? '').replace(/&amp;/g, '&');
+  }
+  return inputs;
+}

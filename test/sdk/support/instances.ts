@@ -1,17 +1,8 @@
 // Example instances registered at a real auth server, on free loopback ports.
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { startInstance, type RunningInstance } from '../../../examples/instance/server.js';
 import { addInstance } from '../../support/fixtures.js';
+import { freePort } from '../../support/free-port.js';
 import type { TestServer } from '../../support/test-server.js';
-
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 export interface RegisteredInstance extends RunningInstance {
   clientId: string;

@@ -15,13 +15,3 @@ export async function listen(listener?: RequestListener): Promise<{ server: Serv
   };
 }
 
-/** The hidden inputs of the first form on a page. */
-export function hiddenInputs(html: string): Record<string, string> {
-  const inputs: Record<string, string> = {};
-  for (const match of html.matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
-    const name = /name="([^"]+)"/.exec(match[0])?.[1];
-    const value = /value="([^"]*)"/.exec(match[0])?.[1];
-    if (name) inputs[name] = (value ?? '').replace(/&amp;/g, '&');
-  }
-  return inputs;
-}
