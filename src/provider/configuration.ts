@@ -18,6 +18,7 @@ export const ROUTES = {
   introspection: '/token/introspection',
   revocation: '/token/revocation',
   userinfo: '/me',
+  pushed_authorization_request: '/request',
   end_session: '/session/end',
   jwks: '/jwks',
 } as const;

@@ -6,7 +6,12 @@ import { createLogger } from '../../src/logger.js';
 import { startServices, type Services } from '../../src/services.js';
 import { REDIS_URL, scratchPostgres, scratchSqlite, type ScratchDatabase } from './databases.js';
 
-export type Backend = 'sqlite' | 'postgres+redis';
+/** The three store set-ups: embedded SQLite, PostgreSQL alone, PostgreSQL with Redis. */
+export type Backend = 'sqlite' | 'postgres' | 'postgres+redis';
+export const BACKENDS: readonly Backend[] = ['sqlite', 'postgres', 'postgres+redis'];
+
+/** Every test deployment's master secret (PostgreSQL refuses to start without one). */
+export const TEST_SECRET_KEY = 'chillfi3-auth-test-secret-0123456789abcdef';
 
 export interface TestServer {
   issuer: string;
@@ -42,6 +47,7 @@ export async function startTestServer(
         NODE_ENV: 'test',
         LOG_LEVEL: 'silent',
         LOGIN_RATE_LIMIT: '10000',
+        AUTH_SECRET_KEY: TEST_SECRET_KEY,
         ...FAST_ARGON2,
         ...database.env,
         ...(backend === 'postgres+redis' ? { AUTH_REDIS_URL: REDIS_URL } : {}),
