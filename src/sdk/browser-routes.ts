@@ -37,9 +37,18 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Only same-site paths, never //host or a scheme. */
-function safeReturnTo(value: string | null): string {
-  return value && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\') ? value : '/';
+/**
+ * Where to send the browser after sign-in: a path on this instance's own origin, anything else '/'. The value is
+ * read with the WHATWG URL parser, as a browser reads a Location header (tabs and newlines dropped, '\' taken for
+ * '/', dot segments resolved), and handed back serialized from that parse, so the header says exactly what was
+ * checked: a path that resolves to '//host' (from '/\t/host', '/.//host', …) is refused like '//host' itself.
+ */
+function safeReturnTo(value: string | null, baseUrl: string): string {
+  if (!value?.startsWith('/')) return '/';
+  const base = new URL(baseUrl);
+  const target = URL.parse(value, base);
+  if (!target || target.origin !== base.origin || target.pathname.startsWith('//')) return '/';
+  return `${target.pathname}${target.search}${target.hash}`;
 }
 
 async function readForm(req: Request): Promise<URLSearchParams> {
@@ -110,7 +119,7 @@ export function browserRoutes(client: AuthClient, options: BrowserRoutesOptions)
       state: oidc.randomState(),
       nonce: oidc.randomNonce(),
       verifier: oidc.randomPKCECodeVerifier(),
-      returnTo: safeReturnTo(url.searchParams.get('returnTo')),
+      returnTo: safeReturnTo(url.searchParams.get('returnTo'), baseUrl),
     };
     const loginId = randomBytes(24).toString('base64url');
     await client.store.set(`login:${loginId}`, JSON.stringify(pending), LOGIN_TTL_MS);

@@ -68,6 +68,65 @@ describe('sdk: browser sign-in routes and back-channel logout (example instances
     expect((await agent.open(`${b.url}/`)).body).to.contain('id="signed-out"');
   });
 
+  describe('the return path after sign-in (returnTo)', function () {
+    let agent: BrowserAgent;
+    before(async function () {
+      agent = new BrowserAgent();
+      await signIn(agent, a);
+    });
+
+    /** Where A's callback sends the browser after a sign-in started with `returnTo` (the auth session is live). */
+    async function returnedTo(returnTo: string): Promise<string> {
+      const login = `${a.url}/auth/login?returnTo=${encodeURIComponent(returnTo)}`;
+      const callback = await agent.open(login, {}, `${a.url}/auth/callback`);
+      const response = await fetch(callback.url, { headers: { cookie: await agent.jar.getCookieString(callback.url) }, redirect: 'manual' });
+      expect(response.status, returnTo).to.equal(303);
+      return response.headers.get('location')!;
+    }
+
+    it('keeps a path on the instance, query and fragment included', async function () {
+      expect(await returnedTo('/library?album=7#track-3')).to.equal('/library?album=7#track-3');
+      expect(await returnedTo('/a/../b/./c')).to.equal('/b/c');
+      // Encoded slashes and control characters the parser keeps stay encoded: a path here, never a host.
+      expect(await returnedTo('/%2F%2Fevil.example')).to.equal('/%2F%2Fevil.example');
+      expect(await returnedTo('/\u000b/evil.example')).to.equal('/%0B/evil.example');
+      expect(await returnedTo('/\u0000/evil.example')).to.equal('/%00/evil.example');
+    });
+
+    it('sends everything that could leave the origin to / instead', async function () {
+      const vectors = [
+        '//evil.example',
+        '/\\evil.example',
+        '/\\/evil.example',
+        '\\/evil.example',
+        '/\t/evil.example',
+        '/\n/evil.example',
+        '/\r\n/evil.example',
+        '/\t\\evil.example',
+        '/.//evil.example',
+        '/..//evil.example',
+        '/a/../..//evil.example',
+        ' //evil.example',
+        '\u0001//evil.example',
+        '\t//evil.example',
+        'https:evil.example',
+        'https:/evil.example',
+        'http:evil.example',
+        'javascript:alert(1)',
+        'JaVaScRiPt:alert(1)',
+        'data:text/html,<script>alert(1)</script>',
+        '%2F%2Fevil.example',
+        '%2f%5cevil.example',
+        '%09/evil.example',
+        'https://evil.example/',
+        `${a.url.replace('127.0.0.1', 'localhost')}/`,
+        'evil.example',
+        '',
+      ];
+      for (const vector of vectors) expect(await returnedTo(vector), JSON.stringify(vector)).to.equal('/');
+    });
+  });
+
   it('refuses a callback that did not start here, and bad back-channel logout requests', async function () {
     const callback = await new BrowserAgent().open(`${a.url}/auth/callback?code=x&state=y`);
     expect(callback.status).to.equal(400);
