@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { DataSource, Repository } from 'typeorm';
+import { isStorable } from '../db/storable.js';
 import { BadRequest, NotFound } from '../errors.js';
 import { parseAllowlist } from '../security/instance-policy.js';
 import type { SecretBox } from '../security/secret-box.js';
@@ -143,9 +144,11 @@ export class InstanceStore {
   /**
    * The instance with its secret opened, for the OIDC Client model and the per-request checks. Every request of an
    * instance needs it, so a node reads it at most once per CACHE_TTL_MS (concurrent callers share the read): a
-   * change made elsewhere reaches every node within that time. Unknown client ids are not remembered.
+   * change made elsewhere reaches every node within that time. Unknown client ids are not remembered, and one no
+   * store can hold (src/db/storable.ts) is not looked up at all: it names no instance, and PostgreSQL would refuse it.
    */
   findWithSecret(clientId: string): Promise<InstanceWithSecret | null> {
+    if (!isStorable(clientId)) return Promise.resolve(null);
     const cached = this.#byClientId.get(clientId);
     if (cached && cached.expiresAt > Date.now()) return cached.found;
     const found = this.#readWithSecret(clientId);
