@@ -1,10 +1,14 @@
 // The only reader of process.env. Every key is described here beside its default, validated once at start,
 // and handed to the rest of the server as a frozen, typed Config. The README's configuration table mirrors it.
-import { isAbsolute, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 
-/** The development secret: accepted outside production with a warning, refused when NODE_ENV=production. */
-export const DEVELOPMENT_SECRET_KEY = 'chillfi3-auth-development-secret-change-me';
+/** The file beside the embedded database that keeps the secret generated when AUTH_SECRET_KEY is unset. */
+const GENERATED_SECRET_FILE = 'secret.key';
+const MIN_SECRET_LENGTH = 32;
+const HOW_TO_MAKE_A_SECRET = 'make one with: openssl rand -base64 48';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const flag = z
@@ -38,8 +42,14 @@ const schema = z.object({
   AUTH_DATA_DIR: z.string().min(1).default('./data'),
   // Redis URL for sessions, grants, tokens and counters. Unset: they live in the SQL database.
   AUTH_REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
-  // Master secret (>= 32 characters): encrypts client secrets and signing keys at rest, derives cookie keys.
-  AUTH_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').default(DEVELOPMENT_SECRET_KEY),
+  // Master secret (>= 32 characters): encrypts client secrets and signing keys at rest, derives cookie keys. Required
+  // with PostgreSQL and in production. Unset on the embedded default: a random one is generated on first start and
+  // kept beside the database (AUTH_DATA_DIR/secret.key, mode 0600); back it up with the database.
+  AUTH_SECRET_KEY: z
+    .string()
+    .optional()
+    .transform((value) => value || undefined)
+    .pipe(z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`).optional()),
   // Access token lifetime in seconds (the plan's 15 minutes).
   TOKEN_TTL: integer(60, 86_400).default(900),
   // Refresh token lifetime in seconds (the plan's 7 days). Refresh tokens rotate on every use.
@@ -87,7 +97,8 @@ export interface Config {
   readonly database: DatabaseConfig;
   readonly redisUrl: string | undefined;
   readonly secretKey: string;
-  readonly usesDevelopmentSecret: boolean;
+  /** Where the secret is kept when AUTH_SECRET_KEY is unset (the embedded default), and whether this start made it. */
+  readonly generatedSecret: { readonly file: string; readonly created: boolean } | undefined;
   readonly ttl: {
     readonly accessToken: number;
     readonly refreshToken: number;
@@ -124,6 +135,50 @@ function databaseFrom(env: z.infer<typeof schema>): DatabaseConfig {
   return { type: 'sqlite', file: resolve(dir, 'auth.sqlite') };
 }
 
+/**
+ * Writes a new random secret to `file` unless it exists (the folder made if missing); true when this call made it.
+ * The secret goes to a private draft first ('wx', 0600) and is published with link(), which fails when `file`
+ * exists: of processes starting at once exactly one creates it, and none can read it half-written (as one could
+ * between another's open('wx') and its write()).
+ */
+function publishNewSecret(file: string): boolean {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const draft = `${file}.${randomBytes(8).toString('hex')}`;
+  writeFileSync(draft, `${randomBytes(48).toString('base64')}\n`, { flag: 'wx', mode: 0o600 });
+  try {
+    linkSync(draft, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    rmSync(draft);
+  }
+}
+
+/** The master secret: AUTH_SECRET_KEY, or on the embedded default the one generated and kept beside the database. */
+function secretFrom(secretKey: string | undefined, database: DatabaseConfig): Pick<Config, 'secretKey' | 'generatedSecret'> {
+  if (secretKey) return { secretKey, generatedSecret: undefined };
+  if (database.type === 'postgres') {
+    throw new ConfigError(
+      `invalid configuration:\n  AUTH_SECRET_KEY: required with PostgreSQL, the same on every node (${HOW_TO_MAKE_A_SECRET})`,
+    );
+  }
+  const file = resolve(dirname(database.file), GENERATED_SECRET_FILE);
+  try {
+    const created = !existsSync(file) && publishNewSecret(file);
+    const kept = readFileSync(file, 'utf8').trim();
+    if (kept.length < MIN_SECRET_LENGTH) throw new Error(`it holds fewer than ${MIN_SECRET_LENGTH} characters`);
+    return { secretKey: kept, generatedSecret: Object.freeze({ file, created }) };
+  } catch (cause) {
+    throw new ConfigError(
+      `invalid configuration:\n  AUTH_SECRET_KEY: unset, and the secret kept in ${file} cannot be used ` +
+        `(${(cause as Error).message}): restore that file, or set AUTH_SECRET_KEY (${HOW_TO_MAKE_A_SECRET})`,
+      { cause },
+    );
+  }
+}
+
 /** Reads, validates and freezes the configuration. Throws ConfigError with every problem listed. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(source);
@@ -132,16 +187,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
   }
   const env = parsed.data;
-  const usesDevelopmentSecret = env.AUTH_SECRET_KEY === DEVELOPMENT_SECRET_KEY;
-  if (env.NODE_ENV === 'production' && usesDevelopmentSecret) {
-    throw new ConfigError(
-      'invalid configuration:\n  AUTH_SECRET_KEY: must be set to your own random secret in production ' +
-        '(for example: openssl rand -base64 48)',
-    );
+  if (env.NODE_ENV === 'production' && !env.AUTH_SECRET_KEY) {
+    throw new ConfigError(`invalid configuration:\n  AUTH_SECRET_KEY: required in production (${HOW_TO_MAKE_A_SECRET})`);
   }
   if (Boolean(env.AUTH_TLS_CERT) !== Boolean(env.AUTH_TLS_KEY)) {
     throw new ConfigError('invalid configuration:\n  AUTH_TLS_CERT, AUTH_TLS_KEY: set both or neither');
   }
+  const database = databaseFrom(env);
+  const { secretKey, generatedSecret } = secretFrom(env.AUTH_SECRET_KEY, database);
   const scheme = env.AUTH_TLS_CERT ? 'https' : 'http';
   const issuer = (env.AUTH_ISSUER ?? `${scheme}://localhost:${env.AUTH_PORT}`).replace(/\/+$/, '');
   return Object.freeze({
@@ -149,10 +202,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     port: env.AUTH_PORT,
     host: env.AUTH_HOST,
     issuer,
-    database: Object.freeze(databaseFrom(env)),
+    database: Object.freeze(database),
     redisUrl: env.AUTH_REDIS_URL,
-    secretKey: env.AUTH_SECRET_KEY,
-    usesDevelopmentSecret,
+    secretKey,
+    generatedSecret,
     ttl: Object.freeze({
       accessToken: env.TOKEN_TTL,
       refreshToken: env.REFRESH_TTL,

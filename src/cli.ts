@@ -244,7 +244,8 @@ function usage(name?: string): string {
     'Every command takes --json (one JSON document on stdout) and --help.',
     'Configuration comes from the same environment as the server: AUTH_DATABASE_URL or AUTH_DB_* for PostgreSQL',
     '(run "migrate" first), otherwise the embedded SQLite file in AUTH_DATA_DIR (migrated automatically);',
-    'AUTH_SECRET_KEY seals client secrets, AUTH_ISSUER is the URL instances use.',
+    'AUTH_SECRET_KEY seals client secrets (required with PostgreSQL; unset on SQLite, the one generated beside the',
+    'database is used), AUTH_ISSUER is the URL instances use.',
     'Exit codes: 0 ok, 1 refused or failed, 2 usage error, 78 invalid configuration.',
   );
   return lines.join('\n');

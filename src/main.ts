@@ -21,8 +21,14 @@ function listen(config: Config, handler: ReturnType<Awaited<ReturnType<typeof cr
 
 async function runServer(config: Config, { schema }: { schema: SchemaMode }): Promise<void> {
   const logger = createLogger(config.logLevel);
-  if (config.usesDevelopmentSecret) {
-    logger.warn('AUTH_SECRET_KEY is the development default: set your own before storing anything real');
+  if (config.generatedSecret) {
+    // The path only, never the secret: whoever runs the server must know that this file now guards the database.
+    logger.info(
+      config.generatedSecret,
+      config.generatedSecret.created
+        ? 'AUTH_SECRET_KEY is unset: generated a secret and kept it in this file; back it up with the database'
+        : 'AUTH_SECRET_KEY is unset: using the secret kept in this file',
+    );
   }
   const services = await startServices(config, logger, { schema });
   const app = await createApp({ services, logger });

@@ -60,17 +60,22 @@ interface InstanceView {
   rateLimit: number | null;
 }
 
+// SQLite runs on the secret the CLI generates beside the database on first use; PostgreSQL needs one set.
 cliSuite('chillfi3-auth CLI on embedded SQLite', scratchSqlite, { migrateFirst: false });
-cliSuite('chillfi3-auth CLI on PostgreSQL', scratchPostgres, { migrateFirst: true });
+cliSuite('chillfi3-auth CLI on PostgreSQL', scratchPostgres, { migrateFirst: true, secretKey: 's'.repeat(40) });
 
-function cliSuite(title: string, scratch: () => Promise<ScratchDatabase>, { migrateFirst }: { migrateFirst: boolean }) {
+function cliSuite(
+  title: string,
+  scratch: () => Promise<ScratchDatabase>,
+  { migrateFirst, secretKey }: { migrateFirst: boolean; secretKey?: string },
+) {
   describe(title, () => {
     let database: ScratchDatabase;
     let env: Record<string, string>;
 
     before(async () => {
       database = await scratch();
-      env = database.env;
+      env = { ...database.env, ...(secretKey ? { AUTH_SECRET_KEY: secretKey } : {}) };
     });
 
     after(async () => {
@@ -311,6 +316,12 @@ describe('chillfi3-auth CLI usage and configuration', () => {
     expect(run.code).to.equal(78);
     expect(run.stderr).to.match(/^error: invalid configuration:\n {2}AUTH_PORT: /);
     expect(run.stderr).not.to.match(/\bat .*\.ts:\d+/);
+  });
+
+  it('exits 78 on PostgreSQL without AUTH_SECRET_KEY, saying how to make one', async () => {
+    const run = await cli({ AUTH_DATABASE_URL: 'postgres://127.0.0.1:9/none' }, ['users', 'list']);
+    expect(run.code).to.equal(78);
+    expect(run.stderr).to.contain('AUTH_SECRET_KEY').and.contain('openssl rand -base64 48');
   });
 
   describe('as a real process (npx tsx src/cli.ts)', () => {

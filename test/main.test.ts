@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -41,7 +41,7 @@ describe('main: starting and stopping the server', function () {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('refuses a production start with the default secret, naming it, with exit code 78', async function () {
+  it('refuses a production start without AUTH_SECRET_KEY, naming it, with exit code 78', async function () {
     const child = startMain({ NODE_ENV: 'production', AUTH_DATA_DIR: dataDir, AUTH_SECRET_KEY: '' });
     const read = output(child);
     const [code] = await once(child, 'exit');
@@ -52,7 +52,7 @@ describe('main: starting and stopping the server', function () {
   it('refuses to start on a PostgreSQL database that was not migrated, saying what to run', async function () {
     const database = await scratchPostgres();
     try {
-      const child = startMain({ ...database.env, AUTH_PORT: String(await freePort()) });
+      const child = startMain({ ...database.env, AUTH_SECRET_KEY: 's'.repeat(40), AUTH_PORT: String(await freePort()) });
       const read = output(child);
       const [code] = await once(child, 'exit');
       expect(code).to.equal(1);
@@ -62,12 +62,48 @@ describe('main: starting and stopping the server', function () {
     }
   });
 
+  it('refuses to start on PostgreSQL without AUTH_SECRET_KEY, saying how to make one, with exit code 78', async function () {
+    const child = startMain({ AUTH_DATABASE_URL: 'postgres://127.0.0.1:9/none', AUTH_SECRET_KEY: '' });
+    const read = output(child);
+    const [code] = await once(child, 'exit');
+    expect(code).to.equal(78);
+    expect(read()).to.contain('AUTH_SECRET_KEY').and.contain('openssl rand -base64 48').and.not.contain('    at ');
+  });
+
+  it('starts with no settings at all: generates its secret beside the database, logs where, reuses it next time', async function () {
+    const secretFile = join(dataDir, 'secret.key');
+    async function startAndStop(): Promise<string> {
+      const port = await freePort();
+      // Nothing of the environment but the place of the data folder (the port to run beside other tests).
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        env: { PATH: process.env.PATH, AUTH_DATA_DIR: dataDir, AUTH_PORT: String(port), AUTH_HOST: '127.0.0.1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const read = output(child);
+      try {
+        await waitForLog(read, /chillfi3-auth listening/, child);
+        const discovery = await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`);
+        expect(discovery.status).to.equal(200);
+      } finally {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      return read();
+    }
+    const first = await startAndStop();
+    const secret = readFileSync(secretFile, 'utf8').trim();
+    expect(statSync(secretFile).mode & 0o777).to.equal(0o600);
+    expect(first).to.contain('generated a secret').and.contain(secretFile).and.not.contain(secret);
+    const second = await startAndStop();
+    expect(second).to.contain('using the secret kept in this file').and.contain(secretFile).and.not.contain(secret);
+    expect(readFileSync(secretFile, 'utf8').trim()).to.equal(secret);
+  });
+
   it('starts on the embedded database, migrating it, serves discovery, and stops cleanly on SIGTERM', async function () {
     const port = await freePort();
     const child = startMain({ AUTH_DATA_DIR: dataDir, AUTH_PORT: String(port), AUTH_HOST: '127.0.0.1' });
     const read = output(child);
     await waitForLog(read, /chillfi3-auth listening/, child);
-    expect(read()).to.contain('development default');
     const discovery = (await (await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).json()) as { issuer: string };
     expect(discovery.issuer).to.equal(`http://localhost:${port}`);
     child.kill('SIGTERM');

@@ -46,7 +46,7 @@ function escapeHtml(text: string): string {
 function safeReturnTo(value: string | null, baseUrl: string): string {
   if (!value?.startsWith('/')) return '/';
   const base = new URL(baseUrl);
-  const target = URL.parse(value, base);
+  const target = URL.parse(value, baseUrl);
   if (!target || target.origin !== base.origin || target.pathname.startsWith('//')) return '/';
   return `${target.pathname}${target.search}${target.hash}`;
 }

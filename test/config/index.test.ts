@@ -1,24 +1,100 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { ConfigError, DEVELOPMENT_SECRET_KEY, loadConfig } from '../../config/index.js';
+import { ConfigError, loadConfig } from '../../config/index.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A secret of the required length, for the settings that need one. */
+const SECRET = { AUTH_SECRET_KEY: 'x'.repeat(48) };
 
 describe('config', function () {
-  it('starts on the embedded default with the plan\'s values when nothing is set', function () {
-    const config = loadConfig({});
+  let dataDir: string;
+  beforeEach(function () {
+    dataDir = mkdtempSync(join(tmpdir(), 'chillfi3-config-'));
+  });
+  afterEach(function () {
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts on the embedded default with the plan\'s values when nothing else is set', function () {
+    const config = loadConfig({ AUTH_DATA_DIR: dataDir });
     expect(config.port).to.equal(3001);
     expect(config.issuer).to.equal('http://localhost:3001');
     expect(config.database.type).to.equal('sqlite');
     expect(config.redisUrl).to.equal(undefined);
     expect(config.ttl).to.include({ accessToken: 900, refreshToken: 604800 });
     expect(config.lockout).to.deep.equal({ maxAttempts: 5, durationSeconds: 300 });
-    expect(config.usesDevelopmentSecret).to.equal(true);
     expect(Object.isFrozen(config)).to.equal(true);
   });
 
-  it('refuses a production start with the default or a missing secret', function () {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).to.throw(ConfigError, /AUTH_SECRET_KEY/);
-    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_SECRET_KEY: DEVELOPMENT_SECRET_KEY })).to.throw(ConfigError);
+  it('generates the embedded default\'s secret on first start, private, beside the database, and keeps it', function () {
+    const nested = join(dataDir, 'not', 'yet');
+    const first = loadConfig({ AUTH_DATA_DIR: nested });
+    const file = join(nested, 'secret.key');
+    expect(first.generatedSecret).to.deep.equal({ file, created: true });
+    expect(statSync(file).mode & 0o777).to.equal(0o600);
+    expect(readFileSync(file, 'utf8').trim()).to.equal(first.secretKey);
+    expect(first.secretKey).to.have.length.of.at.least(64);
+
+    const second = loadConfig({ AUTH_DATA_DIR: nested });
+    expect(second.secretKey).to.equal(first.secretKey);
+    expect(second.generatedSecret).to.deep.equal({ file, created: false });
+    expect(loadConfig({ AUTH_DATA_DIR: dataDir }).secretKey, 'another data folder, another secret').not.to.equal(first.secretKey);
+  });
+
+  it('agrees on one secret when several processes start on a new data folder at once', async function () {
+    this.timeout(30_000);
+    // Each process loads the configuration and prints a digest of its secret, and whether it created the file.
+    const script =
+      "import { createHash } from 'node:crypto'; import { loadConfig } from './config/index.ts';" +
+      'const { secretKey, generatedSecret } = loadConfig({ AUTH_DATA_DIR: process.argv[1] });' +
+      "console.log(JSON.stringify({ digest: createHash('sha256').update(secretKey).digest('hex'), created: generatedSecret.created }));";
+    const runs = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dataDir], { cwd: ROOT }),
+      ),
+    );
+    const results = runs.map((run) => JSON.parse(run.stdout) as { digest: string; created: boolean });
+    const kept = createHash('sha256').update(readFileSync(join(dataDir, 'secret.key'), 'utf8').trim()).digest('hex');
+    expect(new Set(results.map((result) => result.digest))).to.deep.equal(new Set([kept]));
+    expect(results.filter((result) => result.created)).to.have.length(1);
+    expect(readdirSync(dataDir), 'no drafts left behind').to.deep.equal(['secret.key']);
+  });
+
+  it('uses AUTH_SECRET_KEY when set, and then writes no file', function () {
+    const config = loadConfig({ AUTH_DATA_DIR: dataDir, ...SECRET });
+    expect(config.secretKey).to.equal(SECRET.AUTH_SECRET_KEY);
+    expect(config.generatedSecret).to.equal(undefined);
+    expect(() => statSync(join(dataDir, 'secret.key'))).to.throw(/ENOENT/);
+  });
+
+  it('refuses a kept secret that is too short, naming the file and what to do', function () {
+    writeFileSync(join(dataDir, 'secret.key'), 'short\n', { mode: 0o600 });
+    expect(() => loadConfig({ AUTH_DATA_DIR: dataDir })).to.throw(ConfigError, /secret\.key.*AUTH_SECRET_KEY/s);
+  });
+
+  it('refuses PostgreSQL without AUTH_SECRET_KEY, saying how to make one', function () {
+    for (const env of [{ AUTH_DATABASE_URL: 'postgres://db.internal/auth' }, { AUTH_DB_HOST: 'db.internal' }]) {
+      expect(() => loadConfig({ ...env, AUTH_DATA_DIR: dataDir }))
+        .to.throw(ConfigError, /AUTH_SECRET_KEY/)
+        .with.property('message')
+        .that.contains('openssl rand -base64 48');
+    }
+    expect(loadConfig({ AUTH_DATABASE_URL: 'postgres://db.internal/auth', ...SECRET }).secretKey).to.equal(SECRET.AUTH_SECRET_KEY);
+  });
+
+  it('refuses a production start without AUTH_SECRET_KEY or with a short one, even on the embedded default', function () {
+    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_DATA_DIR: dataDir })).to.throw(ConfigError, /AUTH_SECRET_KEY/);
+    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_DATA_DIR: dataDir, AUTH_SECRET_KEY: '' })).to.throw(ConfigError, /AUTH_SECRET_KEY/);
+    expect(() => statSync(join(dataDir, 'secret.key'))).to.throw(/ENOENT/);
     expect(() => loadConfig({ NODE_ENV: 'production', AUTH_SECRET_KEY: 'short' })).to.throw(ConfigError, /32/);
-    expect(loadConfig({ NODE_ENV: 'production', AUTH_SECRET_KEY: 'x'.repeat(48) }).usesDevelopmentSecret).to.equal(false);
+    expect(loadConfig({ NODE_ENV: 'production', ...SECRET }).secretKey).to.equal(SECRET.AUTH_SECRET_KEY);
   });
 
   it('names every bad key at once', function () {
@@ -32,12 +108,12 @@ describe('config', function () {
   });
 
   it('builds a PostgreSQL URL from the plan\'s split settings', function () {
-    const config = loadConfig({ AUTH_DB_HOST: 'db.internal', AUTH_DB_NAME: 'auth', AUTH_DB_USER: 'chill', AUTH_DB_PASSWORD: 'p@ss' });
+    const config = loadConfig({ AUTH_DB_HOST: 'db.internal', AUTH_DB_NAME: 'auth', AUTH_DB_USER: 'chill', AUTH_DB_PASSWORD: 'p@ss', ...SECRET });
     expect(config.database).to.deep.equal({ type: 'postgres', url: 'postgres://chill:p%40ss@db.internal:5432/auth' });
   });
 
   it('wants both TLS files or neither, and makes the issuer https with them', function () {
     expect(() => loadConfig({ AUTH_TLS_CERT: '/c.pem' })).to.throw(ConfigError, /AUTH_TLS_KEY/);
-    expect(loadConfig({ AUTH_TLS_CERT: '/c.pem', AUTH_TLS_KEY: '/k.pem' }).issuer).to.equal('https://localhost:3001');
+    expect(loadConfig({ AUTH_TLS_CERT: '/c.pem', AUTH_TLS_KEY: '/k.pem', ...SECRET }).issuer).to.equal('https://localhost:3001');
   });
 });
