@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 /** The file beside the embedded database that keeps the secret generated when AUTH_SECRET_KEY is unset. */
@@ -11,13 +12,33 @@ const MIN_SECRET_LENGTH = 32;
 const HOW_TO_MAKE_A_SECRET = 'make one with: openssl rand -base64 48';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const flag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
 const optionalString = z
   .string()
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+/** AUTH_TRUST_PROXY: false, a hop count, or proxy addresses/CIDRs (as proxy-addr reads them; checked here). */
+const trustedProxies = z
+  .string()
+  .trim()
+  .transform((value, context): TrustedProxies => {
+    if (value === '' || value === 'false' || value === '0') return false;
+    if (/^\d+$/.test(value)) return Number(value);
+    const entries = value.split(',').map((entry) => entry.trim());
+    try {
+      proxyaddr.compile(entries);
+    } catch {
+      context.addIssue({
+        code: 'custom',
+        message: 'must be false, a hop count (e.g. 1) or a comma list of proxy addresses/CIDRs (e.g. 10.0.0.2,172.16.0.0/12)',
+      });
+      return z.NEVER;
+    }
+    return Object.freeze(entries);
+  });
+
+/** Who may speak for the client in X-Forwarded-For: nobody, the nearest N hops, or these addresses. */
+export type TrustedProxies = false | number | readonly string[];
 
 const signingAlgorithm = z.enum(['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA']);
 
@@ -64,8 +85,14 @@ const schema = z.object({
   LOCKOUT_DURATION: integer(1, 86_400).default(300),
   // Login attempts allowed per client IP per 15 minutes, whatever the account.
   LOGIN_RATE_LIMIT: integer(1, 100_000).default(50),
-  // Trust X-Forwarded-* headers (set when behind a reverse proxy that sets them).
-  AUTH_TRUST_PROXY: flag.default(false),
+  // The reverse proxies in front of the server, whose X-Forwarded-* headers are believed: `false` (none), a hop count
+  // (the number of proxies in front, e.g. 1), or a comma list of their addresses and CIDRs. The client address is the
+  // rightmost X-Forwarded-For entry that is not a trusted proxy; requests from elsewhere have their X-Forwarded-* dropped.
+  AUTH_TRUST_PROXY: trustedProxies.default(false),
+  // Failed client authentications (wrong secret or assertion, unknown client, refused address) allowed per 15 minutes
+  // from one address, and from one address for one instance; past either, that caller gets 429 until the window ends.
+  CLIENT_AUTH_FAILURES_PER_IP: integer(1, 100_000).default(50),
+  CLIENT_AUTH_FAILURES_PER_CLIENT: integer(1, 100_000).default(10),
   // PEM files for HTTPS (TLS 1.3 minimum). Both or neither.
   AUTH_TLS_CERT: optionalString,
   AUTH_TLS_KEY: optionalString,
@@ -107,7 +134,8 @@ export interface Config {
   };
   readonly lockout: { readonly maxAttempts: number; readonly durationSeconds: number };
   readonly loginRateLimit: number;
-  readonly trustProxy: boolean;
+  readonly trustProxy: TrustedProxies;
+  readonly clientAuthFailures: { readonly perIp: number; readonly perClient: number };
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
   readonly workers: number;
   readonly logLevel: string;
@@ -215,6 +243,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     lockout: Object.freeze({ maxAttempts: env.MAX_LOGIN_ATTEMPTS, durationSeconds: env.LOCKOUT_DURATION }),
     loginRateLimit: env.LOGIN_RATE_LIMIT,
     trustProxy: env.AUTH_TRUST_PROXY,
+    clientAuthFailures: Object.freeze({ perIp: env.CLIENT_AUTH_FAILURES_PER_IP, perClient: env.CLIENT_AUTH_FAILURES_PER_CLIENT }),
     tls: env.AUTH_TLS_CERT && env.AUTH_TLS_KEY ? Object.freeze({ cert: env.AUTH_TLS_CERT, key: env.AUTH_TLS_KEY }) : undefined,
     workers: env.AUTH_WORKERS,
     logLevel: env.LOG_LEVEL,

@@ -6,13 +6,13 @@ import helmet from 'koa-helmet';
 import mount from 'koa-mount';
 import type { Logger } from './logger.js';
 import type { Services } from './services.js';
-import { clientAuthenticationErrors } from './http/client-authentication-errors.js';
+import { canonicalProviderPaths } from './http/canonical-path.js';
+import { clientAddress } from './http/client-address.js';
+import { clientEndpointStages } from './http/client-endpoints.js';
 import { errorHandler } from './http/error-handler.js';
-import { readOAuthForm, replayOAuthForm } from './http/oauth-form.js';
 import { stylesheetPath } from './http/views.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { cookieKeys, ROUTES } from './provider/configuration.js';
-import { instancePolicy } from './security/instance-policy.js';
 
 export interface AppDependencies {
   services: Services;
@@ -38,7 +38,8 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   const { provider, config } = services;
   const stylesheet = await readFile(stylesheetPath);
   // Mounted, the provider sets its cookies through this app's context: both must sign with the same keys.
-  const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys(config) });
+  // X-Forwarded-* reach Koa only from trusted proxies (clientAddress drops them otherwise).
+  const app = new Koa({ proxy: config.trustProxy !== false, keys: cookieKeys(config) });
 
   const site = new Router();
   site.get('/assets/style.css', function stylesheetAsset(ctx) {
@@ -54,19 +55,21 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   });
 
   const interactions = interactionRoutes(services);
-  /** The endpoints where instances authenticate themselves. */
-  const clientEndpoints = [ROUTES.token, ROUTES.introspection, ROUTES.revocation];
+  const clientStages = clientEndpointStages({
+    instances: services.instances,
+    limiterBackend: services.limiterBackend,
+    clientAuthFailures: config.clientAuthFailures,
+  });
 
   app.use(errorHandler(logger));
-  app.use(helmet({ contentSecurityPolicy: CONTENT_SECURITY_POLICY, crossOriginEmbedderPolicy: false }));
+  app.use(clientAddress(config.trustProxy));
+  app.use(canonicalProviderPaths(Object.values(ROUTES)));
+  app.use(helmet({ contentSecurityPolicy: CONTENT_SECURITY_POLICY, crossOriginEmbedderPolicy: false, frameguard: { action: 'deny' } }));
   app.use(site.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
-  app.use(readOAuthForm(clientEndpoints));
-  app.use(clientAuthenticationErrors(clientEndpoints));
-  app.use(instancePolicy(services.instances, clientEndpoints, services.redis));
+  for (const stage of clientStages) app.use(stage);
   app.use(services.registry.middleware(ROUTES));
-  app.use(replayOAuthForm());
   app.use(mount(provider));
   return app;
 }

@@ -1,16 +1,15 @@
-// The form body of a request to the provider's client-authenticated endpoints, read once so that the app's own
-// middleware can look at it (which client is calling, which token is presented) before the provider does.
-// oidc-provider reads request bodies from the raw stream itself, so the (possibly rewritten) form is handed back
-// to it as a fresh stream just before it runs: no body-parser library offers that hand-back.
-import { Readable } from 'node:stream';
-import { parse, stringify, type ParsedUrlQuery } from 'node:querystring';
+// The form body of a POST to the provider's endpoints, read once so that the app's own stages can look at it (which
+// client is calling, which token is presented) before the provider does. It is handed on as the request's pre-parsed
+// body, which oidc-provider supports in place of the stream it has no longer to read (lib/shared/selective_body.js);
+// changes the stages make to the parsed form (a token presented by another id) reach the provider that way.
+import { parse, type ParsedUrlQuery } from 'node:querystring';
 import type { IncomingMessage } from 'node:http';
 import type { Context, Middleware } from 'koa';
 
 /** oidc-provider's own limit for these bodies. */
 const BODY_LIMIT = 56 * 1024;
 
-/** The parsed form of the current request, when it is one of the endpoints' form posts. */
+/** The parsed form of the current request, when readOAuthForm read one. */
 export function oauthForm(ctx: Context): ParsedUrlQuery | undefined {
   return (ctx.state as { oauthForm?: ParsedUrlQuery }).oauthForm;
 }
@@ -26,32 +25,20 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
-/** Reads and parses form posts to `paths` into ctx.state.oauthForm. */
-export function readOAuthForm(paths: readonly string[]): Middleware {
+/** Reads and parses the form posts `applies` picks into ctx.state.oauthForm and the request's body. */
+export function readOAuthForm(applies: (ctx: Context) => boolean): Middleware {
   return async function readOAuthFormBody(ctx, next) {
-    if (ctx.method !== 'POST' || !paths.includes(ctx.path) || !ctx.is('application/x-www-form-urlencoded')) return next();
+    if (!applies(ctx) || !ctx.is('application/x-www-form-urlencoded')) return next();
     const body = await readBody(ctx.req);
     if (body === undefined) {
       ctx.status = 413;
       ctx.body = { error: 'invalid_request', error_description: 'request body too large' };
       return;
     }
-    (ctx.state as { oauthForm?: ParsedUrlQuery }).oauthForm = parse(body.toString('utf8'));
-    return next();
-  };
-}
-
-/** Hands ctx.state.oauthForm, as the middleware before left it, to the provider as the request body. */
-export function replayOAuthForm(): Middleware {
-  return function replayOAuthFormBody(ctx, next) {
-    const form = oauthForm(ctx);
-    if (form) {
-      const body = Buffer.from(stringify(form));
-      const replay = Readable.from([body]);
-      ctx.req.headers['content-length'] = String(body.length);
-      Object.defineProperty(ctx.req, 'readable', { configurable: true, get: () => replay.readable });
-      ctx.req.iterator = replay.iterator.bind(replay) as IncomingMessage['iterator'];
-    }
+    const form = parse(body.toString('utf8'));
+    (ctx.state as { oauthForm?: ParsedUrlQuery }).oauthForm = form;
+    // The same object, not a copy: later stages' changes must reach the provider.
+    Object.assign(ctx.request, { body: form });
     return next();
   };
 }

@@ -85,20 +85,22 @@ export class AccessTokenRegistry {
   }
 
   /**
-   * Koa middleware, between readOAuthForm and replayOAuthForm (src/http/oauth-form.ts) before the provider: presents
-   * our JWT access tokens to the provider by their shadow id.
+   * Koa middleware, after readOAuthForm (src/http/oauth-form.ts) and before the provider: presents our JWT access
+   * tokens to the provider by their shadow id, in the Authorization header or the form (RFC 6750 §2.1, §2.2).
    */
   middleware(paths: EndpointPaths): Middleware {
     const verify = (token: string) => this.verify(token);
     const shadowId = (jti: string) => this.shadowId(jti);
     return async function presentJwtAccessTokens(ctx, next) {
+      const form = oauthForm(ctx);
       if (ctx.path === paths.userinfo) {
         const bearer = /^Bearer ([^\s]+)$/i.exec(ctx.get('authorization'))?.[1];
-        const claims = looksLikeJwt(bearer) ? await verify(bearer) : undefined;
-        if (claims) ctx.req.headers.authorization = `Bearer ${shadowId(claims.jti as string)}`;
+        const headerClaims = looksLikeJwt(bearer) ? await verify(bearer) : undefined;
+        if (headerClaims) ctx.req.headers.authorization = `Bearer ${shadowId(headerClaims.jti as string)}`;
+        const formClaims = form && looksLikeJwt(form.access_token) ? await verify(form.access_token) : undefined;
+        if (form && formClaims) form.access_token = shadowId(formClaims.jti as string);
         return next();
       }
-      const form = oauthForm(ctx);
       if ((ctx.path !== paths.introspection && ctx.path !== paths.revocation) || !form || !looksLikeJwt(form.token)) {
         return next();
       }

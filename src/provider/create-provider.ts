@@ -12,7 +12,7 @@ export interface CreateProviderDependencies extends ProviderDependencies {
 export function createProvider(deps: CreateProviderDependencies): Provider {
   const { config, logger, audit } = deps;
   const provider = new Provider(config.issuer, providerConfiguration(deps));
-  provider.proxy = config.trustProxy;
+  provider.proxy = config.trustProxy !== false;
 
   const write = (entry: Parameters<AuditLog['record']>[0]) => {
     audit.record(entry).catch((err: unknown) => logger.error({ err }, 'audit write failed'));

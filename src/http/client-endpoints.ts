@@ -1,0 +1,239 @@
+// The endpoints where instances authenticate themselves (token, introspection, revocation, pushed authorization
+// requests) and the stages that run before oidc-provider on them, in this order (like the provider's own stage tables):
+//
+//   1. readForm             the form, read once (413 past the provider's own limit) and handed to the provider as its
+//                           supported pre-parsed body, so the stages below and the provider see the same parameters
+//                           (userinfo's form too, for the access token stage in provider/access-token-registry.ts)
+//   2. identifyClient       which instance the credentials name, and whether they are its own (client-credentials.ts)
+//   3. limitFailures        429 for an address, or an address and instance, over its failed-authentication budget;
+//                           a wrong credential is counted before anything is answered, any other invalid_client after
+//   4. enforceAllowlist     401 invalid_client for an instance calling from outside its IP allowlist
+//   5. chargeBudget         the instance's per-minute budget, charged for proven calls only (a client_id is public),
+//                           given back when the provider refuses the client after all; 429 past it
+//   6. requireClientAuth    the provider's 400 for a request without client authentication becomes RFC 6749's 401
+//
+// Paths are canonical by then (canonical-path.ts runs first), so an exact comparison covers every spelling.
+import type { Context, Middleware, Next } from 'koa';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Config } from '../../config/index.js';
+import type { InstanceStore, InstanceWithSecret } from '../instances/instance-store.js';
+import { ROUTES } from '../provider/configuration.js';
+import { presentedCredentials, type CredentialVerdict } from '../security/client-credentials.js';
+import { isAllowed, parseAllowlist } from '../security/ip-allowlist.js';
+import { createRateLimiter, type LimiterBackend } from '../security/rate-limiter-store.js';
+import type { Instance } from '../instances/instance-entity.js';
+import { oauthForm, readOAuthForm } from './oauth-form.js';
+
+/** The provider's routes where a client authenticates. */
+export const CLIENT_ENDPOINTS: readonly string[] = [
+  ROUTES.token,
+  ROUTES.introspection,
+  ROUTES.revocation,
+  ROUTES.pushed_authorization_request,
+];
+
+/** Failed client authentications are counted over this window. */
+const FAILURE_WINDOW_SECONDS = 15 * 60;
+const BUDGET_WINDOW_SECONDS = 60;
+
+// oidc-provider answers a request that carries no client authentication at all with 400 invalid_request.
+// RFC 6749 §5.2 (and RFC 7662 §2.3, RFC 7009 §2.1 by reference) call that invalid_client, 401. This rewrites that
+// one answer, recognized by the provider's own description; test/provider/errors.test.ts pins it on upgrades.
+const NO_CLIENT_AUTHENTICATION = 'no client authentication mechanism provided';
+
+export interface ClientEndpointDependencies {
+  instances: InstanceStore;
+  limiterBackend: LimiterBackend;
+  clientAuthFailures: Config['clientAuthFailures'];
+}
+
+/** What the stages learnt of the calling client. */
+interface ClientCall {
+  clientId: string;
+  found: InstanceWithSecret | null;
+  /** 'unknown': no instance has this client_id. */
+  verdict: CredentialVerdict | 'unknown';
+  failureCounted: boolean;
+}
+
+interface OAuthErrorBody {
+  error?: unknown;
+  error_description?: unknown;
+}
+
+function isClientEndpointCall(ctx: Context): boolean {
+  return ctx.method === 'POST' && CLIENT_ENDPOINTS.includes(ctx.path);
+}
+
+/** Userinfo takes its access token in a form too (RFC 6750 §2.2), and the token stage needs to see it there. */
+function isProviderFormPost(ctx: Context): boolean {
+  return isClientEndpointCall(ctx) || (ctx.method === 'POST' && ctx.path === ROUTES.userinfo);
+}
+
+function clientCallOf(ctx: Context): ClientCall | undefined {
+  return (ctx.state as { clientCall?: ClientCall }).clientCall;
+}
+
+function oauthError(ctx: Context, status: number, error: string, description: string): void {
+  ctx.status = status;
+  ctx.body = { error, error_description: description };
+}
+
+function refusedClient(ctx: Context): boolean {
+  return ctx.status === 401 && (ctx.body as OAuthErrorBody | undefined)?.error === 'invalid_client';
+}
+
+/** IETF RateLimit-Policy and RateLimit fields (draft-ietf-httpapi-ratelimit-headers) for one named policy. */
+function setRateLimitHeaders(ctx: Context, policy: string, quota: number, windowSeconds: number, state: RateLimiterRes): void {
+  const resetSeconds = Math.ceil(state.msBeforeNext / 1000);
+  ctx.set('RateLimit-Policy', `"${policy}";q=${quota};w=${windowSeconds}`);
+  ctx.set('RateLimit', `"${policy}";r=${Math.max(0, state.remainingPoints)};t=${resetSeconds}`);
+}
+
+function tooManyRequests(ctx: Context, policy: string, quota: number, windowSeconds: number, state: RateLimiterRes, why: string): void {
+  setRateLimitHeaders(ctx, policy, quota, windowSeconds, state);
+  ctx.set('Retry-After', String(Math.max(1, Math.ceil(state.msBeforeNext / 1000))));
+  oauthError(ctx, 429, 'temporarily_unavailable', why);
+}
+
+/** Consumes one point; the limiter's refusal comes back as a value, any other failure (the store) is thrown. */
+async function consume(limiter: RateLimiterAbstract, key: string): Promise<{ ok: boolean; state: RateLimiterRes }> {
+  try {
+    return { ok: true, state: await limiter.consume(key) };
+  } catch (rejection) {
+    if (rejection instanceof RateLimiterRes) return { ok: false, state: rejection };
+    throw rejection;
+  }
+}
+
+/** The stages, in order; each passes requests to other paths straight through. */
+export function clientEndpointStages(deps: ClientEndpointDependencies): Middleware[] {
+  const { instances, limiterBackend, clientAuthFailures } = deps;
+  const failuresPerIp = createRateLimiter(limiterBackend, {
+    keyPrefix: 'client-auth-failures-ip',
+    points: clientAuthFailures.perIp,
+    duration: FAILURE_WINDOW_SECONDS,
+  });
+  const failuresPerClient = createRateLimiter(limiterBackend, {
+    keyPrefix: 'client-auth-failures-client',
+    points: clientAuthFailures.perClient,
+    duration: FAILURE_WINDOW_SECONDS,
+  });
+  const budgets = new Map<number, RateLimiterAbstract>();
+  /** Parsed once per instance read (InstanceStore keeps each read for a few seconds). */
+  const allowlists = new WeakMap<Instance, ReturnType<typeof parseAllowlist>>();
+
+  function budgetLimiter(perMinute: number): RateLimiterAbstract {
+    let limiter = budgets.get(perMinute);
+    if (!limiter) {
+      limiter = createRateLimiter(limiterBackend, { keyPrefix: `instance-rate-${perMinute}`, points: perMinute, duration: BUDGET_WINDOW_SECONDS });
+      budgets.set(perMinute, limiter);
+    }
+    return limiter;
+  }
+
+  function allowlistOf(instance: Instance) {
+    if (instance.ipAllowlist.length === 0) return null;
+    let list = allowlists.get(instance);
+    if (!list) {
+      list = parseAllowlist(instance.ipAllowlist);
+      allowlists.set(instance, list);
+    }
+    return list;
+  }
+
+  const failureKeys = (ctx: Context, call: ClientCall | undefined) => ({
+    ip: ctx.ip,
+    client: call ? `${call.clientId}|${ctx.ip}` : undefined,
+  });
+
+  /** Counts one failed authentication on both budgets; false when either was already spent. */
+  async function countFailure(ctx: Context, call: ClientCall | undefined): Promise<{ ok: boolean; state: RateLimiterRes; quota: number }> {
+    const keys = failureKeys(ctx, call);
+    const perIp = await consume(failuresPerIp, keys.ip);
+    if (!perIp.ok || keys.client === undefined) return { ...perIp, quota: clientAuthFailures.perIp };
+    return { ...(await consume(failuresPerClient, keys.client)), quota: clientAuthFailures.perClient };
+  }
+
+  /** The spent failure budget this caller is over, if any. */
+  async function overFailureBudget(ctx: Context, call: ClientCall | undefined): Promise<{ state: RateLimiterRes; quota: number } | undefined> {
+    const keys = failureKeys(ctx, call);
+    const perIp = await failuresPerIp.get(keys.ip);
+    if (perIp && perIp.consumedPoints >= clientAuthFailures.perIp) return { state: perIp, quota: clientAuthFailures.perIp };
+    if (keys.client === undefined) return undefined;
+    const perClient = await failuresPerClient.get(keys.client);
+    if (perClient && perClient.consumedPoints >= clientAuthFailures.perClient) return { state: perClient, quota: clientAuthFailures.perClient };
+    return undefined;
+  }
+
+  const readForm = readOAuthForm(isProviderFormPost);
+
+  async function identifyClient(ctx: Context, next: Next) {
+    if (!isClientEndpointCall(ctx)) return next();
+    const credentials = presentedCredentials(ctx.headers.authorization, oauthForm(ctx));
+    if (credentials) {
+      const found = await instances.findWithSecret(credentials.clientId);
+      const verdict = found ? await credentials.check(found) : 'unknown';
+      (ctx.state as { clientCall?: ClientCall }).clientCall = { clientId: credentials.clientId, found, verdict, failureCounted: false };
+    }
+    return next();
+  }
+
+  async function limitFailures(ctx: Context, next: Next) {
+    if (!isClientEndpointCall(ctx)) return next();
+    const call = clientCallOf(ctx);
+    const over = await overFailureBudget(ctx, call);
+    if (over) {
+      tooManyRequests(ctx, 'client-auth-failures', over.quota, FAILURE_WINDOW_SECONDS, over.state, 'too many failed client authentications; try again later');
+      return;
+    }
+    if (call && (call.verdict === 'invalid' || call.verdict === 'unknown')) {
+      call.failureCounted = true;
+      const counted = await countFailure(ctx, call);
+      if (!counted.ok) {
+        tooManyRequests(ctx, 'client-auth-failures', counted.quota, FAILURE_WINDOW_SECONDS, counted.state, 'too many failed client authentications; try again later');
+        return;
+      }
+    }
+    await next();
+    if (refusedClient(ctx) && !call?.failureCounted) await countFailure(ctx, call);
+  }
+
+  async function enforceAllowlist(ctx: Context, next: Next) {
+    const instance = clientCallOf(ctx)?.found?.instance;
+    const allowlist = instance && isClientEndpointCall(ctx) ? allowlistOf(instance) : null;
+    if (allowlist && !isAllowed(allowlist, ctx.ip)) {
+      oauthError(ctx, 401, 'invalid_client', 'this instance may not call from this address');
+      return;
+    }
+    return next();
+  }
+
+  async function chargeBudget(ctx: Context, next: Next) {
+    const call = clientCallOf(ctx);
+    const perMinute = call?.found?.instance.rateLimit ?? null;
+    if (!call || perMinute === null || !isClientEndpointCall(ctx) || (call.verdict !== 'valid' && call.verdict !== 'unproven')) {
+      return next();
+    }
+    const limiter = budgetLimiter(perMinute);
+    const charged = await consume(limiter, call.clientId);
+    if (!charged.ok) {
+      tooManyRequests(ctx, 'instance', perMinute, BUDGET_WINDOW_SECONDS, charged.state, 'this instance is over its rate limit');
+      return;
+    }
+    await next();
+    setRateLimitHeaders(ctx, 'instance', perMinute, BUDGET_WINDOW_SECONDS, charged.state);
+    if (refusedClient(ctx)) await limiter.reward(call.clientId, 1);
+  }
+
+  async function requireClientAuth(ctx: Context, next: Next) {
+    await next();
+    if (ctx.status !== 400 || !isClientEndpointCall(ctx)) return;
+    const body = ctx.body as OAuthErrorBody | undefined;
+    if (body?.error !== 'invalid_request' || body.error_description !== NO_CLIENT_AUTHENTICATION) return;
+    ctx.set('WWW-Authenticate', 'Basic realm="chillfi3-auth"');
+    oauthError(ctx, 401, 'invalid_client', 'client authentication is required');
+  }
+
+  return [readForm, identifyClient, limitFailures, enforceAllowlist, chargeBudget, requireClientAuth];
+}

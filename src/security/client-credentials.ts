@@ -1,0 +1,116 @@
+// The credentials a request to a client-authenticated endpoint presents, and whether they are an instance's own.
+// oidc-provider authenticates the client too, and its verdict is the one that answers the request. This early check
+// exists because the limits must act before the provider runs and on proven identities only: an instance's budget is
+// charged for calls made with its real credentials (a client_id is public and must not let strangers spend it), and
+// a wrong secret is counted before anything is answered, so that no concurrency lets more guesses through than the
+// failure limit allows. The provider exposes no hook between its client authentication and the endpoint, hence this.
+// Decoding follows the provider's own (lib/shared/client_auth.js) so both read the same client from a request.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose';
+import type { ParsedUrlQuery } from 'node:querystring';
+import type { InstanceWithSecret } from '../instances/instance-store.js';
+
+/** 'valid': the instance's own credentials; 'invalid': wrong ones; 'unproven': nothing to check (a public client). */
+export type CredentialVerdict = 'valid' | 'invalid' | 'unproven';
+
+export interface PresentedCredentials {
+  clientId: string;
+  /** Checks the credentials against the instance that clientId names. */
+  check(found: InstanceWithSecret): Promise<CredentialVerdict>;
+}
+
+const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
+const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
+const KEY_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+/** RFC 6749 §2.3.1 credentials are form-encoded, then base64'd; the provider refuses anything outside VSCHAR. */
+const VSCHAR = /^[\x20-\x7E]*$/;
+
+function formValue(form: ParsedUrlQuery | undefined, name: string): string | undefined {
+  const value = form?.[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function decodeBasicPart(part: string): string | undefined {
+  try {
+    const decoded = decodeURIComponent(part.replace(/\+/g, '%20'));
+    return VSCHAR.test(decoded) ? decoded : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function basicCredentials(authorization: string | undefined): { clientId: string; secret: string } | undefined {
+  const [scheme, token, ...rest] = (authorization ?? '').split(' ');
+  if (rest.length > 0 || scheme?.toLowerCase() !== 'basic' || !token || !/^[A-Za-z0-9+/]+={0,2}$/.test(token)) return undefined;
+  const basic = Buffer.from(token, 'base64').toString('utf8');
+  const separator = basic.indexOf(':');
+  if (separator === -1) return undefined;
+  const clientId = decodeBasicPart(basic.slice(0, separator));
+  const secret = decodeBasicPart(basic.slice(separator + 1));
+  return clientId && secret ? { clientId, secret } : undefined;
+}
+
+/** Compares secrets in constant time whatever their lengths (digests of equal length). */
+function sameSecret(presented: string, stored: string | null): boolean {
+  if (stored === null) return false;
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(presented), digest(stored));
+}
+
+function secretCredentials(clientId: string, secret: string): PresentedCredentials {
+  return {
+    clientId,
+    check: async ({ instance, clientSecret }) =>
+      SECRET_METHODS.has(instance.tokenEndpointAuthMethod) && sameSecret(secret, clientSecret) ? 'valid' : 'invalid',
+  };
+}
+
+/** Signature and lifetime only: audience, jti reuse and the rest stay the provider's to check. */
+async function assertionVerdict(assertion: string, { instance, clientSecret }: InstanceWithSecret): Promise<CredentialVerdict> {
+  try {
+    if (instance.tokenEndpointAuthMethod === 'client_secret_jwt' && clientSecret !== null) {
+      await jwtVerify(assertion, new TextEncoder().encode(clientSecret), { algorithms: HMAC_ALGORITHMS, issuer: instance.clientId });
+      return 'valid';
+    }
+    if (instance.tokenEndpointAuthMethod === 'private_key_jwt' && instance.jwks) {
+      const keys = createLocalJWKSet({ keys: instance.jwks.keys as JWK[] });
+      await jwtVerify(assertion, keys, { algorithms: KEY_ALGORITHMS, issuer: instance.clientId });
+      return 'valid';
+    }
+    return 'invalid';
+  } catch {
+    return 'invalid';
+  }
+}
+
+function assertionCredentials(assertion: string): PresentedCredentials | undefined {
+  let subject: unknown;
+  try {
+    subject = decodeJwt(assertion).sub;
+  } catch {
+    return undefined;
+  }
+  if (typeof subject !== 'string' || subject === '') return undefined;
+  return { clientId: subject, check: (found) => assertionVerdict(assertion, found) };
+}
+
+/**
+ * The client a request authenticates as, read the way the provider reads it (the form secret first, then the Basic
+ * header, then a client assertion, else a bare client_id); undefined when it names none.
+ */
+export function presentedCredentials(authorization: string | undefined, form: ParsedUrlQuery | undefined): PresentedCredentials | undefined {
+  const formSecret = formValue(form, 'client_secret');
+  const formClientId = formValue(form, 'client_id');
+  if (formSecret !== undefined) return formClientId ? secretCredentials(formClientId, formSecret) : undefined;
+  if (authorization !== undefined) {
+    const basic = basicCredentials(authorization);
+    return basic ? secretCredentials(basic.clientId, basic.secret) : undefined;
+  }
+  const assertion = formValue(form, 'client_assertion');
+  if (assertion !== undefined) return assertionCredentials(assertion);
+  if (formClientId === undefined) return undefined;
+  return {
+    clientId: formClientId,
+    check: async ({ instance }) => (instance.tokenEndpointAuthMethod === 'none' ? 'unproven' : 'invalid'),
+  };
+}
