@@ -9,6 +9,7 @@ import type { Logger } from './logger.js';
 import { AccessTokenRegistry } from './provider/access-token-registry.js';
 import { createProvider } from './provider/create-provider.js';
 import { LoginRateLimit } from './security/login-rate-limit.js';
+import { limiterBackend, type LimiterBackend } from './security/rate-limiter-store.js';
 import type { SchemaMode } from './db/data-source.js';
 import { openStores, type Stores } from './stores.js';
 
@@ -17,6 +18,8 @@ export interface Services extends Stores {
   provider: Provider;
   registry: AccessTokenRegistry;
   authenticator: Authenticator;
+  /** Where every rate limiter keeps its counters: shared by all nodes (see rate-limiter-store.ts). */
+  limiterBackend: LimiterBackend;
   loginRateLimit: LoginRateLimit;
 }
 
@@ -27,6 +30,7 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
   const publicKeys = { keys: jwks.map(({ kid, alg, use, kty, crv, x, y, n, e }) => ({ kid, alg, use, kty, crv, x, y, n, e })) };
   const registry = new AccessTokenRegistry(config.secretKey, config.issuer, publicKeys);
   const oidcStore = createOidcStore({ dataSource: stores.dataSource, redis: stores.redis });
+  const limiters = limiterBackend(stores);
   const clients = new InstanceClientAdapter(stores.instances);
   const provider = createProvider({
     config,
@@ -44,8 +48,10 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
     provider,
     registry,
     authenticator: new Authenticator(stores.accounts, stores.hasher, config.lockout),
-    loginRateLimit: new LoginRateLimit(config.loginRateLimit, stores.redis),
+    limiterBackend: limiters,
+    loginRateLimit: new LoginRateLimit(limiters, config.loginRateLimit),
     async close() {
+      limiters.close();
       await oidcStore.close();
       await stores.close();
     },

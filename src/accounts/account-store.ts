@@ -1,5 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { DataSource, Repository } from 'typeorm';
+import { isStorable } from '../db/storable.js';
 import { BadRequest, Conflict, NotFound } from '../errors.js';
 import { type Account, AccountEntity } from './account-entity.js';
 
@@ -63,7 +64,8 @@ export class AccountStore {
     return this.get(account.id);
   }
 
-  find(id: string): Promise<Account | null> {
+  async find(id: string): Promise<Account | null> {
+    if (!isStorable(id)) return null;
     return this.#accounts.findOneBy({ id });
   }
 
@@ -73,12 +75,14 @@ export class AccountStore {
     return account;
   }
 
-  findByUsername(username: string): Promise<Account | null> {
+  async findByUsername(username: string): Promise<Account | null> {
+    if (!isStorable(username)) return null;
     return this.#accounts.findOneBy({ usernameKey: username.toLowerCase() });
   }
 
   /** The account with its password hash, for checking a sign-in. */
-  findForLogin(username: string): Promise<Account | null> {
+  async findForLogin(username: string): Promise<Account | null> {
+    if (!isStorable(username)) return null;
     return this.#accounts
       .createQueryBuilder('account')
       .addSelect('account.passwordHash')
@@ -94,13 +98,34 @@ export class AccountStore {
     await this.#accounts.update({ id }, { passwordHash });
   }
 
-  /** Counts a failed password; locks the account for `lockSeconds` once `maxAttempts` is reached. */
-  async recordFailedLogin(id: string, maxAttempts: number, lockSeconds: number): Promise<{ locked: boolean }> {
-    await this.#accounts.increment({ id }, 'failedLogins', 1);
-    const account = await this.get(id);
-    if (account.failedLogins < maxAttempts) return { locked: false };
-    await this.#accounts.update({ id }, { failedLogins: 0, lockedUntil: new Date(Date.now() + lockSeconds * 1000) });
-    return { locked: true };
+  /**
+   * Reserves one password check for the account, before the password is verified, in one conditional UPDATE: so that
+   * however many sign-ins run at once, at most `maxAttempts` passwords are checked per lockout. Counts the attempt as
+   * failed (a count left over from an expired lock starts again) and, as the count reaches `maxAttempts`, locks the
+   * account for `lockSeconds` at once: a process that dies mid-check leaves a lock that expires. A correct password
+   * undoes it (`recordSuccessfulLogin`). False, with nothing changed, while the account is locked.
+   */
+  async reserveLoginAttempt(id: string, maxAttempts: number, lockSeconds: number): Promise<boolean> {
+    const now = new Date();
+    const lockExpired = 'locked_until IS NOT NULL AND locked_until <= :now';
+    const attempts = `CASE WHEN ${lockExpired} THEN 1 ELSE failed_logins + 1 END`;
+    const result = await this.#accounts
+      .createQueryBuilder()
+      .update()
+      .set({
+        failedLogins: () => attempts,
+        // The ELSE keeps locked_until, NULL here (see WHERE): a CASE of parameters and NULLs alone would be text to
+        // PostgreSQL, naming the column gives :lockedUntil its type.
+        lockedUntil: () => `CASE WHEN ${attempts} >= :maxAttempts THEN :lockedUntil WHEN ${lockExpired} THEN NULL ELSE locked_until END`,
+      })
+      .where('id = :id AND (locked_until IS NULL OR locked_until <= :now)', {
+        id,
+        now,
+        maxAttempts,
+        lockedUntil: new Date(now.getTime() + lockSeconds * 1000),
+      })
+      .execute();
+    return result.affected === 1;
   }
 
   async recordSuccessfulLogin(id: string): Promise<void> {

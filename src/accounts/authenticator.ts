@@ -8,7 +8,9 @@ export type SignInResult = { ok: true; account: Account } | { ok: false; reason:
 
 /**
  * Checks a username and password: argon2id (or an imported bcrypt hash, upgraded on success), per-account
- * lockout after MAX_LOGIN_ATTEMPTS for LOCKOUT_DURATION. Unknown users cost the same time as known ones.
+ * lockout after MAX_LOGIN_ATTEMPTS for LOCKOUT_DURATION. Every attempt is counted before its password is checked
+ * (see AccountStore.reserveLoginAttempt), so parallel guesses cannot outrun the lockout. Every failure spends one
+ * password hash, whatever its reason, so timing tells nobody whether an account exists, is locked or has no password.
  */
 export class Authenticator {
   constructor(
@@ -19,23 +21,23 @@ export class Authenticator {
 
   async signIn(username: string, password: string): Promise<SignInResult> {
     const account = await this.accounts.findForLogin(username);
-    if (!account) {
-      await this.hasher.verifyNothing(password);
-      return { ok: false, reason: 'invalid_credentials' };
+    if (!account) return this.refuse(password, 'invalid_credentials');
+    if (account.passwordHash === null) return this.refuse(password, 'password_not_set', account);
+    const { maxAttempts, durationSeconds } = this.lockout;
+    if (!(await this.accounts.reserveLoginAttempt(account.id, maxAttempts, durationSeconds))) {
+      return this.refuse(password, 'locked', account);
     }
-    if (account.lockedUntil && account.lockedUntil.getTime() > Date.now()) {
-      await this.hasher.verifyNothing(password);
-      return { ok: false, reason: 'locked', account };
-    }
-    if (account.passwordHash === null) return { ok: false, reason: 'password_not_set', account };
     const check = await this.hasher.verify(account.passwordHash, password);
-    if (!check.valid) {
-      const { locked } = await this.accounts.recordFailedLogin(account.id, this.lockout.maxAttempts, this.lockout.durationSeconds);
-      return { ok: false, reason: locked ? 'locked' : 'invalid_credentials', account };
-    }
+    if (!check.valid) return { ok: false, reason: 'invalid_credentials', account };
     if (account.disabled) return { ok: false, reason: 'disabled', account };
     if (check.rehash) await this.accounts.setPasswordHash(account.id, check.rehash);
     await this.accounts.recordSuccessfulLogin(account.id);
     return { ok: true, account };
+  }
+
+  /** A failure decided without checking the password, after the same hashing work a check costs. */
+  private async refuse(password: string, reason: SignInFailure, account?: Account): Promise<SignInResult> {
+    await this.hasher.verifyNothing(password);
+    return { ok: false, reason, account };
   }
 }

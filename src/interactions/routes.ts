@@ -46,6 +46,12 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   const form = koaBody({ urlencoded: true, json: false, multipart: false, text: false, formLimit: '16kb' });
 
+  // Sign-in and consent pages carry a user's name and a live interaction: no cache, shared or private, may keep them.
+  router.use(async function noStore(ctx, next) {
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+
   async function renderLogin(ctx: Context, uid: string, clientName: string, extra: { username?: string; error?: string } = {}) {
     html(
       ctx,
@@ -98,7 +104,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const username = formField(ctx, 'username').trim();
     const password = formField(ctx, 'password');
 
-    await loginRateLimit.consume(ctx.ip);
+    await loginRateLimit.reserve(ctx.ip);
     const result = await authenticator.signIn(username, password);
     const context = { ip: ctx.ip, userAgent: ctx.get('user-agent') };
     if (!result.ok) {
@@ -111,6 +117,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       });
       return renderLogin(ctx, details.uid, clientName, { username, error: SIGN_IN_FAILED });
     }
+    await loginRateLimit.release(ctx.ip);
     await audit.record({
       action: 'login',
       outcome: 'success',

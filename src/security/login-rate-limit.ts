@@ -1,23 +1,23 @@
-import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { TooManyRequests } from '../errors.js';
+import { createRateLimiter, type LimiterBackend } from './rate-limiter-store.js';
 
 const WINDOW_SECONDS = 15 * 60;
 
 /**
- * Sign-in attempts per client IP (LOGIN_RATE_LIMIT per 15 minutes), on top of the per-account lockout.
- * Shared by every node through Redis when it is configured; per process otherwise (the embedded default).
+ * Failed sign-ins per client IP (LOGIN_RATE_LIMIT per 15 minutes), on top of the per-account lockout, shared by every
+ * node. A point is reserved before the password is checked, so parallel requests cannot check more passwords than the
+ * budget, and given back when the sign-in succeeds: a household behind one address never locks itself out.
  */
 export class LoginRateLimit {
   readonly #limiter: RateLimiterAbstract;
 
-  constructor(points: number, redis?: Redis) {
-    const options = { points, duration: WINDOW_SECONDS, keyPrefix: 'login-ip' };
-    this.#limiter = redis ? new RateLimiterRedis({ ...options, storeClient: redis }) : new RateLimiterMemory(options);
+  constructor(backend: LimiterBackend, points: number) {
+    this.#limiter = createRateLimiter(backend, { keyPrefix: 'login-ip', points, duration: WINDOW_SECONDS });
   }
 
-  /** Counts one attempt; throws TooManyRequests once the IP is over its budget. */
-  async consume(ip: string): Promise<void> {
+  /** Reserves one attempt; throws TooManyRequests once the IP has spent its budget. */
+  async reserve(ip: string): Promise<void> {
     try {
       await this.#limiter.consume(ip);
     } catch (rejection) {
@@ -25,5 +25,10 @@ export class LoginRateLimit {
       const retryAfter = Math.ceil(rejection.msBeforeNext / 1000);
       throw new TooManyRequests('too many sign-in attempts from this address; try again later', retryAfter);
     }
+  }
+
+  /** Gives back the attempt reserved for a sign-in that succeeded. */
+  async release(ip: string): Promise<void> {
+    await this.#limiter.reward(ip);
   }
 }

@@ -77,6 +77,17 @@ describe('sign-in and consent pages', function () {
     expect(new URL(done.url).searchParams.get('code')).to.be.a('string');
   });
 
+  it('answers the sign-in and consent pages with Cache-Control: no-store', async function () {
+    await addAccount(server, 'jill');
+    const { client } = await addInstance(server, { skipConsent: false, name: 'Third party' });
+    const { page, agent } = await loginPage(client);
+    const headersOf = async (url: string) => (await fetch(url, { headers: { cookie: await agent.jar.getCookieString(url) } })).headers;
+    expect((await headersOf(page.url)).get('cache-control'), 'sign-in page').to.equal('no-store');
+    const consent = await agent.signIn(page, 'jill', PASSWORD, REDIRECT_URI);
+    expect(consent.body).to.contain('Third party');
+    expect((await headersOf(consent.url)).get('cache-control'), 'consent page').to.equal('no-store');
+  });
+
   it('sends access_denied back to the instance when the user cancels', async function () {
     const { client } = await addInstance(server);
     const { page, agent } = await loginPage(client);
