@@ -183,4 +183,20 @@ export class InstanceStore {
   async grantAccess(instanceId: string, accountId: string, role: InstanceRole, localUserId: number | null = null): Promise<void> {
     await this.#access.upsert({ instanceId, accountId, role, localUserId }, ['instanceId', 'accountId']);
   }
+
+  /**
+   * Whether `url` is the back-channel logout URI registered for some instance, compared as parsed URLs (the provider
+   * sends to the normalized form of what was registered). It decides which outgoing requests may reach private
+   * addresses (src/provider/outgoing-fetch.ts).
+   */
+  async isBackchannelLogoutUri(url: string): Promise<boolean> {
+    const href = URL.parse(url)?.href;
+    if (!href) return false;
+    const registered = await this.#instances
+      .createQueryBuilder('instance')
+      .select('instance.backchannelLogoutUri', 'uri')
+      .where('instance.backchannelLogoutUri IS NOT NULL')
+      .getRawMany<{ uri: string }>();
+    return registered.some(({ uri }) => URL.parse(uri)?.href === href);
+  }
 }

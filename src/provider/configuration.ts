@@ -10,6 +10,7 @@ import type { PrivateJwk } from '../keys/key-store.js';
 import type { Account } from '../accounts/account-entity.js';
 import { instanceClaims, profileClaims, LOCAL_ID_CLAIM, ROLE_CLAIM, type InstanceClaims } from './instance-claims.js';
 import type { AccessTokenRegistry } from './access-token-registry.js';
+import { outgoingFetch } from './outgoing-fetch.js';
 
 /** The provider's endpoints (oidc-provider's defaults, named here because the app's own middleware needs them too). */
 export const ROUTES = {
@@ -117,12 +118,9 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       userinfoSigningAlgValues: [config.algorithms.idToken],
       clientAuthSigningAlgValues: ['HS256', 'HS384', 'HS512', 'RS256', 'PS256', 'ES256', 'EdDSA'],
     },
-    // The provider's outgoing requests (back-channel logout) go only to URLs an admin registered for an instance,
-    // and instances usually live on a private network or the same host: its special-use-address block must go.
-    fetch: (url, init) => {
-      const { dispatcher: _ssrfGuard, ...options } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
-      return fetch(url, options);
-    },
+    // oidc-provider's guard against private and loopback addresses stays on for every outgoing request but those to
+    // a back-channel logout URI an admin registered for an instance (often on a private network or this host).
+    fetch: outgoingFetch(instances),
     pkce: { required: () => true },
     responseTypes: ['code'],
     clientBasedCORS: () => false,
