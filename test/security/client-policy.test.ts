@@ -4,7 +4,8 @@ import { randomInt } from 'node:crypto';
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { BACKENDS, startTestServer, type TestServer } from '../support/test-server.js';
-import { addAccount, addInstance, basicAuth, clientAssertion, clientCredentialsWithAssertion, codeFlow } from '../support/fixtures.js';
+import { BrowserAgent } from '../support/browser-agent.js';
+import { addAccount, addInstance, basicAuth, clientAssertion, clientCredentialsWithAssertion, codeFlow, REDIRECT_URI } from '../support/fixtures.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -36,6 +37,16 @@ function strangerSpellings(path: string): string[] {
  */
 function freshAddress(): string {
   return `198.${18 + randomInt(2)}.${randomInt(256)}.${randomInt(1, 255)}`;
+}
+
+async function authorizationUrl(client: oidc.Configuration): Promise<string> {
+  const url = oidc.buildAuthorizationUrl(client, {
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid',
+    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+  });
+  return url.toString();
 }
 
 function post(server: TestServer, path: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
@@ -232,6 +243,24 @@ describe('forwarded client addresses', function () {
       expect(response.status).to.equal(400);
       const [event] = await server.services.audit.recent(1);
       expect(event?.ip).to.match(/127\.0\.0\.1$/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keys the per-address sign-in limit on the resolved address: a made-up X-Forwarded-For dodges nothing', async function () {
+    // PostgreSQL alone: its counters start empty with the scratch database, where Redis would remember 127.0.0.1.
+    const server = await startTestServer('postgres', { LOGIN_RATE_LIMIT: '3' });
+    try {
+      await addAccount(server, 'spoofer');
+      const { client } = await addInstance(server);
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const agent = new BrowserAgent({ 'x-forwarded-for': freshAddress() });
+        const page = await agent.open(await authorizationUrl(client), {}, REDIRECT_URI);
+        statuses.push((await agent.signIn(page, 'spoofer', 'wrong password', REDIRECT_URI)).status);
+      }
+      expect(statuses).to.deep.equal([200, 200, 200, 429]);
     } finally {
       await server.close();
     }

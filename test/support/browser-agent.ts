@@ -13,6 +13,9 @@ export interface Page {
 export class BrowserAgent {
   readonly jar = new CookieJar();
 
+  /** `headers` go with every request (for example an X-Forwarded-For a test speaks through). */
+  constructor(private readonly headers: Record<string, string> = {}) {}
+
   /** Requests `url` and follows redirects until a page is returned or `stopAt` matches the next location. */
   async open(url: string, init: { method?: string; form?: Record<string, string> } = {}, stopAt?: string): Promise<Page> {
     let current = url;
@@ -20,7 +23,7 @@ export class BrowserAgent {
     let body: string | undefined = init.form ? new URLSearchParams(init.form).toString() : undefined;
     for (let hops = 0; hops < 20; hops++) {
       if (stopAt && current.startsWith(stopAt)) return { url: current, status: 0, body: '' };
-      const headers: Record<string, string> = { cookie: await this.jar.getCookieString(current), accept: 'text/html' };
+      const headers: Record<string, string> = { ...this.headers, cookie: await this.jar.getCookieString(current), accept: 'text/html' };
       if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
       const response = await fetch(current, { method, headers, body, redirect: 'manual' });
       for (const cookie of response.headers.getSetCookie()) await this.jar.setCookie(cookie, current, { ignoreError: true });

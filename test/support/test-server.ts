@@ -46,7 +46,11 @@ export async function startTestServer(
     : {
         NODE_ENV: 'test',
         LOG_LEVEL: 'silent',
+        // Every test speaks from 127.0.0.1 and Redis keeps counters across runs: per-address limits are tested
+        // where they are set low on purpose, never tripped by accident.
         LOGIN_RATE_LIMIT: '10000',
+        CLIENT_AUTH_FAILURES_PER_IP: '100000',
+        CLIENT_AUTH_FAILURES_PER_CLIENT: '100000',
         AUTH_SECRET_KEY: TEST_SECRET_KEY,
         ...FAST_ARGON2,
         ...database.env,
