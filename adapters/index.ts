@@ -7,7 +7,14 @@
  * - `upsert(id, payload, expiresIn)` replaces the whole payload and its lifetime (seconds; none means no expiry,
  *   zero or less means already expired). Expired records are invisible to every read.
  * - `find`, `findByUid` (any model whose payload has `uid`, e.g. Session), `findByUserCode` (DeviceCode).
- * - `consume(id)` sets `payload.consumed` to the epoch seconds, visible on later reads; a missing record stays missing.
+ * - `consume(id)` sets `payload.consumed` to the epoch seconds, visible on later reads. It is atomic: of any number of
+ *   concurrent consumes of one record, on any number of nodes, exactly one succeeds. Every other one, and a consume of
+ *   an already consumed or missing record, throws the provider's invalid_grant (invalid_request_uri for a pushed
+ *   authorization request), since the provider ignores what consume returns; a consumed record's grant is revoked
+ *   first (its records and the Grant), as the provider does on a reuse it sees itself.
+ * - ReplayDetection's `find(id)` is an atomic insert-if-absent: it answers "not found" to exactly one caller, the one
+ *   that marked the id seen, and the mark to every other (see adapters/model-adapter.ts).
+ * - An id, uid or user code holding a character a store cannot hold (src/db/storable.ts) names no record.
  * - `destroy(id)` removes one record; `revokeByGrantId(grantId)`, from any model's adapter, removes every record of
  *   every model whose payload carries that `grantId` (the Grant itself carries none and is destroyed separately).
  * - Account indexes: Grants and Sessions whose payload has `accountId`, read through the methods below.

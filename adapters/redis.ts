@@ -11,24 +11,29 @@
  * gives the set the expiry of its longest-lived member (the `oidcIndexAdd` script below), so an index never outlives
  * its members' lifetime and never expires before them.
  *
- * Every write is one MULTI. Reads through an index always load the record and check it still matches, so a stale index
- * entry resolves to nothing. Races accepted, as there is no WATCH:
+ * upsert, destroy and revocations are one MULTI each. Reads through an index always load the record and check it still
+ * matches, so a stale index entry resolves to nothing.
+ * Single use is atomic: consume rewrites the record only if it is still exactly the unconsumed payload it read (the
+ * `oidcReplace` compare-and-set script below; the payload is built in JS, never re-encoded by Lua's cjson, which would
+ * change it, e.g. turn empty arrays into objects), so of concurrent consumes exactly one wins, on any number of nodes.
+ * insertIfAbsent is one `SET NX`, its index entries written after it by the one caller that won.
+ * Races accepted, as there is no WATCH:
  * - upsert and destroy read the previous payload before their MULTI; two concurrent writes of one record can leave a
  *   stale index entry (harmless, see above; it expires with the record's lifetime).
- * - consume is a read then `SET XX KEEPTTL`: an upsert of the same record in between is overwritten by the consumed
- *   copy of the older payload (oidc-provider never rewrites a token it is consuming). A destroyed record stays destroyed.
  * - revokeByGrantId reads the grant's members, then deletes them in one MULTI: a record indexed under the grant in
  *   between survives and stays indexed, so the next revocation of that grant removes it.
  */
 import type { ChainableCommander, Redis, Result } from 'ioredis';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { OidcStore } from './index.js';
-import { modelAdapterClass, type ModelStore } from './model-adapter.js';
+import { epochSeconds, modelAdapterClass, type ModelStore } from './model-adapter.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** Adds a member scored by its expiry to an index set, dropping expired members and fixing the set's expiry. */
     oidcIndexAdd(index: string, member: string, expiresAt: string, now: string): Result<number, Context>;
+    /** Replaces a key's value, keeping its lifetime, only if it still holds `expected`; 1 when replaced, else 0. */
+    oidcReplace(key: string, expected: string, replacement: string): Result<number, Context>;
   }
 }
 
@@ -40,6 +45,14 @@ if last[2] == 'inf' then
   return redis.call('PERSIST', KEYS[1])
 end
 return redis.call('PEXPIREAT', KEYS[1], last[2])
+`;
+
+const replaceScript = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1
 `;
 
 /** Models indexed by the account in their payload. */
@@ -60,6 +73,7 @@ export class RedisOidcStore implements OidcStore, ModelStore {
     this.redis = redis;
     this.prefix = keyPrefix;
     redis.defineCommand('oidcIndexAdd', { numberOfKeys: 1, lua: indexAddScript });
+    redis.defineCommand('oidcReplace', { numberOfKeys: 1, lua: replaceScript });
     this.Adapter = modelAdapterClass(this);
   }
 
@@ -89,12 +103,28 @@ export class RedisOidcStore implements OidcStore, ModelStore {
     return this.findThroughIndex(model, this.userCodeKey(model, userCode), (payload) => payload.userCode === userCode);
   }
 
-  async consume(model: string, id: string): Promise<void> {
+  async insertIfAbsent(model: string, id: string, payload: AdapterPayload, expiresIn: number): Promise<boolean> {
+    const now = Date.now();
     const key = this.recordKey(model, id);
-    const payload = await this.read(key);
-    if (!payload) return;
-    payload.consumed = epochSeconds();
-    await this.redis.set(key, JSON.stringify(payload), 'KEEPTTL', 'XX');
+    const stored = await this.redis.set(key, JSON.stringify(payload), 'PX', Math.ceil(expiresIn * 1000), 'NX');
+    if (stored === null) return false;
+    const multi = this.redis.multi();
+    this.index(multi, model, id, payload, expiresIn, now);
+    await execAll(multi);
+    return true;
+  }
+
+  /** Compare-and-set until the record is seen consumed or gone, or this call's write lands on the payload it read. */
+  async consume(model: string, id: string): Promise<boolean> {
+    const key = this.recordKey(model, id);
+    for (;;) {
+      const json = await this.redis.get(key);
+      if (json === null) return false;
+      const payload = parsePayload(json);
+      if (payload.consumed) return false;
+      payload.consumed = epochSeconds();
+      if ((await this.redis.oidcReplace(key, json, JSON.stringify(payload))) === 1) return true;
+    }
   }
 
   async destroy(model: string, id: string): Promise<void> {
@@ -244,8 +274,4 @@ function parseMember(member: string): { model: string; id: string } {
 
 function parsePayload(json: string): AdapterPayload {
   return JSON.parse(json) as AdapterPayload;
-}
-
-function epochSeconds(): number {
-  return Math.floor(Date.now() / 1000);
 }

@@ -7,13 +7,24 @@
  * every index at once. Only the repository API is used, so the same code runs on both databases.
  * - Lifetime: `expires_at`; every read filters out expired rows. `purgeExpired()` deletes them, and upsert calls it
  *   at most once per purge interval (a minute by default), awaiting it so its errors reach the caller.
- * - Consumption: `consumed_at`, set by one UPDATE (atomic, unlike rewriting the JSON) and merged into the payload as
- *   `consumed` (epoch seconds) on read. An upserted payload that carries `consumed` sets it; one without clears it.
+ * - Consumption: `consumed_at`, merged into the payload as `consumed` (epoch seconds) on read. consume is one
+ *   conditional UPDATE (... WHERE consumed_at IS NULL) whose affected row count says whether this call won: the
+ *   database serializes concurrent updates of a row, so exactly one wins, whatever the number of nodes. An upserted
+ *   payload that carries `consumed` sets it; one without clears it.
+ * - insertIfAbsent: a plain INSERT, after deleting an expired row of that key; a duplicate key means a live record.
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import { IsNull, LessThanOrEqual, MoreThan, type DataSource, type FindOptionsWhere, type Repository } from 'typeorm';
+import {
+  IsNull,
+  LessThanOrEqual,
+  MoreThan,
+  QueryFailedError,
+  type DataSource,
+  type FindOptionsWhere,
+  type Repository,
+} from 'typeorm';
 import type { OidcStore } from './index.js';
-import { modelAdapterClass, type ModelStore } from './model-adapter.js';
+import { epochSeconds, modelAdapterClass, type ModelStore } from './model-adapter.js';
 import { StoredModelEntity, type StoredModel } from './sql-model-entity.js';
 
 export interface SqlOidcStoreOptions {
@@ -35,21 +46,20 @@ export class SqlOidcStore implements OidcStore, ModelStore {
   }
 
   async upsert(model: string, id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-    await this.rows.upsert(
-      {
-        model,
-        id,
-        payload: JSON.stringify(payload),
-        grantId: payload.grantId ?? null,
-        uid: payload.uid ?? null,
-        userCode: payload.userCode ?? null,
-        accountId: payload.accountId ?? null,
-        expiresAt: expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000),
-        consumedAt: typeof payload.consumed === 'number' ? new Date(payload.consumed * 1000) : null,
-      },
-      ['model', 'id'],
-    );
+    await this.rows.upsert(rowOf(model, id, payload, expiresIn), ['model', 'id']);
     await this.purgeIfDue();
+  }
+
+  async insertIfAbsent(model: string, id: string, payload: AdapterPayload, expiresIn: number): Promise<boolean> {
+    // An expired row keeps its key until purged: clear it first, so that only a live record counts as present.
+    await this.rows.delete({ model, id, expiresAt: LessThanOrEqual(new Date()) });
+    try {
+      await this.rows.insert(rowOf(model, id, payload, expiresIn));
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
   }
 
   find(model: string, id: string): Promise<AdapterPayload | undefined> {
@@ -64,8 +74,10 @@ export class SqlOidcStore implements OidcStore, ModelStore {
     return this.findOne({ model, userCode });
   }
 
-  async consume(model: string, id: string): Promise<void> {
-    await this.rows.update({ model, id }, { consumedAt: new Date(epochSeconds() * 1000) });
+  async consume(model: string, id: string): Promise<boolean> {
+    const consumedAt = new Date(epochSeconds() * 1000);
+    const result = await this.rows.update(live({ model, id, consumedAt: IsNull() }), { consumedAt });
+    return result.affected === 1;
   }
 
   async destroy(model: string, id: string): Promise<void> {
@@ -121,12 +133,29 @@ function live(where: FindOptionsWhere<StoredModel>): FindOptionsWhere<StoredMode
   ];
 }
 
+function rowOf(model: string, id: string, payload: AdapterPayload, expiresIn: number | undefined): StoredModel {
+  return {
+    model,
+    id,
+    payload: JSON.stringify(payload),
+    grantId: payload.grantId ?? null,
+    uid: payload.uid ?? null,
+    userCode: payload.userCode ?? null,
+    accountId: payload.accountId ?? null,
+    expiresAt: expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000),
+    consumedAt: typeof payload.consumed === 'number' ? new Date(payload.consumed * 1000) : null,
+  };
+}
+
+/** The key is taken: PostgreSQL's unique_violation, better-sqlite3's primary key constraint. */
+function isDuplicateKey(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const { code } = error.driverError as { code?: unknown };
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
 function payloadOf(row: StoredModel): AdapterPayload {
   const payload = JSON.parse(row.payload) as AdapterPayload;
   if (row.consumedAt) payload.consumed = Math.floor(row.consumedAt.getTime() / 1000);
   return payload;
-}
-
-function epochSeconds(): number {
-  return Math.floor(Date.now() / 1000);
 }

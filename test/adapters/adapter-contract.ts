@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { OidcStore } from '../../adapters/index.js';
 
 export interface AdapterContractSubject {
@@ -113,10 +113,52 @@ export function adapterContract(subject: AdapterContractSubject): void {
         expect(consumed?.consumed).to.be.a('number').within(before, epochSeconds());
       });
 
-      it('leaves a missing record missing', async () => {
+      it('refuses a missing record with invalid_grant and leaves it missing', async () => {
         const id = newId();
-        await adapter('RefreshToken').consume(id);
+        expect(await rejection(adapter('RefreshToken').consume(id))).to.have.property('error', 'invalid_grant');
         expect(await adapter('RefreshToken').find(id)).to.equal(undefined);
+      });
+
+      it('lets one of 20 concurrent consumes win; the others get invalid_grant and the grant is revoked', async () => {
+        const grantId = newId();
+        await upsertGrant(grantId, newId());
+        const ids = await upsertGrantLinked(grantId, newId());
+        const codeId = ids.AuthorizationCode ?? '';
+
+        const outcomes = await Promise.allSettled(concurrently(() => adapter('AuthorizationCode').consume(codeId)));
+
+        expect(outcomes.filter(({ status }) => status === 'fulfilled'), 'winners').to.have.lengthOf(1);
+        const refusals = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : []));
+        const errorCodes = refusals.map((reason) => (reason as { error?: unknown }).error);
+        expect(errorCodes).to.deep.equal(Array(CONCURRENCY - 1).fill('invalid_grant'));
+        expect(await adapter('Grant').find(grantId), 'Grant').to.equal(undefined);
+        for (const model of grantLinkedModels) {
+          expect(await adapter(model).find(ids[model] ?? ''), model).to.equal(undefined);
+        }
+      });
+
+      it('refuses a second consume with invalid_grant, revoking the grant; the first stays visible', async () => {
+        const grantId = newId();
+        const [tokenId, otherTokenId] = [newId(), newId()];
+        await upsertGrant(grantId, newId());
+        await adapter('RefreshToken').upsert(tokenId, { jti: tokenId, grantId }, 60);
+        await adapter('AccessToken').upsert(otherTokenId, { jti: otherTokenId, grantId }, 60);
+        await adapter('RefreshToken').consume(tokenId);
+        const consumed = (await adapter('RefreshToken').find(tokenId))?.consumed;
+
+        expect(await rejection(adapter('RefreshToken').consume(tokenId))).to.have.property('error', 'invalid_grant');
+
+        expect(consumed).to.be.a('number');
+        expect(await adapter('Grant').find(grantId), 'Grant').to.equal(undefined);
+        expect(await adapter('AccessToken').find(otherTokenId), 'token of the grant').to.equal(undefined);
+      });
+
+      it('refuses a second consume of a pushed authorization request with invalid_request_uri', async () => {
+        const id = newId();
+        await adapter('PushedAuthorizationRequest').upsert(id, { jti: id }, 60);
+        await adapter('PushedAuthorizationRequest').consume(id);
+        const refusal = await rejection(adapter('PushedAuthorizationRequest').consume(id));
+        expect(refusal).to.have.property('error', 'invalid_request_uri');
       });
 
       it('is replaced by a re-upserted payload', async () => {
@@ -127,6 +169,26 @@ export function adapterContract(subject: AdapterContractSubject): void {
         expect(await adapter('RefreshToken').find(id)).to.deep.equal({ jti: id, consumed: 1_764_300_000 });
         await adapter('RefreshToken').upsert(id, { jti: id }, 60);
         expect(await adapter('RefreshToken').find(id)).to.deep.equal({ jti: id });
+      });
+    });
+
+    describe('replay detection', () => {
+      it('answers "not seen" to exactly one of 20 concurrent finds of one id, "seen" to the others', async () => {
+        const id = newId();
+        const answers = await Promise.all(concurrently(() => adapter('ReplayDetection').find(id)));
+        expect(answers.filter((answer) => answer === undefined), 'not seen').to.have.lengthOf(1);
+        for (const answer of answers.filter((found) => found !== undefined)) {
+          expect(answer).to.include({ jti: id, kind: 'ReplayDetection' });
+          expect(answer?.exp).to.be.above(epochSeconds());
+        }
+      });
+
+      it('answers "seen" to a later find, once the provider has saved the id with its lifetime', async () => {
+        const id = newId();
+        expect(await adapter('ReplayDetection').find(id)).to.equal(undefined);
+        const saved = { jti: id, kind: 'ReplayDetection', iss: 'client', exp: epochSeconds() + 60 };
+        await adapter('ReplayDetection').upsert(id, saved, 60);
+        expect(await adapter('ReplayDetection').find(id)).to.include({ jti: id });
       });
     });
 
@@ -284,7 +346,7 @@ export function adapterContract(subject: AdapterContractSubject): void {
       it('hides records and their index entries once their lifetime is over, and re-upserts reset it', async () => {
         const accountId = newId();
         const [tokenId, consumedId, shortenedId, extendedId] = [newId(), newId(), newId(), newId()];
-        const [grantId, sessionId, deviceCodeId] = [newId(), newId(), newId()];
+        const [grantId, sessionId, deviceCodeId, replayId] = [newId(), newId(), newId(), newId()];
         const liveGrantId = newId();
         const userCode = newId();
 
@@ -299,6 +361,7 @@ export function adapterContract(subject: AdapterContractSubject): void {
         await upsertGrant(liveGrantId, accountId, 60);
         const sessionUid = await upsertSession(sessionId, accountId, 1);
         await adapter('DeviceCode').upsert(deviceCodeId, { jti: deviceCodeId, userCode }, 1);
+        await adapter('ReplayDetection').upsert(replayId, { jti: replayId, kind: 'ReplayDetection' }, 1);
 
         await sleep(1100);
 
@@ -311,6 +374,7 @@ export function adapterContract(subject: AdapterContractSubject): void {
         expect(await adapter('Session').findByUid(sessionUid), 'uid').to.equal(undefined);
         expect(await adapter('DeviceCode').findByUserCode(userCode), 'user code').to.equal(undefined);
         expect(await store.destroySessionsOfAccount(accountId), 'destroyed sessions').to.equal(0);
+        expect(await adapter('ReplayDetection').find(replayId), 'replay detection').to.equal(undefined);
       });
     });
 
@@ -326,6 +390,7 @@ export function adapterContract(subject: AdapterContractSubject): void {
         const operations: [string, () => Promise<unknown>][] = [
           ['upsert', () => brokenAdapter.upsert('id', { jti: 'id', uid: 'uid', accountId: 'account' }, 60)],
           ['find', () => brokenAdapter.find('id')],
+          ['find (ReplayDetection)', () => new broken.Adapter('ReplayDetection').find('id')],
           ['findByUid', () => brokenAdapter.findByUid('uid')],
           ['findByUserCode', () => brokenAdapter.findByUserCode('code')],
           ['consume', () => brokenAdapter.consume('id')],
@@ -336,8 +401,20 @@ export function adapterContract(subject: AdapterContractSubject): void {
           ['destroySessionsOfAccount', () => broken.destroySessionsOfAccount('account')],
         ];
         for (const [name, operation] of operations) {
-          expect(await rejection(operation()), name).to.be.instanceOf(Error);
+          const reason = await rejection(operation());
+          expect(reason, name).to.be.instanceOf(Error).and.not.instanceOf(errors.OIDCProviderError);
         }
+      });
+
+      it('answers a lookup by an id, uid or user code holding NUL as "no record", without the backend', async () => {
+        const brokenAdapter = new broken.Adapter('RefreshToken');
+        const unstorable = `${newId()}\0`;
+        expect(await brokenAdapter.find(unstorable), 'find').to.equal(undefined);
+        expect(await brokenAdapter.findByUid(unstorable), 'findByUid').to.equal(undefined);
+        expect(await brokenAdapter.findByUserCode(unstorable), 'findByUserCode').to.equal(undefined);
+        expect(await rejection(brokenAdapter.destroy(unstorable)), 'destroy').to.equal(undefined);
+        const consumeRefusal = await rejection(brokenAdapter.consume(unstorable));
+        expect(consumeRefusal, 'consume').to.have.property('error', 'invalid_grant');
       });
     });
 
@@ -367,6 +444,14 @@ export function adapterContract(subject: AdapterContractSubject): void {
       return uid;
     }
   });
+}
+
+/** How many callers race for one record in the concurrency tests. */
+const CONCURRENCY = 20;
+
+/** Starts `CONCURRENCY` calls before awaiting any. */
+function concurrently<T>(call: () => Promise<T>): Promise<T>[] {
+  return Array.from({ length: CONCURRENCY }, call);
 }
 
 function newId(): string {

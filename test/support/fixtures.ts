@@ -89,3 +89,27 @@ export function clientCredentialsWithAssertion(server: TestServer, assertion: st
     }),
   });
 }
+
+export interface IssuedCode {
+  code: string;
+  verifier: string;
+}
+
+/** Signs in at the authorization endpoint as a browser would, stopping at the redirect: a code not yet redeemed. */
+export async function issueCode(
+  client: oidc.Configuration,
+  { username, scope = 'openid profile email' }: { username: string; scope?: string },
+): Promise<IssuedCode> {
+  const agent = new BrowserAgent();
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(client, {
+    redirect_uri: REDIRECT_URI,
+    scope,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const page = await agent.signIn(await agent.open(url.toString(), {}, REDIRECT_URI), username, PASSWORD, REDIRECT_URI);
+  const code = new URL(page.url).searchParams.get('code');
+  if (page.status !== 0 || !code) throw new Error(`sign-in did not reach the instance: ${page.status} ${page.url}`);
+  return { code, verifier };
+}
