@@ -19,12 +19,6 @@ import { BACKENDS, startTestServer, type TestServer } from '../support/test-serv
 
 const RACERS = 20;
 
-/**
- * The losers of an assertion replay are failed client authentications: budgets large enough that they are refused
- * as replays (401), not as an address or instance over its failure budget (429).
- */
-const FAILURE_BUDGETS = { CLIENT_AUTH_FAILURES_PER_CLIENT: '10000', CLIENT_AUTH_FAILURES_PER_IP: '10000' };
-
 interface Outcome {
   status: number;
   body: Record<string, unknown>;
@@ -37,7 +31,7 @@ for (const backend of BACKENDS) {
     let second: TestServer | undefined;
 
     before(async function () {
-      first = await startTestServer(backend, FAILURE_BUDGETS);
+      first = await startTestServer(backend);
       if (backend !== 'sqlite') second = await startTestServer(backend, {}, { join: first });
       await addAccount(first, 'sam');
     });
