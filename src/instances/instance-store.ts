@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { DataSource, Repository } from 'typeorm';
 import { isStorable } from '../db/storable.js';
 import { BadRequest, NotFound } from '../errors.js';
-import { parseAllowlist } from '../security/instance-policy.js';
+import { parseAllowlist } from '../security/ip-allowlist.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { type AccessPolicy, type Instance, InstanceEntity, type TokenAuthMethod } from './instance-entity.js';
 import { type InstanceAccess, InstanceAccessEntity, type InstanceRole } from './instance-access-entity.js';
