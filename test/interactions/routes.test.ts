@@ -1,19 +1,8 @@
 import { expect } from 'chai';
 import bcrypt from 'bcryptjs';
-import * as oidc from 'openid-client';
 import { startTestServer, type TestServer } from '../support/test-server.js';
-import { addAccount, addInstance, codeFlow, PASSWORD, REDIRECT_URI } from '../support/fixtures.js';
-import { BrowserAgent, formAction, type Page } from '../support/browser-agent.js';
-
-async function loginPage(client: oidc.Configuration, agent = new BrowserAgent()): Promise<{ page: Page; agent: BrowserAgent }> {
-  const url = oidc.buildAuthorizationUrl(client, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid profile',
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-  });
-  return { page: await agent.open(url.toString(), {}, REDIRECT_URI), agent };
-}
+import { addAccount, addInstance, codeFlow, openLoginPage, PASSWORD, REDIRECT_URI } from '../support/fixtures.js';
+import { formAction } from '../support/browser-agent.js';
 
 describe('sign-in and consent pages', function () {
   let server: TestServer;
@@ -25,7 +14,7 @@ describe('sign-in and consent pages', function () {
   it('shows the login page again with a generic error, and issues no code, for a wrong password', async function () {
     await addAccount(server, 'dave');
     const { client } = await addInstance(server);
-    const { page, agent } = await loginPage(client);
+    const { page, agent } = await openLoginPage(client);
     expect(page.body).to.contain('name="username"').and.contain('name="password"');
     const again = await agent.signIn(page, 'dave', 'wrong password', REDIRECT_URI);
     expect(again.status).to.equal(200);
@@ -40,7 +29,7 @@ describe('sign-in and consent pages', function () {
   it('locks an account after MAX_LOGIN_ATTEMPTS failures: even the right password is refused then', async function () {
     const account = await addAccount(server, 'erin');
     const { client } = await addInstance(server);
-    const { agent, page: first } = await loginPage(client);
+    const { agent, page: first } = await openLoginPage(client);
     let page = first;
     for (let attempt = 0; attempt < 3; attempt++) page = await agent.signIn(page, 'erin', 'wrong', REDIRECT_URI);
     const locked = await agent.signIn(page, 'erin', PASSWORD, REDIRECT_URI);
@@ -62,7 +51,7 @@ describe('sign-in and consent pages', function () {
   it('refuses an account that has no password yet', async function () {
     await server.services.accounts.create({ username: 'gina', passwordHash: null });
     const { client } = await addInstance(server);
-    const { page, agent } = await loginPage(client);
+    const { page, agent } = await openLoginPage(client);
     const again = await agent.signIn(page, 'gina', '', REDIRECT_URI);
     expect(again.body).to.contain('Invalid username or password.');
   });
@@ -70,7 +59,7 @@ describe('sign-in and consent pages', function () {
   it('asks for consent on an instance that is not first-party, and honours Allow', async function () {
     await addAccount(server, 'hank');
     const { client } = await addInstance(server, { skipConsent: false, name: 'Third party' });
-    const { page, agent } = await loginPage(client);
+    const { page, agent } = await openLoginPage(client);
     const consent = await agent.signIn(page, 'hank', PASSWORD, REDIRECT_URI);
     expect(consent.body).to.contain('Third party').and.contain('hank');
     const done = await agent.open(new URL(formAction(consent.body), consent.url).toString(), { form: {} }, REDIRECT_URI);
@@ -80,7 +69,7 @@ describe('sign-in and consent pages', function () {
   it('answers the sign-in and consent pages with Cache-Control: no-store', async function () {
     await addAccount(server, 'jill');
     const { client } = await addInstance(server, { skipConsent: false, name: 'Third party' });
-    const { page, agent } = await loginPage(client);
+    const { page, agent } = await openLoginPage(client);
     const headersOf = async (url: string) => (await fetch(url, { headers: { cookie: await agent.jar.getCookieString(url) } })).headers;
     expect((await headersOf(page.url)).get('cache-control'), 'sign-in page').to.equal('no-store');
     const consent = await agent.signIn(page, 'jill', PASSWORD, REDIRECT_URI);
@@ -90,7 +79,7 @@ describe('sign-in and consent pages', function () {
 
   it('sends access_denied back to the instance when the user cancels', async function () {
     const { client } = await addInstance(server);
-    const { page, agent } = await loginPage(client);
+    const { page, agent } = await openLoginPage(client);
     const abort = /href="([^"]*\/abort)"/.exec(page.body)?.[1];
     const done = await agent.open(new URL(abort!, page.url).toString(), {}, REDIRECT_URI);
     expect(new URL(done.url).searchParams.get('error')).to.equal('access_denied');
@@ -99,7 +88,7 @@ describe('sign-in and consent pages', function () {
   it('keeps users out of an invite-only instance they were not given access to', async function () {
     const account = await addAccount(server, 'ivy');
     const { instance, client } = await addInstance(server, { accessPolicy: 'invite' });
-    const { page, agent } = await loginPage(client);
+    const { page, agent } = await openLoginPage(client);
     const denied = await agent.signIn(page, 'ivy', PASSWORD, REDIRECT_URI);
     expect(new URL(denied.url).searchParams.get('error')).to.equal('access_denied');
 
@@ -112,7 +101,7 @@ describe('sign-in and consent pages', function () {
     const limited = await startTestServer('sqlite', { LOGIN_RATE_LIMIT: '2' });
     try {
       const { client } = await addInstance(limited);
-      const { agent, page: first } = await loginPage(client);
+      const { agent, page: first } = await openLoginPage(client);
       let page = await agent.signIn(first, 'x', 'y', REDIRECT_URI);
       page = await agent.signIn(page, 'x', 'y', REDIRECT_URI);
       const blocked = await agent.signIn(page, 'x', 'y', REDIRECT_URI);

@@ -1,11 +1,12 @@
 // Attacks on the client-authenticated endpoints: every spelling of their paths, spoofed forwarding headers, and a
 // stranger spending an instance's budget or guessing its secret. Each runs on every store set-up.
-import { randomInt } from 'node:crypto';
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { BACKENDS, startTestServer, type TestServer } from '../support/test-server.js';
 import { BrowserAgent } from '../support/browser-agent.js';
-import { addAccount, addInstance, basicAuth, clientAssertion, clientCredentialsWithAssertion, codeFlow, REDIRECT_URI } from '../support/fixtures.js';
+import {
+  addAccount, addInstance, basicAuth, clientAssertion, clientCredentialsWithAssertion, codeFlow, freshAddress, openLoginPage, REDIRECT_URI,
+} from '../support/fixtures.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -29,24 +30,6 @@ function strangerSpellings(path: string): string[] {
   // Letters whose Unicode case mapping lands on ASCII (Kelvin sign, long s): the router folds ASCII only.
   const lookalike = path.replace('k', '\u212a').replace('s', '\u017f');
   return [`${path}//`, `/${path}`, `${path}%2F`, percentEncoded, `${path}/x`, ...(lookalike === path ? [] : [lookalike])];
-}
-
-/**
- * A fresh address in 198.18.0.0/15 (the benchmarking range): failure counters live in the shared Redis and database
- * for their whole window, so each test speaks from addresses no earlier run has used.
- */
-function freshAddress(): string {
-  return `198.${18 + randomInt(2)}.${randomInt(256)}.${randomInt(1, 255)}`;
-}
-
-async function authorizationUrl(client: oidc.Configuration): Promise<string> {
-  const url = oidc.buildAuthorizationUrl(client, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid',
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-  });
-  return url.toString();
 }
 
 function post(server: TestServer, path: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
@@ -257,7 +240,7 @@ describe('forwarded client addresses', function () {
       const statuses: number[] = [];
       for (let i = 0; i < 4; i++) {
         const agent = new BrowserAgent({ 'x-forwarded-for': freshAddress() });
-        const page = await agent.open(await authorizationUrl(client), {}, REDIRECT_URI);
+        const page = (await openLoginPage(client, agent)).page;
         statuses.push((await agent.signIn(page, 'spoofer', 'wrong password', REDIRECT_URI)).status);
       }
       expect(statuses).to.deep.equal([200, 200, 200, 429]);

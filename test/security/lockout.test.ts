@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { AccountEntity } from '../../src/accounts/account-entity.js';
 import type { PasswordHasher } from '../../src/accounts/password-hasher.js';
-import { addAccount, addInstance, PASSWORD, REDIRECT_URI } from '../support/fixtures.js';
+import { addAccount, addInstance, freshAddress, openLoginPage, PASSWORD, REDIRECT_URI } from '../support/fixtures.js';
 import { BrowserAgent, formAction, type Page } from '../support/browser-agent.js';
 import { BACKENDS, startTestServer, type TestServer } from '../support/test-server.js';
 
@@ -29,18 +28,6 @@ function countHashing(hasher: PasswordHasher) {
   return counts;
 }
 
-/** A fresh authorization request's sign-in page, in a browser of its own. */
-async function loginPage(client: oidc.Configuration): Promise<{ page: Page; agent: BrowserAgent }> {
-  const agent = new BrowserAgent();
-  const url = oidc.buildAuthorizationUrl(client, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid',
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-  });
-  return { page: await agent.open(url.toString(), {}, REDIRECT_URI), agent };
-}
-
 /** What a sign-in answered: `signed-in` (back at the instance with a code), `refused` (the form again), or else what. */
 function outcome(page: Page): string {
   if (page.status === 0) return new URL(page.url).searchParams.has('code') ? 'signed-in' : page.url;
@@ -63,10 +50,6 @@ async function signInFrom(ip: string, login: { page: Page; agent: BrowserAgent }
   });
 }
 
-/** An address of its own for each test: the Redis counters outlive one run. */
-function freshIp(): string {
-  return `10.${[...randomBytes(3)].join('.')}`;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -90,13 +73,13 @@ describe('sign-in protections under concurrency', function () {
         after(() => server?.close());
 
         async function signIn(username: string, password: string) {
-          const { page, agent } = await loginPage(client);
+          const { page, agent } = await openLoginPage(client);
           return outcome(await agent.signIn(page, username, password, REDIRECT_URI));
         }
 
         it('checks at most MAX_LOGIN_ATTEMPTS of 25 parallel wrong passwords, then refuses the right one', async function () {
           await addAccount(server, 'racer');
-          const { page, agent } = await loginPage(client);
+          const { page, agent } = await openLoginPage(client);
           const verifiedBefore = hashing.verified;
           const answers = await Promise.all(
             Array.from({ length: 25 }, (_, guess) => agent.signIn(page, 'racer', `guess ${guess}`, REDIRECT_URI)),
@@ -163,25 +146,25 @@ describe('sign-in protections under concurrency', function () {
         after(() => server?.close());
 
         it('counts failed sign-ins, not successful ones, and answers 429 with Retry-After past the budget', async function () {
-          const ip = freshIp();
+          const ip = freshAddress();
           for (let member = 0; member < LIMIT + 2; member++) {
-            const response = await signInFrom(ip, await loginPage(client), 'family', PASSWORD);
+            const response = await signInFrom(ip, await openLoginPage(client), 'family', PASSWORD);
             expect(response.status, `sign-in ${member}`).to.equal(303);
           }
           for (let failure = 0; failure < LIMIT; failure++) {
-            expect((await signInFrom(ip, await loginPage(client), 'family', 'wrong')).status, `failure ${failure}`).to.equal(200);
+            expect((await signInFrom(ip, await openLoginPage(client), 'family', 'wrong')).status, `failure ${failure}`).to.equal(200);
           }
-          const blocked = await signInFrom(ip, await loginPage(client), 'family', PASSWORD);
+          const blocked = await signInFrom(ip, await openLoginPage(client), 'family', PASSWORD);
           expect(blocked.status).to.equal(429);
           expect(Number(blocked.headers.get('retry-after'))).to.be.within(1, 15 * 60);
           expect(blocked.headers.get('cache-control')).to.equal('no-store');
-          const elsewhere = await signInFrom(freshIp(), await loginPage(client), 'family', PASSWORD);
+          const elsewhere = await signInFrom(freshAddress(), await openLoginPage(client), 'family', PASSWORD);
           expect(elsewhere.status, 'another address has its own budget').to.equal(303);
         });
 
         it('holds its budget against 20 parallel failures', async function () {
-          const ip = freshIp();
-          const login = await loginPage(client);
+          const ip = freshAddress();
+          const login = await openLoginPage(client);
           const hashing = countHashing(server.services.hasher);
           const responses = await Promise.all(Array.from({ length: 20 }, (_, guess) => signInFrom(ip, login, 'family', `guess ${guess}`)));
           const statuses = responses.map((response) => response.status).sort();
@@ -194,8 +177,8 @@ describe('sign-in protections under concurrency', function () {
           it('is one budget for two nodes of the deployment', async function () {
             const second = await startTestServer(backend, {}, { join: server });
             try {
-              const ip = freshIp();
-              const login = await loginPage(client);
+              const ip = freshAddress();
+              const login = await openLoginPage(client);
               const onSecond = { ...login, page: { ...login.page, url: login.page.url.replace(server.url, second.url) } };
               expect((await signInFrom(ip, login, 'family', 'wrong')).status).to.equal(200);
               expect((await signInFrom(ip, onSecond, 'family', 'wrong')).status).to.equal(200);

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import type { NewInstance } from '../../src/instances/instance-store.js';
 import type { TestServer } from './test-server.js';
-import { BrowserAgent } from './browser-agent.js';
+import { BrowserAgent, type Page } from './browser-agent.js';
 
 export const PASSWORD = 'correct horse battery staple';
 export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -33,6 +33,34 @@ export interface SignedIn {
   agent: BrowserAgent;
 }
 
+/** A fresh authorization request with PKCE (S256) and state, as an instance starts one. */
+export async function authorizationRequest(client: oidc.Configuration, scope = 'openid profile email') {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(client, {
+    redirect_uri: REDIRECT_URI,
+    scope,
+    state,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  return { url: url.toString(), verifier, state };
+}
+
+/** A fresh authorization request's sign-in page, in `agent` (a browser of its own by default). */
+export async function openLoginPage(client: oidc.Configuration, agent = new BrowserAgent()): Promise<{ page: Page; agent: BrowserAgent }> {
+  const { url } = await authorizationRequest(client, 'openid profile');
+  return { page: await agent.open(url, {}, REDIRECT_URI), agent };
+}
+
+/**
+ * A fresh address in 198.18.0.0/15 (the benchmarking range), for a test that speaks through a trusted proxy:
+ * per-address counters live in the shared Redis for their whole window, so each test uses addresses no run has used.
+ */
+export function freshAddress(): string {
+  return `198.${18 + randomInt(2)}.${randomInt(256)}.${randomInt(1, 255)}`;
+}
+
 /** Runs the authorization code flow with PKCE as a browser would, signing in with the password if asked. */
 export async function codeFlow(
   client: oidc.Configuration,
@@ -43,16 +71,8 @@ export async function codeFlow(
     scope?: string;
   },
 ): Promise<SignedIn> {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(client, {
-    redirect_uri: REDIRECT_URI,
-    scope,
-    state,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  let page = await agent.open(url.toString(), {}, REDIRECT_URI);
+  const { url, verifier, state } = await authorizationRequest(client, scope);
+  let page = await agent.open(url, {}, REDIRECT_URI);
   if (page.status !== 0 && username) page = await agent.signIn(page, username, password, REDIRECT_URI);
   if (page.status !== 0) throw new Error(`sign-in did not reach the instance: ${page.status} ${page.url}\n${page.body.slice(0, 500)}`);
   const tokens = await oidc.authorizationCodeGrant(client, new URL(page.url), { pkceCodeVerifier: verifier, expectedState: state });
@@ -101,14 +121,8 @@ export async function issueCode(
   { username, scope = 'openid profile email' }: { username: string; scope?: string },
 ): Promise<IssuedCode> {
   const agent = new BrowserAgent();
-  const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(client, {
-    redirect_uri: REDIRECT_URI,
-    scope,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  const page = await agent.signIn(await agent.open(url.toString(), {}, REDIRECT_URI), username, PASSWORD, REDIRECT_URI);
+  const { url, verifier } = await authorizationRequest(client, scope);
+  const page = await agent.signIn(await agent.open(url, {}, REDIRECT_URI), username, PASSWORD, REDIRECT_URI);
   const code = new URL(page.url).searchParams.get('code');
   if (page.status !== 0 || !code) throw new Error(`sign-in did not reach the instance: ${page.status} ${page.url}`);
   return { code, verifier };
