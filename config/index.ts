@@ -83,7 +83,7 @@ const schema = z.object({
   MAX_LOGIN_ATTEMPTS: integer(1, 1000).default(5),
   // How long a locked account stays locked, in seconds.
   LOCKOUT_DURATION: integer(1, 86_400).default(300),
-  // Login attempts allowed per client IP per 15 minutes, whatever the account.
+  // Failed sign-ins allowed per client IP per 15 minutes, whatever the account (successful ones do not count).
   LOGIN_RATE_LIMIT: integer(1, 100_000).default(50),
   // The reverse proxies in front of the server, whose X-Forwarded-* headers are believed: `false` (none), a hop count
   // (the number of proxies in front, e.g. 1), or a comma list of their addresses and CIDRs. The client address is the

@@ -254,9 +254,11 @@ function cliSuite(
       const grant = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'https://x.example/cb', '--grant-types', 'password']);
       expect(grant.code).to.equal(1);
       expect(grant.stderr).to.contain('unsupported grant type "password"');
-      const cidr = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'https://x.example/cb', '--ip-allow', '10.0.0.0/40']);
-      expect(cidr.code).to.equal(1);
-      expect(cidr.stderr).to.contain('"10.0.0.0/40" is not an IP address');
+      for (const entry of ['10.0.0.0/40', '10.0.0.0/', '10.0.0.0/8/99']) {
+        const cidr = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'https://x.example/cb', '--ip-allow', entry]);
+        expect(cidr.code, entry).to.equal(1);
+        expect(cidr.stderr).to.equal(`error: "${entry}" is not an IP address or address/prefix (for example 10.0.0.0/8 or fd00::/8)\n`);
+      }
       const limit = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'https://x.example/cb', '--rate-limit', 'lots']);
       expect(limit.code).to.equal(1);
       const list = await cliJson<{ instances: InstanceView[] }>(env, ['instances', 'list']);
