@@ -10,6 +10,7 @@ import { canonicalProviderPaths } from './http/canonical-path.js';
 import { clientAddress } from './http/client-address.js';
 import { clientEndpointStages } from './http/client-endpoints.js';
 import { errorHandler } from './http/error-handler.js';
+import { requireValidHost } from './http/valid-host.js';
 import { stylesheetPath } from './http/views.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { cookieKeys, ROUTES } from './provider/configuration.js';
@@ -63,6 +64,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
 
   app.use(errorHandler(logger));
   app.use(clientAddress(config.trustProxy));
+  app.use(requireValidHost());
   app.use(canonicalProviderPaths(Object.values(ROUTES)));
   app.use(helmet({ contentSecurityPolicy: CONTENT_SECURITY_POLICY, crossOriginEmbedderPolicy: false, frameguard: { action: 'deny' } }));
   app.use(site.routes());

@@ -142,9 +142,11 @@ export function clientEndpointStages(deps: ClientEndpointDependencies): Middlewa
     return list;
   }
 
+  // Per instance only for a client that exists, keyed by its own id: a client_id from the request may be anything,
+  // of any length, and an unknown one is already counted against the address.
   const failureKeys = (ctx: Context, call: ClientCall | undefined) => ({
     ip: ctx.ip,
-    client: call ? `${call.clientId}|${ctx.ip}` : undefined,
+    client: call?.found ? `${call.found.instance.id}|${ctx.ip}` : undefined,
   });
 
   /** Counts one failed authentication on both budgets; false when either was already spent. */
@@ -211,19 +213,18 @@ export function clientEndpointStages(deps: ClientEndpointDependencies): Middlewa
 
   async function chargeBudget(ctx: Context, next: Next) {
     const call = clientCallOf(ctx);
-    const perMinute = call?.found?.instance.rateLimit ?? null;
-    if (!call || perMinute === null || !isClientEndpointCall(ctx) || (call.verdict !== 'valid' && call.verdict !== 'unproven')) {
-      return next();
-    }
-    const limiter = budgetLimiter(perMinute);
-    const charged = await consume(limiter, call.clientId);
+    const instance = call?.found?.instance;
+    const proven = call?.verdict === 'valid' || call?.verdict === 'unproven';
+    if (!instance || instance.rateLimit === null || !proven || !isClientEndpointCall(ctx)) return next();
+    const limiter = budgetLimiter(instance.rateLimit);
+    const charged = await consume(limiter, instance.id);
     if (!charged.ok) {
-      tooManyRequests(ctx, 'instance', perMinute, BUDGET_WINDOW_SECONDS, charged.state, 'this instance is over its rate limit');
+      tooManyRequests(ctx, 'instance', instance.rateLimit, BUDGET_WINDOW_SECONDS, charged.state, 'this instance is over its rate limit');
       return;
     }
     await next();
-    setRateLimitHeaders(ctx, 'instance', perMinute, BUDGET_WINDOW_SECONDS, charged.state);
-    if (refusedClient(ctx)) await limiter.reward(call.clientId, 1);
+    setRateLimitHeaders(ctx, 'instance', instance.rateLimit, BUDGET_WINDOW_SECONDS, charged.state);
+    if (refusedClient(ctx)) await limiter.reward(instance.id, 1);
   }
 
   async function requireClientAuth(ctx: Context, next: Next) {

@@ -44,7 +44,18 @@ function html(ctx: Context, body: string, status = 200): void {
 export function interactionRoutes(deps: InteractionDependencies): Router {
   const { provider, authenticator, accounts, audit, loginRateLimit } = deps;
   const router = new Router({ prefix: '/interaction/:uid' });
-  const form = koaBody({ urlencoded: true, json: false, multipart: false, text: false, formLimit: '16kb' });
+  const form = koaBody({
+    urlencoded: true,
+    json: false,
+    multipart: false,
+    text: false,
+    formLimit: '16kb',
+    // The parser's own 4xx (too large, bad charset) passes as it is; anything else it throws (a body that claims a
+    // Content-Encoding it does not have fails in zlib, with no status) is the client's unreadable form, not our fault.
+    onError: (error) => {
+      throw 'status' in error ? error : new BadRequest('the form could not be read', error);
+    },
+  });
 
   // Sign-in and consent pages carry a user's name and a live interaction: no cache, shared or private, may keep them.
   router.use(async function noStore(ctx, next) {

@@ -26,6 +26,26 @@ describe('sign-in and consent pages', function () {
     expect(events.filter((event) => event.action === 'login' && event.outcome === 'failure')).to.have.length.of.at.least(2);
   });
 
+  it('answers 400, not 500, for a sign-in form that claims a Content-Encoding it does not have', async function () {
+    const { client } = await addInstance(server);
+    const { page, agent } = await openLoginPage(client);
+    const action = new URL(formAction(page.body), page.url).toString();
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      const response = await fetch(action, {
+        method: 'POST',
+        headers: {
+          cookie: await agent.jar.getCookieString(action),
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-encoding': encoding,
+          accept: 'text/html',
+        },
+        body: 'username=dave&password=x',
+      });
+      expect(response.status, encoding).to.equal(400);
+      expect(await response.text()).to.contain('the form could not be read');
+    }
+  });
+
   it('locks an account after MAX_LOGIN_ATTEMPTS failures: even the right password is refused then', async function () {
     const account = await addAccount(server, 'erin');
     const { client } = await addInstance(server);
