@@ -138,19 +138,13 @@ for (const backend of BACKENDS) {
       expect(refused.headers.get('ratelimit-policy')).to.equal('"client-auth-failures";q=5;w=900');
     });
 
-    it('counts replayed assertions and unknown clients as failures too', async function () {
+    it('counts replayed assertions as failures too', async function () {
       const jwt = await addInstance(server, { tokenEndpointAuthMethod: 'client_secret_jwt' });
       const assertion = await clientAssertion(server, jwt.instance.clientId, jwt.clientSecret);
       expect((await clientCredentialsWithAssertion(server, assertion)).status).to.equal(200);
       const replays = [];
       for (let i = 0; i < 6; i++) replays.push((await clientCredentialsWithAssertion(server, assertion)).status);
       expect(replays).to.deep.equal([401, 401, 401, 401, 401, 429]);
-      const unknown = [];
-      const address = freshAddress();
-      for (let i = 0; i < 6; i++) {
-        unknown.push((await post(server, '/token', ENDPOINTS['/token'] as string, { 'x-forwarded-for': address, authorization: basicAuth('no-such-client', 'x') })).status);
-      }
-      expect(unknown).to.deep.equal([401, 401, 401, 401, 401, 429]);
     });
 
     it('translates JWT access tokens at every spelling of userinfo, in the header and in a form body', async function () {
@@ -244,6 +238,20 @@ describe('forwarded client addresses', function () {
         statuses.push((await agent.signIn(page, 'spoofer', 'wrong password', REDIRECT_URI)).status);
       }
       expect(statuses).to.deep.equal([200, 200, 200, 429]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('counts calls as unknown clients against the address, whatever client_id they make up', async function () {
+    // PostgreSQL alone: its counters start empty with the scratch database, where Redis would remember 127.0.0.1.
+    const server = await startTestServer('postgres', { CLIENT_AUTH_FAILURES_PER_IP: '5' });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 6; i++) {
+        statuses.push((await post(server, '/token', ENDPOINTS['/token'] as string, { authorization: basicAuth(`no-such-client-${i}`, 'x') })).status);
+      }
+      expect(statuses).to.deep.equal([401, 401, 401, 401, 401, 429]);
     } finally {
       await server.close();
     }
