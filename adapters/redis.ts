@@ -13,7 +13,8 @@
  *
  * upsert, destroy and revocations are one MULTI each. Reads through an index always load the record and check it still
  * matches, so a stale index entry resolves to nothing.
- * Single use is atomic: consume rewrites the record only if it is still exactly the unconsumed payload it read (the
+ * Single use is atomic: consume rewrites the record, marked consumed and cut down to what reuse detection reads
+ * (consumed-payload.ts), only if it is still exactly the unconsumed payload it read (the
  * `oidcReplace` compare-and-set script below; the payload is built in JS, never re-encoded by Lua's cjson, which would
  * change it, e.g. turn empty arrays into objects), so of concurrent consumes exactly one wins, on any number of nodes.
  * insertIfAbsent is one `SET NX`, its index entries written after it by the one caller that won.
@@ -25,6 +26,7 @@
  */
 import type { ChainableCommander, Redis, Result } from 'ioredis';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { consumedPayload } from './consumed-payload.js';
 import type { OidcStore } from './index.js';
 import { epochSeconds, modelAdapterClass, type ModelStore } from './model-adapter.js';
 
@@ -114,7 +116,10 @@ export class RedisOidcStore implements OidcStore, ModelStore {
     return true;
   }
 
-  /** Compare-and-set until the record is seen consumed or gone, or this call's write lands on the payload it read. */
+  /**
+   * Compare-and-set until the record is seen consumed or gone, or this call's write of the consumed record (slimmed,
+   * see consumed-payload.ts) lands on the payload it read.
+   */
   async consume(model: string, id: string): Promise<boolean> {
     const key = this.recordKey(model, id);
     for (;;) {
@@ -122,8 +127,8 @@ export class RedisOidcStore implements OidcStore, ModelStore {
       if (json === null) return false;
       const payload = parsePayload(json);
       if (payload.consumed) return false;
-      payload.consumed = epochSeconds();
-      if ((await this.redis.oidcReplace(key, json, JSON.stringify(payload))) === 1) return true;
+      const consumed = JSON.stringify(consumedPayload(model, payload, epochSeconds()));
+      if ((await this.redis.oidcReplace(key, json, consumed)) === 1) return true;
     }
   }
 

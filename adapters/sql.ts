@@ -7,10 +7,11 @@
  * every index at once. Only the repository API is used, so the same code runs on both databases.
  * - Lifetime: `expires_at`; every read filters out expired rows. `purgeExpired()` deletes them, and upsert calls it
  *   at most once per purge interval (a minute by default), awaiting it so its errors reach the caller.
- * - Consumption: `consumed_at`, merged into the payload as `consumed` (epoch seconds) on read. consume is one
- *   conditional UPDATE (... WHERE consumed_at IS NULL) whose affected row count says whether this call won: the
- *   database serializes concurrent updates of a row, so exactly one wins, whatever the number of nodes. An upserted
- *   payload that carries `consumed` sets it; one without clears it.
+ * - Consumption: `consumed_at`, merged into the payload as `consumed` (epoch seconds) on read. consume reads the row,
+ *   then sets `consumed_at` and the payload cut down to what reuse detection reads (consumed-payload.ts) in one
+ *   conditional UPDATE (... WHERE consumed_at IS NULL AND payload = the one read) whose affected row count says whether
+ *   this call won: the database serializes concurrent updates of a row, so exactly one wins, whatever the number of
+ *   nodes. An upserted payload that carries `consumed` sets it; one without clears it.
  * - insertIfAbsent: a plain INSERT, after deleting an expired row of that key; a duplicate key means a live record.
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
@@ -23,6 +24,7 @@ import {
   type FindOptionsWhere,
   type Repository,
 } from 'typeorm';
+import { consumedPayload } from './consumed-payload.js';
 import type { OidcStore } from './index.js';
 import { epochSeconds, modelAdapterClass, type ModelStore } from './model-adapter.js';
 import { StoredModelEntity, type StoredModel } from './sql-model-entity.js';
@@ -74,10 +76,19 @@ export class SqlOidcStore implements OidcStore, ModelStore {
     return this.findOne({ model, userCode });
   }
 
+  /** Conditional UPDATE until the row is seen consumed or gone, or this call's update lands on the payload it read. */
   async consume(model: string, id: string): Promise<boolean> {
-    const consumedAt = new Date(epochSeconds() * 1000);
-    const result = await this.rows.update(live({ model, id, consumedAt: IsNull() }), { consumedAt });
-    return result.affected === 1;
+    for (;;) {
+      const row = await this.rows.findOne({ where: live({ model, id }) });
+      if (!row || row.consumedAt) return false;
+      const consumedAt = epochSeconds();
+      const payload = JSON.stringify(consumedPayload(model, JSON.parse(row.payload) as AdapterPayload, consumedAt));
+      const result = await this.rows.update(live({ model, id, consumedAt: IsNull(), payload: row.payload }), {
+        consumedAt: new Date(consumedAt * 1000),
+        payload,
+      });
+      if (result.affected === 1) return true;
+    }
   }
 
   async destroy(model: string, id: string): Promise<void> {

@@ -103,14 +103,34 @@ export function adapterContract(subject: AdapterContractSubject): void {
     });
 
     describe('consume', () => {
-      it('sets consumed to the epoch seconds, visible on later reads, and keeps the rest', async () => {
+      it('sets consumed to the epoch seconds, visible on later reads', async () => {
         const id = newId();
-        await adapter('AuthorizationCode').upsert(id, { jti: id, grantId: newId(), scope: 'openid' }, 60);
+        await adapter('PushedAuthorizationRequest').upsert(id, { jti: id, request: 'eyJ.x.y' }, 60);
         const before = epochSeconds();
-        await adapter('AuthorizationCode').consume(id);
-        const consumed = await adapter('AuthorizationCode').find(id);
-        expect(consumed).to.include({ jti: id, scope: 'openid' });
+        await adapter('PushedAuthorizationRequest').consume(id);
+        const consumed = await adapter('PushedAuthorizationRequest').find(id);
+        expect(consumed).to.include({ jti: id, request: 'eyJ.x.y' });
         expect(consumed?.consumed).to.be.a('number').within(before, epochSeconds());
+      });
+
+      it('keeps of a consumed refresh token only what the provider reads before its reuse check', async () => {
+        const id = newId();
+        const issued = refreshTokenPayload(id);
+        await adapter('RefreshToken').upsert(id, issued, 60);
+        await adapter('RefreshToken').consume(id);
+        const { consumed, ...kept } = (await adapter('RefreshToken').find(id)) ?? {};
+        expect(consumed).to.be.a('number');
+        expect(kept).to.deep.equal(pick(issued, REFRESH_TOKEN_KEPT));
+      });
+
+      it('keeps of a consumed authorization code only what the provider reads before its reuse check', async () => {
+        const id = newId();
+        const issued = authorizationCodePayload(id);
+        await adapter('AuthorizationCode').upsert(id, issued, 60);
+        await adapter('AuthorizationCode').consume(id);
+        const { consumed, ...kept } = (await adapter('AuthorizationCode').find(id)) ?? {};
+        expect(consumed).to.be.a('number');
+        expect(kept).to.deep.equal(pick(issued, AUTHORIZATION_CODE_KEPT));
       });
 
       it('refuses a missing record with invalid_grant and leaves it missing', async () => {
@@ -444,6 +464,70 @@ export function adapterContract(subject: AdapterContractSubject): void {
       return uid;
     }
   });
+}
+
+/** What oidc-provider 9 reads of a refresh token before it checks `consumed` (lib/actions/grants/refresh_token.js). */
+const REFRESH_TOKEN_KEPT = [
+  'jti', 'kind', 'iat', 'exp', 'clientId', 'grantId', 'accountId', 'expiresWithSession', 'sessionUid', 'attestationJkt',
+  'x5t#S256', 'jkt', 'scope',
+];
+
+/** What it reads of an authorization code before that check (lib/actions/grants/authorization_code.js). */
+const AUTHORIZATION_CODE_KEPT = [
+  'jti', 'kind', 'iat', 'exp', 'clientId', 'grantId', 'accountId', 'expiresWithSession', 'sessionUid', 'attestationJkt',
+  'codeChallenge', 'codeChallengeMethod', 'redirectUri',
+];
+
+/** A refresh token as oidc-provider stores it, every field of its IN_PAYLOAD set. */
+function refreshTokenPayload(id: string): AdapterPayload {
+  return {
+    ...issuedPayload(id, 'RefreshToken'),
+    gty: 'authorization_code',
+    'x5t#S256': 'x5t-thumbprint',
+    jkt: 'dpop-thumbprint',
+    rotations: 2,
+    iiat: 1_764_300_000,
+  };
+}
+
+/** An authorization code as oidc-provider stores it, every field of its IN_PAYLOAD set. */
+function authorizationCodePayload(id: string): AdapterPayload {
+  return {
+    ...issuedPayload(id, 'AuthorizationCode'),
+    codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    codeChallengeMethod: 'S256',
+    redirectUri: 'https://music.example/auth/callback',
+    dpopJkt: 'dpop-thumbprint',
+  };
+}
+
+/** The fields a refresh token and an authorization code have in common. */
+function issuedPayload(id: string, kind: string): AdapterPayload {
+  return {
+    jti: id,
+    kind,
+    iat: 1_764_300_000,
+    exp: epochSeconds() + 60,
+    clientId: 'client',
+    grantId: newId(),
+    accountId: newId(),
+    expiresWithSession: false,
+    sessionUid: newId(),
+    attestationJkt: 'attestation-thumbprint',
+    acr: 'urn:mace:incommon:iap:silver',
+    amr: ['pwd'],
+    authTime: 1_764_300_000,
+    claims: { id_token: { email: null } },
+    nonce: 'nonce',
+    resource: 'urn:chillfi3:client',
+    scope: 'openid profile offline_access',
+    sid: newId(),
+    rar: [{ type: 'playlist' }],
+  };
+}
+
+function pick(payload: AdapterPayload, keys: readonly string[]): AdapterPayload {
+  return Object.fromEntries(keys.map((key) => [key, payload[key]]));
 }
 
 /** How many callers race for one record in the concurrency tests. */
