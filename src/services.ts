@@ -12,6 +12,7 @@ import { LoginRateLimit } from './security/login-rate-limit.js';
 import { limiterBackend, type LimiterBackend } from './security/rate-limiter-store.js';
 import type { SchemaMode } from './db/data-source.js';
 import { openStores, type Stores } from './stores.js';
+import { checkRedisEviction } from './db/redis-eviction.js';
 
 export interface Services extends Stores {
   oidcStore: OidcStore;
@@ -25,6 +26,7 @@ export interface Services extends Stores {
 
 export async function startServices(config: Config, logger: Logger, { schema }: { schema: SchemaMode }): Promise<Services> {
   const stores = await openStores(config, { schema });
+  if (stores.redis) await checkRedisEviction(stores.redis, logger);
   await stores.keys.ensureActiveKeys([config.algorithms.accessToken, config.algorithms.idToken]);
   const jwks = await stores.keys.privateJwks();
   const publicKeys = { keys: jwks.map(({ kid, alg, use, kty, crv, x, y, n, e }) => ({ kid, alg, use, kty, crv, x, y, n, e })) };
