@@ -7,6 +7,7 @@ import { InstanceClientAdapter } from '../adapters/instances.js';
 import { Authenticator } from './accounts/authenticator.js';
 import type { Logger } from './logger.js';
 import { AccessTokenRegistry } from './provider/access-token-registry.js';
+import { AccountSessions } from './provider/account-sessions.js';
 import { createProvider } from './provider/create-provider.js';
 import { LoginRateLimit } from './security/login-rate-limit.js';
 import { limiterBackend, type LimiterBackend } from './security/rate-limiter-store.js';
@@ -19,6 +20,8 @@ export interface Services extends Stores {
   provider: Provider;
   registry: AccessTokenRegistry;
   authenticator: Authenticator;
+  /** The sessions and grants of an account, listed and ended (with back-channel logout). */
+  accountSessions: AccountSessions;
   /** Where every rate limiter keeps its counters: shared by all nodes (see rate-limiter-store.ts). */
   limiterBackend: LimiterBackend;
   loginRateLimit: LoginRateLimit;
@@ -50,6 +53,7 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
     provider,
     registry,
     authenticator: new Authenticator(stores.accounts, stores.hasher, config.lockout),
+    accountSessions: new AccountSessions(provider, oidcStore),
     limiterBackend: limiters,
     loginRateLimit: new LoginRateLimit(limiters, config.loginRateLimit),
     async close() {

@@ -1,0 +1,117 @@
+// The single sign-on sessions and grants of one account, for whoever manages it: listed, and ended the way "sign out
+// everywhere" ends them. Every instance signed in through an ended session is told by back-channel logout (the
+// provider's own Client.backchannelLogout, its outcome reported through the provider's backchannel.* events like a
+// sign-out's), and every grant is revoked with its codes and tokens, so introspection answers inactive at once and no
+// refresh token works again. oidc-provider does this only for the session of the current request; this does it for
+// any account, from the CLI or the admin API.
+import type { AdapterPayload, Provider } from 'oidc-provider';
+import type { OidcStore } from '../../adapters/index.js';
+
+/** One single sign-on session, by its public handle (the uid: the session id itself is the cookie's secret). */
+export interface SessionSummary {
+  uid: string;
+  /** Epoch seconds. */
+  signedInAt: number | null;
+  expiresAt: number | null;
+  /** The instances signed in through it. */
+  clientIds: string[];
+}
+
+export interface EndedSessions {
+  sessions: number;
+  grants: number;
+}
+
+/** Client.backchannelLogout, which oidc-provider's type declarations leave out. */
+interface BackchannelLogoutClient {
+  backchannelLogout(sub: string, sid: string): Promise<void>;
+}
+
+interface Authorization {
+  sid?: string;
+  grantId?: string;
+}
+
+function authorizationsOf(session: AdapterPayload): [string, Authorization][] {
+  return Object.entries((session.authorizations ?? {}) as Record<string, Authorization>);
+}
+
+function grantIdsOf(sessions: AdapterPayload[]): Set<string> {
+  const ids = sessions.flatMap((session) => authorizationsOf(session).map(([, { grantId }]) => grantId));
+  return new Set(ids.filter((id): id is string => typeof id === 'string'));
+}
+
+function summary(session: AdapterPayload): SessionSummary {
+  return {
+    uid: session.uid as string,
+    signedInAt: typeof session.loginTs === 'number' ? session.loginTs : null,
+    expiresAt: typeof session.exp === 'number' ? session.exp : null,
+    clientIds: authorizationsOf(session).map(([clientId]) => clientId),
+  };
+}
+
+export class AccountSessions {
+  constructor(
+    private readonly provider: Provider,
+    private readonly store: OidcStore,
+  ) {}
+
+  async list(accountId: string): Promise<SessionSummary[]> {
+    const sessions = await this.store.sessionsOfAccount(accountId);
+    return sessions.filter((session) => typeof session.uid === 'string').map(summary);
+  }
+
+  /** Ends one session of the account and its grants; false when the account has no session with that uid. */
+  async end(accountId: string, uid: string): Promise<boolean> {
+    const session = (await this.store.sessionsOfAccount(accountId)).find((candidate) => candidate.uid === uid);
+    if (!session) return false;
+    await this.endSessions(accountId, [session]);
+    await this.revokeGrants(grantIdsOf([session]));
+    return true;
+  }
+
+  /**
+   * Ends every session and grant of the account, but for the session `keepUid` names and the grants signed in
+   * through it: "sign out my other sessions" after a password change.
+   */
+  async endAll(accountId: string, { keepUid }: { keepUid?: string } = {}): Promise<EndedSessions> {
+    const sessions = await this.store.sessionsOfAccount(accountId);
+    const kept = sessions.find((session) => keepUid !== undefined && session.uid === keepUid);
+    const keptGrants = grantIdsOf(kept ? [kept] : []);
+    const ending = sessions.filter((session) => session !== kept);
+    await this.endSessions(accountId, ending);
+    const grants = new Set([...grantIdsOf(ending), ...(await this.store.grantIdsOfAccount(accountId))]);
+    for (const grantId of keptGrants) grants.delete(grantId);
+    await this.revokeGrants(grants);
+    return { sessions: ending.length, grants: grants.size };
+  }
+
+  /** Tells every instance of the sessions by back-channel logout, then removes the sessions. */
+  private async endSessions(accountId: string, sessions: AdapterPayload[]): Promise<void> {
+    const sessionAdapter = new this.store.Adapter('Session');
+    await Promise.all(
+      sessions.map(async (session) => {
+        await Promise.all(authorizationsOf(session).map(([clientId, { sid }]) => this.notify(clientId, accountId, sid)));
+        await sessionAdapter.destroy(session.jti as string);
+      }),
+    );
+  }
+
+  /** Back-channel logout to one instance; a failed delivery is reported, never thrown: the session ends anyway. */
+  private async notify(clientId: string, accountId: string, sid: string | undefined): Promise<void> {
+    const client = await this.provider.Client.find(clientId);
+    if (!client?.backchannelLogoutUri || !sid) return;
+    try {
+      await (client as unknown as BackchannelLogoutClient).backchannelLogout(accountId, sid);
+      this.provider.emit('backchannel.success', undefined, client, accountId, sid);
+    } catch (error) {
+      this.provider.emit('backchannel.error', undefined, error, client, accountId, sid);
+    }
+  }
+
+  /** Revokes each grant with every code and token issued under it. */
+  private async revokeGrants(grantIds: Iterable<string>): Promise<void> {
+    const grants = new this.store.Adapter('Grant');
+    await Promise.all([...grantIds].map((grantId) => Promise.all([grants.revokeByGrantId(grantId), grants.destroy(grantId)])));
+  }
+}
