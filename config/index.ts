@@ -110,6 +110,9 @@ const schema = z.object({
   ARGON2_PARALLELISM: integer(1, 16).default(1),
 });
 
+/** Every environment variable the server reads: anything else in its environment is not configuration. */
+export const CONFIG_KEYS: readonly string[] = Object.freeze(Object.keys(schema.shape));
+
 export type SigningAlgorithm = z.infer<typeof signingAlgorithm>;
 
 export type DatabaseConfig =

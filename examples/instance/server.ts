@@ -8,8 +8,12 @@ import { Server as SocketServer } from 'socket.io';
 import { createAuthClient, sessionIdFrom, type AuthClient, type AuthenticatedRequest, type AuthUser, type ValidationPolicy } from '../../src/sdk/index.js';
 
 export interface InstanceOptions {
-  /** Port to listen on (127.0.0.1). 0 picks a free one. */
+  /** Port to listen on. 0 picks a free one. */
   port: number;
+  /** Address to bind. Default 127.0.0.1; 0.0.0.0 in a container, whose port is published from outside. */
+  host?: string;
+  /** The URL browsers reach this instance at, when it is not http://127.0.0.1:<port> (behind a published port). */
+  publicUrl?: string;
   authServerUrl: string;
   clientId: string;
   clientSecret: string;
@@ -69,8 +73,8 @@ socket.on('disconnect', (reason) => { state.textContent = 'disconnected'; docume
 export async function startInstance(options: InstanceOptions): Promise<RunningInstance> {
   const name = options.name ?? 'ChillFi3 example';
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => server.listen(options.port, options.host ?? '127.0.0.1', resolve));
+  const url = options.publicUrl?.replace(/\/+$/, '') ?? `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const auth = createAuthClient({
     serverUrl: options.authServerUrl,
