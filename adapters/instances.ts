@@ -1,6 +1,7 @@
 import type { Adapter, AdapterPayload, ClientMetadata } from 'oidc-provider';
 import type { Instance } from '../src/instances/instance-entity.js';
 import type { InstanceStore } from '../src/instances/instance-store.js';
+import { rethrowForProvider } from '../src/provider/store-unavailable.js';
 
 /** The OIDC client metadata of a registered instance. */
 export function clientMetadata(instance: Instance, clientSecret: string | null): ClientMetadata {
@@ -30,7 +31,7 @@ export class InstanceClientAdapter implements Adapter {
   constructor(private readonly instances: InstanceStore) {}
 
   async find(clientId: string): Promise<AdapterPayload | undefined> {
-    const found = await this.instances.findWithSecret(clientId);
+    const found = await this.instances.findWithSecret(clientId).catch(rethrowForProvider);
     return found ? (clientMetadata(found.instance, found.clientSecret) as AdapterPayload) : undefined;
   }
 

@@ -1,5 +1,6 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { isStorable } from '../src/db/storable.js';
+import { rethrowForProvider } from '../src/provider/store-unavailable.js';
 
 /** What a store offers every model: the oidc-provider adapter calls, with the model named. */
 export interface ModelStore {
@@ -24,14 +25,15 @@ const REPLAY_MARK_SECONDS = 60;
 /**
  * The oidc-provider Adapter class bound to one store: each instance serves one model. A lookup by a value no store
  * can hold (src/db/storable.ts; values come from requests) finds nothing without asking the store, which on
- * PostgreSQL would fail the whole statement.
+ * PostgreSQL would fail the whole statement. A store that fails or times out is reported as the provider's 503
+ * (src/provider/store-unavailable.ts), not its 500.
  */
 export function modelAdapterClass(store: ModelStore): new (name: string) => Adapter {
   return class ModelAdapter implements Adapter {
     constructor(private readonly model: string) {}
 
     upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-      return store.upsert(this.model, id, payload, expiresIn);
+      return store.upsert(this.model, id, payload, expiresIn).catch(rethrowForProvider);
     }
 
     /**
@@ -40,7 +42,11 @@ export function modelAdapterClass(store: ModelStore): new (name: string) => Adap
      * caller that marks the jti hears "not seen"; every other one hears it was, and the provider refuses it with the
      * error that fits where the jti came from (invalid_client for a client assertion, a DPoP error for a proof).
      */
-    async find(id: string): Promise<AdapterPayload | undefined> {
+    find(id: string): Promise<AdapterPayload | undefined> {
+      return this.findRecord(id).catch(rethrowForProvider);
+    }
+
+    private async findRecord(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'ReplayDetection') {
         const mark: AdapterPayload = { jti: id, kind: this.model, exp: epochSeconds() + REPLAY_MARK_SECONDS };
         return (await store.insertIfAbsent(this.model, id, mark, REPLAY_MARK_SECONDS)) ? undefined : mark;
@@ -49,11 +55,11 @@ export function modelAdapterClass(store: ModelStore): new (name: string) => Adap
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      return isStorable(uid) ? store.findByUid(this.model, uid) : undefined;
+      return isStorable(uid) ? store.findByUid(this.model, uid).catch(rethrowForProvider) : undefined;
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      return isStorable(userCode) ? store.findByUserCode(this.model, userCode) : undefined;
+      return isStorable(userCode) ? store.findByUserCode(this.model, userCode).catch(rethrowForProvider) : undefined;
     }
 
     /**
@@ -62,7 +68,11 @@ export function modelAdapterClass(store: ModelStore): new (name: string) => Adap
      * same artifact won, which is reuse: like the provider on a sequential reuse, revoke the grant (its tokens and the
      * Grant itself, so even the winner's fresh tokens die), then refuse with the protocol error the provider uses.
      */
-    async consume(id: string): Promise<void> {
+    consume(id: string): Promise<void> {
+      return this.consumeRecord(id).catch(rethrowForProvider);
+    }
+
+    private async consumeRecord(id: string): Promise<void> {
       if (!isStorable(id)) throw alreadyConsumed(this.model);
       if (await store.consume(this.model, id)) return;
       const grantId = (await store.find(this.model, id))?.grantId;
@@ -73,11 +83,11 @@ export function modelAdapterClass(store: ModelStore): new (name: string) => Adap
     }
 
     async destroy(id: string): Promise<void> {
-      if (isStorable(id)) await store.destroy(this.model, id);
+      if (isStorable(id)) await store.destroy(this.model, id).catch(rethrowForProvider);
     }
 
     revokeByGrantId(grantId: string): Promise<void> {
-      return store.revokeByGrantId(grantId);
+      return store.revokeByGrantId(grantId).catch(rethrowForProvider);
     }
   };
 }

@@ -63,6 +63,14 @@ const schema = z.object({
   AUTH_DATA_DIR: z.string().min(1).default('./data'),
   // Redis URL for sessions, grants, tokens and counters. Unset: they live in the SQL database.
   AUTH_REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+  // How long PostgreSQL may take, in milliseconds, to give a connection (connect, or wait for a free one in the pool)
+  // and to answer one statement (statement_timeout on the server, query_timeout in the client for a frozen server).
+  // Past it the request is answered 503 temporarily_unavailable instead of waiting. Also bounds each migration
+  // statement: raise it for a long migration.
+  AUTH_DB_TIMEOUT_MS: integer(100, 600_000).default(2000),
+  // How long Redis may take, in milliseconds, to connect and to answer one command; past it, 503. While Redis is
+  // disconnected commands fail at once (no offline queue) and the connection is retried in the background.
+  AUTH_REDIS_TIMEOUT_MS: integer(100, 600_000).default(1000),
   // Master secret (>= 32 characters): encrypts client secrets and signing keys at rest, derives cookie keys. Required
   // with PostgreSQL and in production. Unset on the embedded default: a random one is generated on first start and
   // kept beside the database (AUTH_DATA_DIR/secret.key, mode 0600); back it up with the database.
@@ -126,6 +134,8 @@ export interface Config {
   readonly issuer: string;
   readonly database: DatabaseConfig;
   readonly redisUrl: string | undefined;
+  /** Longest wait for one connection or one statement/command of each store (ms), past which a request gets 503. */
+  readonly storeTimeouts: { readonly databaseMs: number; readonly redisMs: number };
   readonly secretKey: string;
   /** Where the secret is kept when AUTH_SECRET_KEY is unset (the embedded default), and whether this start made it. */
   readonly generatedSecret: { readonly file: string; readonly created: boolean } | undefined;
@@ -235,6 +245,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     issuer,
     database: Object.freeze(database),
     redisUrl: env.AUTH_REDIS_URL,
+    storeTimeouts: Object.freeze({ databaseMs: env.AUTH_DB_TIMEOUT_MS, redisMs: env.AUTH_REDIS_TIMEOUT_MS }),
     secretKey,
     generatedSecret,
     ttl: Object.freeze({

@@ -47,3 +47,18 @@ export class TooManyRequests extends AppError {
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
+
+/** What Retry-After says on a 503: long enough for a restarted store to come back, short enough not to lose a user. */
+export const STORE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The database or Redis failed, refused the connection or did not answer within its timeout: 503, worth retrying
+ * shortly. The message says nothing of which store or why (the store watch logs that once per outage).
+ */
+export class StoreUnavailable extends AppError {
+  readonly retryAfterSeconds = STORE_RETRY_AFTER_SECONDS;
+
+  constructor(cause: unknown) {
+    super('temporarily_unavailable', 'the service is temporarily unavailable; try again shortly', { status: 503, expose: true, cause });
+  }
+}

@@ -28,7 +28,7 @@ export interface Services extends Stores {
 }
 
 export async function startServices(config: Config, logger: Logger, { schema }: { schema: SchemaMode }): Promise<Services> {
-  const stores = await openStores(config, { schema });
+  const stores = await openStores(config, { schema, logger });
   if (stores.redis) await checkRedisEviction(stores.redis, logger);
   await stores.keys.ensureActiveKeys([config.algorithms.accessToken, config.algorithms.idToken]);
   const jwks = await stores.keys.privateJwks();

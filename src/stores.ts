@@ -1,13 +1,16 @@
 // Opens the database and Redis and builds the stores on them: what the CLI needs, without the OIDC provider.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config/index.js';
 import { AccountStore } from './accounts/account-store.js';
 import { PasswordHasher } from './accounts/password-hasher.js';
 import { AuditLog } from './audit/audit-log.js';
 import { openDatabase, type SchemaMode } from './db/data-source.js';
+import { connectRedis } from './db/redis-connection.js';
+import { watchStore, type StoreWatch } from './db/store-watch.js';
 import { InstanceStore } from './instances/instance-store.js';
 import { KeyStore } from './keys/key-store.js';
+import type { Logger } from './logger.js';
 import { SecretBox } from './security/secret-box.js';
 
 export interface Stores {
@@ -23,19 +26,41 @@ export interface Stores {
   close(): Promise<void>;
 }
 
+export interface OpenStoresOptions {
+  schema: SchemaMode;
+  /** The server's: its stores are watched, each outage logged once (store-watch.ts). The CLI passes none. */
+  logger?: Logger;
+}
+
+/** The shared stores of a server (the embedded SQLite file is a local file, not one that can go away). */
+function watchServerStores(dataSource: DataSource, redis: Redis | undefined, logger: Logger): StoreWatch[] {
+  const watches: StoreWatch[] = [];
+  if (dataSource.options.type === 'postgres') {
+    watches.push(watchStore({ name: 'database', ping: () => dataSource.query('SELECT 1') }, logger));
+  }
+  if (redis) {
+    const watch = watchStore({ name: 'redis', ping: () => redis.ping() }, logger);
+    redis.on('error', watch.failed);
+    watches.push(watch);
+  }
+  return watches;
+}
+
 /**
  * Opens the database (see SchemaMode for what it does about migrations) and Redis, and builds the stores. Enough for
- * the CLI; `startServices` (services.ts) adds the provider.
+ * the CLI; `startServices` (services.ts) adds the provider. Both connections wait at most their configured timeouts.
  */
-export async function openStores(config: Config, { schema }: { schema: SchemaMode }): Promise<Stores> {
-  const dataSource = await openDatabase(config.database, { schema });
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 }) : undefined;
+export async function openStores(config: Config, { schema, logger }: OpenStoresOptions): Promise<Stores> {
+  const { databaseMs, redisMs } = config.storeTimeouts;
+  const dataSource = await openDatabase(config.database, { schema, timeoutMs: databaseMs });
+  let redis: Redis | undefined;
   try {
-    await redis?.connect();
+    redis = config.redisUrl ? await connectRedis(config.redisUrl, redisMs) : undefined;
   } catch (error) {
     await dataSource.destroy();
     throw error;
   }
+  const watches = logger ? watchServerStores(dataSource, redis, logger) : [];
   const secrets = new SecretBox(config.secretKey);
   return {
     config,
@@ -48,6 +73,7 @@ export async function openStores(config: Config, { schema }: { schema: SchemaMod
     audit: new AuditLog(dataSource),
     hasher: new PasswordHasher(config.argon2),
     async close() {
+      for (const watch of watches) watch.close();
       redis?.disconnect();
       await dataSource.destroy();
     },

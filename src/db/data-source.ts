@@ -13,9 +13,25 @@ import { AppError } from '../errors.js';
 
 const entities = [AccountEntity, InstanceEntity, InstanceAccessEntity, SigningKeyEntity, AuditEventEntity, StoredModelEntity];
 
+/**
+ * How much longer the client waits for an answer than the server lets a statement run: a statement the server cancels
+ * (statement_timeout) leaves its connection clean, so the server should have the first word; the client's own limit
+ * (query_timeout) is for a server that cannot answer at all, e.g. frozen.
+ */
+const CLIENT_WAIT_MARGIN_MS = 250;
+
+export interface DataSourceOptions {
+  /** PostgreSQL: longest wait for a connection and for one statement (AUTH_DB_TIMEOUT_MS); unset, no limit. */
+  timeoutMs?: number | undefined;
+}
+
 /** One TypeORM DataSource for PostgreSQL or the embedded SQLite file. Never synchronizes: migrations only. */
-export function createDataSource(database: DatabaseConfig): DataSource {
+export function createDataSource(database: DatabaseConfig, { timeoutMs }: DataSourceOptions = {}): DataSource {
   if (database.type === 'postgres') {
+    const timeouts =
+      timeoutMs === undefined
+        ? {}
+        : { connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs, query_timeout: timeoutMs + CLIENT_WAIT_MARGIN_MS };
     return new DataSource({
       type: 'postgres',
       url: database.url,
@@ -23,7 +39,8 @@ export function createDataSource(database: DatabaseConfig): DataSource {
       migrations,
       synchronize: false,
       migrationsTransactionMode: 'each',
-      extra: { max: 20 },
+      // node-postgres Pool and Client options.
+      extra: { max: 20, ...timeouts },
     });
   }
   if (database.file !== ':memory:') mkdirSync(dirname(database.file), { recursive: true });
@@ -50,8 +67,11 @@ export function schemaModeFor(database: DatabaseConfig): SchemaMode {
   return database.type === 'sqlite' ? 'migrate' : 'require-current';
 }
 
-export async function openDatabase(database: DatabaseConfig, { schema }: { schema: SchemaMode }): Promise<DataSource> {
-  const dataSource = createDataSource(database);
+export async function openDatabase(
+  database: DatabaseConfig,
+  { schema, timeoutMs }: { schema: SchemaMode } & DataSourceOptions,
+): Promise<DataSource> {
+  const dataSource = createDataSource(database, { timeoutMs });
   await dataSource.initialize();
   if (schema === 'migrate') await dataSource.runMigrations();
   if (schema === 'require-current' && (await dataSource.showMigrations())) {

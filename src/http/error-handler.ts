@@ -1,6 +1,8 @@
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { AppError, TooManyRequests } from '../errors.js';
+import { isStoreFailure } from '../db/store-failure.js';
+import { AppError, STORE_RETRY_AFTER_SECONDS, StoreUnavailable, TooManyRequests } from '../errors.js';
+import { ROUTES } from '../provider/configuration.js';
 import { renderView } from './views.js';
 
 interface LibraryError {
@@ -11,12 +13,17 @@ interface LibraryError {
   error_description?: unknown;
 }
 
+/** The provider's endpoints, where a client expects OAuth error JSON (RFC 6749 §5.2) rather than problem+json. */
+const PROVIDER_PATHS: ReadonlySet<string> = new Set(Object.values(ROUTES));
+
 /**
- * Our errors as they are. A client error from a library keeps its status: oidc-provider's (from the interaction
- * helpers) with its OAuth `error` and description, a body parser's 400 or 413 with its message. The rest is a 500.
+ * Our errors as they are; a store that failed or timed out, whatever the layer that met it, as StoreUnavailable.
+ * A client error from a library keeps its status: oidc-provider's (from the interaction helpers) with its OAuth
+ * `error` and description, a body parser's 400 or 413 with its message. The rest is a 500.
  */
 function asAppError(caught: unknown): AppError {
   if (caught instanceof AppError) return caught;
+  if (isStoreFailure(caught)) return new StoreUnavailable(caught);
   const { status, expose, message, error, error_description: description } = (caught ?? {}) as LibraryError;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     if (typeof error === 'string') {
@@ -34,21 +41,31 @@ function wantsHtml(ctx: Context): boolean {
 
 /**
  * The edge where errors become responses, once: problem+json (RFC 9457) for API callers, the friendly error page
- * for browsers. Unexpected errors are logged with their stack and answered with a bare 500: no message, no stack.
+ * for browsers, and for a store outage met before the provider on one of its endpoints the provider's own answer to
+ * it (OAuth error JSON, src/provider/store-unavailable.ts), so a client sees one answer whichever layer met it.
+ * Unexpected errors are logged with their stack and answered with a bare 500: no message, no stack. Store outages
+ * are not logged per request: their store watch logs each once (src/db/store-watch.ts).
+ * Every 503, ours or the provider's, says when to come back (Retry-After).
  */
 export function errorHandler(logger: Logger): Middleware {
   return async function handleErrors(ctx, next) {
     try {
       await next();
+      // The provider's own 503s (a store failure under it, src/provider/store-unavailable.ts) come back as responses.
+      if (ctx.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', String(STORE_RETRY_AFTER_SECONDS));
     } catch (caught) {
       const error = asAppError(caught);
-      if (error.status >= 500) logger.error({ err: caught, path: ctx.path }, 'request failed');
+      if (error.status >= 500 && !(error instanceof StoreUnavailable)) logger.error({ err: caught, path: ctx.path }, 'request failed');
       const detail = error.expose ? error.message : 'internal server error';
-      if (error instanceof TooManyRequests) ctx.set('Retry-After', String(error.retryAfterSeconds));
+      if (error instanceof TooManyRequests || error instanceof StoreUnavailable) ctx.set('Retry-After', String(error.retryAfterSeconds));
       ctx.status = error.status;
       if (wantsHtml(ctx)) {
         ctx.type = 'html';
         ctx.body = await renderView('error', { title: 'Something went wrong', status: error.status, error: error.code, description: detail });
+        return;
+      }
+      if (error instanceof StoreUnavailable && PROVIDER_PATHS.has(ctx.path)) {
+        ctx.body = { error: error.code, error_description: detail };
         return;
       }
       ctx.type = 'application/problem+json';

@@ -11,6 +11,7 @@ import type { Account } from '../accounts/account-entity.js';
 import { instanceClaims, profileClaims, LOCAL_ID_CLAIM, ROLE_CLAIM, type InstanceClaims } from './instance-claims.js';
 import type { AccessTokenRegistry } from './access-token-registry.js';
 import { outgoingFetch } from './outgoing-fetch.js';
+import { rethrowForProvider } from './store-unavailable.js';
 
 /** The provider's endpoints (oidc-provider's defaults, named here because the app's own middleware needs them too). */
 export const ROUTES = {
@@ -62,9 +63,11 @@ function instanceAccessCheck(accounts: AccountStore, instances: InstanceStore) {
       const accountId = ctx.oidc.session?.accountId;
       const clientId = ctx.oidc.client?.clientId;
       if (!accountId || !clientId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      const instance = await instances.findByClientId(clientId);
+      const instance = await instances.findByClientId(clientId).catch(rethrowForProvider);
       if (!instance || instance.accessPolicy === 'open') return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      const [account, access] = await Promise.all([accounts.find(accountId), instances.accessOf(instance.id, accountId)]);
+      const [account, access] = await Promise.all([accounts.find(accountId), instances.accessOf(instance.id, accountId)]).catch(
+        rethrowForProvider,
+      );
       return account && access ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
     },
   );
@@ -94,7 +97,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
   return {
     adapter: deps.adapter,
     routes: ROUTES,
-    findAccount,
+    findAccount: (ctx, sub) => findAccount(ctx, sub).catch(rethrowForProvider),
     jwks: { keys: deps.jwks },
     cookies: {
       keys: cookieKeys(config),
@@ -139,14 +142,14 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     },
     extraTokenClaims: async (ctx, token) => {
       if (!('accountId' in token) || typeof token.accountId !== 'string') return undefined;
-      const account = await accounts.find(token.accountId);
+      const account = await accounts.find(token.accountId).catch(rethrowForProvider);
       if (!account) return undefined;
       return {
         // The session id lets an instance match a back-channel logout to the tokens and sockets of that session.
         ...(typeof token.sid === 'string' ? { sid: token.sid } : {}),
         preferred_username: account.username,
         name: account.displayName ?? account.username,
-        ...(await claimsOnInstance(account, token.clientId as string)),
+        ...(await claimsOnInstance(account, token.clientId as string).catch(rethrowForProvider)),
       };
     },
     formats: {
@@ -203,7 +206,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       const client = ctx.oidc.client;
       const accountId = ctx.oidc.session?.accountId;
       if (!client || !accountId) return undefined;
-      const instance = await instances.findByClientId(client.clientId);
+      const instance = await instances.findByClientId(client.clientId).catch(rethrowForProvider);
       if (!instance?.skipConsent) return undefined;
       // First-party instance: consent is implied, so the grant covers whatever was asked for.
       const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId });

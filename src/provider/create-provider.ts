@@ -1,5 +1,6 @@
 import { Provider, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AuditLog } from '../audit/audit-log.js';
+import { isStoreFailure } from '../db/store-failure.js';
 import type { Logger } from '../logger.js';
 import { providerConfiguration, type ProviderDependencies } from './configuration.js';
 
@@ -15,7 +16,10 @@ export function createProvider(deps: CreateProviderDependencies): Provider {
   provider.proxy = config.trustProxy !== false;
 
   const write = (entry: Parameters<AuditLog['record']>[0]) => {
-    audit.record(entry).catch((err: unknown) => logger.error({ err }, 'audit write failed'));
+    audit.record(entry).catch((err: unknown) => {
+      // A database outage is logged once by its store watch (src/db/store-watch.ts), not once per event.
+      if (!isStoreFailure(err)) logger.error({ err }, 'audit write failed');
+    });
   };
   const from = (ctx: KoaContextWithOIDC | undefined) => ({ ip: ctx?.ip ?? null, userAgent: ctx?.get('user-agent') ?? null });
 

@@ -57,7 +57,8 @@ export function createRateLimiter(
   backend: LimiterBackend,
   options: { keyPrefix: string; points: number; duration: number },
 ): RateLimiterAbstract {
-  if (backend.store === 'redis') return new RateLimiterRedis({ ...options, storeClient: backend.redis });
+  // Not ready (disconnected, reconnecting): refused at once, without a command to wait for (a 503 at the edge).
+  if (backend.store === 'redis') return new RateLimiterRedis({ ...options, storeClient: backend.redis, rejectIfRedisNotReady: true });
   const { driver } = backend.dataSource;
   const table = { tableName: RATE_LIMITS_TABLE, tableCreated: true, clearExpiredByTimeout: false };
   if (driver.options.type === 'postgres') {

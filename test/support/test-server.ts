@@ -30,13 +30,15 @@ const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '8192', ARGON2_TIME_COST: '1' };
 /**
  * The real server on a free loopback port, on a fresh database: SQLite alone, or PostgreSQL with Redis.
  * With `join`, another node of the same deployment: same database, Redis, secret and issuer as that server.
+ * With `database`, on that one instead of a fresh one (e.g. in a PostgreSQL cluster of the test's own).
  */
 export async function startTestServer(
   backend: Backend = 'sqlite',
   extraEnv: Record<string, string> = {},
-  { join }: { join?: TestServer } = {},
+  { join, database: given }: { join?: TestServer; database?: ScratchDatabase } = {},
 ): Promise<TestServer> {
-  const database: ScratchDatabase = join ? join.database : backend === 'sqlite' ? await scratchSqlite() : await scratchPostgres();
+  const database: ScratchDatabase =
+    join?.database ?? given ?? (backend === 'sqlite' ? await scratchSqlite() : await scratchPostgres());
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
