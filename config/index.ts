@@ -106,8 +106,13 @@ const schema = z.object({
   AUTH_TLS_KEY: optionalString,
   // Worker processes (node:cluster). 1 runs in-process.
   AUTH_WORKERS: integer(1, 64).default(1),
-  // pino log level.
+  // pino log level. `info` includes one access-log line per request; `warn` and above leave them out.
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Port of the Prometheus metrics listener (GET /metrics), apart from the public port so that metrics are not public.
+  // Unset: no metrics listener. With AUTH_WORKERS > 1 the primary serves the sum of every worker's metrics.
+  AUTH_METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
+  // Address the metrics listener binds. The loopback default keeps it to this host (a local Prometheus or agent).
+  AUTH_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   // JWS algorithm of access tokens (RFC 9068). ES256 is the fastest to sign on common hardware.
   ACCESS_TOKEN_ALG: signingAlgorithm.default('ES256'),
   // JWS algorithm of ID tokens. RS256 is the one every relying party supports.
@@ -152,6 +157,8 @@ export interface Config {
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
   readonly workers: number;
   readonly logLevel: string;
+  /** The Prometheus metrics listener; undefined when AUTH_METRICS_PORT is unset. */
+  readonly metrics: { readonly port: number; readonly host: string } | undefined;
   readonly algorithms: { readonly accessToken: SigningAlgorithm; readonly idToken: SigningAlgorithm };
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
 }
@@ -261,6 +268,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     tls: env.AUTH_TLS_CERT && env.AUTH_TLS_KEY ? Object.freeze({ cert: env.AUTH_TLS_CERT, key: env.AUTH_TLS_KEY }) : undefined,
     workers: env.AUTH_WORKERS,
     logLevel: env.LOG_LEVEL,
+    metrics: env.AUTH_METRICS_PORT === undefined ? undefined : Object.freeze({ port: env.AUTH_METRICS_PORT, host: env.AUTH_METRICS_HOST }),
     algorithms: Object.freeze({ accessToken: env.ACCESS_TOKEN_ALG, idToken: env.ID_TOKEN_ALG }),
     argon2: Object.freeze({
       memoryCost: env.ARGON2_MEMORY_KIB,

@@ -6,13 +6,17 @@ import helmet from 'koa-helmet';
 import mount from 'koa-mount';
 import type { Logger } from './logger.js';
 import type { Services } from './services.js';
+import { accessLog } from './http/access-log.js';
 import { canonicalProviderPaths } from './http/canonical-path.js';
 import { clientAddress } from './http/client-address.js';
 import { clientEndpointStages } from './http/client-endpoints.js';
 import { errorHandler } from './http/error-handler.js';
+import { readiness } from './http/readiness.js';
+import { requestMetrics } from './http/request-metrics.js';
 import { requireValidHost } from './http/valid-host.js';
 import { stylesheetPath } from './http/views.js';
 import { interactionRoutes } from './interactions/routes.js';
+import { StoreProbe } from './metrics/store-probe.js';
 import { cookieKeys, ROUTES } from './provider/configuration.js';
 
 export interface AppDependencies {
@@ -35,6 +39,9 @@ const CONTENT_SECURITY_POLICY = {
   },
 };
 
+/** With metrics on, how often the stores are pinged for the store_* metrics. */
+const STORE_PING_INTERVAL_MS = 15_000;
+
 export async function createApp({ services, logger }: AppDependencies): Promise<Koa> {
   const { provider, config } = services;
   const stylesheet = await readFile(stylesheetPath);
@@ -54,6 +61,9 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   site.get('/healthz', function health(ctx) {
     ctx.body = { status: 'ok' };
   });
+  const stores = new StoreProbe(services);
+  if (config.metrics) stores.pingEvery(STORE_PING_INTERVAL_MS);
+  site.get('/readyz', readiness(stores));
 
   const interactions = interactionRoutes(services);
   const clientStages = clientEndpointStages({
@@ -62,6 +72,9 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
     clientAuthFailures: config.clientAuthFailures,
   });
 
+  // Outermost, so that they see every request and its final status, whoever answered it.
+  app.use(accessLog(logger, config.trustProxy));
+  app.use(requestMetrics());
   app.use(errorHandler(logger));
   app.use(clientAddress(config.trustProxy));
   app.use(requireValidHost());

@@ -17,6 +17,7 @@ import type { Context, Middleware, Next } from 'koa';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config/index.js';
 import type { InstanceStore, InstanceWithSecret } from '../instances/instance-store.js';
+import { rateLimited } from '../metrics/metrics.js';
 import { ROUTES } from '../provider/configuration.js';
 import { presentedCredentials, type CredentialVerdict } from '../security/client-credentials.js';
 import { isAllowed, parseAllowlist } from '../security/ip-allowlist.js';
@@ -48,7 +49,7 @@ export interface ClientEndpointDependencies {
 }
 
 /** What the stages learnt of the calling client. */
-interface ClientCall {
+export interface ClientCall {
   clientId: string;
   found: InstanceWithSecret | null;
   /** 'unknown': no instance has this client_id. */
@@ -70,7 +71,7 @@ function isProviderFormPost(ctx: Context): boolean {
   return isClientEndpointCall(ctx) || (ctx.method === 'POST' && ctx.path === ROUTES.userinfo);
 }
 
-function clientCallOf(ctx: Context): ClientCall | undefined {
+export function clientCallOf(ctx: Context): ClientCall | undefined {
   return (ctx.state as { clientCall?: ClientCall }).clientCall;
 }
 
@@ -91,6 +92,7 @@ function setRateLimitHeaders(ctx: Context, policy: string, quota: number, window
 }
 
 function tooManyRequests(ctx: Context, policy: string, quota: number, windowSeconds: number, state: RateLimiterRes, why: string): void {
+  rateLimited.inc({ limit: policy });
   setRateLimitHeaders(ctx, policy, quota, windowSeconds, state);
   ctx.set('Retry-After', String(Math.max(1, Math.ceil(state.msBeforeNext / 1000))));
   oauthError(ctx, 429, 'temporarily_unavailable', why);

@@ -8,6 +8,7 @@ import type { AccountStore } from '../accounts/account-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { BadRequest } from '../errors.js';
 import { renderView } from '../http/views.js';
+import { signIns } from '../metrics/metrics.js';
 import type { LoginRateLimit } from '../security/login-rate-limit.js';
 import { resourceOf } from '../provider/configuration.js';
 
@@ -117,6 +118,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
 
     await loginRateLimit.reserve(ctx.ip);
     const result = await authenticator.signIn(username, password);
+    signIns.inc({ outcome: result.ok ? 'success' : result.reason });
     const context = { ip: ctx.ip, userAgent: ctx.get('user-agent') };
     if (!result.ok) {
       await audit.record({

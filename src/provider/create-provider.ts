@@ -2,6 +2,7 @@ import { Provider, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AuditLog } from '../audit/audit-log.js';
 import { isStoreFailure } from '../db/store-failure.js';
 import type { Logger } from '../logger.js';
+import { countProviderEvents } from '../metrics/provider-events.js';
 import { providerConfiguration, type ProviderDependencies } from './configuration.js';
 
 export interface CreateProviderDependencies extends ProviderDependencies {
@@ -9,7 +10,7 @@ export interface CreateProviderDependencies extends ProviderDependencies {
   audit: AuditLog;
 }
 
-/** The oidc-provider instance, with its protocol events written to the audit trail and the log. */
+/** The oidc-provider instance, with its protocol events written to the audit trail, the log and the metrics. */
 export function createProvider(deps: CreateProviderDependencies): Provider {
   const { config, logger, audit } = deps;
   const provider = new Provider(config.issuer, providerConfiguration(deps));
@@ -36,5 +37,6 @@ export function createProvider(deps: CreateProviderDependencies): Provider {
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error & { error?: string }) =>
     write({ action: 'token', outcome: 'failure', details: { client_id: ctx.oidc?.client?.clientId ?? null, error: err.error ?? err.message }, ...from(ctx) }),
   );
+  countProviderEvents(provider);
   return provider;
 }

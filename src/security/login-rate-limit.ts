@@ -1,5 +1,6 @@
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { TooManyRequests } from '../errors.js';
+import { rateLimited } from '../metrics/metrics.js';
 import { createRateLimiter, type LimiterBackend } from './rate-limiter-store.js';
 
 const WINDOW_SECONDS = 15 * 60;
@@ -22,6 +23,7 @@ export class LoginRateLimit {
       await this.#limiter.consume(ip);
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      rateLimited.inc({ limit: 'login' });
       const retryAfter = Math.ceil(rejection.msBeforeNext / 1000);
       throw new TooManyRequests('too many sign-in attempts from this address; try again later', retryAfter);
     }

@@ -1,0 +1,44 @@
+import { connect, createServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+export interface TcpRelay {
+  /** The relay's loopback port: connect here instead of to the target. */
+  port: number;
+  /** Stops passing bytes either way, connections left open: to a client, the target hangs mid-conversation. */
+  stall(): void;
+  /** Passes bytes again, what was held included. */
+  resume(): void;
+  close(): Promise<void>;
+}
+
+/** A TCP relay to `target` on the loopback, for a store that stops answering without closing anything. */
+export async function tcpRelay(target: { host: string; port: number }): Promise<TcpRelay> {
+  const sockets = new Set<Socket>();
+  let stalled = false;
+  const server = createServer((client) => {
+    const upstream = connect(target.port, target.host);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => [client, upstream].forEach((each) => each.destroy()));
+      if (stalled) socket.pause();
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    stall() {
+      stalled = true;
+      for (const socket of sockets) socket.pause();
+    },
+    resume() {
+      stalled = false;
+      for (const socket of sockets) socket.resume();
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
