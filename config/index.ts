@@ -88,6 +88,10 @@ const schema = z.object({
   // Single sign-on session lifetime in seconds.
   SESSION_TTL: integer(300, 31_536_000).default(1_209_600),
   // Failed password attempts on one account before it locks.
+  // Shortest password accepted when one is set (NIST SP 800-63B: at least 8). The longest is fixed at 1024 characters.
+  PASSWORD_MIN_LENGTH: integer(8, 128).default(8),
+  // How long an admin-issued set-password link stays usable, in seconds (one use).
+  SET_PASSWORD_LINK_TTL: integer(300, 2_592_000).default(86_400),
   MAX_LOGIN_ATTEMPTS: integer(1, 1000).default(5),
   // How long a locked account stays locked, in seconds.
   LOCKOUT_DURATION: integer(1, 86_400).default(300),
@@ -106,6 +110,11 @@ const schema = z.object({
   AUTH_TLS_KEY: optionalString,
   // Worker processes (node:cluster). 1 runs in-process.
   AUTH_WORKERS: integer(1, 64).default(1),
+  // Seconds a stop (SIGTERM, SIGINT) may take: the server stops accepting, answers the requests in flight, ends every
+  // keep-alive connection, closes the database and Redis and exits 0. Past it, requests still running are cut off
+  // and it exits 1. Keep it below the orchestrator's own limit (Kubernetes terminationGracePeriodSeconds, systemd
+  // TimeoutStopSec). With AUTH_WORKERS > 1 each worker keeps it; the primary kills a worker 2 s past it.
+  AUTH_SHUTDOWN_TIMEOUT: integer(1, 3600).default(10),
   // pino log level. `info` includes one access-log line per request; `warn` and above leave them out.
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Port of the Prometheus metrics listener (GET /metrics), apart from the public port so that metrics are not public.
@@ -151,11 +160,13 @@ export interface Config {
     readonly session: number;
   };
   readonly lockout: { readonly maxAttempts: number; readonly durationSeconds: number };
+  readonly passwords: { readonly minLength: number; readonly setLinkTtl: number };
   readonly loginRateLimit: number;
   readonly trustProxy: TrustedProxies;
   readonly clientAuthFailures: { readonly perIp: number; readonly perClient: number };
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
   readonly workers: number;
+  readonly shutdownTimeoutSeconds: number;
   readonly logLevel: string;
   /** The Prometheus metrics listener; undefined when AUTH_METRICS_PORT is unset. */
   readonly metrics: { readonly port: number; readonly host: string } | undefined;
@@ -262,11 +273,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       session: env.SESSION_TTL,
     }),
     lockout: Object.freeze({ maxAttempts: env.MAX_LOGIN_ATTEMPTS, durationSeconds: env.LOCKOUT_DURATION }),
+    passwords: Object.freeze({ minLength: env.PASSWORD_MIN_LENGTH, setLinkTtl: env.SET_PASSWORD_LINK_TTL }),
     loginRateLimit: env.LOGIN_RATE_LIMIT,
     trustProxy: env.AUTH_TRUST_PROXY,
     clientAuthFailures: Object.freeze({ perIp: env.CLIENT_AUTH_FAILURES_PER_IP, perClient: env.CLIENT_AUTH_FAILURES_PER_CLIENT }),
     tls: env.AUTH_TLS_CERT && env.AUTH_TLS_KEY ? Object.freeze({ cert: env.AUTH_TLS_CERT, key: env.AUTH_TLS_KEY }) : undefined,
     workers: env.AUTH_WORKERS,
+    shutdownTimeoutSeconds: env.AUTH_SHUTDOWN_TIMEOUT,
     logLevel: env.LOG_LEVEL,
     metrics: env.AUTH_METRICS_PORT === undefined ? undefined : Object.freeze({ port: env.AUTH_METRICS_PORT, host: env.AUTH_METRICS_HOST }),
     algorithms: Object.freeze({ accessToken: env.ACCESS_TOKEN_ALG, idToken: env.ID_TOKEN_ALG }),

@@ -18,6 +18,7 @@ import { stylesheetPath } from './http/views.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { StoreProbe } from './metrics/store-probe.js';
 import { cookieKeys, ROUTES } from './provider/configuration.js';
+import { setPasswordRoutes } from './web/set-password.js';
 
 export interface AppDependencies {
   services: Services;
@@ -66,6 +67,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   site.get('/readyz', readiness(stores));
 
   const interactions = interactionRoutes(services);
+  const setPassword = setPasswordRoutes(services);
   const clientStages = clientEndpointStages({
     instances: services.instances,
     limiterBackend: services.limiterBackend,
@@ -83,6 +85,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(site.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
+  app.use(setPassword.routes());
   for (const stage of clientStages) app.use(stage);
   app.use(services.registry.middleware(ROUTES));
   app.use(mount(provider));

@@ -5,6 +5,9 @@ import type { Config } from '../config/index.js';
 import { createOidcStore, type OidcStore } from '../adapters/index.js';
 import { InstanceClientAdapter } from '../adapters/instances.js';
 import { Authenticator } from './accounts/authenticator.js';
+import { PasswordLinks } from './accounts/password-links.js';
+import { PasswordPolicy } from './accounts/password-policy.js';
+import { AccountOperations } from './admin/account-operations.js';
 import type { Logger } from './logger.js';
 import { AccessTokenRegistry } from './provider/access-token-registry.js';
 import { AccountSessions } from './provider/account-sessions.js';
@@ -22,6 +25,10 @@ export interface Services extends Stores {
   authenticator: Authenticator;
   /** The sessions and grants of an account, listed and ended (with back-channel logout). */
   accountSessions: AccountSessions;
+  /** Every change to an account, with the sessions it ends and its audit entry. */
+  accountOperations: AccountOperations;
+  passwordPolicy: PasswordPolicy;
+  passwordLinks: PasswordLinks;
   /** Where every rate limiter keeps its counters: shared by all nodes (see rate-limiter-store.ts). */
   limiterBackend: LimiterBackend;
   loginRateLimit: LoginRateLimit;
@@ -47,13 +54,29 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
     jwks,
     adapter: (name: string) => (name === 'Client' ? clients : new oidcStore.Adapter(name)),
   });
+  const authenticator = new Authenticator(stores.accounts, stores.hasher, config.lockout);
+  const accountSessions = new AccountSessions(provider, oidcStore);
+  const passwordPolicy = new PasswordPolicy(config.passwords.minLength);
+  const passwordLinks = new PasswordLinks(stores.dataSource, config.passwords.setLinkTtl);
   return {
     ...stores,
     oidcStore,
     provider,
     registry,
-    authenticator: new Authenticator(stores.accounts, stores.hasher, config.lockout),
-    accountSessions: new AccountSessions(provider, oidcStore),
+    authenticator,
+    accountSessions,
+    accountOperations: new AccountOperations({
+      accounts: stores.accounts,
+      authenticator,
+      hasher: stores.hasher,
+      policy: passwordPolicy,
+      passwordLinks,
+      sessions: accountSessions,
+      audit: stores.audit,
+      issuer: config.issuer,
+    }),
+    passwordPolicy,
+    passwordLinks,
     limiterBackend: limiters,
     loginRateLimit: new LoginRateLimit(limiters, config.loginRateLimit),
     async close() {

@@ -94,8 +94,43 @@ export class AccountStore {
     return this.#accounts.find({ order: { usernameKey: 'ASC' } });
   }
 
-  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
-    await this.#accounts.update({ id }, { passwordHash });
+  /** Sets the password hash, or clears it (null: the account cannot sign in until a password is set). */
+  async setPasswordHash(id: string, passwordHash: string | null): Promise<void> {
+    await this.#change(id, { passwordHash });
+  }
+
+  /** Whether the account has a password to sign in with. */
+  async hasPassword(id: string): Promise<boolean> {
+    const account = await this.#accounts.createQueryBuilder('account').addSelect('account.passwordHash').where({ id }).getOne();
+    if (!account) throw new NotFound(`account ${id} not found`);
+    return account.passwordHash !== null;
+  }
+
+  setDisabled(id: string, disabled: boolean): Promise<Account> {
+    return this.#change(id, { disabled });
+  }
+
+  setAdmin(id: string, isAdmin: boolean): Promise<Account> {
+    return this.#change(id, { isAdmin });
+  }
+
+  /** Lifts a lockout and forgets the failed attempts. */
+  unlock(id: string): Promise<Account> {
+    return this.#change(id, { failedLogins: 0, lockedUntil: null });
+  }
+
+  /** Changes an existing account (NotFound otherwise, also for an id no store can hold); the account as it now is. */
+  async #change(id: string, changes: Partial<Account>): Promise<Account> {
+    await this.get(id);
+    await this.#accounts.update({ id }, changes);
+    return this.get(id);
+  }
+
+  /** Deletes the account (its access links and set-password links go with it); false when there was none. */
+  async delete(id: string): Promise<boolean> {
+    if (!isStorable(id)) return false;
+    const result = await this.#accounts.delete({ id });
+    return result.affected === 1;
   }
 
   /**

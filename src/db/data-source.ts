@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '../../config/index.js';
 import { migrations } from '../../migrations/index.js';
 import { AccountEntity } from '../accounts/account-entity.js';
+import { PasswordLinkEntity } from '../accounts/password-link-entity.js';
 import { AuditEventEntity } from '../audit/audit-event-entity.js';
 import { InstanceAccessEntity } from '../instances/instance-access-entity.js';
 import { InstanceEntity } from '../instances/instance-entity.js';
@@ -11,7 +12,15 @@ import { SigningKeyEntity } from '../keys/signing-key-entity.js';
 import { StoredModelEntity } from '../../adapters/sql-model-entity.js';
 import { AppError } from '../errors.js';
 
-const entities = [AccountEntity, InstanceEntity, InstanceAccessEntity, SigningKeyEntity, AuditEventEntity, StoredModelEntity];
+const entities = [
+  AccountEntity,
+  PasswordLinkEntity,
+  InstanceEntity,
+  InstanceAccessEntity,
+  SigningKeyEntity,
+  AuditEventEntity,
+  StoredModelEntity,
+];
 
 /**
  * How much longer the client waits for an answer than the server lets a statement run: a statement the server cancels

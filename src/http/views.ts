@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
 
-export type ViewName = 'login' | 'consent' | 'logout' | 'logged-out' | 'error';
+export type ViewName = 'login' | 'consent' | 'logout' | 'logged-out' | 'error' | 'set-password';
 
 /** The data each page reads. `title` is the page's own title; the layout appends the product name. */
 export interface ViewLocals {
@@ -25,6 +25,16 @@ export interface ViewLocals {
   logout: { title: string; clientName?: string; form: string };
   'logged-out': { title: string; clientName?: string };
   error: { title: string; status: number; error: string; description?: string };
+  'set-password': {
+    title: string;
+    username: string;
+    done?: boolean;
+    token?: string;
+    action?: string;
+    error?: string;
+    minLength?: number;
+    maxLength?: number;
+  };
 }
 
 const defaultTitles: Record<ViewName, string> = {
@@ -33,6 +43,7 @@ const defaultTitles: Record<ViewName, string> = {
   logout: 'Sign out',
   'logged-out': 'Signed out',
   error: 'Something went wrong',
+  'set-password': 'Set your password',
 };
 
 /** The project root: the nearest folder above this module holding package.json (works from src/ and dist/src/). */

@@ -1,0 +1,53 @@
+// Set-password links: what an admin hands a person whose account has no password (new, imported without one, or
+// reset). The link carries a random secret; only its SHA-256 is stored, so a database copy opens no account. A link
+// works once (redeemed by one conditional UPDATE: of concurrent uses exactly one wins) until it expires, and issuing a
+// new one for an account withdraws the older ones.
+import { createHash, randomBytes } from 'node:crypto';
+import { IsNull, LessThanOrEqual, MoreThan, type DataSource, type Repository } from 'typeorm';
+import { type PasswordLink, PasswordLinkEntity } from './password-link-entity.js';
+
+export interface IssuedPasswordLink {
+  /** The secret to put in the link: shown once, never stored. */
+  secret: string;
+  expiresAt: Date;
+}
+
+function digest(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export class PasswordLinks {
+  readonly #links: Repository<PasswordLink>;
+
+  constructor(
+    dataSource: DataSource,
+    private readonly ttlSeconds: number,
+  ) {
+    this.#links = dataSource.getRepository(PasswordLinkEntity);
+  }
+
+  async issue(accountId: string): Promise<IssuedPasswordLink> {
+    const secret = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(Date.now() + this.ttlSeconds * 1000);
+    // Withdraws the account's older links, and clears out every expired one while at it.
+    await this.#links.delete({ accountId });
+    await this.#links.delete({ expiresAt: LessThanOrEqual(new Date()) });
+    await this.#links.insert({ id: digest(secret), accountId, expiresAt, usedAt: null });
+    return { secret, expiresAt };
+  }
+
+  /** The account a live, unused link opens (without using it), or null. */
+  async accountOf(secret: string): Promise<string | null> {
+    const link = await this.#links.findOneBy({ id: digest(secret), usedAt: IsNull(), expiresAt: MoreThan(new Date()) });
+    return link?.accountId ?? null;
+  }
+
+  /** Uses the link: the account it opens, or null when it is unknown, used or expired. */
+  async redeem(secret: string): Promise<string | null> {
+    const id = digest(secret);
+    const now = new Date();
+    const result = await this.#links.update({ id, usedAt: IsNull(), expiresAt: MoreThan(now) }, { usedAt: now });
+    if (result.affected !== 1) return null;
+    return (await this.#links.findOneBy({ id }))?.accountId ?? null;
+  }
+}

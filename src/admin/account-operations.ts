@@ -1,0 +1,168 @@
+// What can be done to an account, once, for every way of asking (the CLI today; the user API and the console next):
+// each operation checks its input, changes the account, ends the sessions the change must end (with back-channel
+// logout to the instances), and writes the audit trail, in that order.
+import type { Account } from '../accounts/account-entity.js';
+import type { AccountStore } from '../accounts/account-store.js';
+import type { Authenticator } from '../accounts/authenticator.js';
+import type { PasswordHasher } from '../accounts/password-hasher.js';
+import type { PasswordLinks } from '../accounts/password-links.js';
+import type { PasswordPolicy } from '../accounts/password-policy.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { AppError, BadRequest, NotFound } from '../errors.js';
+import type { AccountSessions } from '../provider/account-sessions.js';
+
+/** Who asked, for the audit trail. */
+export interface Actor {
+  /** The signed-in account that asked; null for the operator's shell. */
+  accountId: string | null;
+  via: 'cli' | 'api' | 'web';
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+/** A set-password link, shown once: its secret is stored nowhere. */
+export interface PasswordLinkView {
+  url: string;
+  expiresAt: Date;
+}
+
+export interface AccountOperationsDependencies {
+  accounts: AccountStore;
+  authenticator: Authenticator;
+  hasher: PasswordHasher;
+  policy: PasswordPolicy;
+  passwordLinks: PasswordLinks;
+  sessions: AccountSessions;
+  audit: AuditLog;
+  issuer: string;
+}
+
+/** The page a set-password link opens (src/web/set-password.ts serves it). */
+export const SET_PASSWORD_PATH = '/set-password';
+
+/** A set-password link that is unknown, used, expired or withdrawn. */
+function invalidLink(): AppError {
+  return new AppError('invalid_link', 'this link is not valid any more: ask an admin for a new one', { status: 400 });
+}
+
+export class AccountOperations {
+  constructor(private readonly deps: AccountOperationsDependencies) {}
+
+  /** Disables the account and ends its sessions: its tokens stop working at once. */
+  async disable(id: string, actor: Actor): Promise<Account> {
+    const account = await this.deps.accounts.setDisabled(id, true);
+    const ended = await this.deps.sessions.endAll(id);
+    await this.record('account.disabled', id, actor, { ...ended });
+    return account;
+  }
+
+  async enable(id: string, actor: Actor): Promise<Account> {
+    const account = await this.deps.accounts.setDisabled(id, false);
+    await this.record('account.enabled', id, actor);
+    return account;
+  }
+
+  async unlock(id: string, actor: Actor): Promise<Account> {
+    const account = await this.deps.accounts.unlock(id);
+    await this.record('account.unlocked', id, actor);
+    return account;
+  }
+
+  /** Makes the account an admin of this server, or no longer one. */
+  async setAdmin(id: string, isAdmin: boolean, actor: Actor): Promise<Account> {
+    const account = await this.deps.accounts.setAdmin(id, isAdmin);
+    await this.record(isAdmin ? 'account.admin_granted' : 'account.admin_revoked', id, actor);
+    return account;
+  }
+
+  /** An admin sets the password: the account is unlocked and signed out everywhere. */
+  async setPassword(id: string, password: string, actor: Actor): Promise<Account> {
+    const account = await this.deps.accounts.get(id);
+    const hash = await this.deps.hasher.hash(this.deps.policy.check(password, account.username));
+    await this.deps.accounts.setPasswordHash(id, hash);
+    await this.deps.accounts.unlock(id);
+    const ended = await this.deps.sessions.endAll(id);
+    await this.record('account.password_set', id, actor, { ...ended });
+    return account;
+  }
+
+  /**
+   * An admin clears the password: the account cannot sign in until its owner sets one through the link returned
+   * (shown once), and is signed out everywhere now.
+   */
+  async clearPassword(id: string, actor: Actor): Promise<PasswordLinkView> {
+    await this.deps.accounts.setPasswordHash(id, null);
+    const ended = await this.deps.sessions.endAll(id);
+    await this.record('account.password_cleared', id, actor, { ...ended });
+    return this.issuePasswordLink(id, actor);
+  }
+
+  /** A fresh set-password link for the account (older ones stop working). */
+  async issuePasswordLink(id: string, actor: Actor): Promise<PasswordLinkView> {
+    await this.deps.accounts.get(id);
+    const { secret, expiresAt } = await this.deps.passwordLinks.issue(id);
+    await this.record('account.password_link_issued', id, actor, { expires_at: expiresAt.toISOString() });
+    const url = new URL(`${this.deps.issuer}${SET_PASSWORD_PATH}`);
+    url.searchParams.set('token', secret);
+    return { url: url.toString(), expiresAt };
+  }
+
+  /**
+   * The owner sets a password through a link: used once, whatever the concurrency; the account is unlocked. Refused
+   * with `invalid_link` for a link that is unknown, used or expired, and with `bad_request` for a password the policy
+   * refuses (the link stays usable).
+   */
+  async setPasswordWithLink(secret: string, password: string, actor: Actor): Promise<Account> {
+    const owner = await this.deps.passwordLinks.accountOf(secret);
+    const account = owner ? await this.deps.accounts.find(owner) : null;
+    if (!account) throw invalidLink();
+    const hash = await this.deps.hasher.hash(this.deps.policy.check(password, account.username));
+    if ((await this.deps.passwordLinks.redeem(secret)) !== account.id) throw invalidLink();
+    await this.deps.accounts.setPasswordHash(account.id, hash);
+    await this.deps.accounts.unlock(account.id);
+    await this.record('account.password_set', account.id, actor, { with: 'link' });
+    return account;
+  }
+
+  /**
+   * The owner changes their password: the current one is checked like a sign-in (it counts towards the lockout), and
+   * every other session of theirs ends.
+   */
+  async changeOwnPassword(id: string, current: string, next: string, actor: Actor & { keepSessionUid?: string }): Promise<void> {
+    const account = await this.deps.accounts.get(id);
+    const check = await this.deps.authenticator.signIn(account.username, current);
+    if (!check.ok) {
+      await this.record('account.password_changed', id, actor, { reason: check.reason }, 'failure');
+      throw new BadRequest('the current password is not right');
+    }
+    const hash = await this.deps.hasher.hash(this.deps.policy.check(next, account.username));
+    await this.deps.accounts.setPasswordHash(id, hash);
+    const ended = await this.deps.sessions.endAll(id, { keepUid: actor.keepSessionUid });
+    await this.record('account.password_changed', id, actor, { ...ended });
+  }
+
+  /** Deletes the account after ending its sessions and grants (back-channel logout to each instance first). */
+  async delete(id: string, actor: Actor): Promise<void> {
+    const account = await this.deps.accounts.get(id);
+    const ended = await this.deps.sessions.endAll(id);
+    if (!(await this.deps.accounts.delete(id))) throw new NotFound(`account ${id} not found`);
+    await this.record('account.deleted', id, actor, { username: account.username, ...ended });
+  }
+
+  private async record(
+    action: string,
+    accountId: string,
+    actor: Actor,
+    details: Record<string, string | number> = {},
+    outcome: 'success' | 'failure' = 'success',
+  ): Promise<void> {
+    await this.deps.audit.record({
+      action,
+      outcome,
+      accountId,
+      ip: actor.ip ?? null,
+      userAgent: actor.userAgent ?? null,
+      details: { ...details, by: actor.accountId, via: actor.via },
+    });
+  }
+}

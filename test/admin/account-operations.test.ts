@@ -1,0 +1,186 @@
+import { expect } from 'chai';
+import { decodeJwt } from 'jose';
+import * as oidc from 'openid-client';
+import { PasswordLinkEntity } from '../../src/accounts/password-link-entity.js';
+import type { Actor } from '../../src/admin/account-operations.js';
+import { backchannelReceiver } from '../support/backchannel-receiver.js';
+import { BrowserAgent, formAction, hiddenInputs } from '../support/browser-agent.js';
+import { addAccount, addInstance, codeFlow, openLoginPage, PASSWORD, REDIRECT_URI } from '../support/fixtures.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
+
+const OPERATOR: Actor = { accountId: null, via: 'cli' };
+const NEW_PASSWORD = 'a brand new passphrase';
+
+for (const backend of ['sqlite', 'postgres+redis'] as const) {
+  describe(`account operations (${backend})`, function () {
+    let server: TestServer;
+    let receiver: Awaited<ReturnType<typeof backchannelReceiver>>;
+    before(async function () {
+      server = await startTestServer(backend, { MAX_LOGIN_ATTEMPTS: '3' });
+      receiver = await backchannelReceiver();
+    });
+    after(async function () {
+      receiver.server.close();
+      await server.close();
+    });
+
+    const ops = () => server.services.accountOperations;
+
+    /** An account signed in on an instance that listens for back-channel logout. */
+    async function signedIn(username: string) {
+      const account = await addAccount(server, username);
+      const instance = await addInstance(server, { backchannelLogoutUri: receiver.url });
+      const agent = new BrowserAgent();
+      const { tokens } = await codeFlow(instance.client, { username, agent });
+      return { account, instance, agent, tokens };
+    }
+
+    /** Signs in through the login form; 'signed-in' or 'refused'. */
+    async function signIn(client: oidc.Configuration, username: string, password: string): Promise<string> {
+      const { page, agent } = await openLoginPage(client);
+      const done = await agent.signIn(page, username, password, REDIRECT_URI);
+      return done.status === 0 ? 'signed-in' : 'refused';
+    }
+
+    async function lastAudit(accountId: string) {
+      const [event] = await server.services.audit.recent(1, accountId);
+      return event;
+    }
+
+    it('disables an account: its tokens, refresh token and session stop working at once; enabling lets it back in', async function () {
+      const { account, instance, agent, tokens } = await signedIn('disabled-one');
+      const logouts = receiver.tokens.length;
+      await ops().disable(account.id, OPERATOR);
+      expect(await lastAudit(account.id)).to.include({ action: 'account.disabled', outcome: 'success' });
+      expect(receiver.tokens.slice(logouts).map((token) => decodeJwt(token).sub)).to.deep.equal([account.id]);
+      expect((await oidc.tokenIntrospection(instance.client, tokens.access_token)).active).to.equal(false);
+      let refused: unknown;
+      await oidc.refreshTokenGrant(instance.client, tokens.refresh_token as string).catch((error: unknown) => (refused = error));
+      expect(refused).to.have.property('error', 'invalid_grant');
+      const { page } = await openLoginPage(instance.client, agent);
+      expect(page.body).to.contain('name="password"');
+      expect(await signIn(instance.client, 'disabled-one', PASSWORD)).to.equal('refused');
+
+      await ops().enable(account.id, OPERATOR);
+      expect(await signIn(instance.client, 'disabled-one', PASSWORD)).to.equal('signed-in');
+    });
+
+    it('unlocks a locked account', async function () {
+      const { account, instance } = await signedIn('locked-one');
+      for (let i = 0; i < 3; i++) await signIn(instance.client, 'locked-one', 'wrong password');
+      expect(await signIn(instance.client, 'locked-one', PASSWORD)).to.equal('refused');
+      await ops().unlock(account.id, OPERATOR);
+      expect(await signIn(instance.client, 'locked-one', PASSWORD)).to.equal('signed-in');
+    });
+
+    it('makes an account an admin and takes it back, audited', async function () {
+      const account = await addAccount(server, 'promoted');
+      expect((await ops().setAdmin(account.id, true, OPERATOR)).isAdmin).to.equal(true);
+      expect(await lastAudit(account.id)).to.include({ action: 'account.admin_granted' });
+      expect((await ops().setAdmin(account.id, false, OPERATOR)).isAdmin).to.equal(false);
+      expect(await lastAudit(account.id)).to.include({ action: 'account.admin_revoked' });
+    });
+
+    it('sets a password for an account under the policy, signing it out everywhere', async function () {
+      const { account, instance, tokens } = await signedIn('reset-one');
+      for (const bad of ['short', 'reset-one', 'RESET-ONE']) {
+        await ops().setPassword(account.id, bad, OPERATOR).then(
+          () => expect.fail(`accepted ${bad}`),
+          (error: Error) => expect(error.message).to.match(/at least 8|not be the username/),
+        );
+      }
+      await ops().setPassword(account.id, NEW_PASSWORD, OPERATOR);
+      expect((await oidc.tokenIntrospection(instance.client, tokens.access_token)).active).to.equal(false);
+      expect(await signIn(instance.client, 'reset-one', PASSWORD)).to.equal('refused');
+      expect(await signIn(instance.client, 'reset-one', NEW_PASSWORD)).to.equal('signed-in');
+    });
+
+    it('clears a password: no sign-in until the owner sets one through the single-use link', async function () {
+      const { account, instance } = await signedIn('cleared-one');
+      const link = await ops().clearPassword(account.id, OPERATOR);
+      expect(link.url).to.match(new RegExp(`^${server.issuer}/set-password\\?token=[\\w-]{43}$`));
+      expect(await signIn(instance.client, 'cleared-one', PASSWORD)).to.equal('refused');
+
+      const browser = new BrowserAgent();
+      const form = await browser.open(link.url);
+      expect(form.status).to.equal(200);
+      expect(form.body).to.contain('Set your password').and.contain('cleared-one');
+      const action = new URL(formAction(form.body), form.url).toString();
+      const submit = (password: string, confirm = password) =>
+        browser.open(action, { form: { ...hiddenInputs(form.body), password, confirm } });
+      const mismatch = await submit(NEW_PASSWORD, 'something else');
+      expect(mismatch.status).to.equal(400);
+      expect(mismatch.body).to.contain('not the same');
+      const short = await submit('short');
+      expect(short.status).to.equal(400);
+      expect(short.body).to.contain('at least 8 characters');
+      const done = await submit(NEW_PASSWORD);
+      expect(done.status).to.equal(200);
+      expect(done.body).to.contain('Your password is set');
+      const again = await submit('yet another passphrase');
+      expect(again.status).to.equal(400);
+      expect(again.body).to.contain('not valid any more');
+      expect((await browser.open(link.url)).status).to.equal(400);
+      expect(await signIn(instance.client, 'cleared-one', NEW_PASSWORD)).to.equal('signed-in');
+    });
+
+    it('lets exactly one of 20 concurrent uses of a link set the password', async function () {
+      const account = await addAccount(server, 'raced-link');
+      const link = await ops().issuePasswordLink(account.id, OPERATOR);
+      const token = new URL(link.url).searchParams.get('token') as string;
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => ops().setPasswordWithLink(token, `${NEW_PASSWORD} ${i}`, { accountId: null, via: 'web' })),
+      );
+      expect(results.filter((result) => result.status === 'fulfilled')).to.have.length(1);
+      expect(results.filter((result) => result.status === 'rejected').map((result) => (result as PromiseRejectedResult).reason.code))
+        .to.satisfy((codes: string[]) => codes.every((code) => code === 'invalid_link'));
+    });
+
+    it('refuses an expired link and a link withdrawn by a newer one', async function () {
+      const account = await addAccount(server, 'stale-link');
+      const first = await ops().issuePasswordLink(account.id, OPERATOR);
+      const second = await ops().issuePasswordLink(account.id, OPERATOR);
+      expect((await new BrowserAgent().open(first.url)).status).to.equal(400);
+      await server.services.dataSource.getRepository(PasswordLinkEntity).update({ accountId: account.id }, { expiresAt: new Date(Date.now() - 1000) });
+      const expired = await new BrowserAgent().open(second.url);
+      expect(expired.status).to.equal(400);
+      expect(expired.body).to.contain('not valid any more');
+    });
+
+    it('changes its own password with the current one, ending the other sessions but the one to keep', async function () {
+      const { account, instance, tokens } = await signedIn('changer');
+      const kept = await codeFlow(instance.client, { username: 'changer' });
+      const keepUid = (await server.services.accountSessions.list(account.id)).find((session) =>
+        session.signedInAt !== null && session.clientIds.includes(instance.instance.clientId),
+      )?.uid as string;
+      await ops().changeOwnPassword(account.id, 'not my password', NEW_PASSWORD, { ...OPERATOR, via: 'api', keepSessionUid: keepUid }).then(
+        () => expect.fail('accepted a wrong current password'),
+        (error: Error) => expect(error.message).to.contain('current password'),
+      );
+      expect(await lastAudit(account.id)).to.include({ action: 'account.password_changed', outcome: 'failure' });
+      await ops().changeOwnPassword(account.id, PASSWORD, NEW_PASSWORD, { ...OPERATOR, via: 'api', keepSessionUid: keepUid });
+      const active = await Promise.all(
+        [tokens, kept.tokens].map(async ({ access_token }) => (await oidc.tokenIntrospection(instance.client, access_token)).active),
+      );
+      expect(active.filter(Boolean)).to.have.length(1);
+      expect(await server.services.accountSessions.list(account.id)).to.have.length(1);
+      expect(await signIn(instance.client, 'changer', NEW_PASSWORD)).to.equal('signed-in');
+    });
+
+    it('deletes an account after signing it out everywhere; its access goes with it', async function () {
+      const { account, instance, tokens } = await signedIn('deleted-one');
+      await server.services.instances.grantAccess(instance.instance.id, account.id, 'member');
+      const logouts = receiver.tokens.length;
+      await ops().delete(account.id, OPERATOR);
+      expect(receiver.tokens.slice(logouts).map((token) => decodeJwt(token).sub)).to.deep.equal([account.id]);
+      expect((await oidc.tokenIntrospection(instance.client, tokens.access_token)).active).to.equal(false);
+      expect(await server.services.accounts.find(account.id)).to.equal(null);
+      expect(await server.services.instances.accessOf(instance.instance.id, account.id)).to.equal(null);
+      expect(await lastAudit(account.id)).to.include({ action: 'account.deleted' });
+      await ops().delete(account.id, OPERATOR).then(
+        () => expect.fail('deleted twice'),
+        (error: Error & { status?: number }) => expect(error.status).to.equal(404),
+      );
+    });
+  });
+}
