@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { loadConfig } from '../config/index.js';
 import { InstanceEntity } from '../src/instances/instance-entity.js';
-import { runCli } from '../src/cli.js';
+import { runCli } from '../src/cli/program.js';
 import { openStores } from '../src/stores.js';
 import { scratchPostgres, scratchSqlite, type ScratchDatabase } from './support/databases.js';
 
@@ -292,25 +292,32 @@ describe('chillfi3-auth CLI usage and configuration', () => {
   it('prints one command usage on <command> --help', async () => {
     const run = await cli({}, ['instances', 'add', '--help']);
     expect(run.code).to.equal(0);
-    expect(run.stdout).to.match(/^Usage: chillfi3-auth instances add --name N --redirect-uri URI\.\.\./);
+    expect(run.stdout).to.match(/^Usage: chillfi3-auth instances add \[options\]\n/);
+    expect(run.stdout).to.contain('--redirect-uri <uri...>').and.contain('--rate-limit <n>');
+    const viaHelp = await cli({}, ['help', 'instances', 'add']);
+    expect(viaHelp.stdout).to.equal(run.stdout);
   });
 
   it('exits 2 with a short usage on an unknown command, a missing subcommand or an unknown option', async () => {
     const unknown = await cli({}, ['frobnicate']);
     expect(unknown.code).to.equal(2);
     expect(unknown.stdout).to.equal('');
-    expect(unknown.stderr).to.match(/^error: unknown command "frobnicate"\n\nUsage: chillfi3-auth <command>/);
+    expect(unknown.stderr).to.match(/^error: unknown command 'frobnicate'\n\nUsage: chillfi3-auth <command>/);
     const none = await cli({}, []);
     expect(none.code).to.equal(2);
     const group = await cli({}, ['users']);
     expect(group.code).to.equal(2);
-    expect(group.stderr).to.contain('"users" needs a subcommand: add, list');
+    expect(group.stderr).to.match(/^Usage: chillfi3-auth users /);
+    expect(group.stderr).to.contain('  users add').and.contain('  users list');
+    const subcommand = await cli({}, ['users', 'frob']);
+    expect(subcommand.code).to.equal(2);
+    expect(subcommand.stderr).to.match(/^error: unknown command 'frob'\n/);
     const option = await cli({}, ['users', 'list', '--verbose']);
     expect(option.code).to.equal(2);
-    expect(option.stderr).to.contain("Unknown option '--verbose'");
+    expect(option.stderr).to.match(/^error: unknown option '--verbose'\n\nUsage: chillfi3-auth users list /);
     const missing = await cli({}, ['instances', 'add', '--redirect-uri', 'https://x.example/cb']);
     expect(missing.code).to.equal(2);
-    expect(missing.stderr).to.contain('--name is required');
+    expect(missing.stderr).to.contain("required option '--name <name>' not specified");
   });
 
   it('exits 78 with the message on an invalid configuration, without a stack trace', async () => {

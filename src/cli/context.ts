@@ -1,0 +1,38 @@
+// What every command runs with: the streams it prints on, and the configuration and stores, opened only when a
+// command needs them, so that help and usage errors never depend on the configuration.
+import { loadConfig, type Config } from '../../config/index.js';
+import { schemaModeFor } from '../db/data-source.js';
+import { openStores, type Stores } from '../stores.js';
+
+/** Where the command reads and writes: the process's own streams, or captured ones in tests. */
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  stdin: AsyncIterable<string | Uint8Array>;
+  env: NodeJS.ProcessEnv;
+}
+
+export class CliContext {
+  #config: Config | undefined;
+
+  constructor(readonly io: CliIo) {}
+
+  /** The configuration from io.env, loaded on first use (a bad one throws ConfigError: exit 78). */
+  config(): Config {
+    return (this.#config ??= loadConfig(this.io.env));
+  }
+
+  /**
+   * Opens the stores for one command and closes them after. The embedded SQLite file is migrated on the spot, as the
+   * server does; a PostgreSQL database must have been migrated with `chillfi3-auth migrate`.
+   */
+  async withStores<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
+    const config = this.config();
+    const stores = await openStores(config, { schema: schemaModeFor(config.database) });
+    try {
+      return await work(stores);
+    } finally {
+      await stores.close();
+    }
+  }
+}

@@ -1,0 +1,101 @@
+// The `chillfi3-auth` command line: the program (commander) with every command group on it, and runCli, which runs
+// one command line on given streams and resolves to the exit code (src/cli/output.ts says which).
+import { Command } from 'commander';
+import { CliContext, type CliIo } from './context.js';
+import { addInstancesCommand } from './instances.js';
+import { addMigrateCommand } from './migrate.js';
+import { EXIT_OK, exitCodeFor, usageError, wantsJson } from './output.js';
+import { addUsersCommand } from './users.js';
+
+const ENVIRONMENT_HELP = `
+Configuration comes from the same environment as the server:
+  AUTH_DATABASE_URL or AUTH_DB_*  PostgreSQL (run "migrate" first); unset, the
+                                  embedded SQLite file in AUTH_DATA_DIR
+                                  (migrated automatically)
+  AUTH_SECRET_KEY                 seals client secrets: required with
+                                  PostgreSQL; unset on SQLite, the one generated
+                                  beside the database is used
+  AUTH_ISSUER                     the URL instances use
+Exit codes: 0 ok, 1 refused or failed, 2 usage error, 78 invalid configuration.`;
+
+/** Runs one command line; resolves to the exit code. Never throws for expected errors. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync(argv, { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    return exitCodeFor(error, io);
+  }
+}
+
+/** A fresh program per run: commander keeps the parsed values on the commands. */
+export function buildProgram(io: CliIo): Command {
+  const context = new CliContext(io);
+  // Set before the commands are added: commands inherit these from their parent when created.
+  const program = new Command('chillfi3-auth')
+    .usage('<command> [options]')
+    .option('--json', 'print one JSON document on stdout instead of lines')
+    .helpCommand(false)
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .configureHelp({
+      showGlobalOptions: true,
+      // Every command on one page, named as it is typed ("users add"), rather than only the groups.
+      visibleCommands: (command) => command.commands.flatMap(runnableCommands),
+      subcommandTerm: (command) => `${commandPath(command)} ${command.usage()}`,
+    })
+    .showHelpAfterError();
+  addMigrateCommand(program, context);
+  addUsersCommand(program, context);
+  addInstancesCommand(program, context);
+  addHelpCommand(program, io);
+  // The top level answers a usage error with a short usage: its full help is every command with its options.
+  return program
+    .addHelpText('after', ENVIRONMENT_HELP)
+    .showHelpAfterError(
+      `\nUsage: ${program.name()} ${program.usage()}\n` +
+        `Commands: ${program.commands.map((command) => command.name()).join(', ')}\n` +
+        `Run "${program.name()} help" for every command and its options, or "<command> --help" for one.`,
+    );
+}
+
+/** `help [command...]`: the help of everything or of one command; with --json, the commands as data. */
+function addHelpCommand(program: Command, io: CliIo): void {
+  const help = program
+    .command('help')
+    .argument('[command...]', 'a command or group, as typed (for example: users add)')
+    .description('Show this help (also: --help, -h, or <command> --help).')
+    .action((names: string[]) => {
+      const target = findCommand(program, names) ?? usageError(help, `unknown command "${names.join(' ')}"`);
+      if (!wantsJson(help)) return target.outputHelp();
+      const commands = runnableCommands(target).map((command) => ({
+        command: commandPath(command),
+        usage: `${program.name()} ${commandPath(command)} ${command.usage()}`,
+        summary: command.description(),
+        options: command.options.map((option) => ({
+          flags: option.flags,
+          description: option.description,
+          required: option.mandatory,
+        })),
+      }));
+      io.stdout.write(`${JSON.stringify({ commands }, null, 2)}\n`);
+    });
+}
+
+function findCommand(program: Command, names: string[]): Command | undefined {
+  let found: Command | undefined = program;
+  for (const name of names) found = found?.commands.find((command) => command.name() === name);
+  return found;
+}
+
+/** The commands that do something under `command` (itself if it has no subcommands). */
+function runnableCommands(command: Command): Command[] {
+  return command.commands.length === 0 ? [command] : command.commands.flatMap(runnableCommands);
+}
+
+/** A command's name as typed after the program's: "users add". */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at?.parent; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
+}
