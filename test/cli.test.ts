@@ -285,8 +285,12 @@ describe('chillfi3-auth CLI usage and configuration', () => {
         expect(run.stdout).to.contain(`  ${command}`);
       }
     }
-    const json = await cliJson<{ commands: { command: string }[] }>({}, ['help']);
+    const json = await cliJson<{ commands: { command: string; options: { flags: string }[] }[] }>({}, ['help']);
     expect(json.commands.map((entry) => entry.command)).to.include('instances add');
+    const addUser = json.commands.find((entry) => entry.command === 'users add');
+    expect(addUser?.options.map((option) => option.flags)).to.include('--password-stdin');
+    const jsonFirst = await cli({}, ['--json', 'help']);
+    expect(JSON.parse(jsonFirst.stdout), '--json is taken before the command too').to.deep.equal(json);
   });
 
   it('prints one command usage on <command> --help', async () => {

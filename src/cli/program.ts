@@ -29,13 +29,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** A fresh program per run: commander keeps the parsed values on the commands. */
-export function buildProgram(io: CliIo): Command {
+function buildProgram(io: CliIo): Command {
   const context = new CliContext(io);
   // Set before the commands are added: commands inherit these from their parent when created.
   const program = new Command('chillfi3-auth')
     .usage('<command> [options]')
     .option('--json', 'print one JSON document on stdout instead of lines')
+    // Replaced by the `help` command below, which also answers --json.
     .helpCommand(false)
+    // Commander throws instead of exiting the process: runCli turns what it throws into the exit code.
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .configureHelp({
@@ -49,7 +51,7 @@ export function buildProgram(io: CliIo): Command {
   addUsersCommand(program, context);
   addInstancesCommand(program, context);
   addHelpCommand(program, io);
-  // The top level answers a usage error with a short usage: its full help is every command with its options.
+  // The top level answers a usage error with a short usage rather than with its whole help; commands, with theirs.
   return program
     .addHelpText('after', ENVIRONMENT_HELP)
     .showHelpAfterError(
