@@ -7,6 +7,7 @@ import { InstanceClientAdapter } from '../adapters/instances.js';
 import { Authenticator } from './accounts/authenticator.js';
 import { PasswordLinks } from './accounts/password-links.js';
 import { PasswordPolicy } from './accounts/password-policy.js';
+import { AccessOperations } from './admin/access-operations.js';
 import { AccountOperations } from './admin/account-operations.js';
 import type { Logger } from './logger.js';
 import { AccessTokenRegistry } from './provider/access-token-registry.js';
@@ -27,6 +28,8 @@ export interface Services extends Stores {
   accountSessions: AccountSessions;
   /** Every change to an account, with the sessions it ends and its audit entry. */
   accountOperations: AccountOperations;
+  /** Who may use which instance, with what role and local id. */
+  accessOperations: AccessOperations;
   passwordPolicy: PasswordPolicy;
   passwordLinks: PasswordLinks;
   /** Where every rate limiter keeps its counters: shared by all nodes (see rate-limiter-store.ts). */
@@ -75,6 +78,7 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
       audit: stores.audit,
       issuer: config.issuer,
     }),
+    accessOperations: new AccessOperations({ accounts: stores.accounts, instances: stores.instances, sessions: accountSessions, audit: stores.audit }),
     passwordPolicy,
     passwordLinks,
     limiterBackend: limiters,

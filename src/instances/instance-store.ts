@@ -92,6 +92,19 @@ function checkAllowlist(entries: string[]): string[] {
   return entries.map((entry) => entry.trim());
 }
 
+function checkRole(role: string): InstanceRole {
+  if (role !== 'member' && role !== 'admin') throw new BadRequest('role must be "member" or "admin"');
+  return role;
+}
+
+/** ChillFi3's users.id: a positive INT. */
+function checkLocalId(localUserId: number | null): number | null {
+  if (localUserId !== null && (!Number.isInteger(localUserId) || localUserId < 1 || localUserId > 2_147_483_647)) {
+    throw new BadRequest('the local user id must be a whole number from 1 to 2147483647');
+  }
+  return localUserId;
+}
+
 function checkRateLimit(rateLimit: number | null): number | null {
   if (rateLimit !== null && (!Number.isInteger(rateLimit) || rateLimit < 1 || rateLimit > 1_000_000)) {
     throw new BadRequest('rate limit must be a whole number of requests per minute, 1 to 1000000');
@@ -132,7 +145,7 @@ export class InstanceStore {
   }
 
   async get(id: string): Promise<Instance> {
-    const instance = await this.#instances.findOneBy({ id });
+    const instance = isStorable(id) ? await this.#instances.findOneBy({ id }) : null;
     if (!instance) throw new NotFound(`instance ${id} not found`);
     return instance;
   }
@@ -176,12 +189,50 @@ export class InstanceStore {
     return this.#instances.find({ order: { createdAt: 'ASC' } });
   }
 
-  accessOf(instanceId: string, accountId: string): Promise<InstanceAccess | null> {
+  async accessOf(instanceId: string, accountId: string): Promise<InstanceAccess | null> {
+    if (!isStorable(instanceId) || !isStorable(accountId)) return null;
     return this.#access.findOneBy({ instanceId, accountId });
   }
 
   async grantAccess(instanceId: string, accountId: string, role: InstanceRole, localUserId: number | null = null): Promise<void> {
-    await this.#access.upsert({ instanceId, accountId, role, localUserId }, ['instanceId', 'accountId']);
+    await this.#access.upsert({ instanceId, accountId, role: checkRole(role), localUserId: checkLocalId(localUserId) }, ['instanceId', 'accountId']);
+  }
+
+  /** Links the account to the instance as a member unless it is linked already (an `open` instance's first sign-in). */
+  async linkMember(instanceId: string, accountId: string): Promise<void> {
+    await this.#access
+      .createQueryBuilder()
+      .insert()
+      .values({ instanceId, accountId, role: 'member', localUserId: null })
+      .orIgnore()
+      .execute();
+  }
+
+  /** Changes the role or local id of an existing link; NotFound when the account has no access to the instance. */
+  async updateAccess(instanceId: string, accountId: string, changes: { role?: InstanceRole; localUserId?: number | null }): Promise<InstanceAccess> {
+    const access = await this.accessOf(instanceId, accountId);
+    if (!access) throw new NotFound('this account has no access to this instance');
+    await this.#access.update(
+      { instanceId, accountId },
+      {
+        ...(changes.role === undefined ? {} : { role: checkRole(changes.role) }),
+        ...(changes.localUserId === undefined ? {} : { localUserId: checkLocalId(changes.localUserId) }),
+      },
+    );
+    return (await this.accessOf(instanceId, accountId)) as InstanceAccess;
+  }
+
+  /** Removes the link; false when there was none. */
+  async revokeAccess(instanceId: string, accountId: string): Promise<boolean> {
+    if (!(await this.accessOf(instanceId, accountId))) return false;
+    const result = await this.#access.delete({ instanceId, accountId });
+    return result.affected === 1;
+  }
+
+  /** The links of one instance or of one account, oldest first. */
+  async listAccess(where: { instanceId: string } | { accountId: string }): Promise<InstanceAccess[]> {
+    if (!Object.values(where).every(isStorable)) return [];
+    return this.#access.find({ where, order: { createdAt: 'ASC' } });
   }
 
   /**

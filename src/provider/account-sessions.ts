@@ -41,6 +41,11 @@ function grantIdsOf(sessions: AdapterPayload[]): Set<string> {
   return new Set(ids.filter((id): id is string => typeof id === 'string'));
 }
 
+/** What is left of a session's lifetime, for writing it back unchanged but for its content. */
+function remainingSeconds(session: AdapterPayload): number | undefined {
+  return typeof session.exp === 'number' ? session.exp - Math.floor(Date.now() / 1000) : undefined;
+}
+
 function summary(session: AdapterPayload): SessionSummary {
   return {
     uid: session.uid as string,
@@ -84,6 +89,31 @@ export class AccountSessions {
     for (const grantId of keptGrants) grants.delete(grantId);
     await this.revokeGrants(grants);
     return { sessions: ending.length, grants: grants.size };
+  }
+
+  /**
+   * Ends what the account holds on one instance: that instance is told by back-channel logout for every session it
+   * was signed in through, those sessions forget it (the next visit asks again), and its grants are revoked. Other
+   * instances stay signed in.
+   */
+  async endForInstance(accountId: string, clientId: string): Promise<EndedSessions> {
+    const sessions = await this.store.sessionsOfAccount(accountId);
+    const through = sessions.filter((session) => authorizationsOf(session).some(([id]) => id === clientId));
+    const sessionAdapter = new this.store.Adapter('Session');
+    await Promise.all(
+      through.map(async (session) => {
+        const authorizations = (session.authorizations ?? {}) as Record<string, Authorization>;
+        await this.notify(clientId, accountId, authorizations[clientId]?.sid);
+        const { [clientId]: _ended, ...rest } = authorizations;
+        await sessionAdapter.upsert(session.jti as string, { ...session, authorizations: rest }, remainingSeconds(session));
+      }),
+    );
+    const grantAdapter = new this.store.Adapter('Grant');
+    const grantIds = await this.store.grantIdsOfAccount(accountId);
+    const grants = await Promise.all(grantIds.map(async (grantId) => ({ grantId, grant: await grantAdapter.find(grantId) })));
+    const ending = grants.filter(({ grant }) => grant?.clientId === clientId).map(({ grantId }) => grantId);
+    await this.revokeGrants(ending);
+    return { sessions: through.length, grants: ending.length };
   }
 
   /** Tells every instance of the sessions by back-channel logout, then removes the sessions. */

@@ -53,7 +53,10 @@ function htmlOut(ctx: KoaContextWithOIDC, html: string, status?: number): void {
   ctx.body = html;
 }
 
-/** Asks for interaction when the signed-in account may not use an invite-only instance. */
+/**
+ * Asks for interaction (which answers access_denied) when the signed-in account may not use an invite-only instance;
+ * links the account as a member of an open one. Runs at every authorization request, with an SSO session too.
+ */
 function instanceAccessCheck(accounts: AccountStore, instances: InstanceStore) {
   return new interactionPolicy.Check(
     'no_instance_access',
@@ -64,7 +67,12 @@ function instanceAccessCheck(accounts: AccountStore, instances: InstanceStore) {
       const clientId = ctx.oidc.client?.clientId;
       if (!accountId || !clientId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const instance = await instances.findByClientId(clientId).catch(rethrowForProvider);
-      if (!instance || instance.accessPolicy === 'open') return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      if (!instance) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      if (instance.accessPolicy === 'open') {
+        // An open instance takes whoever signs in, as a member, from the first sign-in on.
+        await instances.linkMember(instance.id, accountId).catch(rethrowForProvider);
+        return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      }
       const [account, access] = await Promise.all([accounts.find(accountId), instances.accessOf(instance.id, accountId)]).catch(
         rethrowForProvider,
       );
@@ -202,14 +210,14 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     loadExistingGrant: async (ctx) => {
       const grantId =
         ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client?.clientId as string);
-      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
       const client = ctx.oidc.client;
       const accountId = ctx.oidc.session?.accountId;
-      if (!client || !accountId) return undefined;
+      if (!client || !accountId) return existing;
       const instance = await instances.findByClientId(client.clientId).catch(rethrowForProvider);
-      if (!instance?.skipConsent) return undefined;
-      // First-party instance: consent is implied, so the grant covers whatever was asked for.
-      const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId });
+      if (!instance?.skipConsent) return existing;
+      // First-party instance: consent is implied, so the grant covers whatever is asked for, now and later.
+      const grant = existing ?? new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId });
       const requested = [...(ctx.oidc.requestParamScopes ?? [])].join(' ');
       grant.addOIDCScope(requested);
       grant.addResourceScope(resourceOf(client.clientId), RESOURCE_SCOPES);
