@@ -11,7 +11,7 @@ import { trustFunction } from './client-address.js';
 import { clientCallOf } from './client-endpoints.js';
 import { matchedRoute } from './matched-route.js';
 
-export const REQUEST_ID_HEADER = 'X-Request-Id';
+const REQUEST_ID_HEADER = 'X-Request-Id';
 
 /** What a request id may look like when a proxy sends one: short, and nothing a log line or a header must escape. */
 const SANE_REQUEST_ID = /^[\w.:+/=-]{1,128}$/;
