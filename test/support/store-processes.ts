@@ -151,6 +151,7 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     },
     async remove() {
       try {
+        processes().forEach((pid) => process.kill(pid, 'SIGCONT'));
         await stop();
       } finally {
         rmSync(dir, { recursive: true, force: true });
