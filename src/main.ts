@@ -1,17 +1,21 @@
-// Starts the server: reads the config, opens the database and Redis, builds the app, listens, and shuts down
-// gracefully on SIGINT/SIGTERM. With AUTH_WORKERS > 1 it forks that many workers sharing the port.
+// Starts the server: reads the config, opens the database and Redis, builds the app and listens; stops gracefully on
+// SIGINT/SIGTERM (shutdown.ts). With AUTH_WORKERS > 1 this process is the primary of a cluster (cluster.ts) and
+// each of its workers runs the server.
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { createApp } from './app.js';
-import { createLogger } from './logger.js';
-import { startServices } from './services.js';
-import { openStores } from './stores.js';
+import { noOtherWorkerAccepts, runClusterPrimary } from './cluster.js';
 import { schemaModeFor, type SchemaMode } from './db/data-source.js';
+import { drainable } from './http-drain.js';
+import { createLogger, type Logger } from './logger.js';
+import { startMetricsServer } from './metrics/metrics-server.js';
+import { startServices } from './services.js';
+import { shutDownOnSignal } from './shutdown.js';
 
-function listen(config: Config, handler: ReturnType<Awaited<ReturnType<typeof createApp>>['callback']>): Server {
+function createServer(config: Config, handler: RequestListener): Server {
   if (!config.tls) return createHttpServer(handler);
   return createHttpsServer(
     { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), minVersion: 'TLSv1.3' },
@@ -19,8 +23,18 @@ function listen(config: Config, handler: ReturnType<Awaited<ReturnType<typeof cr
   );
 }
 
-async function runServer(config: Config, { schema }: { schema: SchemaMode }): Promise<void> {
-  const logger = createLogger(config.logLevel);
+/** Resolves once `server` listens; rejects with the reason it cannot (e.g. EADDRINUSE) instead of crashing. */
+function listen(server: Server, { port, host }: Config): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+async function runServer(config: Config, logger: Logger, { schema }: { schema: SchemaMode }): Promise<void> {
   if (config.generatedSecret) {
     // The path only, never the secret: whoever runs the server must know that this file now guards the database.
     logger.info(
@@ -32,30 +46,23 @@ async function runServer(config: Config, { schema }: { schema: SchemaMode }): Pr
   }
   const services = await startServices(config, logger, { schema });
   const app = await createApp({ services, logger });
-  const server = listen(config, app.callback());
-  server.listen(config.port, config.host, () => {
-    logger.info({ issuer: config.issuer, port: config.port, database: config.database.type, redis: Boolean(config.redisUrl) }, 'chillfi3-auth listening');
+  const server = createServer(config, app.callback());
+  const listeners = [drainable(server)];
+  // Only a process of its own serves metrics: in a cluster the primary serves the workers' sum (cluster.ts).
+  const metrics = cluster.isPrimary ? await startMetricsServer(config, logger, 'process') : undefined;
+  if (metrics) listeners.push(drainable(metrics));
+  await listen(server, config);
+  logger.info(
+    { issuer: config.issuer, port: config.port, database: config.database.type, redis: Boolean(config.redisUrl), pid: process.pid },
+    'chillfi3-auth listening',
+  );
+  shutDownOnSignal({
+    listeners,
+    noOneElseAccepts: cluster.isWorker ? noOtherWorkerAccepts : undefined,
+    close: () => services.close(),
+    timeoutSeconds: config.shutdownTimeoutSeconds,
+    logger,
   });
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    server.close(() => {
-      services.close().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-    server.closeIdleConnections();
-    setTimeout(() => process.exit(1), 10_000).unref();
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
 
 async function main(): Promise<void> {
@@ -67,18 +74,9 @@ async function main(): Promise<void> {
     console.error(error.message);
     process.exit(78);
   }
-  if (config.workers > 1 && cluster.isPrimary) {
-    // Workers would race to migrate and to create the first signing keys: the primary does both once, first.
-    const stores = await openStores(config, { schema: schemaModeFor(config.database) });
-    await stores.keys.ensureActiveKeys([config.algorithms.accessToken, config.algorithms.idToken]);
-    await stores.close();
-    for (let i = 0; i < config.workers; i++) cluster.fork();
-    cluster.on('exit', (_worker, code) => {
-      if (code !== 0) cluster.fork();
-    });
-    return;
-  }
-  await runServer(config, { schema: cluster.isPrimary ? schemaModeFor(config.database) : 'require-current' });
+  const logger = createLogger(config.logLevel);
+  if (config.workers > 1 && cluster.isPrimary) return runClusterPrimary(config, logger);
+  await runServer(config, logger, { schema: cluster.isPrimary ? schemaModeFor(config.database) : 'require-current' });
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,30 +7,7 @@ import { connect } from 'node:tls';
 import { expect } from 'chai';
 import { scratchPostgres } from './support/databases.js';
 import { freePort } from './support/free-port.js';
-
-/** The server as `npm start` runs it, from source, in its own process. */
-function startMain(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, LOG_LEVEL: 'info', ARGON2_MEMORY_KIB: '8192', ARGON2_TIME_COST: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-function output(child: ChildProcess): () => string {
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return () => text;
-}
-
-async function waitForLog(read: () => string, pattern: RegExp, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (pattern.test(read())) return;
-    if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${read()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no ${pattern} in: ${read()}`);
-}
+import { output, startMain, waitForLog } from './support/main-process.js';
 
 describe('main: starting and stopping the server', function () {
   let dataDir: string;
