@@ -3,42 +3,15 @@
  * on PostgreSQL; then once as a real subprocess (npx tsx src/cli.ts) to prove the bin wiring.
  */
 import { spawnSync } from 'node:child_process';
-import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { loadConfig } from '../config/index.js';
 import { InstanceEntity } from '../src/instances/instance-entity.js';
-import { runCli } from '../src/cli/program.js';
 import { openStores } from '../src/stores.js';
+import { cli, cliJson, FAST_ARGON2 } from './support/cli.js';
 import { scratchPostgres, scratchSqlite, type ScratchDatabase } from './support/databases.js';
 
-/** Cheap argon2 for tests (the config's minimum memory). */
-const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '8192', ARGON2_TIME_COST: '1' };
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(env: Record<string, string>, argv: string[], stdin = ''): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    stdin: Readable.from([Buffer.from(stdin)]),
-    env: { NODE_ENV: 'test', ...FAST_ARGON2, ...env },
-  });
-  return { code, stdout, stderr };
-}
-
-async function cliJson<T>(env: Record<string, string>, argv: string[], stdin = ''): Promise<T> {
-  const run = await cli(env, [...argv, '--json'], stdin);
-  expect(run.code, run.stderr).to.equal(0);
-  return JSON.parse(run.stdout) as T;
-}
 
 interface UserView {
   id: string;
@@ -131,10 +104,13 @@ function cliSuite(
     });
 
     it('adds a user without a password with --no-password', async () => {
-      const run = await cliJson<{ user: UserView; hasPassword: boolean }>(env, ['users', 'add', '--username', 'carol', '--no-password']);
+      const run = await cliJson<{ user: UserView; hasPassword: boolean; passwordLink: { url: string } }>(env, [
+        'users', 'add', '--username', 'carol', '--no-password',
+      ]);
       expect(run.hasPassword).to.equal(false);
+      expect(run.passwordLink.url).to.match(/\/set-password\?token=[\w-]{43}$/);
       const text = await cli(env, ['users', 'add', '--username', 'dave', '--no-password']);
-      expect(text.stdout).to.contain('cannot sign in until a password is set');
+      expect(text.stdout).to.contain('cannot sign in until one is set').and.match(/\/set-password\?token=[\w-]{43}\n$/);
     });
 
     it('lists users in JSON without any password hash', async () => {
@@ -161,7 +137,7 @@ function cliSuite(
     it('refuses a password shorter than 8 characters, also from stdin', async () => {
       const run = await cli(env, ['users', 'add', '--username', 'erin', '--password', 'seven77']);
       expect(run.code).to.equal(1);
-      expect(run.stderr).to.equal('error: password must be at least 8 characters\n');
+      expect(run.stderr).to.equal('error: the password must be at least 8 characters long\n');
       const piped = await cli(env, ['users', 'add', '--username', 'erin', '--password-stdin'], 'short\n');
       expect(piped.code).to.equal(1);
       const empty = await cli(env, ['users', 'add', '--username', 'erin', '--password-stdin']);

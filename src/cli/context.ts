@@ -2,6 +2,8 @@
 // command needs them, so that help and usage errors never depend on the configuration.
 import { loadConfig, type Config } from '../../config/index.js';
 import { schemaModeFor } from '../db/data-source.js';
+import { createLogger } from '../logger.js';
+import { startServices, type Services } from '../services.js';
 import { openStores, type Stores } from '../stores.js';
 
 /** Where the command reads and writes: the process's own streams, or captured ones in tests. */
@@ -33,6 +35,21 @@ export class CliContext {
       return await work(stores);
     } finally {
       await stores.close();
+    }
+  }
+
+  /**
+   * Starts the server's services (the stores and the provider, without listening) for one command and stops them
+   * after: what a command needs to end sessions, with back-channel logout to the instances, as the server would.
+   * Quiet: the command's output is its own.
+   */
+  async withServices<T>(work: (services: Services) => Promise<T>): Promise<T> {
+    const config = this.config();
+    const services = await startServices(config, createLogger('silent'), { schema: schemaModeFor(config.database) });
+    try {
+      return await work(services);
+    } finally {
+      await services.close();
     }
   }
 }

@@ -1,9 +1,10 @@
 // `chillfi3-auth instances ...`: ChillFi3 instances (OIDC clients), from a shell.
 import type { Command } from 'commander';
 import { BadRequest } from '../errors.js';
-import type { Instance, TokenAuthMethod } from '../instances/instance-entity.js';
+import type { AccessPolicy, Instance, TokenAuthMethod } from '../instances/instance-entity.js';
 import { GRANT_TYPES } from '../instances/instance-store.js';
 import type { CliContext } from './context.js';
+import { instanceNamed } from './lookups.js';
 import { printed, table, yesNo, type Output } from './output.js';
 
 interface AddInstanceOptions {
@@ -53,6 +54,20 @@ export function addInstancesCommand(program: Command, context: CliContext): void
     .command('list')
     .description('List instances: id, name, client_id, grant types, redirect URIs, auth method, skip consent. No secrets.')
     .action(printed(context.io, () => listInstances(context)));
+
+  instances
+    .command('set-policy')
+    .description('Who may sign in to an instance: "invite" (only accounts given access) or "open" (anyone, as a member).')
+    .argument('<instance>', 'id or client id')
+    .argument('<policy>', 'open or invite')
+    .action(
+      printed(context.io, (name: string, policy: string) =>
+        context.withStores(async ({ instances }) => {
+          const instance = await instances.setAccessPolicy((await instanceNamed(instances, name)).id, policy as AccessPolicy);
+          return { json: { instance: instanceView(instance) }, lines: [`"${instance.name}" is ${instance.accessPolicy} now.`] };
+        }),
+      ),
+    );
 }
 
 async function addInstance(context: CliContext, options: AddInstanceOptions): Promise<Output> {

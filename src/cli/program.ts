@@ -1,10 +1,12 @@
 // The `chillfi3-auth` command line: the program (commander) with every command group on it, and runCli, which runs
 // one command line on given streams and resolves to the exit code (src/cli/output.ts says which).
 import { Command } from 'commander';
+import { addAccessCommand } from './access.js';
 import { CliContext, type CliIo } from './context.js';
 import { addInstancesCommand } from './instances.js';
 import { addMigrateCommand } from './migrate.js';
 import { EXIT_OK, exitCodeFor, usageError, wantsJson } from './output.js';
+import { addSessionsCommand } from './sessions.js';
 import { addUsersCommand } from './users.js';
 
 const ENVIRONMENT_HELP = `
@@ -50,6 +52,8 @@ function buildProgram(io: CliIo): Command {
   addMigrateCommand(program, context);
   addUsersCommand(program, context);
   addInstancesCommand(program, context);
+  addAccessCommand(program, context);
+  addSessionsCommand(program, context);
   addHelpCommand(program, io);
   // The top level answers a usage error with a short usage rather than with its whole help; commands, with theirs.
   return program

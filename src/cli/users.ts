@@ -1,13 +1,14 @@
 // `chillfi3-auth users ...`: accounts, from a shell.
 import type { Command } from 'commander';
 import type { Account } from '../accounts/account-entity.js';
-import { BadRequest } from '../errors.js';
+import type { AccountOperations, Actor, PasswordLinkView } from '../admin/account-operations.js';
 import type { CliContext, CliIo } from './context.js';
+import { accountNamed } from './lookups.js';
 import { printed, table, usageError, yesNo, type Output } from './output.js';
 
-/** ChillFi3's documented minimum password length. */
-const MIN_PASSWORD_LENGTH = 8;
 const PASSWORD_FLAGS = ['password', 'password-stdin', 'no-password'];
+/** Who the audit trail records for what a shell does. */
+const OPERATOR: Actor = { accountId: null, via: 'cli' };
 
 interface AddUserOptions {
   username: string;
@@ -26,8 +27,8 @@ export function addUsersCommand(program: Command, context: CliContext): void {
     .command('add')
     .summary('Create an account.')
     .description(
-      `Create an account. Give exactly one of --password, --password-stdin, --no-password; passwords need at least ` +
-        `${MIN_PASSWORD_LENGTH} characters.`,
+      'Create an account. Give exactly one of --password, --password-stdin, --no-password; passwords need at least ' +
+        'PASSWORD_MIN_LENGTH characters (8 by default). Without a password it prints a set-password link, once.',
     )
     .requiredOption('--username <name>', 'the sign-in name, unique whatever its case')
     .option('--password <password>', 'the password (it shows in process listings and shell history: prefer --password-stdin)')
@@ -45,23 +46,152 @@ export function addUsersCommand(program: Command, context: CliContext): void {
   );
 
   users
+    .command('show')
+    .description('Show one account, its access to instances and its sessions.')
+    .argument('<user>', 'id or username')
+    .action(printed(context.io, (user: string) => showUser(context, user)));
+
+  const setPassword = users
+    .command('set-password')
+    .description('Set the password of an account (one of --password, --password-stdin): it is unlocked and signed out everywhere.')
+    .argument('<user>', 'id or username')
+    .option('--password <password>', 'the password (prefer --password-stdin)')
+    .option('--password-stdin', 'read the password from the first line of stdin');
+  setPassword.action(
+    printed(context.io, async (user: string, options: { password?: string; passwordStdin?: boolean }) => {
+      if ((options.password === undefined) === (options.passwordStdin === undefined)) {
+        usageError(setPassword, 'give exactly one of --password, --password-stdin');
+      }
+      const password = options.passwordStdin ? await readFirstLine(context.io.stdin) : (options.password as string);
+      return context.withServices(async ({ accounts, accountOperations }) => {
+        const account = await accounts.get((await accountNamed(accounts, user)).id);
+        await accountOperations.setPassword(account.id, password, OPERATOR);
+        return { json: { user: accountView(account) }, lines: [`Set the password of "${account.username}"; it is signed out everywhere.`] };
+      });
+    }),
+  );
+
+  users
+    .command('reset-password')
+    .description('Clear the password of an account and print a single-use set-password link for its owner, once.')
+    .argument('<user>', 'id or username')
+    .action(
+      printed(context.io, (user: string) =>
+        context.withServices(async ({ accounts, accountOperations }) => {
+          const account = await accountNamed(accounts, user);
+          const link = await accountOperations.clearPassword(account.id, OPERATOR);
+          return passwordLinkOutput(account, link, `Cleared the password of "${account.username}"; it is signed out everywhere.`);
+        }),
+      ),
+    );
+
+  users
+    .command('password-link')
+    .description('Print a fresh single-use set-password link for an account, once (older links stop working).')
+    .argument('<user>', 'id or username')
+    .action(
+      printed(context.io, (user: string) =>
+        context.withServices(async ({ accounts, accountOperations }) => {
+          const account = await accountNamed(accounts, user);
+          return passwordLinkOutput(account, await accountOperations.issuePasswordLink(account.id, OPERATOR), `A set-password link for "${account.username}".`);
+        }),
+      ),
+    );
+
+  const changes: [string, string, (operations: AccountOperations, id: string) => Promise<Account>, string][] = [
+    ['make-admin', 'Make an account an administrator of the auth server.', (ops, id) => ops.setAdmin(id, true, OPERATOR), 'is an administrator now'],
+    ['revoke-admin', 'Make an account no longer an administrator.', (ops, id) => ops.setAdmin(id, false, OPERATOR), 'is no longer an administrator'],
+    ['disable', 'Disable an account: it is signed out everywhere and cannot sign in.', (ops, id) => ops.disable(id, OPERATOR), 'is disabled and signed out everywhere'],
+    ['enable', 'Enable a disabled account.', (ops, id) => ops.enable(id, OPERATOR), 'is enabled'],
+    ['unlock', 'Lift the lockout of an account after failed sign-ins.', (ops, id) => ops.unlock(id, OPERATOR), 'is unlocked'],
+  ];
+  for (const [name, description, change, done] of changes) {
+    users
+      .command(name)
+      .description(description)
+      .argument('<user>', 'id or username')
+      .action(
+        printed(context.io, (user: string) =>
+          context.withServices(async ({ accounts, accountOperations }) => {
+            const account = await change(accountOperations, (await accountNamed(accounts, user)).id);
+            return { json: { user: accountView(account) }, lines: [`"${account.username}" ${done}.`] };
+          }),
+        ),
+      );
+  }
+
+  users
+    .command('delete')
+    .description('Delete an account: it is signed out everywhere first (back-channel logout to its instances).')
+    .argument('<user>', 'id or username')
+    .action(
+      printed(context.io, (user: string) =>
+        context.withServices(async ({ accounts, accountOperations }) => {
+          const account = await accountNamed(accounts, user);
+          await accountOperations.delete(account.id, OPERATOR);
+          return { json: { deleted: accountView(account) }, lines: [`Deleted "${account.username}" (id ${account.id}).`] };
+        }),
+      ),
+    );
+
+  users
     .command('list')
     .description('List accounts: id, username, display name, email, admin, disabled, last login.')
     .action(printed(context.io, () => listUsers(context)));
 }
 
 async function addUser(context: CliContext, options: AddUserOptions, password: string | null): Promise<Output> {
-  return context.withStores(async ({ accounts, hasher }) => {
+  return context.withServices(async ({ accounts, hasher, passwordPolicy, accountOperations }) => {
     const account = await accounts.create({
       username: options.username,
-      passwordHash: password === null ? null : await hasher.hash(password),
+      passwordHash: password === null ? null : await hasher.hash(passwordPolicy.check(password, options.username)),
       displayName: options.displayName,
       email: options.email,
       isAdmin: options.admin === true,
     });
-    const lines = [`Created user "${account.username}" (id ${account.id})${account.isAdmin ? ' as an administrator' : ''}.`];
-    if (password === null) lines.push('It has no password: it cannot sign in until a password is set for it.');
-    return { json: { user: accountView(account), hasPassword: password !== null }, lines };
+    const created = `Created user "${account.username}" (id ${account.id})${account.isAdmin ? ' as an administrator' : ''}.`;
+    if (password !== null) return { json: { user: accountView(account), hasPassword: true }, lines: [created] };
+    const link = await accountOperations.issuePasswordLink(account.id, OPERATOR);
+    const output = passwordLinkOutput(account, link, `${created} It has no password: it cannot sign in until one is set.`);
+    return { json: { ...(output.json as object), hasPassword: false }, lines: output.lines };
+  });
+}
+
+/** A set-password link, printed once: the only place its secret ever appears. */
+function passwordLinkOutput(account: Account, link: PasswordLinkView, headline: string): Output {
+  return {
+    json: { user: accountView(account), passwordLink: { url: link.url, expiresAt: link.expiresAt } },
+    lines: [
+      headline,
+      `Give its owner this link to set a password (single use, until ${link.expiresAt.toISOString()}); it is not shown again:`,
+      link.url,
+    ],
+  };
+}
+
+async function showUser(context: CliContext, user: string): Promise<Output> {
+  return context.withServices(async ({ accounts, accessOperations, accountSessions }) => {
+    const account = await accountNamed(accounts, user);
+    const [hasPassword, access, sessions] = await Promise.all([
+      accounts.hasPassword(account.id),
+      accessOperations.list({ accountId: account.id }),
+      accountSessions.list(account.id),
+    ]);
+    const locked = account.lockedUntil !== null && account.lockedUntil.getTime() > Date.now();
+    const view = { ...accountView(account), hasPassword, lockedUntil: locked ? account.lockedUntil : null };
+    const lines = [
+      `${account.username} (id ${account.id})`,
+      `  display name  ${account.displayName ?? ''}`,
+      `  email         ${account.email ?? ''}`,
+      `  admin         ${yesNo(account.isAdmin)}`,
+      `  disabled      ${yesNo(account.disabled)}`,
+      `  password      ${hasPassword ? 'set' : 'not set: cannot sign in'}`,
+      `  locked        ${locked ? `until ${account.lockedUntil?.toISOString()}` : 'no'}`,
+      `  last login    ${account.lastLoginAt?.toISOString() ?? 'never'}`,
+      `  access        ${access.length === 0 ? 'none' : access.map((link) => `${link.instanceId} (${link.role}${link.localUserId === null ? '' : `, local id ${link.localUserId}`})`).join(', ')}`,
+      `  sessions      ${sessions.length}`,
+    ];
+    return { json: { user: view, access, sessions }, lines };
   });
 }
 
@@ -100,11 +230,7 @@ function flagsGiven(command: Command, names: string[]): string[] {
 /** The password from --password or --password-stdin, null for --no-password. */
 async function passwordFrom(options: AddUserOptions, io: CliIo): Promise<string | null> {
   if (options.password === false) return null;
-  const password = options.passwordStdin === true ? await readFirstLine(io.stdin) : (options.password ?? '');
-  if ([...password].length < MIN_PASSWORD_LENGTH) {
-    throw new BadRequest(`password must be at least ${MIN_PASSWORD_LENGTH} characters`);
-  }
-  return password;
+  return options.passwordStdin === true ? readFirstLine(io.stdin) : (options.password ?? '');
 }
 
 /** The first line of a stream, without its line ending. Stops reading at the first newline. */

@@ -198,6 +198,15 @@ export class InstanceStore {
     await this.#access.upsert({ instanceId, accountId, role: checkRole(role), localUserId: checkLocalId(localUserId) }, ['instanceId', 'accountId']);
   }
 
+  /** Who may sign in: `invite` only accounts given access, `open` anyone (linked as a member at first sign-in). */
+  async setAccessPolicy(id: string, accessPolicy: AccessPolicy): Promise<Instance> {
+    if (accessPolicy !== 'open' && accessPolicy !== 'invite') throw new BadRequest('access policy must be "open" or "invite"');
+    await this.get(id);
+    await this.#instances.update({ id }, { accessPolicy });
+    this.#byClientId.clear();
+    return this.get(id);
+  }
+
   /** Links the account to the instance as a member unless it is linked already (an `open` instance's first sign-in). */
   async linkMember(instanceId: string, accountId: string): Promise<void> {
     await this.#access

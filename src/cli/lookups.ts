@@ -1,0 +1,24 @@
+// How a command names an account or an instance: by id, or by what a person remembers (a username, a client id).
+import type { Account } from '../accounts/account-entity.js';
+import type { AccountStore } from '../accounts/account-store.js';
+import { NotFound } from '../errors.js';
+import type { Instance } from '../instances/instance-entity.js';
+import type { InstanceStore } from '../instances/instance-store.js';
+
+/** The account with this id or username. */
+export async function accountNamed(accounts: AccountStore, name: string): Promise<Account> {
+  const account = (await accounts.find(name)) ?? (await accounts.findByUsername(name));
+  if (!account) throw new NotFound(`no user "${name}" (give an id or a username)`);
+  return account;
+}
+
+/** The instance with this id or client id. */
+export async function instanceNamed(instances: InstanceStore, name: string): Promise<Instance> {
+  const byId = await instances.get(name).catch((error: unknown) => {
+    if (error instanceof NotFound) return null;
+    throw error;
+  });
+  const instance = byId ?? (await instances.findByClientId(name));
+  if (!instance) throw new NotFound(`no instance "${name}" (give an id or a client id)`);
+  return instance;
+}
