@@ -28,8 +28,8 @@ interface Server {
   exited: Promise<number | null>;
 }
 
-async function startServer(database: ScratchDatabase, env: Record<string, string> = {}): Promise<Server> {
-  const port = await freePort();
+async function startServer(database: ScratchDatabase, env: Record<string, string> = {}, port?: number): Promise<Server> {
+  port ??= await freePort();
   const child = startMain({
     AUTH_SECRET_KEY: TEST_SECRET_KEY,
     AUTH_PORT: String(port),
@@ -207,8 +207,7 @@ describe('main: graceful shutdown', function () {
     const port = await freePort();
     await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
     try {
-      server = await startServer(database, { AUTH_WORKERS: '2', AUTH_PORT: String(port) });
-      server.port = port;
+      server = await startServer(database, { AUTH_WORKERS: '2' }, port);
       const code = await server.exited;
       expect(code).to.equal(1);
       const log = server.read();
