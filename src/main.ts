@@ -7,13 +7,14 @@ import { createServer as createHttpServer, type RequestListener, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { createApp } from './app.js';
-import { noOtherWorkerAccepts, runClusterPrimary } from './cluster.js';
+import { listen } from './http/listen.js';
+import { noOtherWorkerAccepts, runClusterPrimary } from './process/cluster.js';
 import { schemaModeFor, type SchemaMode } from './db/data-source.js';
-import { drainable } from './http-drain.js';
+import { drainable } from './process/drain.js';
 import { createLogger, type Logger } from './logger.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
 import { startServices } from './services.js';
-import { shutDownOnSignal } from './shutdown.js';
+import { shutDownOnSignal } from './process/shutdown.js';
 
 function createServer(config: Config, handler: RequestListener): Server {
   if (!config.tls) return createHttpServer(handler);
@@ -21,17 +22,6 @@ function createServer(config: Config, handler: RequestListener): Server {
     { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), minVersion: 'TLSv1.3' },
     handler,
   );
-}
-
-/** Resolves once `server` listens; rejects with the reason it cannot (e.g. EADDRINUSE) instead of crashing. */
-function listen(server: Server, { port, host }: Config): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 async function runServer(config: Config, logger: Logger, { schema }: { schema: SchemaMode }): Promise<void> {
@@ -51,7 +41,7 @@ async function runServer(config: Config, logger: Logger, { schema }: { schema: S
   // Only a process of its own serves metrics: in a cluster the primary serves the workers' sum (cluster.ts).
   const metrics = cluster.isPrimary ? await startMetricsServer(config, logger, 'process') : undefined;
   if (metrics) listeners.push(drainable(metrics));
-  await listen(server, config);
+  await listen(server, config.port, config.host);
   logger.info(
     { issuer: config.issuer, port: config.port, database: config.database.type, redis: Boolean(config.redisUrl), pid: process.pid },
     'chillfi3-auth listening',

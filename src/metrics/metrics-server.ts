@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../../config/index.js';
+import { listen } from '../http/listen.js';
 import type { Logger } from '../logger.js';
 import { clusterRegistry, registry } from './metrics.js';
 
@@ -30,13 +31,7 @@ export async function startMetricsServer(config: Config, logger: Logger, mode: '
     );
   });
   const { port, host } = config.metrics;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, port, host);
   logger.info({ host, port: (server.address() as AddressInfo).port, mode }, 'metrics listening');
   return server;
 }

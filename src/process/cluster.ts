@@ -4,13 +4,13 @@
 // (pm2, systemd) would be a second supervisor around this one, not a replacement for it.
 import cluster, { type Worker } from 'node:cluster';
 import { performance } from 'node:perf_hooks';
-import type { Config } from '../config/index.js';
-import { schemaModeFor } from './db/data-source.js';
-import { drainable } from './http-drain.js';
-import type { Logger } from './logger.js';
-import { startMetricsServer } from './metrics/metrics-server.js';
+import type { Config } from '../../config/index.js';
+import { schemaModeFor } from '../db/data-source.js';
+import { drainable } from './drain.js';
+import type { Logger } from '../logger.js';
+import { startMetricsServer } from '../metrics/metrics-server.js';
 import { onStopSignal } from './shutdown.js';
-import { openStores } from './stores.js';
+import { openStores } from '../stores.js';
 
 /**
  * The delay before a dead worker is replaced: 100 ms, doubled for each further death that follows the one before

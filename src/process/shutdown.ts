@@ -1,8 +1,8 @@
 // What a server process does on SIGTERM or SIGINT: drain its listeners (http-drain.ts), then close the database and
 // Redis, and exit 0, all within AUTH_SHUTDOWN_TIMEOUT; past it, close what is still open and exit 1.
 import { performance } from 'node:perf_hooks';
-import type { DrainableServer } from './http-drain.js';
-import type { Logger } from './logger.js';
+import type { DrainableServer } from './drain.js';
+import type { Logger } from '../logger.js';
 
 /** Calls `stop` on the first SIGTERM or SIGINT. Later ones are ignored: Ctrl-C reaches both a cluster's primary and its
  * workers, and the primary passes its signal on as well. */
