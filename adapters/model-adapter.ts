@@ -1,4 +1,4 @@
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { isStorable } from '../src/db/storable.js';
 import { rethrowForProvider } from '../src/provider/store-unavailable.js';
 
@@ -66,7 +66,10 @@ export function modelAdapterClass(store: ModelStore): new (name: string) => Adap
      * The provider consumes a code or refresh token only after reading it unconsumed, and ignores what consume
      * answers: so a redemption that loses the race to consume is stopped here. Losing means another redemption of the
      * same artifact won, which is reuse: like the provider on a sequential reuse, revoke the grant (its tokens and the
-     * Grant itself, so even the winner's fresh tokens die), then refuse with the protocol error the provider uses.
+     * Grant itself, so even the winner's fresh tokens die), say so with the event the provider emits when it revokes
+     * (`grant.revoked`, on the request's context, which oidc-provider keeps for the request's whole async chain), so
+     * that whoever listens (the audit trail) hears of both kinds of reuse alike, then refuse with the protocol error
+     * the provider uses.
      */
     consume(id: string): Promise<void> {
       return this.consumeRecord(id).catch(rethrowForProvider);
@@ -78,6 +81,8 @@ export function modelAdapterClass(store: ModelStore): new (name: string) => Adap
       const grantId = (await store.find(this.model, id))?.grantId;
       if (typeof grantId === 'string') {
         await Promise.all([store.revokeByGrantId(grantId), store.destroy('Grant', grantId)]);
+        const ctx = Provider.ctx;
+        ctx?.oidc.provider.emit('grant.revoked', ctx, grantId);
       }
       throw alreadyConsumed(this.model);
     }

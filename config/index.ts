@@ -115,6 +115,9 @@ const schema = z.object({
   // and it exits 1. Keep it below the orchestrator's own limit (Kubernetes terminationGracePeriodSeconds, systemd
   // TimeoutStopSec). With AUTH_WORKERS > 1 each worker keeps it; the primary kills a worker 2 s past it.
   AUTH_SHUTDOWN_TIMEOUT: integer(1, 3600).default(10),
+  // Days the audit trail (auth_audit) keeps an entry; older ones are deleted hourly by every running server and by
+  // `chillfi3-auth audit prune`. 0 keeps entries forever.
+  AUDIT_RETENTION_DAYS: integer(0, 36_500).default(365),
   // pino log level. `info` includes one access-log line per request; `warn` and above leave them out.
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Port of the Prometheus metrics listener (GET /metrics), apart from the public port so that metrics are not public.
@@ -168,6 +171,8 @@ export interface Config {
   readonly workers: number;
   readonly shutdownTimeoutSeconds: number;
   readonly logLevel: string;
+  /** Days an audit entry is kept; 0: forever. */
+  readonly auditRetentionDays: number;
   /** The Prometheus metrics listener; undefined when AUTH_METRICS_PORT is unset. */
   readonly metrics: { readonly port: number; readonly host: string } | undefined;
   readonly algorithms: { readonly accessToken: SigningAlgorithm; readonly idToken: SigningAlgorithm };
@@ -281,6 +286,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     workers: env.AUTH_WORKERS,
     shutdownTimeoutSeconds: env.AUTH_SHUTDOWN_TIMEOUT,
     logLevel: env.LOG_LEVEL,
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     metrics: env.AUTH_METRICS_PORT === undefined ? undefined : Object.freeze({ port: env.AUTH_METRICS_PORT, host: env.AUTH_METRICS_HOST }),
     algorithms: Object.freeze({ accessToken: env.ACCESS_TOKEN_ALG, idToken: env.ID_TOKEN_ALG }),
     argon2: Object.freeze({

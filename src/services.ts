@@ -9,6 +9,7 @@ import { PasswordLinks } from './accounts/password-links.js';
 import { PasswordPolicy } from './accounts/password-policy.js';
 import { AccessOperations } from './admin/access-operations.js';
 import { AccountOperations } from './admin/account-operations.js';
+import { AuditRetention } from './audit/audit-retention.js';
 import type { Logger } from './logger.js';
 import { AccessTokenRegistry } from './provider/access-token-registry.js';
 import { AccountSessions } from './provider/account-sessions.js';
@@ -61,6 +62,9 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
   const accountSessions = new AccountSessions(provider, oidcStore);
   const passwordPolicy = new PasswordPolicy(config.passwords.minLength);
   const passwordLinks = new PasswordLinks(stores.dataSource, config.passwords.setLinkTtl);
+  const auditRetention = new AuditRetention(stores.audit, config.auditRetentionDays, {
+    onError: (err) => logger.error({ err }, 'audit prune failed'),
+  }).start();
   return {
     ...stores,
     oidcStore,
@@ -84,6 +88,10 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
     limiterBackend: limiters,
     loginRateLimit: new LoginRateLimit(limiters, config.loginRateLimit),
     async close() {
+      // The audit entries still being written (provider events are recorded in the background) go in before the
+      // database closes.
+      await auditRetention.stop();
+      await stores.audit.flush();
       limiters.close();
       await oidcStore.close();
       await stores.close();

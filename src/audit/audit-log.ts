@@ -1,5 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { DataSource, Repository } from 'typeorm';
+import { Brackets, type DataSource, type Repository } from 'typeorm';
+import { BadRequest } from '../errors.js';
+import { decodeCursor, encodeCursor } from './audit-cursor.js';
 import { type AuditDetails, type AuditEvent, AuditEventEntity, type AuditOutcome } from './audit-event-entity.js';
 
 export interface AuditEntry {
@@ -12,30 +14,154 @@ export interface AuditEntry {
   details?: AuditDetails | null;
 }
 
-/** Appends to the audit trail (auth_audit). Details must never hold secrets or tokens. */
+/** Which entries a query returns: every given condition holds. */
+export interface AuditFilter {
+  accountId?: string;
+  /** The instance's id (not its client id). */
+  instanceId?: string;
+  /** Any of these: an exact name, or a prefix ending in `.*` (`token.*`: token.issued, token.refreshed, ...). */
+  actions?: readonly string[];
+  outcome?: AuditOutcome;
+  /** At or after. */
+  since?: Date;
+  /** Strictly before. */
+  until?: Date;
+}
+
+export interface AuditQuery extends AuditFilter {
+  /** Entries per page: 1 to MAX_AUDIT_PAGE, DEFAULT_AUDIT_PAGE when unset. */
+  limit?: number;
+  /** The nextCursor of the page before; unset for the newest page. */
+  cursor?: string;
+}
+
+export interface AuditPage {
+  /** Newest first. */
+  events: AuditEvent[];
+  /** Where the next (older) page starts; null when this page holds the oldest matching entry. */
+  nextCursor: string | null;
+}
+
+export const DEFAULT_AUDIT_PAGE = 50;
+export const MAX_AUDIT_PAGE = 500;
+/** Rows a prune deletes per statement, so that a large backlog never runs into the database's statement timeout. */
+const PRUNE_BATCH = 5000;
+const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['success', 'failure'];
+
+/**
+ * The audit trail (auth_audit): appended to by every authentication event, read newest first a page at a time, pruned
+ * by age. Details must never hold secrets or tokens.
+ */
 export class AuditLog {
   readonly #events: Repository<AuditEvent>;
+  /** Writes not yet ended, awaited or not: flush() waits for them, so a clean stop loses none. */
+  readonly #pending = new Set<Promise<unknown>>();
 
   constructor(dataSource: DataSource) {
     this.#events = dataSource.getRepository(AuditEventEntity);
   }
 
-  async record(entry: AuditEntry): Promise<void> {
-    await this.#events.insert({
-      id: uuidv7(),
-      at: new Date(),
-      action: entry.action,
-      outcome: entry.outcome,
-      accountId: entry.accountId ?? null,
-      instanceId: entry.instanceId ?? null,
-      ip: entry.ip ?? null,
-      userAgent: entry.userAgent?.slice(0, 512) ?? null,
-      details: entry.details ?? null,
-    });
+  /** Writes the entry; resolves once the database has it. */
+  record(entry: AuditEntry): Promise<void> {
+    const insert = this.#events
+      .insert({
+        id: uuidv7(),
+        at: new Date(),
+        action: entry.action,
+        outcome: entry.outcome,
+        accountId: entry.accountId ?? null,
+        instanceId: entry.instanceId ?? null,
+        ip: entry.ip ?? null,
+        userAgent: entry.userAgent?.slice(0, 512) ?? null,
+        details: entry.details ?? null,
+      })
+      .then(() => undefined);
+    this.#track(insert);
+    return insert;
+  }
+
+  /**
+   * Records without making the caller wait, for callers that cannot (oidc-provider's events are synchronous); the entry
+   * may still be on its way (a lookup of who it concerns). A failure goes to `onError`. flush() waits for it.
+   */
+  recordLater(entry: AuditEntry | PromiseLike<AuditEntry>, onError: (error: unknown) => void): void {
+    this.#track(Promise.resolve(entry).then((ready) => this.record(ready)).catch(onError));
+  }
+
+  /** Resolves once every write started before this call has ended (written or failed). */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
+  }
+
+  /** One page of the entries matching the query, newest first (by time, then id). */
+  async query(query: AuditQuery = {}): Promise<AuditPage> {
+    const limit = query.limit ?? DEFAULT_AUDIT_PAGE;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_PAGE) {
+      throw new BadRequest(`the page size must be a whole number from 1 to ${MAX_AUDIT_PAGE}`);
+    }
+    if (query.outcome !== undefined && !AUDIT_OUTCOMES.includes(query.outcome)) {
+      throw new BadRequest(`the outcome must be one of ${AUDIT_OUTCOMES.join(', ')}`);
+    }
+    const select = this.#events.createQueryBuilder('event').orderBy('event.at', 'DESC').addOrderBy('event.id', 'DESC');
+    if (query.accountId !== undefined) select.andWhere('event.accountId = :accountId', { accountId: query.accountId });
+    if (query.instanceId !== undefined) select.andWhere('event.instanceId = :instanceId', { instanceId: query.instanceId });
+    if (query.outcome !== undefined) select.andWhere('event.outcome = :outcome', { outcome: query.outcome });
+    if (query.since !== undefined) select.andWhere('event.at >= :since', { since: query.since });
+    if (query.until !== undefined) select.andWhere('event.at < :until', { until: query.until });
+    if (query.actions?.length) select.andWhere(actionsMatch(query.actions));
+    if (query.cursor !== undefined) {
+      const after = decodeCursor(query.cursor);
+      select.andWhere(
+        new Brackets((older) =>
+          older
+            .where('event.at < :cursorAt', { cursorAt: after.at })
+            .orWhere('event.at = :cursorAt AND event.id < :cursorId', { cursorId: after.id }),
+        ),
+      );
+    }
+    const found = await select.limit(limit + 1).getMany();
+    const events = found.slice(0, limit);
+    const last = events.at(-1);
+    return { events, nextCursor: found.length > limit && last ? encodeCursor(last) : null };
   }
 
   /** Newest first. */
-  recent(limit = 100, accountId?: string): Promise<AuditEvent[]> {
-    return this.#events.find({ where: accountId ? { accountId } : {}, order: { at: 'DESC', id: 'DESC' }, take: limit });
+  async recent(limit = 100, accountId?: string): Promise<AuditEvent[]> {
+    return (await this.query({ limit, accountId })).events;
   }
+
+  /** Deletes every entry older than `before`; resolves to how many. */
+  async prune(before: Date): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const batch = await this.#events
+        .createQueryBuilder('event')
+        .select('event.id')
+        .where('event.at < :before', { before })
+        .limit(PRUNE_BATCH)
+        .getMany();
+      if (batch.length === 0) return deleted;
+      await this.#events.delete(batch.map((event) => event.id));
+      deleted += batch.length;
+      if (batch.length < PRUNE_BATCH) return deleted;
+    }
+  }
+
+  #track(write: Promise<unknown>): void {
+    const settled = write.catch(() => undefined);
+    this.#pending.add(settled);
+    void settled.finally(() => this.#pending.delete(settled));
+  }
+}
+
+/** Any of the action names, each exact or, ending in `.*`, a prefix (LIKE, with its own wildcards escaped). */
+function actionsMatch(actions: readonly string[]): Brackets {
+  return new Brackets((any) => {
+    actions.forEach((action, index) => {
+      const condition = action.endsWith('.*')
+        ? { sql: `event.action LIKE :action${index} ESCAPE '\\'`, value: `${action.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%` }
+        : { sql: `event.action = :action${index}`, value: action };
+      any.orWhere(condition.sql, { [`action${index}`]: condition.value });
+    });
+  });
 }

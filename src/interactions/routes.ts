@@ -6,6 +6,7 @@ import type { Provider, PromptDetail } from 'oidc-provider';
 import type { Authenticator } from '../accounts/authenticator.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { InstanceStore } from '../instances/instance-store.js';
 import { BadRequest } from '../errors.js';
 import { renderView } from '../http/views.js';
 import { signIns } from '../metrics/metrics.js';
@@ -17,6 +18,7 @@ export interface InteractionDependencies {
   authenticator: Authenticator;
   accounts: AccountStore;
   audit: AuditLog;
+  instances: InstanceStore;
   loginRateLimit: LoginRateLimit;
 }
 
@@ -42,8 +44,14 @@ function html(ctx: Context, body: string, status = 200): void {
   ctx.body = body;
 }
 
+/** What every sign-in audit entry says of the request: the instance asked for (by id), the address, the user agent. */
+async function requestFacts(ctx: Context, instances: InstanceStore, clientId: string) {
+  const instance = await instances.findByClientId(clientId);
+  return { instanceId: instance?.id ?? null, ip: ctx.ip, userAgent: ctx.get('user-agent') };
+}
+
 export function interactionRoutes(deps: InteractionDependencies): Router {
-  const { provider, authenticator, accounts, audit, loginRateLimit } = deps;
+  const { provider, authenticator, accounts, audit, instances, loginRateLimit } = deps;
   const router = new Router({ prefix: '/interaction/:uid' });
   const form = koaBody({
     urlencoded: true,
@@ -86,7 +94,9 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
 
     if (prompt.name === 'login' && prompt.reasons.includes('no_instance_access')) {
       const result = { error: 'access_denied', error_description: 'this account may not use this instance' };
-      await audit.record({ action: 'login.denied', outcome: 'failure', accountId: details.session?.accountId, ip: ctx.ip });
+      const clientId = details.params.client_id as string;
+      const facts = await requestFacts(ctx, instances, clientId);
+      await audit.record({ action: 'login.denied', outcome: 'failure', accountId: details.session?.accountId, details: { client_id: clientId }, ...facts });
       return provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     }
     if (prompt.name === 'login') return renderLogin(ctx, details.uid, clientName);
@@ -119,14 +129,15 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     await loginRateLimit.reserve(ctx.ip);
     const result = await authenticator.signIn(username, password);
     signIns.inc({ outcome: result.ok ? 'success' : result.reason });
-    const context = { ip: ctx.ip, userAgent: ctx.get('user-agent') };
+    const clientId = details.params.client_id as string;
+    const facts = await requestFacts(ctx, instances, clientId);
     if (!result.ok) {
       await audit.record({
         action: 'login',
         outcome: 'failure',
         accountId: result.account?.id,
-        details: { reason: result.reason, client_id: client?.clientId ?? null },
-        ...context,
+        details: { reason: result.reason, client_id: clientId },
+        ...facts,
       });
       return renderLogin(ctx, details.uid, clientName, { username, error: SIGN_IN_FAILED });
     }
@@ -135,8 +146,8 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       action: 'login',
       outcome: 'success',
       accountId: result.account.id,
-      details: { client_id: client?.clientId ?? null },
-      ...context,
+      details: { client_id: clientId },
+      ...facts,
     });
     await provider.interactionFinished(
       ctx.req,
@@ -166,7 +177,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       if (resource === resourceOf(clientId)) grant.addResourceScope(resource, scopes.join(' '));
     }
     const grantId = await grant.save();
-    await audit.record({ action: 'consent', outcome: 'success', accountId, details: { client_id: clientId }, ip: ctx.ip });
+    await audit.record({ action: 'consent', outcome: 'success', accountId, details: { client_id: clientId }, ...(await requestFacts(ctx, instances, clientId)) });
     await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   });
 
