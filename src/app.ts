@@ -6,6 +6,7 @@ import helmet from 'koa-helmet';
 import mount from 'koa-mount';
 import type { Logger } from './logger.js';
 import type { Services } from './services.js';
+import { userApiRoutes } from './admin/user-routes.js';
 import { accessLog } from './http/access-log.js';
 import { canonicalProviderPaths } from './http/canonical-path.js';
 import { clientAddress } from './http/client-address.js';
@@ -68,6 +69,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
 
   const interactions = interactionRoutes(services);
   const setPassword = setPasswordRoutes(services);
+  const userApi = userApiRoutes({ ...services, issuer: config.issuer });
   const clientStages = clientEndpointStages({
     instances: services.instances,
     limiterBackend: services.limiterBackend,
@@ -86,6 +88,8 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
   app.use(setPassword.routes());
+  // Before the provider: POST /auth/register shares the authorization endpoint's prefix, and is ours alone.
+  app.use(userApi.routes());
   for (const stage of clientStages) app.use(stage);
   app.use(services.registry.middleware(ROUTES));
   app.use(mount(provider));

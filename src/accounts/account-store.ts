@@ -12,8 +12,19 @@ export interface NewAccount {
   isAdmin?: boolean;
 }
 
+/** A profile's changeable fields; undefined leaves a field as it is, null or '' clears it. */
+export interface ProfileChanges {
+  displayName?: string | null;
+  email?: string | null;
+  bio?: string | null;
+  picture?: string | null;
+}
+
+/** The longest value of each profile field, in characters (the columns' sizes; ChillFi3's TEXT bio bounded). */
+export const PROFILE_LIMITS = { displayName: 100, email: 255, bio: 2000, picture: 255 } as const;
+
 const USERNAME = /^[^\s\p{C}][^\p{C}]{0,48}[^\s\p{C}]$|^[^\s\p{C}]$/u;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Validates a username: 1 to 50 printable characters, no leading or trailing space. */
 export function checkUsername(username: string): string {
@@ -23,14 +34,32 @@ export function checkUsername(username: string): string {
 
 function checkDisplayName(displayName: string | null | undefined): string | null {
   if (displayName === undefined || displayName === null || displayName.trim() === '') return null;
-  if (displayName.length > 100) throw new BadRequest('display name must be at most 100 characters');
+  if (displayName.length > PROFILE_LIMITS.displayName) throw new BadRequest(`display name must be at most ${PROFILE_LIMITS.displayName} characters`);
+  if (!isStorable(displayName)) throw new BadRequest('display name must not contain a NUL character');
   return displayName.trim();
 }
 
 function checkEmail(email: string | null | undefined): string | null {
   if (email === undefined || email === null || email === '') return null;
-  if (email.length > 255 || !EMAIL.test(email)) throw new BadRequest('email is not a valid address');
+  if (email.length > PROFILE_LIMITS.email || !EMAIL_PATTERN.test(email) || !isStorable(email)) throw new BadRequest('email is not a valid address');
   return email;
+}
+
+function checkBio(bio: string | null): string | null {
+  if (bio === null || bio.trim() === '') return null;
+  if (bio.length > PROFILE_LIMITS.bio) throw new BadRequest(`bio must be at most ${PROFILE_LIMITS.bio} characters`);
+  if (!isStorable(bio)) throw new BadRequest('bio must not contain a NUL character');
+  return bio;
+}
+
+/** A picture is shown by the instances' pages: only a web address, never javascript: or data: URLs. */
+function checkPicture(picture: string | null): string | null {
+  if (picture === null || picture === '') return null;
+  const url = URL.parse(picture);
+  if (picture.length > PROFILE_LIMITS.picture || !url || (url.protocol !== 'https:' && url.protocol !== 'http:') || !isStorable(picture)) {
+    throw new BadRequest(`picture must be an http or https URL of at most ${PROFILE_LIMITS.picture} characters`);
+  }
+  return picture;
 }
 
 /** Reads and writes accounts. The password hash is only read by `findForLogin`. */
@@ -92,6 +121,17 @@ export class AccountStore {
 
   list(): Promise<Account[]> {
     return this.#accounts.find({ order: { usernameKey: 'ASC' } });
+  }
+
+  /** Changes the fields given (see ProfileChanges), each checked like at creation; the account as it now is. */
+  updateProfile(id: string, changes: ProfileChanges): Promise<Account> {
+    const checked: Partial<Account> = {
+      ...(changes.displayName === undefined ? {} : { displayName: checkDisplayName(changes.displayName) }),
+      ...(changes.email === undefined ? {} : { email: checkEmail(changes.email) }),
+      ...(changes.bio === undefined ? {} : { bio: checkBio(changes.bio) }),
+      ...(changes.picture === undefined ? {} : { picture: checkPicture(changes.picture) }),
+    };
+    return Object.keys(checked).length === 0 ? this.get(id) : this.#change(id, checked);
   }
 
   /** Sets the password hash, or clears it (null: the account cannot sign in until a password is set). */

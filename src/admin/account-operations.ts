@@ -2,7 +2,7 @@
 // each operation checks its input, changes the account, ends the sessions the change must end (with back-channel
 // logout to the instances), and writes the audit trail, in that order.
 import type { Account } from '../accounts/account-entity.js';
-import type { AccountStore } from '../accounts/account-store.js';
+import type { AccountStore, ProfileChanges } from '../accounts/account-store.js';
 import type { Authenticator } from '../accounts/authenticator.js';
 import type { PasswordHasher } from '../accounts/password-hasher.js';
 import type { PasswordLinks } from '../accounts/password-links.js';
@@ -26,6 +26,14 @@ export interface PasswordLinkView {
   expiresAt: Date;
 }
 
+/** A new account; without a password its owner sets one through the link `create` returns. */
+export interface NewAccountRequest {
+  username: string;
+  password: string | null;
+  displayName?: string | null;
+  email?: string | null;
+}
+
 export interface AccountOperationsDependencies {
   accounts: AccountStore;
   authenticator: Authenticator;
@@ -47,6 +55,22 @@ function invalidLink(): AppError {
 
 export class AccountOperations {
   constructor(private readonly deps: AccountOperationsDependencies) {}
+
+  /** Creates an account, its password under the policy, or without one and with a set-password link (shown once). */
+  async create(input: NewAccountRequest, actor: Actor): Promise<{ account: Account; passwordLink: PasswordLinkView | null }> {
+    const passwordHash = input.password === null ? null : await this.deps.hasher.hash(this.deps.policy.check(input.password, input.username));
+    const account = await this.deps.accounts.create({ username: input.username, passwordHash, displayName: input.displayName, email: input.email });
+    await this.record('account.created', account.id, actor, { username: account.username });
+    const passwordLink = input.password === null ? await this.issuePasswordLink(account.id, actor) : null;
+    return { account, passwordLink };
+  }
+
+  /** Changes the profile fields given; the audit entry names the fields, never their values. */
+  async updateProfile(id: string, changes: ProfileChanges, actor: Actor): Promise<Account> {
+    const account = await this.deps.accounts.updateProfile(id, changes);
+    await this.record('account.profile_updated', id, actor, { fields: Object.keys(changes).sort().join(' ') });
+    return account;
+  }
 
   /** Disables the account and ends its sessions: its tokens stop working at once. */
   async disable(id: string, actor: Actor): Promise<Account> {

@@ -17,6 +17,10 @@ export const AUTH_METHODS: readonly TokenAuthMethod[] = [
   'none',
 ];
 export const DEFAULT_SCOPES = 'openid profile email offline_access';
+/** An instance's own tokens (client_credentials) may read the profiles of its users (the user API, src/admin/). */
+export const USERS_READ_SCOPE = 'users:read';
+/** Every scope an instance may be allowed: the default ones, and users:read when an admin grants it. */
+export const INSTANCE_SCOPES: readonly string[] = [...DEFAULT_SCOPES.split(' '), USERS_READ_SCOPE];
 const SECRET_PURPOSE = 'client-secret';
 /** How long a node reuses an instance it has read (see findWithSecret). */
 const CACHE_TTL_MS = 10_000;
@@ -34,6 +38,8 @@ export interface NewInstance {
   ipAllowlist?: string[];
   /** Requests per minute on those endpoints; null: no limit of its own. */
   rateLimit?: number | null;
+  /** The scopes it may ask for, among INSTANCE_SCOPES; DEFAULT_SCOPES when not given. */
+  scopes?: string[];
 }
 
 /** An instance with its client secret in the clear: only in memory, only for the Client model and for display once. */
@@ -54,7 +60,16 @@ function checkUri(value: string, what: string): string {
   return value;
 }
 
-function checkNewInstance(input: NewInstance): Required<NewInstance> {
+function checkScopes(scopes: string[] | undefined, grantTypes: string[]): string {
+  const checked = scopes?.length ? [...new Set(scopes)] : DEFAULT_SCOPES.split(' ');
+  for (const scope of checked) if (!INSTANCE_SCOPES.includes(scope)) throw new BadRequest(`unsupported scope "${scope}"`);
+  if (checked.includes(USERS_READ_SCOPE) && !grantTypes.includes('client_credentials')) {
+    throw new BadRequest(`${USERS_READ_SCOPE} is for the instance's own tokens: it needs the client_credentials grant type`);
+  }
+  return checked.join(' ');
+}
+
+function checkNewInstance(input: NewInstance): Omit<Required<NewInstance>, 'scopes'> & { scopes: string } {
   const name = input.name.trim();
   if (name.length < 1 || name.length > 100) throw new BadRequest('name must be 1 to 100 characters');
   const grantTypes = input.grantTypes?.length ? [...new Set(input.grantTypes)] : ['authorization_code', 'refresh_token'];
@@ -84,6 +99,7 @@ function checkNewInstance(input: NewInstance): Required<NewInstance> {
     accessPolicy: input.accessPolicy ?? 'open',
     ipAllowlist: checkAllowlist(input.ipAllowlist ?? []),
     rateLimit: checkRateLimit(input.rateLimit ?? null),
+    scopes: checkScopes(input.scopes, grantTypes),
   };
 }
 
@@ -137,7 +153,6 @@ export class InstanceStore {
       secretEncrypted: clientSecret === null ? null : await this.secrets.seal(clientSecret, SECRET_PURPOSE),
       previousSecretEncrypted: null,
       previousSecretExpiresAt: null,
-      scopes: DEFAULT_SCOPES,
       jwks: null,
     });
     await this.#instances.save(instance);

@@ -3,7 +3,7 @@ import type { Account as OidcAccount, Adapter, Configuration, KoaContextWithOIDC
 import { errors, interactionPolicy } from 'oidc-provider';
 import type { Config } from '../../config/index.js';
 import type { AccountStore } from '../accounts/account-store.js';
-import type { InstanceStore } from '../instances/instance-store.js';
+import { INSTANCE_SCOPES, USERS_READ_SCOPE, type InstanceStore } from '../instances/instance-store.js';
 import { deriveKey } from '../security/secret-box.js';
 import { renderView } from '../http/views.js';
 import type { PrivateJwk } from '../keys/key-store.js';
@@ -27,6 +27,11 @@ export const ROUTES = {
 
 /** The scopes an instance's access tokens can carry; the OIDC ones let them be used at userinfo too. */
 const RESOURCE_SCOPES = 'openid profile email';
+/**
+ * An instance's own tokens (client_credentials) may also carry users:read, when the instance is allowed it (its client
+ * `scope`, which the provider enforces for static scopes): tokens for users never do, whatever is asked.
+ */
+const SERVICE_RESOURCE_SCOPES = `${RESOURCE_SCOPES} ${USERS_READ_SCOPE}`;
 
 /** Each instance is the resource server of its own access tokens; its resource indicator names it. */
 export function resourceOf(clientId: string): string {
@@ -117,7 +122,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       profile: ['preferred_username', 'name', 'picture', 'updated_at', ROLE_CLAIM, LOCAL_ID_CLAIM],
       email: ['email'],
     },
-    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    scopes: [...INSTANCE_SCOPES],
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
@@ -191,10 +196,10 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
         enabled: true,
         defaultResource: (ctx) => (ctx.oidc.client ? resourceOf(ctx.oidc.client.clientId) : undefined) as string,
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, resource, client): ResourceServer => {
+        getResourceServerInfo: (ctx, resource, client): ResourceServer => {
           if (resource !== resourceOf(client.clientId)) throw new errors.InvalidTarget('an instance can only ask for its own access tokens');
           return {
-            scope: RESOURCE_SCOPES,
+            scope: ctx.oidc.params?.grant_type === 'client_credentials' ? SERVICE_RESOURCE_SCOPES : RESOURCE_SCOPES,
             audience: client.clientId,
             accessTokenFormat: 'jwt',
             accessTokenTTL: config.ttl.accessToken,

@@ -1,0 +1,85 @@
+// Who may do what through the user API, as pure rules over facts the caller's token and the stores gave
+// (src/admin/api-auth.ts finds them, src/admin/user-routes.ts asks). Every access token names the instance it was
+// issued to, and the rules are relative to it:
+//
+//   caller                                   register   read        edit, password, sessions   delete
+//   the user themself                        -          own         own                        -
+//   an admin of this server (isAdmin)        yes        anyone      anyone                     anyone
+//   an admin of the token's instance         yes (1)    its users   -                          -
+//   the instance itself, scope users:read    -          its users   -                          -
+//
+//   (1) the new account gets access to that instance only, as a member.
+//   "its users": accounts with access to the token's instance.
+//
+// A caller who may not see an account is told it does not exist (404), whether it exists or not: who has an account
+// here is nobody else's business. A caller who may see it but not do what they ask is refused (403). An instance's own
+// token without users:read may do nothing here (403 insufficient_scope).
+import type { InstanceRole } from '../instances/instance-access-entity.js';
+import { USERS_READ_SCOPE } from '../instances/instance-store.js';
+
+/** What a token says of its bearer, checked against the stores. */
+export interface CallerRights {
+  /** The signed-in account the token was issued for; null for an instance's own token (client_credentials). */
+  account: { id: string; isAdmin: boolean } | null;
+  /** The account's role on the instance the token was issued to, when it has access there. */
+  instanceRole: InstanceRole | null;
+  scopes: ReadonlySet<string>;
+}
+
+/** The account a request is about, as far as the rules care. */
+export interface TargetFacts {
+  id: string;
+  /** Whether the account has access to the instance the caller's token was issued to. */
+  onCallersInstance: boolean;
+}
+
+export type UserAction = 'read' | 'edit' | 'password' | 'sessions' | 'delete';
+
+export type Verdict = 'allowed' | 'forbidden' | 'not_found' | 'insufficient_scope';
+
+function isServerAdmin(caller: CallerRights): boolean {
+  return caller.account?.isAdmin === true;
+}
+
+function isInstanceWithoutScope(caller: CallerRights): boolean {
+  return caller.account === null && !caller.scopes.has(USERS_READ_SCOPE);
+}
+
+/** Whether the caller may see the account at all. */
+function maySee(caller: CallerRights, target: TargetFacts): boolean {
+  if (isServerAdmin(caller) || caller.account?.id === target.id) return true;
+  if (!target.onCallersInstance) return false;
+  return caller.account === null ? caller.scopes.has(USERS_READ_SCOPE) : caller.instanceRole === 'admin';
+}
+
+function mayDo(caller: CallerRights, action: UserAction, target: TargetFacts): boolean {
+  if (isServerAdmin(caller)) return true;
+  switch (action) {
+    case 'read':
+      return maySee(caller, target);
+    case 'edit':
+    case 'password':
+    case 'sessions':
+      return caller.account?.id === target.id;
+    case 'delete':
+      return false;
+  }
+}
+
+/** May the caller register accounts? */
+export function mayRegister(caller: CallerRights): Verdict {
+  if (isInstanceWithoutScope(caller)) return 'insufficient_scope';
+  return isServerAdmin(caller) || (caller.account !== null && caller.instanceRole === 'admin') ? 'allowed' : 'forbidden';
+}
+
+/** May the caller do `action` to the account `target` (null: no such account)? */
+export function decide(caller: CallerRights, action: UserAction, target: TargetFacts | null): Verdict {
+  if (isInstanceWithoutScope(caller)) return 'insufficient_scope';
+  if (target === null || !maySee(caller, target)) return 'not_found';
+  return mayDo(caller, action, target) ? 'allowed' : 'forbidden';
+}
+
+/** Setting or clearing someone's password without knowing the current one is for this server's admins. */
+export function maySetPasswordWithoutCurrent(caller: CallerRights): boolean {
+  return isServerAdmin(caller);
+}

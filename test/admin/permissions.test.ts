@@ -1,0 +1,59 @@
+import { expect } from 'chai';
+import { decide, mayRegister, maySetPasswordWithoutCurrent, type CallerRights, type UserAction } from '../../src/admin/permissions.js';
+
+const ME = 'account-me';
+const member: CallerRights = { account: { id: ME, isAdmin: false }, instanceRole: 'member', scopes: new Set(['openid']) };
+const instanceAdmin: CallerRights = { ...member, instanceRole: 'admin' };
+const serverAdmin: CallerRights = { ...member, account: { id: ME, isAdmin: true } };
+const service: CallerRights = { account: null, instanceRole: null, scopes: new Set(['users:read']) };
+const scopelessService: CallerRights = { ...service, scopes: new Set(['openid']) };
+
+const ACTIONS: UserAction[] = ['read', 'edit', 'password', 'sessions', 'delete'];
+const self = { id: ME, onCallersInstance: true };
+const colleague = { id: 'account-colleague', onCallersInstance: true };
+const stranger = { id: 'account-stranger', onCallersInstance: false };
+
+/** The verdict on each action, in ACTIONS order. */
+function verdicts(caller: CallerRights, target: typeof self | null) {
+  return ACTIONS.map((action) => decide(caller, action, target));
+}
+
+describe('user API permissions', function () {
+  it('lets users read and change their own account, but not delete it', function () {
+    expect(verdicts(member, self)).to.deep.equal(['allowed', 'allowed', 'allowed', 'allowed', 'forbidden']);
+  });
+
+  it('hides other accounts from users, on their instance or not, as if they did not exist', function () {
+    for (const target of [colleague, stranger, null]) expect(verdicts(member, target)).to.deep.equal(Array(5).fill('not_found'));
+  });
+
+  it("lets an instance's admin read its users, change none, and see nobody else", function () {
+    expect(verdicts(instanceAdmin, colleague)).to.deep.equal(['allowed', 'forbidden', 'forbidden', 'forbidden', 'forbidden']);
+    expect(verdicts(instanceAdmin, stranger)).to.deep.equal(Array(5).fill('not_found'));
+  });
+
+  it("lets this server's admins do anything to any account that exists", function () {
+    for (const target of [self, colleague, stranger]) expect(verdicts(serverAdmin, target)).to.deep.equal(Array(5).fill('allowed'));
+    expect(verdicts(serverAdmin, null)).to.deep.equal(Array(5).fill('not_found'));
+  });
+
+  it("lets an instance's own token with users:read read its users only; without it, nothing at all", function () {
+    expect(verdicts(service, colleague)).to.deep.equal(['allowed', 'forbidden', 'forbidden', 'forbidden', 'forbidden']);
+    expect(verdicts(service, stranger)).to.deep.equal(Array(5).fill('not_found'));
+    for (const target of [colleague, stranger, null]) expect(verdicts(scopelessService, target)).to.deep.equal(Array(5).fill('insufficient_scope'));
+  });
+
+  it('lets admins register accounts, of this server or of the instance', function () {
+    expect([serverAdmin, instanceAdmin, member, service, scopelessService].map(mayRegister)).to.deep.equal([
+      'allowed',
+      'allowed',
+      'forbidden',
+      'forbidden',
+      'insufficient_scope',
+    ]);
+  });
+
+  it("sets passwords without the current one for this server's admins only", function () {
+    expect([serverAdmin, instanceAdmin, member, service].map(maySetPasswordWithoutCurrent)).to.deep.equal([true, false, false, false]);
+  });
+});

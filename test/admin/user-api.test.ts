@@ -1,0 +1,437 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import formats from 'ajv-formats';
+import { expect } from 'chai';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import * as oidc from 'openid-client';
+import type { Actor } from '../../src/admin/account-operations.js';
+import { DEFAULT_SCOPES, USERS_READ_SCOPE } from '../../src/instances/instance-store.js';
+import { backchannelReceiver } from '../support/backchannel-receiver.js';
+import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
+import { OpenApiCheck, type OpenApiDocument } from '../support/openapi-check.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
+
+const OPERATOR: Actor = { accountId: null, via: 'cli' };
+const NEW_PASSWORD = 'a brand new passphrase';
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown> & { detail?: string };
+}
+
+for (const backend of ['sqlite', 'postgres+redis'] as const) {
+  describe(`user API (${backend})`, function () {
+    let server: TestServer;
+    let receiver: Awaited<ReturnType<typeof backchannelReceiver>>;
+    let openApi: OpenApiCheck;
+    /** Where users sign in; allowed users:read for its own token. */
+    let home: Awaited<ReturnType<typeof addInstance>>;
+    /** Another instance, with the default scopes. */
+    let other: Awaited<ReturnType<typeof addInstance>>;
+
+    before(async function () {
+      server = await startTestServer(backend);
+      receiver = await backchannelReceiver();
+      home = await addInstance(server, { backchannelLogoutUri: receiver.url, scopes: [...DEFAULT_SCOPES.split(' '), USERS_READ_SCOPE] });
+      other = await addInstance(server);
+      const served = await fetch(`${server.url}/openapi.json`);
+      expect(served.status).to.equal(200);
+      openApi = new OpenApiCheck((await served.json()) as OpenApiDocument);
+    });
+    after(async function () {
+      receiver.server.close();
+      await server.close();
+    });
+
+    /** Calls the API; every answer must be one the served OpenAPI document describes. */
+    async function api(
+      method: string,
+      path: string,
+      { token, body, headers = {} }: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+    ): Promise<Answer> {
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      openApi.check(method, response.url, response.status, response.headers.get('content-type'), text);
+      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : {} };
+    }
+
+    /** A new account signed in on `instance` (home by default) in a browser of its own, with its tokens. */
+    async function signedIn(username: string, { instance = home, isAdmin = false } = {}) {
+      const account = await addAccount(server, username, { isAdmin });
+      const signIn = await codeFlow(instance.client, { username });
+      return { account, token: signIn.tokens.access_token, agent: signIn.agent, tokens: signIn.tokens };
+    }
+
+    /** Another sign-in of an existing account, in a browser of its own: a second session. */
+    async function anotherSession(username: string, instance = home) {
+      return (await codeFlow(instance.client, { username })).tokens.access_token;
+    }
+
+    /** An account that exists but has never used home: nobody at home may know of it. */
+    async function elsewhere(username: string) {
+      return (await signedIn(username, { instance: other })).account;
+    }
+
+    async function instanceAdmin(username: string) {
+      const account = await addAccount(server, username);
+      await server.services.accessOperations.grant(home.instance.id, account.id, 'admin', null, OPERATOR);
+      return { account, token: await anotherSession(username) };
+    }
+
+    async function serviceToken(instance = home, scope = USERS_READ_SCOPE) {
+      return (await oidc.clientCredentialsGrant(instance.client, { scope })).access_token;
+    }
+
+    describe('the user themself', function () {
+      it('reads and edits their own profile', async function () {
+        const { account, token } = await signedIn('self-editor');
+        const read = await api('GET', `/users/${account.id}`, { token });
+        expect(read.status).to.equal(200);
+        expect(read.body).to.include({ id: account.id, username: 'self-editor', displayName: 'self-editor display', isAdmin: false });
+        expect(read.headers.get('cache-control')).to.equal('no-store');
+        const changes = { displayName: 'Self Editor', email: 'self@example.org', bio: 'Plays the ukulele', picture: 'https://example.org/me.png' };
+        const edited = await api('PUT', `/users/${account.id}`, { token, body: changes });
+        expect(edited.status).to.equal(200);
+        expect(edited.body).to.include(changes);
+        expect(await server.services.accounts.get(account.id)).to.include(changes);
+        const cleared = await api('PUT', `/users/${account.id}`, { token, body: { bio: null, email: null } });
+        expect(cleared.body).to.include({ bio: null, email: null, displayName: 'Self Editor' });
+        const [audit] = await server.services.audit.recent(1, account.id);
+        expect(audit).to.include({ action: 'account.profile_updated' });
+      });
+
+      it("cannot see anyone else's profile, nor delete their own account, nor register anyone", async function () {
+        const { account, token } = await signedIn('nosy');
+        const neighbour = (await signedIn('neighbour')).account;
+        for (const [method, body] of [['GET'], ['PUT', { bio: 'hi' }], ['DELETE']] as const) {
+          expect((await api(method, `/users/${neighbour.id}`, { token, body })).status, method).to.equal(404);
+        }
+        expect((await api('GET', `/users/${neighbour.id}/sessions`, { token })).status).to.equal(404);
+        expect((await api('PUT', `/users/${neighbour.id}/password`, { token, body: { current: PASSWORD, password: NEW_PASSWORD } })).status).to.equal(404);
+        const absent = await api('GET', '/users/0190a000-0000-7000-8000-000000000000', { token });
+        expect(absent.status).to.equal(404);
+        expect(absent.body.detail).to.equal((await api('GET', `/users/${neighbour.id}`, { token })).body.detail);
+        expect((await api('DELETE', `/users/${account.id}`, { token })).status).to.equal(403);
+        expect((await api('POST', '/auth/register', { token, body: { username: 'by-nosy' } })).status).to.equal(403);
+        expect(await server.services.accounts.findByUsername('by-nosy')).to.equal(null);
+      });
+    });
+
+    describe('an admin of this server', function () {
+      it('reads, edits and deletes anyone, and registers accounts', async function () {
+        const { token } = await signedIn('root', { isAdmin: true });
+        const stranger = await elsewhere('stranger');
+        expect((await api('GET', `/users/${stranger.id}`, { token })).body).to.include({ username: 'stranger' });
+        expect((await api('PUT', `/users/${stranger.id}`, { token, body: { displayName: 'Renamed' } })).body).to.include({ displayName: 'Renamed' });
+        const registered = await api('POST', '/auth/register', { token, body: { username: 'by-root', password: NEW_PASSWORD, email: 'new@example.org' } });
+        expect(registered.status).to.equal(201);
+        expect(registered.body).to.not.have.property('passwordLink');
+        const user = registered.body.user as { id: string };
+        expect(registered.headers.get('location')).to.equal(`/users/${user.id}`);
+        expect((await api('GET', `/users/${user.id}`, { token })).body).to.include({ username: 'by-root', email: 'new@example.org' });
+        expect((await api('DELETE', `/users/${stranger.id}`, { token })).status).to.equal(204);
+        expect((await api('GET', `/users/${stranger.id}`, { token })).status).to.equal(404);
+      });
+
+      it('deletes a signed-in account: its instances are told by back-channel logout and its tokens stop working', async function () {
+        const { token } = await signedIn('root-deleter', { isAdmin: true });
+        const victim = await signedIn('deleted-by-api');
+        const logouts = receiver.tokens.length;
+        expect((await api('DELETE', `/users/${victim.account.id}`, { token })).status).to.equal(204);
+        expect(receiver.tokens.slice(logouts).map((logout) => decodeJwt(logout).sub)).to.include(victim.account.id);
+        expect((await oidc.tokenIntrospection(home.client, victim.token)).active).to.equal(false);
+        expect((await api('GET', `/users/${victim.account.id}`, { token: victim.token })).status).to.equal(401);
+        expect(await server.services.accounts.find(victim.account.id)).to.equal(null);
+      });
+
+      it('sets a password (the account is signed out everywhere) and clears one with a set-password link', async function () {
+        const { token } = await signedIn('root-resetter', { isAdmin: true });
+        const victim = await signedIn('reset-by-api');
+        const set = await api('PUT', `/users/${victim.account.id}/password`, { token, body: { password: NEW_PASSWORD } });
+        expect(set.status).to.equal(204);
+        expect((await api('GET', `/users/${victim.account.id}`, { token: victim.token })).status).to.equal(401);
+        expect((await api('PUT', `/users/${victim.account.id}/password`, { token, body: { password: 'short' } })).body.detail).to.contain('at least 8');
+        const cleared = await api('PUT', `/users/${victim.account.id}/password`, { token, body: { password: null } });
+        expect(cleared.status).to.equal(200);
+        expect((cleared.body.passwordLink as { url: string }).url).to.match(new RegExp(`^${server.issuer}/set-password\\?token=[\\w-]{43}$`));
+        expect(cleared.headers.get('cache-control')).to.equal('no-store');
+        expect(await server.services.accounts.hasPassword(victim.account.id)).to.equal(false);
+        const withCurrent = await api('PUT', `/users/${victim.account.id}/password`, { token, body: { current: 'x', password: NEW_PASSWORD } });
+        expect(withCurrent.status).to.equal(400);
+        expect(withCurrent.body.detail).to.contain('Unrecognized key: "current"');
+      });
+
+      it('registers an account without a password: the answer carries its set-password link, once', async function () {
+        const { token } = await signedIn('root-registrar', { isAdmin: true });
+        const registered = await api('POST', '/auth/register', { token, body: { username: 'linked-user', displayName: 'Linked' } });
+        expect(registered.status).to.equal(201);
+        const user = registered.body.user as { id: string };
+        expect((registered.body.passwordLink as { url: string }).url).to.match(/\/set-password\?token=[\w-]{43}$/);
+        expect(await server.services.accounts.hasPassword(user.id)).to.equal(false);
+        expect((await api('GET', `/users/${user.id}`, { token })).body).to.not.have.property('passwordLink');
+      });
+    });
+
+    describe('an admin of the instance the token was issued to', function () {
+      it('registers accounts with access to that instance only, as members with their local id', async function () {
+        const { token } = await instanceAdmin('home-admin');
+        const registered = await api('POST', '/auth/register', { token, body: { username: 'home-recruit', password: NEW_PASSWORD, localUserId: 42 } });
+        expect(registered.status).to.equal(201);
+        const user = registered.body.user as { id: string };
+        const access = await server.services.accessOperations.list({ accountId: user.id });
+        expect(access.map(({ instanceId, role, localUserId }) => ({ instanceId, role, localUserId }))).to.deep.equal([
+          { instanceId: home.instance.id, role: 'member', localUserId: 42 },
+        ]);
+        const taken = await api('POST', '/auth/register', { token, body: { username: 'HOME-RECRUIT', password: NEW_PASSWORD } });
+        expect(taken.status).to.equal(409);
+      });
+
+      it("reads that instance's users but not others', and changes nobody", async function () {
+        const { token } = await instanceAdmin('home-admin-reader');
+        const member = (await signedIn('home-member')).account;
+        const stranger = await elsewhere('not-at-home');
+        expect((await api('GET', `/users/${member.id}`, { token })).body).to.include({ username: 'home-member' });
+        expect((await api('GET', `/users/${stranger.id}`, { token })).status).to.equal(404);
+        expect((await api('PUT', `/users/${member.id}`, { token, body: { bio: 'x' } })).status).to.equal(403);
+        expect((await api('DELETE', `/users/${member.id}`, { token })).status).to.equal(403);
+        expect((await api('GET', `/users/${member.id}/sessions`, { token })).status).to.equal(403);
+        expect((await api('PUT', `/users/${member.id}/password`, { token, body: { password: NEW_PASSWORD } })).status).to.equal(403);
+      });
+
+      it('is a plain member with a token issued to another instance', async function () {
+        const { account } = await instanceAdmin('admin-at-home-only');
+        const member = (await signedIn('home-member-2')).account;
+        const token = await anotherSession(account.username, other);
+        expect((await api('GET', `/users/${member.id}`, { token })).status).to.equal(404);
+        expect((await api('POST', '/auth/register', { token, body: { username: 'via-other' } })).status).to.equal(403);
+      });
+    });
+
+    describe("an instance's own token", function () {
+      it('with users:read, reads the profiles of its users and nobody else, and changes nothing', async function () {
+        const token = await serviceToken();
+        expect(decodeJwt(token)).to.include({ scope: USERS_READ_SCOPE, client_id: home.instance.clientId });
+        const member = (await signedIn('served-member')).account;
+        const stranger = await elsewhere('served-stranger');
+        expect((await api('GET', `/users/${member.id}`, { token })).body).to.include({ username: 'served-member' });
+        expect((await api('GET', `/users/${stranger.id}`, { token })).status).to.equal(404);
+        expect((await api('PUT', `/users/${member.id}`, { token, body: { bio: 'x' } })).status).to.equal(403);
+        expect((await api('DELETE', `/users/${member.id}`, { token })).status).to.equal(403);
+        expect((await api('GET', `/users/${member.id}/sessions`, { token })).status).to.equal(403);
+        expect((await api('POST', '/auth/register', { token, body: { username: 'by-service' } })).status).to.equal(403);
+      });
+
+      it('without users:read is refused with insufficient_scope; an instance not allowed it cannot get it', async function () {
+        const refused = await oidc.clientCredentialsGrant(other.client, { scope: USERS_READ_SCOPE }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(refused).to.have.property('error', 'invalid_scope');
+        const member = (await signedIn('scopeless-target', { instance: other })).account;
+        for (const token of [await serviceToken(other, 'openid'), await serviceToken(home, 'openid')]) {
+          const answer = await api('GET', `/users/${member.id}`, { token });
+          expect(answer.status).to.equal(403);
+          expect(answer.headers.get('www-authenticate')).to.equal(
+            'Bearer realm="chillfi3-auth", error="insufficient_scope", error_description="this needs an access token with scope users:read", scope="users:read"',
+          );
+        }
+      });
+
+      it('is allowed users:read only with the client_credentials grant, and no scope this server does not know', async function () {
+        const register = (scopes: string[], grantTypes = ['authorization_code', 'client_credentials']) =>
+          server.services.instances.create({ name: 'Scoped', redirectUris: ['http://127.0.0.1:9/callback'], grantTypes, scopes }).then(
+            () => 'registered',
+            (error: Error) => error.message,
+          );
+        expect(await register(['openid', USERS_READ_SCOPE], ['authorization_code'])).to.contain('needs the client_credentials grant type');
+        expect(await register(['openid', 'users:write'])).to.equal('unsupported scope "users:write"');
+        expect(await register(['openid', USERS_READ_SCOPE])).to.equal('registered');
+      });
+
+      it("never reaches a user's token, whatever the sign-in asks for", async function () {
+        const account = await addAccount(server, 'asks-for-more');
+        const { tokens } = await codeFlow(home.client, { username: account.username, scope: `openid profile ${USERS_READ_SCOPE}` });
+        expect(String(decodeJwt(tokens.access_token).scope).split(' ')).to.not.include(USERS_READ_SCOPE);
+        const member = (await signedIn('home-member-3')).account;
+        expect((await api('GET', `/users/${member.id}`, { token: tokens.access_token })).status).to.equal(404);
+      });
+    });
+
+    describe('access tokens', function () {
+      it('are required: 401 with an RFC 6750 challenge, problem+json, before the provider sees /auth/register', async function () {
+        const missing = await api('POST', '/auth/register', { body: { username: 'anon' } });
+        expect(missing.status).to.equal(401);
+        expect(missing.headers.get('www-authenticate')).to.equal('Bearer realm="chillfi3-auth"');
+        expect(missing.headers.get('content-type')).to.contain('application/problem+json');
+        const folded = await fetch(`${server.url}/AUTH/REGISTER`, { method: 'POST' });
+        expect(folded.status).to.equal(401);
+        for (const [method, path, allow] of [['GET', '/auth/register', 'POST'], ['PATCH', '/users/x', 'HEAD, GET, PUT, DELETE']]) {
+          const wrongMethod = await fetch(`${server.url}${path}`, { method });
+          expect(wrongMethod.status, `${method} ${path}`).to.equal(405);
+          expect(wrongMethod.headers.get('allow')).to.equal(allow);
+          expect(wrongMethod.headers.get('content-type')).to.contain('application/problem+json');
+        }
+      });
+
+      it('that are not ours, not access tokens, or malformed are refused as invalid_token', async function () {
+        const { account, tokens } = await signedIn('token-tester');
+        const { privateKey, publicKey } = await generateKeyPair('ES256');
+        const forged = await new SignJWT({ client_id: home.instance.clientId, scope: 'openid' })
+          .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: (await exportJWK(publicKey)).kid ?? 'forged' })
+          .setIssuer(server.issuer)
+          .setSubject(account.id)
+          .setAudience(home.instance.clientId)
+          .setJti('forged-jti')
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(privateKey);
+        for (const authorization of [`Bearer ${forged}`, `Bearer ${tokens.id_token}`, 'Bearer not-a-token', `Basic ${tokens.access_token}`]) {
+          const answer = await api('GET', `/users/${account.id}`, { headers: { authorization } });
+          expect(answer.status, authorization.slice(0, 20)).to.equal(401);
+          expect(answer.headers.get('www-authenticate')).to.contain('error="invalid_token"');
+        }
+      });
+
+      it('stop working once revoked, or once their session ends', async function () {
+        const { account, token } = await signedIn('revoker');
+        await oidc.tokenRevocation(home.client, token);
+        expect((await api('GET', `/users/${account.id}`, { token })).status).to.equal(401);
+
+        const ending = await anotherSession('revoker');
+        const ender = await anotherSession('revoker');
+        const sessions = (await api('GET', `/users/${account.id}/sessions`, { token: ender })).body.sessions as { uid: string }[];
+        const endingUid = (await server.services.provider.AccessToken.find(server.services.registry.shadowId(decodeJwt(ending).jti as string)))?.sessionUid;
+        expect(sessions.map(({ uid }) => uid)).to.include(endingUid);
+        expect((await api('DELETE', `/users/${account.id}/sessions/${endingUid}`, { token: ender })).status).to.equal(204);
+        expect((await api('GET', `/users/${account.id}`, { token: ending })).status).to.equal(401);
+        expect((await api('GET', `/users/${account.id}`, { token: ender })).status).to.equal(200);
+      });
+
+      it("stop working when their account is disabled or gone, though the token itself still stands", async function () {
+        const { account, token } = await signedIn('disabled-by-store');
+        await server.services.accounts.setDisabled(account.id, true);
+        expect((await api('GET', `/users/${account.id}`, { token })).status).to.equal(401);
+        await server.services.accounts.setDisabled(account.id, false);
+        expect((await api('GET', `/users/${account.id}`, { token })).status).to.equal(200);
+        await server.services.accounts.delete(account.id);
+        expect((await api('GET', `/users/${account.id}`, { token })).status).to.equal(401);
+      });
+    });
+
+    describe('passwords and sessions of ones own', function () {
+      it('changes the password with the current one, keeping this session and ending the others', async function () {
+        const { account, token } = await signedIn('own-changer');
+        const otherSession = await anotherSession('own-changer');
+        const wrong = await api('PUT', `/users/${account.id}/password`, { token, body: { current: 'not my password', password: NEW_PASSWORD } });
+        expect(wrong.status).to.equal(400);
+        expect(wrong.body.detail).to.equal('the current password is not right');
+        const withoutCurrent = await api('PUT', `/users/${account.id}/password`, { token, body: { password: NEW_PASSWORD } });
+        expect(withoutCurrent.status).to.equal(400);
+        expect(withoutCurrent.body.detail).to.match(/^current: /);
+        expect((await api('PUT', `/users/${account.id}/password`, { token, body: { current: PASSWORD, password: NEW_PASSWORD } })).status).to.equal(204);
+        expect((await api('GET', `/users/${account.id}`, { token })).status).to.equal(200);
+        expect((await api('GET', `/users/${account.id}`, { token: otherSession })).status).to.equal(401);
+        expect((await api('GET', `/users/${account.id}/sessions`, { token })).body.sessions).to.have.length(1);
+        expect(await server.services.authenticator.signIn('own-changer', NEW_PASSWORD)).to.include({ ok: true });
+      });
+
+      it('lists and ends its sessions, each with back-channel logout', async function () {
+        const { account, token } = await signedIn('session-keeper');
+        await anotherSession('session-keeper');
+        const listed = await api('GET', `/users/${account.id}/sessions`, { token });
+        const sessions = listed.body.sessions as { uid: string; clientIds: string[]; signedInAt: string }[];
+        expect(sessions).to.have.length(2);
+        expect(sessions.every(({ clientIds }) => clientIds.includes(home.instance.clientId))).to.equal(true);
+        expect((await api('DELETE', `/users/${account.id}/sessions/no-such-session`, { token })).status).to.equal(404);
+        const logouts = receiver.tokens.length;
+        const ended = await api('DELETE', `/users/${account.id}/sessions`, { token });
+        expect(ended.status).to.equal(200);
+        expect(ended.body).to.include({ sessions: 2 });
+        expect(receiver.tokens.slice(logouts).filter((logout) => decodeJwt(logout).sub === account.id)).to.have.length(2);
+        expect((await api('GET', `/users/${account.id}/sessions`, { token })).status).to.equal(401);
+      });
+    });
+
+    describe('bad input', function () {
+      let account: { id: string };
+      let token: string;
+      before(async function () {
+        ({ account, token } = await signedIn('bad-input'));
+      });
+
+      const put = (body: unknown, headers: Record<string, string> = {}) => api('PUT', `/users/${account.id}`, { token, body, headers });
+
+      it('refuses bodies the schema does not take, saying what is wrong, as problem+json 400', async function () {
+        const cases: [unknown, string][] = [
+          [{ nickname: 'x' }, 'Unrecognized key: "nickname"'],
+          [{ email: 'not-an-address' }, 'email: not a valid email address'],
+          [{ bio: 'b'.repeat(2001) }, 'bio: Too big: expected string to have <=2000 characters'],
+          [{ displayName: 'nul\0here' }, 'displayName: must not contain a NUL character'],
+          [{ bio: 5 }, 'bio: Invalid input: expected string, received number'],
+          [[], 'Invalid input: expected object, received array'],
+          [{ picture: 'javascript:alert(1)' }, 'picture must be an http or https URL'],
+        ];
+        for (const [body, detail] of cases) {
+          const answer = await put(body);
+          expect(answer.status, JSON.stringify(body).slice(0, 40)).to.equal(400);
+          expect(answer.headers.get('content-type')).to.contain('application/problem+json');
+          expect(answer.body.detail).to.contain(detail);
+        }
+        const localId = await api('POST', '/auth/register', {
+          token: (await signedIn('bad-input-root', { isAdmin: true })).token,
+          body: { username: 'fractional', localUserId: 1.5 },
+        });
+        expect(localId.body.detail).to.equal('localUserId: Invalid input: expected int, received number');
+        expect((await api('GET', `/users/${account.id}`, { token })).body).to.include({ bio: null, picture: null });
+      });
+
+      it('refuses what is not JSON (400, 415) and what is too big (413)', async function () {
+        const malformed = await put('{"bio":');
+        expect(malformed.status).to.equal(400);
+        const plain = await put('bio=x', { 'content-type': 'text/plain' });
+        expect(plain.status).to.equal(415);
+        expect(plain.body.detail).to.contain('application/json');
+        const big = await put({ bio: 'b'.repeat(20_000) });
+        expect(big.status).to.equal(413);
+      });
+
+      it('answers 404 for ids no store can hold', async function () {
+        const { token: rootToken } = await signedIn('bad-input-admin', { isAdmin: true });
+        for (const id of ['%00', `a%00${account.id}`, 'x'.repeat(300)]) {
+          expect((await api('GET', `/users/${id}`, { token: rootToken })).status, id).to.equal(404);
+          expect((await api('PUT', `/users/${id}`, { token: rootToken, body: { bio: 'x' } })).status, id).to.equal(404);
+        }
+      });
+    });
+
+    it('serves an OpenAPI 3.1 document whose schemas are valid JSON Schema 2020-12', async function () {
+      const document = (await (await fetch(`${server.url}/openapi.json`)).json()) as OpenApiDocument & {
+        components: { schemas: Record<string, object> };
+      };
+      expect(document.openapi).to.match(/^3\.1\./);
+      expect(Object.keys(document.paths)).to.have.members([
+        '/auth/register',
+        '/users/{id}',
+        '/users/{id}/password',
+        '/users/{id}/sessions',
+        '/users/{id}/sessions/{uid}',
+      ]);
+      // Strict: an unknown keyword or a malformed schema throws. The components sit where their $refs point.
+      const strict = new Ajv2020({ strict: true });
+      formats.default(strict);
+      strict.addKeyword('components');
+      strict.addSchema({ $id: 'document', components: document.components });
+      for (const name of Object.keys(document.components.schemas)) {
+        expect(() => strict.getSchema(`document#/components/schemas/${name}`), name).to.not.throw();
+      }
+    });
+  });
+}
