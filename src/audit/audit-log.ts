@@ -130,6 +130,22 @@ export class AuditLog {
     return (await this.query({ limit, accountId })).events;
   }
 
+  /**
+   * The account of the newest entry whose details hold `key` = `value` (details are stored as JSON text), or null. A
+   * scan: for rare lookups only, such as who a grant already revoked belonged to.
+   */
+  async accountOfDetail(key: string, value: string): Promise<string | null> {
+    const found = await this.#events
+      .createQueryBuilder('event')
+      .where('event.accountId IS NOT NULL')
+      .andWhere("event.details LIKE :pair ESCAPE '\\'", { pair: `%${escapeLike(JSON.stringify({ [key]: value }).slice(1, -1))}%` })
+      .orderBy('event.at', 'DESC')
+      .addOrderBy('event.id', 'DESC')
+      .limit(1)
+      .getOne();
+    return found?.accountId ?? null;
+  }
+
   /** Deletes every entry older than `before`; resolves to how many. */
   async prune(before: Date): Promise<number> {
     let deleted = 0;
@@ -159,9 +175,14 @@ function actionsMatch(actions: readonly string[]): Brackets {
   return new Brackets((any) => {
     actions.forEach((action, index) => {
       const condition = action.endsWith('.*')
-        ? { sql: `event.action LIKE :action${index} ESCAPE '\\'`, value: `${action.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%` }
+        ? { sql: `event.action LIKE :action${index} ESCAPE '\\'`, value: `${escapeLike(action.slice(0, -1))}%` }
         : { sql: `event.action = :action${index}`, value: action };
       any.orWhere(condition.sql, { [`action${index}`]: condition.value });
     });
   });
+}
+
+/** `text` matched literally by LIKE with a backslash as its escape. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, '\\$&');
 }

@@ -68,7 +68,7 @@ export function auditProviderEvents(provider: Provider, { audit, instances, logg
     const reuse = ctx.oidc.route === 'token';
     write(
       ctx,
-      accountOfGrantRequest(provider, ctx).then((accountId): ProviderEntry => ({
+      accountOfRevokedGrant(audit, ctx, grantId).then((accountId): ProviderEntry => ({
         action: reuse ? 'token.reuse_detected' : 'grant.revoked',
         outcome: reuse ? 'failure' : 'success',
         accountId,
@@ -106,17 +106,11 @@ export function auditProviderEvents(provider: Provider, { audit, instances, logg
 }
 
 /**
- * The account whose grant a request touched. A reused code is not among the request's entities (the provider refuses
- * it before naming it), but its consumed record keeps the account (adapters/consumed-payload.ts).
+ * The account whose grant a request revoked. A reused code is not among the request's entities (the provider refuses
+ * it before naming it) and is gone with its grant by now: its account is the one the grant's tokens were issued to.
  */
-async function accountOfGrantRequest(provider: Provider, ctx: KoaContextWithOIDC): Promise<string | null> {
-  const { entities, params } = ctx.oidc;
-  const token =
-    entities.RefreshToken ??
-    entities.AccessToken ??
-    entities.AuthorizationCode ??
-    (params?.grant_type === 'authorization_code' && typeof params.code === 'string'
-      ? await provider.AuthorizationCode.find(params.code, { ignoreExpiration: true })
-      : undefined);
-  return token?.accountId ?? ctx.oidc.account?.accountId ?? ctx.oidc.session?.accountId ?? null;
+async function accountOfRevokedGrant(audit: AuditLog, ctx: KoaContextWithOIDC, grantId: string): Promise<string | null> {
+  const { entities } = ctx.oidc;
+  const token = entities.RefreshToken ?? entities.AccessToken ?? entities.AuthorizationCode;
+  return token?.accountId ?? ctx.oidc.account?.accountId ?? ctx.oidc.session?.accountId ?? audit.accountOfDetail('grant_id', grantId);
 }

@@ -2,6 +2,7 @@
 // one command line on given streams and resolves to the exit code (src/cli/output.ts says which).
 import { Command } from 'commander';
 import { addAccessCommand } from './access.js';
+import { addAuditCommand } from './audit.js';
 import { CliContext, type CliIo } from './context.js';
 import { addInstancesCommand } from './instances.js';
 import { addMigrateCommand } from './migrate.js';
@@ -54,6 +55,7 @@ function buildProgram(io: CliIo): Command {
   addInstancesCommand(program, context);
   addAccessCommand(program, context);
   addSessionsCommand(program, context);
+  addAuditCommand(program, context);
   addHelpCommand(program, io);
   // The top level answers a usage error with a short usage rather than with its whole help; commands, with theirs.
   return program
