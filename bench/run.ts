@@ -4,7 +4,8 @@
 //
 // Targets: (a) hello-world GET, (b) discovery GET, (c) client_credentials at the token endpoint (client_secret_basic),
 // (d) introspection of a client_credentials JWT access token. Then, with the servers stopped, the instance SDK's
-// micro benchmark (bench/sdk-verify.ts), included under `sdk`.
+// micro benchmark (bench/sdk-verify.ts), included under `sdk`, and what the audit trail costs sign-in
+// (bench/sign-in-audit.ts), under `signInAudit`.
 //
 // Environment (all optional): BENCH_POSTGRES_URL (default TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test,
 // used to create and drop a scratch database), BENCH_REDIS_URL (default TEST_REDIS_URL or redis://127.0.0.1:6379),
@@ -98,13 +99,13 @@ async function cleanup(): Promise<void> {
   }
 }
 
-/** bench/sdk-verify.ts in its own process (its progress to stderr): the SDK's checks per second, as JSON. */
-async function runSdkBenchmark(): Promise<unknown> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/sdk-verify.ts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+/** A benchmark script in its own process (its progress to stderr): the JSON document it prints. */
+async function runBenchmarkScript(script: string): Promise<unknown> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const code = await new Promise<number | null>((done) => child.once('exit', done));
-  if (code !== 0) throw new Error(`bench/sdk-verify.ts exited with code ${code}`);
+  if (code !== 0) throw new Error(`${script} exited with code ${code}`);
   return JSON.parse(output);
 }
 
@@ -247,7 +248,9 @@ async function main(): Promise<void> {
   await stopChildren();
 
   log('instance SDK micro benchmark (bench/sdk-verify.ts)');
-  const sdk = await runSdkBenchmark();
+  const sdk = await runBenchmarkScript('bench/sdk-verify.ts');
+  log('sign-in with and without audit writes (bench/sign-in-audit.ts)');
+  const signInAudit = await runBenchmarkScript('bench/sign-in-audit.ts');
 
   const report = {
     benchmark: 'chillfi3-auth load (autocannon, loopback)',
@@ -272,6 +275,7 @@ async function main(): Promise<void> {
       ratioToHelloWorld: Math.round((result.requestsPerSecond / baseline) * 1000) / 1000,
     })),
     sdk,
+    signInAudit,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
