@@ -9,7 +9,7 @@ import type { PasswordLinks } from '../accounts/password-links.js';
 import type { PasswordPolicy } from '../accounts/password-policy.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { AppError, BadRequest, NotFound } from '../errors.js';
-import type { AccountSessions } from '../provider/account-sessions.js';
+import type { AccountSessions, EndedSessions } from '../provider/account-sessions.js';
 
 /** Who asked, for the audit trail. */
 export interface Actor {
@@ -32,6 +32,7 @@ export interface NewAccountRequest {
   password: string | null;
   displayName?: string | null;
   email?: string | null;
+  isAdmin?: boolean;
 }
 
 export interface AccountOperationsDependencies {
@@ -59,7 +60,13 @@ export class AccountOperations {
   /** Creates an account, its password under the policy, or without one and with a set-password link (shown once). */
   async create(input: NewAccountRequest, actor: Actor): Promise<{ account: Account; passwordLink: PasswordLinkView | null }> {
     const passwordHash = input.password === null ? null : await this.deps.hasher.hash(this.deps.policy.check(input.password, input.username));
-    const account = await this.deps.accounts.create({ username: input.username, passwordHash, displayName: input.displayName, email: input.email });
+    const account = await this.deps.accounts.create({
+      username: input.username,
+      passwordHash,
+      displayName: input.displayName,
+      email: input.email,
+      isAdmin: input.isAdmin === true,
+    });
     await this.record('account.created', account.id, actor, { username: account.username });
     const passwordLink = input.password === null ? await this.issuePasswordLink(account.id, actor) : null;
     return { account, passwordLink };
@@ -70,6 +77,14 @@ export class AccountOperations {
     const account = await this.deps.accounts.updateProfile(id, changes);
     await this.record('account.profile_updated', id, actor, { fields: Object.keys(changes).sort().join(' ') });
     return account;
+  }
+
+  /** Ends one session of the account (by uid) or all of them; NotFound when it has no session with that uid. */
+  async endSessions(id: string, which: { uid: string } | 'all', actor: Actor): Promise<EndedSessions> {
+    const ended = which === 'all' ? await this.deps.sessions.endAll(id) : await this.deps.sessions.end(id, which.uid);
+    if (!ended) throw new NotFound('no such session');
+    await this.record('sessions.ended', id, actor, { ...ended, ...(which === 'all' ? {} : { session: which.uid }) });
+    return ended;
   }
 
   /** Disables the account and ends its sessions: its tokens stop working at once. */

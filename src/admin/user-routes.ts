@@ -132,12 +132,12 @@ export function userApiRoutes(deps: UserApiDependencies): Router {
 
   router.delete('/users/:id/sessions', authenticate, async function endSessions(ctx) {
     const account = await target(ctx, 'sessions');
-    ctx.body = await deps.accountSessions.endAll(account.id);
+    ctx.body = await deps.accountOperations.endSessions(account.id, 'all', actor(ctx));
   });
 
   router.delete('/users/:id/sessions/:uid', authenticate, async function endSession(ctx) {
     const account = await target(ctx, 'sessions');
-    if (!(await deps.accountSessions.end(account.id, (ctx.params as { uid: string }).uid))) throw new NotFound('no such session');
+    await deps.accountOperations.endSessions(account.id, { uid: (ctx.params as { uid: string }).uid }, actor(ctx));
     ctx.status = 204;
   });
 

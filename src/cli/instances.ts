@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { BadRequest } from '../errors.js';
 import type { AccessPolicy, Instance, TokenAuthMethod } from '../instances/instance-entity.js';
-import { GRANT_TYPES } from '../instances/instance-store.js';
+import { DEFAULT_SCOPES, GRANT_TYPES, INSTANCE_SCOPES, USERS_READ_SCOPE } from '../instances/instance-store.js';
 import type { CliContext } from './context.js';
 import { instanceNamed } from './lookups.js';
 import { printed, table, yesNo, type Output } from './output.js';
@@ -15,6 +15,7 @@ interface AddInstanceOptions {
   grantTypes?: string[];
   authMethod?: TokenAuthMethod;
   skipConsent?: boolean;
+  scopes?: string[];
   ipAllow?: string[];
   rateLimit?: number;
 }
@@ -43,6 +44,12 @@ export function addInstancesCommand(program: Command, context: CliContext): void
       'how it authenticates to the server: client_secret_basic (default), client_secret_post, client_secret_jwt, none',
     )
     .option('--skip-consent', 'sign users in without asking their consent (a first-party instance)')
+    .option(
+      '--scopes <scopes>',
+      `comma separated, among ${INSTANCE_SCOPES.join(', ')} (default: ${DEFAULT_SCOPES.split(' ').join(',')}); ` +
+        `${USERS_READ_SCOPE} lets its own client_credentials tokens read its users' profiles`,
+      commaList,
+    )
     .option(
       '--ip-allow <cidr...>',
       'the only addresses it may call the token, introspection and revocation endpoints from',
@@ -81,6 +88,7 @@ async function addInstance(context: CliContext, options: AddInstanceOptions): Pr
       grantTypes: options.grantTypes,
       tokenEndpointAuthMethod: options.authMethod,
       skipConsent: options.skipConsent === true,
+      scopes: options.scopes,
       ipAllowlist: options.ipAllow ?? [],
       rateLimit: options.rateLimit ?? null,
     });
@@ -155,6 +163,7 @@ function instanceView(instance: Instance) {
     backchannelLogoutUri: instance.backchannelLogoutUri,
     tokenEndpointAuthMethod: instance.tokenEndpointAuthMethod,
     skipConsent: instance.skipConsent,
+    scopes: instance.scopes.split(' '),
     accessPolicy: instance.accessPolicy,
     ipAllowlist: instance.ipAllowlist,
     rateLimit: instance.rateLimit,

@@ -1,9 +1,11 @@
 // `chillfi3-auth sessions ...`: an account's single sign-on sessions, listed and ended.
 import type { Command } from 'commander';
-import { NotFound } from '../errors.js';
+import type { Actor } from '../admin/account-operations.js';
 import type { CliContext } from './context.js';
 import { accountNamed } from './lookups.js';
 import { printed, table, usageError } from './output.js';
+
+const OPERATOR: Actor = { accountId: null, via: 'cli' };
 
 function when(epochSeconds: number | null): string {
   return epochSeconds === null ? '' : new Date(epochSeconds * 1000).toISOString();
@@ -42,15 +44,11 @@ export function addSessionsCommand(program: Command, context: CliContext): void 
   end.action(
     printed(context.io, (user: string, options: { session?: string; all?: boolean }) => {
       if ((options.session === undefined) === (options.all === undefined)) usageError(end, 'give exactly one of --session, --all');
-      return context.withServices(async ({ accounts, accountSessions }) => {
+      return context.withServices(async ({ accounts, accountOperations }) => {
         const account = await accountNamed(accounts, user);
-        if (options.all) {
-          const ended = await accountSessions.endAll(account.id);
-          return { json: { ended }, lines: [`Ended ${ended.sessions} session(s) and ${ended.grants} grant(s) of "${account.username}".`] };
-        }
-        const found = await accountSessions.end(account.id, options.session as string);
-        if (!found) throw new NotFound(`"${account.username}" has no session ${options.session}`);
-        return { json: { ended: { sessions: 1 } }, lines: [`Ended session ${options.session} of "${account.username}".`] };
+        const which = options.all ? 'all' : { uid: options.session as string };
+        const ended = await accountOperations.endSessions(account.id, which, OPERATOR);
+        return { json: { ended }, lines: [`Ended ${ended.sessions} session(s) and ${ended.grants} grant(s) of "${account.username}".`] };
       });
     }),
   );

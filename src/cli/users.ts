@@ -141,17 +141,13 @@ export function addUsersCommand(program: Command, context: CliContext): void {
 }
 
 async function addUser(context: CliContext, options: AddUserOptions, password: string | null): Promise<Output> {
-  return context.withServices(async ({ accounts, hasher, passwordPolicy, accountOperations }) => {
-    const account = await accounts.create({
-      username: options.username,
-      passwordHash: password === null ? null : await hasher.hash(passwordPolicy.check(password, options.username)),
-      displayName: options.displayName,
-      email: options.email,
-      isAdmin: options.admin === true,
-    });
+  return context.withServices(async ({ accountOperations }) => {
+    const { account, passwordLink: link } = await accountOperations.create(
+      { username: options.username, password, displayName: options.displayName, email: options.email, isAdmin: options.admin === true },
+      OPERATOR,
+    );
     const created = `Created user "${account.username}" (id ${account.id})${account.isAdmin ? ' as an administrator' : ''}.`;
-    if (password !== null) return { json: { user: accountView(account), hasPassword: true }, lines: [created] };
-    const link = await accountOperations.issuePasswordLink(account.id, OPERATOR);
+    if (link === null) return { json: { user: accountView(account), hasPassword: true }, lines: [created] };
     const output = passwordLinkOutput(account, link, `${created} It has no password: it cannot sign in until one is set.`);
     return { json: { ...(output.json as object), hasPassword: false }, lines: output.lines };
   });

@@ -66,13 +66,14 @@ export class AccountSessions {
     return sessions.filter((session) => typeof session.uid === 'string').map(summary);
   }
 
-  /** Ends one session of the account and its grants; false when the account has no session with that uid. */
-  async end(accountId: string, uid: string): Promise<boolean> {
+  /** Ends one session of the account and its grants; null when the account has no session with that uid. */
+  async end(accountId: string, uid: string): Promise<EndedSessions | null> {
     const session = (await this.store.sessionsOfAccount(accountId)).find((candidate) => candidate.uid === uid);
-    if (!session) return false;
+    if (!session) return null;
     await this.endSessions(accountId, [session]);
-    await this.revokeGrants(grantIdsOf([session]));
-    return true;
+    const grants = grantIdsOf([session]);
+    await this.revokeGrants(grants);
+    return { sessions: 1, grants: grants.size };
   }
 
   /**

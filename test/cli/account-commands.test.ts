@@ -102,6 +102,21 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect((await run('access', 'grant', 'shell-access', instance.clientId, '--local-id', 'seven')).code).to.equal(1);
     });
 
+    it('registers an instance whose own tokens may read its users (users:read), and only with client_credentials', async function () {
+      const added = await json<{ instance: { clientId: string; scopes: string[] }; clientSecret: string }>(
+        'instances', 'add', '--name', 'Reader', '--grant-types', 'client_credentials', '--scopes', 'openid,users:read',
+      );
+      expect(added.instance.scopes).to.deep.equal(['openid', 'users:read']);
+      const client = await oidc.discovery(new URL(server.issuer), added.instance.clientId, added.clientSecret, undefined, {
+        execute: [oidc.allowInsecureRequests],
+      });
+      const token = await oidc.clientCredentialsGrant(client, { scope: 'users:read' });
+      expect(token.scope).to.equal('users:read');
+      const refused = await run('instances', 'add', '--name', 'No', '--redirect-uri', 'http://127.0.0.1:9/cb', '--scopes', 'users:read');
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr).to.contain('client_credentials');
+    });
+
     it('lists and ends sessions, one or all', async function () {
       const account = await addAccount(server, 'shell-sessions');
       const { client } = await addInstance(server);

@@ -82,9 +82,9 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       const sessions = await server.services.accountSessions.list(account.id);
       expect(sessions).to.have.length(3);
       const first = sessions.find((session) => session.clientIds.length === 2) as { uid: string };
-      expect(await server.services.accountSessions.end(account.id, first.uid)).to.equal(true);
-      expect(await server.services.accountSessions.end(account.id, first.uid)).to.equal(false);
-      expect(await server.services.accountSessions.end('someone-else', sessions[0]?.uid as string)).to.equal(false);
+      expect(await server.services.accountSessions.end(account.id, first.uid)).to.deep.equal({ sessions: 1, grants: 2 });
+      expect(await server.services.accountSessions.end(account.id, first.uid)).to.equal(null);
+      expect(await server.services.accountSessions.end('someone-else', sessions[0]?.uid as string)).to.equal(null);
       expect((await oidc.tokenIntrospection(a.client, onA.tokens.access_token)).active).to.equal(false);
       expect((await oidc.tokenIntrospection(a.client, second.tokens.access_token)).active).to.equal(true);
 
