@@ -1,5 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { DataSource, Repository } from 'typeorm';
+import { escapeLike } from '../db/like.js';
 import { isStorable } from '../db/storable.js';
 import { BadRequest, Conflict, NotFound } from '../errors.js';
 import { type Account, AccountEntity } from './account-entity.js';
@@ -119,8 +120,16 @@ export class AccountStore {
       .getOne();
   }
 
-  list(): Promise<Account[]> {
-    return this.#accounts.find({ order: { usernameKey: 'ASC' } });
+  /** Accounts by username; with `search`, those whose username, display name or email contains it (any case). */
+  list({ search }: { search?: string } = {}): Promise<Account[]> {
+    if (search === undefined || search === '') return this.#accounts.find({ order: { usernameKey: 'ASC' } });
+    if (!isStorable(search)) return Promise.resolve([]);
+    const pattern = `%${escapeLike(search.toLowerCase())}%`;
+    return this.#accounts
+      .createQueryBuilder('account')
+      .where("(account.usernameKey LIKE :pattern ESCAPE '\\' OR LOWER(account.displayName) LIKE :pattern ESCAPE '\\' OR LOWER(account.email) LIKE :pattern ESCAPE '\\')", { pattern })
+      .orderBy('account.usernameKey', 'ASC')
+      .getMany();
   }
 
   /** Changes the fields given (see ProfileChanges), each checked like at creation; the account as it now is. */

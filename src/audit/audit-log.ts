@@ -1,5 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { Brackets, type DataSource, type Repository } from 'typeorm';
+import { escapeLike } from '../db/like.js';
 import { BadRequest } from '../errors.js';
 import { decodeCursor, encodeCursor } from './audit-cursor.js';
 import { type AuditDetails, type AuditEvent, AuditEventEntity, type AuditOutcome } from './audit-event-entity.js';
@@ -180,9 +181,4 @@ function actionsMatch(actions: readonly string[]): Brackets {
       any.orWhere(condition.sql, { [`action${index}`]: condition.value });
     });
   });
-}
-
-/** `text` matched literally by LIKE with a backslash as its escape. */
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, '\\$&');
 }

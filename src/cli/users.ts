@@ -137,7 +137,8 @@ export function addUsersCommand(program: Command, context: CliContext): void {
   users
     .command('list')
     .description('List accounts: id, username, display name, email, admin, disabled, last login.')
-    .action(printed(context.io, () => listUsers(context)));
+    .option('--search <text>', 'only accounts whose username, display name or email contains it (any case)')
+    .action(printed(context.io, (options: { search?: string }) => listUsers(context, options.search)));
 }
 
 async function addUser(context: CliContext, options: AddUserOptions, password: string | null): Promise<Output> {
@@ -191,9 +192,9 @@ async function showUser(context: CliContext, user: string): Promise<Output> {
   });
 }
 
-async function listUsers(context: CliContext): Promise<Output> {
+async function listUsers(context: CliContext, search: string | undefined): Promise<Output> {
   return context.withStores(async ({ accounts }) => {
-    const users = (await accounts.list()).map(accountView);
+    const users = (await accounts.list({ search })).map(accountView);
     const lines =
       users.length === 0
         ? ['No users.']

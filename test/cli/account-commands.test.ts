@@ -68,6 +68,18 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect((await new BrowserAgent().open(fresh.passwordLink.url)).status).to.equal(200);
     });
 
+    it('lists users matching a search in username, display name or email, any case, wildcards taken literally', async function () {
+      await addAccount(server, 'Search_Me', { email: 'found@Example.org' });
+      await addAccount(server, 'searchless');
+      const names = async (search: string) =>
+        (await json<{ users: { username: string }[] }>('users', 'list', '--search', search)).users.map((user) => user.username);
+      expect(await names('search_')).to.deep.equal(['Search_Me']);
+      expect(await names('EXAMPLE.ORG')).to.deep.equal(['Search_Me']);
+      expect(await names('display')).to.include.members(['Search_Me', 'searchless']);
+      expect(await names('%')).to.deep.equal([]);
+      expect(await names('nul\0')).to.deep.equal([]);
+    });
+
     it('deletes a user, and says so when there is none', async function () {
       const account = await addAccount(server, 'shell-deleted');
       expect((await run('users', 'delete', 'shell-deleted')).stdout).to.equal(`Deleted "shell-deleted" (id ${account.id}).\n`);
