@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { addAccessCommand } from './access.js';
 import { addAuditCommand } from './audit.js';
 import { CliContext, type CliIo } from './context.js';
+import { addImportCommand } from './import.js';
 import { addInstancesCommand } from './instances.js';
 import { addMigrateCommand } from './migrate.js';
 import { EXIT_OK, exitCodeFor, usageError, wantsJson } from './output.js';
@@ -56,6 +57,7 @@ function buildProgram(io: CliIo): Command {
   addAccessCommand(program, context);
   addSessionsCommand(program, context);
   addAuditCommand(program, context);
+  addImportCommand(program, context);
   addHelpCommand(program, io);
   // The top level answers a usage error with a short usage rather than with its whole help; commands, with theirs.
   return program
