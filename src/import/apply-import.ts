@@ -1,5 +1,5 @@
 // Carries out an import plan (import-plan.ts) through the account and instance stores, each change in the audit trail
-// as the shell's (account.created, access.granted, access.changed, with `imported: chillfi3`). A row that fails here
+// as the shell's (account.created, account.password_set, access.granted, access.changed, with `imported: chillfi3`). A row that fails here
 // (say, a username taken meanwhile) is reported with its id; the others go on.
 import type { AccountStore } from '../accounts/account-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -63,7 +63,10 @@ async function applyStep(step: ImportStep, target: ImportTarget): Promise<string
       return account.id;
     }
     case 'link':
-      if (step.setPassword) await accounts.setPasswordHash(step.account.id, step.user.passwordHash);
+      if (step.setPassword) {
+        await accounts.setPasswordHash(step.account.id, step.user.passwordHash);
+        await record(target, 'account.password_set', step.account.id, { with: 'import' });
+      }
       await instances.grantAccess(instanceId, step.account.id, step.user.role, step.user.localId);
       await record(target, 'access.granted', step.account.id, { role: step.user.role, local_user_id: step.user.localId, matched_by: step.reason });
       return undefined;

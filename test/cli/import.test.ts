@@ -155,6 +155,9 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect(onB.tokens.claims(), "B's id and role, not A's").to.include({ sub: dora?.id, chillfi3_user_id: 3, chillfi3_role: 'member' });
       const nopass = await codeFlow(instanceB.client, { username: 'nopass', password: B_PASSWORD });
       expect(nopass.tokens.claims()).to.include({ chillfi3_user_id: 4, chillfi3_role: 'admin' });
+      await server.services.audit.flush();
+      const passwordSet = await server.services.audit.query({ accountId: nopass.tokens.claims()?.sub, actions: ['account.password_set'] });
+      expect(passwordSet.events.map((event) => event.details)).to.deep.equal([{ with: 'import', imported: 'chillfi3', by: null, via: 'cli' }]);
       const carolOnB = await codeFlow(instanceB.client, { username: 'carol', password: B_PASSWORD }).then(() => 'signed in', () => 'refused');
       expect(carolOnB, "B's carol is not A's carol").to.equal('refused');
 
