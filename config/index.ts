@@ -79,6 +79,17 @@ const schema = z.object({
     .optional()
     .transform((value) => value || undefined)
     .pipe(z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`).optional()),
+  // The master secrets AUTH_SECRET_KEY replaced, comma-separated (each >= 32 characters), while it is being rotated:
+  // values sealed under them still open, cookies signed with them still verify, and the shadow records of access
+  // tokens issued under them are still found. Everything new uses AUTH_SECRET_KEY. Run `chillfi3-auth secrets reseal`,
+  // wait one TOKEN_TTL, then drop them (docs/operations.md). Unset: none.
+  AUTH_SECRET_KEY_PREVIOUS: optionalString.transform((value, context) => {
+    const secrets = value === undefined ? [] : value.split(',').map((secret) => secret.trim());
+    if (secrets.some((secret) => secret.length < MIN_SECRET_LENGTH)) {
+      context.addIssue({ code: 'custom', message: `each comma-separated value must be at least ${MIN_SECRET_LENGTH} characters` });
+    }
+    return Object.freeze(secrets);
+  }),
   // Access token lifetime in seconds (the plan's 15 minutes).
   TOKEN_TTL: integer(60, 86_400).default(900),
   // Refresh token lifetime in seconds (the plan's 7 days). Refresh tokens rotate on every use.
@@ -125,6 +136,17 @@ const schema = z.object({
   AUTH_METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
   // Address the metrics listener binds. The loopback default keeps it to this host (a local Prometheus or agent).
   AUTH_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  // Days an active signing key signs before every node stages its replacement on its own (the same as
+  // `chillfi3-auth keys rotate`). 0: keys rotate only when told to.
+  AUTH_KEY_ROTATION_DAYS: integer(0, 3650).default(0),
+  // Seconds a new signing key is published in the JWKS before it signs anything, so that every verifier's cached key
+  // set holds it first. At least the longest JWKS cache of the instances and other relying parties: the SDK refreshes
+  // after 10 minutes (jwksMaxAgeSeconds), as jose's createRemoteJWKSet does (cacheMaxAge); both also refetch at once
+  // for an unknown kid. The default leaves room for relying parties that cache longer.
+  AUTH_KEY_PUBLISH_DELAY: integer(0, 2_592_000).default(3600),
+  // Seconds between two checks of the signing key set by each node: a rotation or retirement made by the CLI or
+  // another node is picked up (served, signed with) within this time, without a restart.
+  AUTH_KEY_CHECK_INTERVAL: integer(1, 3600).default(5),
   // JWS algorithm of access tokens (RFC 9068). ES256 is the fastest to sign on common hardware.
   ACCESS_TOKEN_ALG: signingAlgorithm.default('ES256'),
   // JWS algorithm of ID tokens. RS256 is the one every relying party supports.
@@ -154,6 +176,8 @@ export interface Config {
   /** Longest wait for one connection or one statement/command of each store (ms), past which a request gets 503. */
   readonly storeTimeouts: { readonly databaseMs: number; readonly redisMs: number };
   readonly secretKey: string;
+  /** AUTH_SECRET_KEY_PREVIOUS: master secrets still accepted for reading, newest first; never used to seal or sign. */
+  readonly previousSecretKeys: readonly string[];
   /** Where the secret is kept when AUTH_SECRET_KEY is unset (the embedded default), and whether this start made it. */
   readonly generatedSecret: { readonly file: string; readonly created: boolean } | undefined;
   readonly ttl: {
@@ -176,6 +200,8 @@ export interface Config {
   /** The Prometheus metrics listener; undefined when AUTH_METRICS_PORT is unset. */
   readonly metrics: { readonly port: number; readonly host: string } | undefined;
   readonly algorithms: { readonly accessToken: SigningAlgorithm; readonly idToken: SigningAlgorithm };
+  /** Signing-key rotation: the schedule (0: off), the pre-publication delay, and how often nodes look for changes. */
+  readonly keyRotation: { readonly rotationDays: number; readonly publishDelaySeconds: number; readonly checkIntervalSeconds: number };
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
 }
 
@@ -270,6 +296,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: env.AUTH_REDIS_URL,
     storeTimeouts: Object.freeze({ databaseMs: env.AUTH_DB_TIMEOUT_MS, redisMs: env.AUTH_REDIS_TIMEOUT_MS }),
     secretKey,
+    previousSecretKeys: env.AUTH_SECRET_KEY_PREVIOUS,
     generatedSecret,
     ttl: Object.freeze({
       accessToken: env.TOKEN_TTL,
@@ -289,6 +316,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     metrics: env.AUTH_METRICS_PORT === undefined ? undefined : Object.freeze({ port: env.AUTH_METRICS_PORT, host: env.AUTH_METRICS_HOST }),
     algorithms: Object.freeze({ accessToken: env.ACCESS_TOKEN_ALG, idToken: env.ID_TOKEN_ALG }),
+    keyRotation: Object.freeze({
+      rotationDays: env.AUTH_KEY_ROTATION_DAYS,
+      publishDelaySeconds: env.AUTH_KEY_PUBLISH_DELAY,
+      checkIntervalSeconds: env.AUTH_KEY_CHECK_INTERVAL,
+    }),
     argon2: Object.freeze({
       memoryCost: env.ARGON2_MEMORY_KIB,
       timeCost: env.ARGON2_TIME_COST,

@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import Koa from 'koa';
 import Router from '@koa/router';
 import helmet from 'koa-helmet';
-import mount from 'koa-mount';
 import type { Logger } from './logger.js';
 import type { Services } from './services.js';
 import { userApiRoutes } from './admin/user-routes.js';
@@ -45,7 +44,7 @@ const CONTENT_SECURITY_POLICY = {
 const STORE_PING_INTERVAL_MS = 15_000;
 
 export async function createApp({ services, logger }: AppDependencies): Promise<Koa> {
-  const { provider, config } = services;
+  const { config } = services;
   const stylesheet = await readFile(stylesheetPath);
   // Mounted, the provider sets its cookies through this app's context: both must sign with the same keys.
   // X-Forwarded-* reach Koa only from trusted proxies (clientAddress drops them otherwise).
@@ -92,6 +91,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(userApi.routes());
   for (const stage of clientStages) app.use(stage);
   app.use(services.registry.middleware(ROUTES));
-  app.use(mount(provider));
+  // The provider of the current signing keys (src/provider/live-provider.ts).
+  app.use(services.liveProvider.middleware());
   return app;
 }

@@ -14,6 +14,9 @@ import type { Logger } from './logger.js';
 import { AccessTokenRegistry } from './provider/access-token-registry.js';
 import { AccountSessions } from './provider/account-sessions.js';
 import { createProvider } from './provider/create-provider.js';
+import { LiveProvider } from './provider/live-provider.js';
+import { publicJwks, type PrivateJwk } from './keys/key-store.js';
+import { KeySetWatch, rotationTimes } from './keys/key-set-watch.js';
 import { LoginRateLimit } from './security/login-rate-limit.js';
 import { limiterBackend, type LimiterBackend } from './security/rate-limiter-store.js';
 import type { SchemaMode } from './db/data-source.js';
@@ -22,7 +25,11 @@ import { checkRedisEviction } from './db/redis-eviction.js';
 
 export interface Services extends Stores {
   oidcStore: OidcStore;
-  provider: Provider;
+  /** The provider serving requests now: replaced when the signing keys change (see liveProvider). */
+  readonly provider: Provider;
+  liveProvider: LiveProvider;
+  /** Follows signing_keys: advances rotations that are due, reloads the keys when they change. */
+  keyWatch: KeySetWatch;
   registry: AccessTokenRegistry;
   authenticator: Authenticator;
   /** The sessions and grants of an account, listed and ended (with back-channel logout). */
@@ -42,24 +49,44 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
   const stores = await openStores(config, { schema, logger });
   if (stores.redis) await checkRedisEviction(stores.redis, logger);
   await stores.keys.ensureActiveKeys([config.algorithms.accessToken, config.algorithms.idToken]);
+  const servedVersion = await stores.keys.version();
   const jwks = await stores.keys.privateJwks();
-  const publicKeys = { keys: jwks.map(({ kid, alg, use, kty, crv, x, y, n, e }) => ({ kid, alg, use, kty, crv, x, y, n, e })) };
-  const registry = new AccessTokenRegistry(config.secretKey, config.issuer, publicKeys);
   const oidcStore = createOidcStore({ dataSource: stores.dataSource, redis: stores.redis });
+  const registry = new AccessTokenRegistry({
+    secretKeys: [config.secretKey, ...config.previousSecretKeys],
+    issuer: config.issuer,
+    publicKeys: publicJwks(jwks),
+    adapter: (name) => new oidcStore.Adapter(name),
+  });
   const limiters = limiterBackend(stores);
   const clients = new InstanceClientAdapter(stores.instances);
-  const provider = createProvider({
-    config,
-    logger,
-    accounts: stores.accounts,
-    instances: stores.instances,
-    audit: stores.audit,
-    registry,
-    jwks,
-    adapter: (name: string) => (name === 'Client' ? clients : new oidcStore.Adapter(name)),
-  });
+  const providerWith = (keys: PrivateJwk[]) =>
+    createProvider({
+      config,
+      logger,
+      accounts: stores.accounts,
+      instances: stores.instances,
+      audit: stores.audit,
+      registry,
+      jwks: keys,
+      adapter: (name: string) => (name === 'Client' ? clients : new oidcStore.Adapter(name)),
+    });
+  const liveProvider = new LiveProvider(providerWith(jwks));
+  const keyWatch = new KeySetWatch({
+    keys: stores.keys,
+    times: rotationTimes(config),
+    intervalMs: config.keyRotation.checkIntervalSeconds * 1000,
+    servedVersion,
+    onChange: (keys) => {
+      // Verification first: a token the new provider signs must never reach an introspection that cannot verify it.
+      registry.useKeys(publicJwks(keys));
+      liveProvider.replace(providerWith(keys));
+      logger.info({ kids: keys.map((key) => key.kid) }, 'signing keys reloaded');
+    },
+    onError: (err) => logger.error({ err }, 'signing key check failed'),
+  }).start();
   const authenticator = new Authenticator(stores.accounts, stores.hasher, config.lockout);
-  const accountSessions = new AccountSessions(provider, oidcStore);
+  const accountSessions = new AccountSessions(() => liveProvider.current, oidcStore);
   const passwordPolicy = new PasswordPolicy(config.passwords.minLength);
   const passwordLinks = new PasswordLinks(stores.dataSource, config.passwords.setLinkTtl);
   const auditRetention = new AuditRetention(stores.audit, config.auditRetentionDays, {
@@ -68,7 +95,11 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
   return {
     ...stores,
     oidcStore,
-    provider,
+    get provider() {
+      return liveProvider.current;
+    },
+    liveProvider,
+    keyWatch,
     registry,
     authenticator,
     accountSessions,
@@ -90,6 +121,7 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
     async close() {
       // The audit entries still being written (provider events are recorded in the background) go in before the
       // database closes.
+      await keyWatch.stop();
       await auditRetention.stop();
       await stores.audit.flush();
       limiters.close();

@@ -61,7 +61,7 @@ export async function openStores(config: Config, { schema, logger }: OpenStoresO
     throw error;
   }
   const watches = logger ? watchServerStores(dataSource, redis, logger) : [];
-  const secrets = new SecretBox(config.secretKey);
+  const secrets = new SecretBox(config.secretKey, config.previousSecretKeys);
   return {
     config,
     dataSource,

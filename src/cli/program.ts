@@ -6,8 +6,10 @@ import { addAuditCommand } from './audit.js';
 import { CliContext, type CliIo } from './context.js';
 import { addImportCommand } from './import.js';
 import { addInstancesCommand } from './instances.js';
+import { addKeysCommand } from './keys.js';
 import { addMigrateCommand } from './migrate.js';
 import { EXIT_OK, exitCodeFor, usageError, wantsJson } from './output.js';
+import { addSecretsCommand } from './secrets.js';
 import { addSessionsCommand } from './sessions.js';
 import { addUsersCommand } from './users.js';
 
@@ -57,6 +59,8 @@ function buildProgram(io: CliIo): Command {
   addAccessCommand(program, context);
   addSessionsCommand(program, context);
   addAuditCommand(program, context);
+  addKeysCommand(program, context);
+  addSecretsCommand(program, context);
   addImportCommand(program, context);
   addHelpCommand(program, io);
   // The top level answers a usage error with a short usage rather than with its whole help; commands, with theirs.

@@ -57,7 +57,8 @@ function summary(session: AdapterPayload): SessionSummary {
 
 export class AccountSessions {
   constructor(
-    private readonly provider: Provider,
+    /** The provider current when a logout token is signed (its signing keys change with a rotation). */
+    private readonly provider: () => Provider,
     private readonly store: OidcStore,
   ) {}
 
@@ -130,13 +131,14 @@ export class AccountSessions {
 
   /** Back-channel logout to one instance; a failed delivery is reported, never thrown: the session ends anyway. */
   private async notify(clientId: string, accountId: string, sid: string | undefined): Promise<void> {
-    const client = await this.provider.Client.find(clientId);
+    const provider = this.provider();
+    const client = await provider.Client.find(clientId);
     if (!client?.backchannelLogoutUri || !sid) return;
     try {
       await (client as unknown as BackchannelLogoutClient).backchannelLogout(accountId, sid);
-      this.provider.emit('backchannel.success', undefined, client, accountId, sid);
+      provider.emit('backchannel.success', undefined, client, accountId, sid);
     } catch (error) {
-      this.provider.emit('backchannel.error', undefined, error, client, accountId, sid);
+      provider.emit('backchannel.error', undefined, error, client, accountId, sid);
     }
   }
 

@@ -38,9 +38,12 @@ export function resourceOf(clientId: string): string {
   return `urn:chillfi3:instance:${clientId}`;
 }
 
-/** Cookie signing keys, derived from AUTH_SECRET_KEY so that every node signs and checks cookies alike. */
+/**
+ * Cookie signing keys, derived from AUTH_SECRET_KEY so that every node signs and checks cookies alike. Keygrip signs
+ * with the first and accepts any, re-signing a cookie it accepted under a previous master secret with the current one.
+ */
 export function cookieKeys(config: Config): string[] {
-  return [deriveKey(config.secretKey, 'cookies').toString('base64url')];
+  return [config.secretKey, ...config.previousSecretKeys].map((secret) => deriveKey(secret, 'cookies').toString('base64url'));
 }
 
 export interface ProviderDependencies {

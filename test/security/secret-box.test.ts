@@ -21,4 +21,19 @@ describe('SecretBox', function () {
       () => undefined,
     );
   });
+
+  it('opens values sealed under a previous master secret, seals under the current one, and reseals onto it', async function () {
+    const previous = new SecretBox('p'.repeat(40));
+    const rotating = new SecretBox('c'.repeat(40), ['p'.repeat(40)]);
+    const old = await previous.seal('the client secret', 'client-secret');
+    expect(await rotating.open(old, 'client-secret')).to.equal('the client secret');
+    const resealed = await rotating.reseal(old, 'client-secret');
+    expect(resealed).to.not.equal(old);
+    expect(await rotating.reseal(resealed, 'client-secret'), 'already current: left as it is').to.equal(resealed);
+    expect(await new SecretBox('c'.repeat(40)).open(resealed, 'client-secret')).to.equal('the client secret');
+    await previous.open(await rotating.seal('new', 'client-secret'), 'client-secret').then(
+      () => expect.fail('sealed under the previous secret'),
+      () => undefined,
+    );
+  });
 });
