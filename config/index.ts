@@ -116,6 +116,9 @@ const schema = z.object({
   // from one address, and from one address for one instance; past either, that caller gets 429 until the window ends.
   CLIENT_AUTH_FAILURES_PER_IP: integer(1, 100_000).default(50),
   CLIENT_AUTH_FAILURES_PER_CLIENT: integer(1, 100_000).default(10),
+  // Seconds an instance's previous client secret keeps working after its secret is rotated (CLI or admin API), so that
+  // a running instance can switch to the new one without downtime; 0 stops the old one at once.
+  CLIENT_SECRET_GRACE_SECONDS: integer(0, 2_592_000).default(86_400),
   // PEM files for HTTPS (TLS 1.3 minimum). Both or neither.
   AUTH_TLS_CERT: optionalString,
   AUTH_TLS_KEY: optionalString,
@@ -191,6 +194,8 @@ export interface Config {
   readonly loginRateLimit: number;
   readonly trustProxy: TrustedProxies;
   readonly clientAuthFailures: { readonly perIp: number; readonly perClient: number };
+  /** Seconds a rotated-out client secret keeps working. */
+  readonly clientSecretGraceSeconds: number;
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
   readonly workers: number;
   readonly shutdownTimeoutSeconds: number;
@@ -309,6 +314,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     loginRateLimit: env.LOGIN_RATE_LIMIT,
     trustProxy: env.AUTH_TRUST_PROXY,
     clientAuthFailures: Object.freeze({ perIp: env.CLIENT_AUTH_FAILURES_PER_IP, perClient: env.CLIENT_AUTH_FAILURES_PER_CLIENT }),
+    clientSecretGraceSeconds: env.CLIENT_SECRET_GRACE_SECONDS,
     tls: env.AUTH_TLS_CERT && env.AUTH_TLS_KEY ? Object.freeze({ cert: env.AUTH_TLS_CERT, key: env.AUTH_TLS_KEY }) : undefined,
     workers: env.AUTH_WORKERS,
     shutdownTimeoutSeconds: env.AUTH_SHUTDOWN_TIMEOUT,

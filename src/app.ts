@@ -5,6 +5,7 @@ import Router from '@koa/router';
 import helmet from 'koa-helmet';
 import type { Logger } from './logger.js';
 import type { Services } from './services.js';
+import { adminApiRoutes } from './admin/admin-routes.js';
 import { userApiRoutes } from './admin/user-routes.js';
 import { accessLog } from './http/access-log.js';
 import { canonicalProviderPaths } from './http/canonical-path.js';
@@ -69,6 +70,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   const interactions = interactionRoutes(services);
   const setPassword = setPasswordRoutes(services);
   const userApi = userApiRoutes({ ...services, issuer: config.issuer });
+  const adminApi = adminApiRoutes(services);
   const clientStages = clientEndpointStages({
     instances: services.instances,
     limiterBackend: services.limiterBackend,
@@ -89,6 +91,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(setPassword.routes());
   // Before the provider: POST /auth/register shares the authorization endpoint's prefix, and is ours alone.
   app.use(userApi.routes());
+  app.use(adminApi.routes());
   for (const stage of clientStages) app.use(stage);
   app.use(services.registry.middleware(ROUTES));
   // The provider of the current signing keys (src/provider/live-provider.ts).

@@ -9,6 +9,7 @@ import { PasswordLinks } from './accounts/password-links.js';
 import { PasswordPolicy } from './accounts/password-policy.js';
 import { AccessOperations } from './admin/access-operations.js';
 import { AccountOperations } from './admin/account-operations.js';
+import { InstanceOperations } from './admin/instance-operations.js';
 import { AuditRetention } from './audit/audit-retention.js';
 import type { Logger } from './logger.js';
 import { AccessTokenRegistry } from './provider/access-token-registry.js';
@@ -38,6 +39,8 @@ export interface Services extends Stores {
   accountOperations: AccountOperations;
   /** Who may use which instance, with what role and local id. */
   accessOperations: AccessOperations;
+  /** Every change to an instance over its life (register, update, rotate its secret, delete), audited. */
+  instanceOperations: InstanceOperations;
   passwordPolicy: PasswordPolicy;
   passwordLinks: PasswordLinks;
   /** Where every rate limiter keeps its counters: shared by all nodes (see rate-limiter-store.ts). */
@@ -114,6 +117,12 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
       issuer: config.issuer,
     }),
     accessOperations: new AccessOperations({ accounts: stores.accounts, instances: stores.instances, sessions: accountSessions, audit: stores.audit }),
+    instanceOperations: new InstanceOperations({
+      instances: stores.instances,
+      sessions: accountSessions,
+      audit: stores.audit,
+      graceSeconds: config.clientSecretGraceSeconds,
+    }),
     passwordPolicy,
     passwordLinks,
     limiterBackend: limiters,

@@ -1,7 +1,9 @@
-// The user API's OpenAPI 3.1 document, served at /openapi.json. Its schemas are generated from the zod schemas that
-// check the requests and shape the answers (src/admin/user-api-schemas.ts); the paths are written out here.
-// test/admin/user-api.test.ts checks every answer the API gives in its tests against this document.
+// The OpenAPI 3.1 document of the user API and the admin API, served at /openapi.json. Its schemas are generated from
+// the zod schemas that check the requests and shape the answers (src/admin/user-api-schemas.ts,
+// src/admin/admin-api-schemas.ts); the paths are written out here. test/admin/user-api.test.ts and
+// test/admin/admin-api.test.ts check every answer the APIs give in their tests against this document.
 import { z } from 'zod';
+import { AuditQueryParams, UserListQuery } from './admin-api-schemas.js';
 import { BODY_LIMIT } from './api-input.js';
 import { apiSchemas } from './user-api-schemas.js';
 
@@ -14,8 +16,8 @@ const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
 const PROBLEMS = {
   400: 'Bad input: not JSON, an unknown field, a value of the wrong type, too long, or refused by a rule',
   401: 'No access token, or one that is not valid any more (WWW-Authenticate says which)',
-  403: 'The caller may see the account but not do this, or its token lacks scope users:read',
-  404: 'No such account, or none the caller may see',
+  403: 'The caller may see the account but not do this, or its token lacks the scope needed (users:read; admin under /admin)',
+  404: 'No such account or instance, or none the caller may see',
   409: 'The username is taken',
   413: `The body is larger than ${BODY_LIMIT}`,
   415: 'The body is not JSON',
@@ -41,6 +43,126 @@ function body(name: string) {
   return { required: true, content: json(name) };
 }
 
+const instanceId = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: "the instance's id (not its client id)" };
+const accountId = { name: 'accountId', in: 'path', required: true, schema: { type: 'string' }, description: "the account's id" };
+
+/** Query parameters from a zod object of optional strings (every value is one). */
+function queryParameters(schema: z.ZodObject) {
+  const { properties = {} } = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input' }) as { properties?: Record<string, { description?: string }> };
+  return Object.entries(properties).map(([name, property]) => ({ name, in: 'query', required: false, schema: property, description: property.description }));
+}
+
+/** The admin API's paths: every one needs an admin's token with scope admin (403 otherwise). */
+function adminPaths() {
+  return {
+    '/admin/instances': {
+      get: {
+        operationId: 'listInstances',
+        summary: 'List the instances',
+        responses: { 200: { description: 'Every instance, oldest first', content: json('InstanceList') }, ...problems(403) },
+      },
+      post: {
+        operationId: 'createInstance',
+        summary: 'Register an instance; its client secret is shown once',
+        requestBody: body('InstanceCreate'),
+        responses: { 201: { description: 'Registered', content: json('InstanceWithSecret') }, ...problems(403, ...BODY_PROBLEMS) },
+      },
+    },
+    '/admin/instances/{id}': {
+      parameters: [instanceId],
+      get: {
+        operationId: 'getInstance',
+        summary: 'Read an instance',
+        responses: { 200: { description: 'The instance', content: json('Instance') }, ...problems(403, 404) },
+      },
+      patch: {
+        operationId: 'updateInstance',
+        summary: 'Change an instance; in effect at once on this node, on every node within 10 seconds',
+        requestBody: body('InstanceUpdate'),
+        responses: { 200: { description: 'The instance as it now is', content: json('InstanceWithSecret') }, ...problems(403, 404, ...BODY_PROBLEMS) },
+      },
+      delete: {
+        operationId: 'deleteInstance',
+        summary: 'Delete an instance: its users are signed out of it, its grants and tokens revoked, its access links removed',
+        responses: { 200: { description: 'Deleted', content: json('InstanceDeleted') }, ...problems(403, 404) },
+      },
+    },
+    '/admin/instances/{id}/secret': {
+      parameters: [instanceId],
+      post: {
+        operationId: 'rotateInstanceSecret',
+        summary: 'A new client secret, shown once; the old one works for CLIENT_SECRET_GRACE_SECONDS more',
+        responses: { 200: { description: 'Rotated', content: json('RotatedSecret') }, ...problems(400, 403, 404) },
+      },
+    },
+    '/admin/instances/{id}/access': {
+      parameters: [instanceId],
+      get: {
+        operationId: 'listInstanceAccess',
+        summary: 'Who has access to the instance',
+        responses: { 200: { description: 'Its access links', content: json('AccessList') }, ...problems(403, 404) },
+      },
+    },
+    '/admin/instances/{id}/access/{accountId}': {
+      parameters: [instanceId, accountId],
+      put: {
+        operationId: 'grantAccess',
+        summary: 'Give an account access to the instance, or change its role and local id',
+        requestBody: body('AccessGrant'),
+        responses: { 200: { description: 'The access link', content: json('Access') }, ...problems(403, 404, ...BODY_PROBLEMS) },
+      },
+      delete: {
+        operationId: 'revokeAccess',
+        summary: 'Take access away: the account is signed out of the instance and its grants there revoked',
+        responses: { 204: { description: 'Revoked' }, ...problems(403, 404) },
+      },
+    },
+    '/admin/users': {
+      get: {
+        operationId: 'listUsers',
+        summary: 'List or search the accounts',
+        parameters: queryParameters(UserListQuery),
+        responses: { 200: { description: 'The accounts, by username', content: json('UserList') }, ...problems(400, 403) },
+      },
+      post: {
+        operationId: 'createUser',
+        summary: 'Create an account (an admin of this server with isAdmin)',
+        requestBody: body('AdminUserCreate'),
+        responses: { 201: { description: 'Created; the set-password link is shown once', content: json('Registered') }, ...problems(403, 409, ...BODY_PROBLEMS) },
+      },
+    },
+    '/admin/users/{id}/access': {
+      parameters: [userId],
+      get: {
+        operationId: 'listUserAccess',
+        summary: 'The instances an account has access to',
+        responses: { 200: { description: 'Its access links', content: json('AccessList') }, ...problems(403, 404) },
+      },
+    },
+    '/admin/users/{id}/sessions': {
+      parameters: [userId],
+      get: {
+        operationId: 'adminListSessions',
+        summary: "List an account's single sign-on sessions",
+        responses: { 200: { description: 'The sessions', content: json('SessionList') }, ...problems(403, 404) },
+      },
+      delete: {
+        operationId: 'adminEndSessions',
+        summary: "End every session of an account, with back-channel logout to its instances",
+        responses: { 200: { description: 'What ended', content: json('SessionsEnded') }, ...problems(403, 404) },
+      },
+    },
+    '/admin/audit': {
+      get: {
+        operationId: 'queryAudit',
+        summary: 'The audit trail, newest first, a page at a time',
+        parameters: queryParameters(AuditQueryParams),
+        responses: { 200: { description: 'One page', content: json('AuditPage') }, ...problems(400, 403) },
+      },
+    },
+  };
+}
+
 function components() {
   const { schemas } = z.toJSONSchema(apiSchemas, { target: 'draft-2020-12', uri: (id) => `#/components/schemas/${id}` });
   // Each comes out as a document of its own ($schema, and an $id that is only a fragment): inside an OpenAPI 3.1
@@ -52,12 +174,13 @@ export function openApiDocument(issuer: string) {
   return {
     openapi: '3.1.1',
     info: {
-      title: 'chillfi3-auth user API',
+      title: 'chillfi3-auth user and admin API',
       version: '1',
       description:
         'Accounts of the ChillFi3 sign-in server. Every call carries an access token this server issued to an instance: a ' +
         "user's (authorization code flow) or the instance's own (client_credentials, scope users:read). Who may do what: " +
-        'README.md, "User API".',
+        'README.md, "User API". Under /admin, the admin API: a token with scope admin of an admin of this server ' +
+        '(README.md, "Admin API").',
     },
     servers: [{ url: issuer }],
     security: [{ bearer: [] }],
@@ -130,6 +253,7 @@ export function openApiDocument(issuer: string) {
           responses: { 204: { description: 'Ended' }, ...problems(403, 404) },
         },
       },
+      ...adminPaths(),
     },
   };
 }

@@ -14,8 +14,12 @@
 // A caller who may not see an account is told it does not exist (404), whether it exists or not: who has an account
 // here is nobody else's business. A caller who may see it but not do what they ask is refused (403). An instance's own
 // token without users:read may do nothing here (403 insufficient_scope).
+//
+// The admin API (/admin/...) is for one caller only: an admin of this server, with a token that carries the admin
+// scope (mayAdminister). Both are needed: the scope says the instance that asked for the token is trusted with it, the
+// flag that the person signed in there is an admin; a token without the scope is refused whoever holds it.
 import type { InstanceRole } from '../instances/instance-access-entity.js';
-import { USERS_READ_SCOPE } from '../instances/instance-store.js';
+import { ADMIN_SCOPE, USERS_READ_SCOPE } from '../instances/instance-store.js';
 
 /** What a token says of its bearer, checked against the stores. */
 export interface CallerRights {
@@ -64,6 +68,12 @@ function mayDo(caller: CallerRights, action: UserAction, target: TargetFacts): b
     case 'delete':
       return false;
   }
+}
+
+/** May the caller use the admin API? */
+export function mayAdminister(caller: CallerRights): Verdict {
+  if (!caller.scopes.has(ADMIN_SCOPE)) return 'insufficient_scope';
+  return isServerAdmin(caller) ? 'allowed' : 'forbidden';
 }
 
 /** May the caller register accounts? */

@@ -12,6 +12,7 @@ import type { AccessOperations } from './access-operations.js';
 import type { AccountOperations, Actor } from './account-operations.js';
 import { apiAuthentication, apiCaller, insufficientScope, type ApiAuthDependencies } from './api-auth.js';
 import { jsonInput } from './api-input.js';
+import { refuseOtherMethods } from './method-not-allowed.js';
 import { OPENAPI_PATH, openApiDocument } from './openapi.js';
 import { decide, mayRegister, maySetPasswordWithoutCurrent, type UserAction, type Verdict } from './permissions.js';
 import {
@@ -143,24 +144,4 @@ export function userApiRoutes(deps: UserApiDependencies): Router {
 
   refuseOtherMethods(router);
   return router;
-}
-
-/**
- * Answers every other method on the API's paths with 405 here, so that nothing under them reaches the provider
- * (whose authorization endpoint /auth is a prefix of /auth/register). @koa/router's allowedMethods() cannot: it
- * decides after the rest of the app has answered.
- */
-function refuseOtherMethods(router: Router): void {
-  const methodsByPath = new Map<string, Set<string>>();
-  for (const { path, methods } of router.stack) {
-    if (typeof path !== 'string' || methods.length === 0) continue;
-    methodsByPath.set(path, new Set([...(methodsByPath.get(path) ?? []), ...methods]));
-  }
-  for (const [path, methods] of methodsByPath) {
-    const allow = [...methods].join(', ');
-    router.all(path, function methodNotAllowed(ctx) {
-      ctx.set('Allow', allow);
-      throw new AppError('method_not_allowed', `${ctx.method} is not allowed here; allowed: ${allow}`, { status: 405 });
-    });
-  }
 }

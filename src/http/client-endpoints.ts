@@ -4,7 +4,8 @@
 //   1. readForm             the form, read once (413 past the provider's own limit) and handed to the provider as its
 //                           supported pre-parsed body, so the stages below and the provider see the same parameters
 //                           (userinfo's form too, for the access token stage in provider/access-token-registry.ts)
-//   2. identifyClient       which instance the credentials name, and whether they are its own (client-credentials.ts)
+//   2. identifyClient       which instance the credentials name, and whether they are its own (client-credentials.ts);
+//                           a secret proven to be the previous one within its grace is replaced by the current one
 //   3. limitFailures        429 for an address, or an address and instance, over its failed-authentication budget;
 //                           a wrong credential is counted before anything is answered, any other invalid_client after
 //   4. enforceAllowlist     401 invalid_client for an instance calling from outside its IP allowlist
@@ -178,6 +179,9 @@ export function clientEndpointStages(deps: ClientEndpointDependencies): Middlewa
     if (credentials) {
       const found = await instances.findWithSecret(credentials.clientId);
       const verdict = found ? await credentials.check(found) : 'unknown';
+      if (verdict === 'previous' && found?.clientSecret) {
+        credentials.replaceSecret?.({ headers: ctx.req.headers, form: oauthForm(ctx) }, found.clientSecret);
+      }
       (ctx.state as { clientCall?: ClientCall }).clientCall = { clientId: credentials.clientId, found, verdict, failureCounted: false };
     }
     return next();
@@ -216,7 +220,7 @@ export function clientEndpointStages(deps: ClientEndpointDependencies): Middlewa
   async function chargeBudget(ctx: Context, next: Next) {
     const call = clientCallOf(ctx);
     const instance = call?.found?.instance;
-    const proven = call?.verdict === 'valid' || call?.verdict === 'unproven';
+    const proven = call?.verdict === 'valid' || call?.verdict === 'previous' || call?.verdict === 'unproven';
     if (!instance || instance.rateLimit === null || !proven || !isClientEndpointCall(ctx)) return next();
     const limiter = budgetLimiter(instance.rateLimit);
     const charged = await consume(limiter, instance.id);

@@ -9,18 +9,25 @@ import { type AccessPolicy, type Instance, InstanceEntity, type TokenAuthMethod 
 import { type InstanceAccess, InstanceAccessEntity, type InstanceRole } from './instance-access-entity.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
-export const AUTH_METHODS: readonly TokenAuthMethod[] = [
+export const AUTH_METHODS = [
   'client_secret_basic',
   'client_secret_post',
   'client_secret_jwt',
   'private_key_jwt',
   'none',
-];
+] as const satisfies readonly TokenAuthMethod[];
 export const DEFAULT_SCOPES = 'openid profile email offline_access';
 /** An instance's own tokens (client_credentials) may read the profiles of its users (the user API, src/admin/). */
 export const USERS_READ_SCOPE = 'users:read';
-/** Every scope an instance may be allowed: the default ones, and users:read when an admin grants it. */
-export const INSTANCE_SCOPES: readonly string[] = [...DEFAULT_SCOPES.split(' '), USERS_READ_SCOPE];
+/**
+ * A user's token from an instance allowed it may call the admin API (src/admin/admin-routes.ts), and does only when
+ * that user is an admin of this server: a first-party console asks for it for its signed-in admins.
+ */
+export const ADMIN_SCOPE = 'admin';
+/** Every scope an instance may be allowed: the default ones, and users:read or admin when an operator grants it. */
+export const INSTANCE_SCOPES: readonly string[] = [...DEFAULT_SCOPES.split(' '), USERS_READ_SCOPE, ADMIN_SCOPE];
+/** The auth methods that authenticate with the client secret. */
+const SECRET_METHODS: readonly TokenAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
 const SECRET_PURPOSE = 'client-secret';
 /** How long a node reuses an instance it has read (see findWithSecret). */
 const CACHE_TTL_MS = 10_000;
@@ -40,12 +47,28 @@ export interface NewInstance {
   rateLimit?: number | null;
   /** The scopes it may ask for, among INSTANCE_SCOPES; DEFAULT_SCOPES when not given. */
   scopes?: string[];
+  /** Its public keys, for private_key_jwt. */
+  jwks?: InstanceJwks | null;
 }
+
+/** What an update may change: any field of a new instance; the others stay. */
+export type InstanceChanges = Partial<NewInstance>;
+
+export type InstanceJwks = NonNullable<Instance['jwks']>;
 
 /** An instance with its client secret in the clear: only in memory, only for the Client model and for display once. */
 export interface InstanceWithSecret {
   instance: Instance;
   clientSecret: string | null;
+  /** The secret before the last rotation while its grace lasts (checked against `expiresAt` at each use). */
+  previousSecret: { secret: string; expiresAt: Date } | null;
+}
+
+/** A rotated secret: the new one, shown once, and until when the previous one keeps working (null: it stopped). */
+export interface RotatedSecret {
+  instance: Instance;
+  clientSecret: string;
+  previousSecretExpiresAt: Date | null;
 }
 
 function checkUri(value: string, what: string): string {
@@ -66,7 +89,25 @@ function checkScopes(scopes: string[] | undefined, grantTypes: string[]): string
   if (checked.includes(USERS_READ_SCOPE) && !grantTypes.includes('client_credentials')) {
     throw new BadRequest(`${USERS_READ_SCOPE} is for the instance's own tokens: it needs the client_credentials grant type`);
   }
+  if (checked.includes(ADMIN_SCOPE) && !grantTypes.includes('authorization_code')) {
+    throw new BadRequest(`${ADMIN_SCOPE} is for the tokens of signed-in users: it needs the authorization_code grant type`);
+  }
   return checked.join(' ');
+}
+
+/** Members of a private JWK (RFC 7518 §6): an instance registers public keys only. */
+const PRIVATE_KEY_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
+
+function checkJwks(jwks: InstanceJwks | null, method: TokenAuthMethod): InstanceJwks | null {
+  if (jwks !== null) {
+    if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new BadRequest('jwks must hold at least one key');
+    for (const key of jwks.keys) {
+      if (typeof key.kty !== 'string') throw new BadRequest('every key in jwks needs a "kty"');
+      if (PRIVATE_KEY_MEMBERS.some((member) => member in key)) throw new BadRequest('jwks must hold public keys only');
+    }
+  }
+  if (method === 'private_key_jwt' && jwks === null) throw new BadRequest('private_key_jwt needs the instance\'s public keys (jwks)');
+  return jwks;
 }
 
 function checkNewInstance(input: NewInstance): Omit<Required<NewInstance>, 'scopes'> & { scopes: string } {
@@ -77,12 +118,9 @@ function checkNewInstance(input: NewInstance): Omit<Required<NewInstance>, 'scop
     if (!(GRANT_TYPES as readonly string[]).includes(grantType)) throw new BadRequest(`unsupported grant type "${grantType}"`);
   }
   const tokenEndpointAuthMethod = input.tokenEndpointAuthMethod ?? 'client_secret_basic';
-  if (!AUTH_METHODS.includes(tokenEndpointAuthMethod)) throw new BadRequest(`unsupported auth method "${tokenEndpointAuthMethod}"`);
+  if (!(AUTH_METHODS as readonly string[]).includes(tokenEndpointAuthMethod)) throw new BadRequest(`unsupported auth method "${tokenEndpointAuthMethod}"`);
   if (tokenEndpointAuthMethod === 'none' && grantTypes.includes('client_credentials')) {
     throw new BadRequest('client_credentials needs client authentication: pick an auth method other than "none"');
-  }
-  if (tokenEndpointAuthMethod === 'private_key_jwt') {
-    throw new BadRequest('private_key_jwt needs the instance public keys: register with a secret method first');
   }
   const redirectUris = input.redirectUris.map((uri) => checkUri(uri, 'redirect URI'));
   if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
@@ -100,7 +138,30 @@ function checkNewInstance(input: NewInstance): Omit<Required<NewInstance>, 'scop
     ipAllowlist: checkAllowlist(input.ipAllowlist ?? []),
     rateLimit: checkRateLimit(input.rateLimit ?? null),
     scopes: checkScopes(input.scopes, grantTypes),
+    jwks: checkJwks(input.jwks ?? null, tokenEndpointAuthMethod),
   };
+}
+
+/** The fields of a stored instance as a NewInstance, for an update to check the whole result. */
+function asNewInstance(instance: Instance): Required<NewInstance> {
+  return {
+    name: instance.name,
+    redirectUris: instance.redirectUris,
+    postLogoutRedirectUris: instance.postLogoutRedirectUris,
+    backchannelLogoutUri: instance.backchannelLogoutUri,
+    grantTypes: instance.grantTypes,
+    tokenEndpointAuthMethod: instance.tokenEndpointAuthMethod,
+    skipConsent: instance.skipConsent,
+    accessPolicy: instance.accessPolicy,
+    ipAllowlist: instance.ipAllowlist,
+    rateLimit: instance.rateLimit,
+    scopes: instance.scopes.split(' '),
+    jwks: instance.jwks,
+  };
+}
+
+function newSecret(): string {
+  return randomBytes(32).toString('base64url');
 }
 
 function checkAllowlist(entries: string[]): string[] {
@@ -145,7 +206,7 @@ export class InstanceStore {
   /** Registers an instance; the returned secret is shown once and never stored in the clear. */
   async create(input: NewInstance): Promise<InstanceWithSecret> {
     const checked = checkNewInstance(input);
-    const clientSecret = checked.tokenEndpointAuthMethod === 'none' ? null : randomBytes(32).toString('base64url');
+    const clientSecret = SECRET_METHODS.includes(checked.tokenEndpointAuthMethod) ? newSecret() : null;
     const instance = this.#instances.create({
       ...checked,
       id: uuidv7(),
@@ -153,10 +214,71 @@ export class InstanceStore {
       secretEncrypted: clientSecret === null ? null : await this.secrets.seal(clientSecret, SECRET_PURPOSE),
       previousSecretEncrypted: null,
       previousSecretExpiresAt: null,
-      jwks: null,
     });
     await this.#instances.save(instance);
-    return { instance: await this.get(instance.id), clientSecret };
+    return { instance: await this.get(instance.id), clientSecret, previousSecret: null };
+  }
+
+  /**
+   * Changes the given fields, checked as a whole with the rest as a new instance would be. An instance that moves to
+   * a secret method without having a secret gets one: returned here, shown once (else clientSecret is null).
+   */
+  async update(id: string, changes: InstanceChanges): Promise<{ instance: Instance; clientSecret: string | null }> {
+    const current = await this.#withSealedSecrets(id);
+    const checked = checkNewInstance({ ...asNewInstance(current), ...changes });
+    const needsSecret = SECRET_METHODS.includes(checked.tokenEndpointAuthMethod) && current.secretEncrypted === null;
+    const clientSecret = needsSecret ? newSecret() : null;
+    if (clientSecret !== null) current.secretEncrypted = await this.secrets.seal(clientSecret, SECRET_PURPOSE);
+    await this.#instances.save(this.#instances.merge(current, checked));
+    this.#byClientId.clear();
+    return { instance: await this.get(id), clientSecret };
+  }
+
+  /**
+   * A new client secret (shown once); the one it replaces keeps working for `graceSeconds` (0: not at all). A
+   * previous secret still in its grace is dropped: only the last two secrets ever work.
+   */
+  async rotateSecret(id: string, graceSeconds: number): Promise<RotatedSecret> {
+    const current = await this.#withSealedSecrets(id);
+    if (!SECRET_METHODS.includes(current.tokenEndpointAuthMethod)) {
+      throw new BadRequest(`an instance using ${current.tokenEndpointAuthMethod} has no client secret to rotate`);
+    }
+    const clientSecret = newSecret();
+    const keepsPrevious = graceSeconds > 0 && current.secretEncrypted !== null;
+    const previousSecretExpiresAt = keepsPrevious ? new Date(Date.now() + graceSeconds * 1000) : null;
+    await this.#instances.update(
+      { id },
+      {
+        secretEncrypted: await this.secrets.seal(clientSecret, SECRET_PURPOSE),
+        previousSecretEncrypted: keepsPrevious ? current.secretEncrypted : null,
+        previousSecretExpiresAt,
+      },
+    );
+    this.#byClientId.clear();
+    return { instance: await this.get(id), clientSecret, previousSecretExpiresAt };
+  }
+
+  /**
+   * Removes the instance and its access links (the foreign key cascades). Its grants and tokens are the caller's to
+   * revoke first (src/admin/instance-operations.ts); this node forgets it at once, others within CACHE_TTL_MS.
+   */
+  async delete(id: string): Promise<boolean> {
+    if (!isStorable(id)) return false;
+    const result = await this.#instances.delete({ id });
+    this.#byClientId.clear();
+    return result.affected === 1;
+  }
+
+  async #withSealedSecrets(id: string): Promise<Instance> {
+    const instance = isStorable(id)
+      ? await this.#instances
+          .createQueryBuilder('instance')
+          .addSelect(['instance.secretEncrypted', 'instance.previousSecretEncrypted'])
+          .where('instance.id = :id', { id })
+          .getOne()
+      : null;
+    if (!instance) throw new NotFound(`instance ${id} not found`);
+    return instance;
   }
 
   async get(id: string): Promise<Instance> {
@@ -191,13 +313,19 @@ export class InstanceStore {
   async #readWithSecret(clientId: string): Promise<InstanceWithSecret | null> {
     const instance = await this.#instances
       .createQueryBuilder('instance')
-      .addSelect('instance.secretEncrypted')
+      .addSelect(['instance.secretEncrypted', 'instance.previousSecretEncrypted'])
       .where('instance.clientId = :clientId', { clientId })
       .getOne();
     if (!instance) return null;
     const clientSecret = instance.secretEncrypted ? await this.secrets.open(instance.secretEncrypted, SECRET_PURPOSE) : null;
+    const { previousSecretEncrypted, previousSecretExpiresAt } = instance;
+    const previousSecret =
+      previousSecretEncrypted && previousSecretExpiresAt && previousSecretExpiresAt.getTime() > Date.now()
+        ? { secret: await this.secrets.open(previousSecretEncrypted, SECRET_PURPOSE), expiresAt: previousSecretExpiresAt }
+        : null;
     instance.secretEncrypted = null;
-    return { instance, clientSecret };
+    instance.previousSecretEncrypted = null;
+    return { instance, clientSecret, previousSecret };
   }
 
   list(): Promise<Instance[]> {

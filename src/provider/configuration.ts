@@ -3,7 +3,7 @@ import type { Account as OidcAccount, Adapter, Configuration, KoaContextWithOIDC
 import { errors, interactionPolicy } from 'oidc-provider';
 import type { Config } from '../../config/index.js';
 import type { AccountStore } from '../accounts/account-store.js';
-import { INSTANCE_SCOPES, USERS_READ_SCOPE, type InstanceStore } from '../instances/instance-store.js';
+import { ADMIN_SCOPE, INSTANCE_SCOPES, USERS_READ_SCOPE, type InstanceStore } from '../instances/instance-store.js';
 import { deriveKey } from '../security/secret-box.js';
 import { renderView } from '../http/views.js';
 import type { PrivateJwk } from '../keys/key-store.js';
@@ -28,9 +28,10 @@ export const ROUTES = {
 /** The scopes an instance's access tokens can carry; the OIDC ones let them be used at userinfo too. */
 const RESOURCE_SCOPES = 'openid profile email';
 /**
- * An instance's own tokens (client_credentials) may also carry users:read, when the instance is allowed it (its client
- * `scope`, which the provider enforces for static scopes): tokens for users never do, whatever is asked.
+ * A user's tokens may also carry admin, and an instance's own tokens (client_credentials) users:read, each only when
+ * the instance is allowed it (its client `scope`, which the provider enforces for static scopes).
  */
+const USER_RESOURCE_SCOPES = `${RESOURCE_SCOPES} ${ADMIN_SCOPE}`;
 const SERVICE_RESOURCE_SCOPES = `${RESOURCE_SCOPES} ${USERS_READ_SCOPE}`;
 
 /** Each instance is the resource server of its own access tokens; its resource indicator names it. */
@@ -202,7 +203,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
         getResourceServerInfo: (ctx, resource, client): ResourceServer => {
           if (resource !== resourceOf(client.clientId)) throw new errors.InvalidTarget('an instance can only ask for its own access tokens');
           return {
-            scope: ctx.oidc.params?.grant_type === 'client_credentials' ? SERVICE_RESOURCE_SCOPES : RESOURCE_SCOPES,
+            scope: ctx.oidc.params?.grant_type === 'client_credentials' ? SERVICE_RESOURCE_SCOPES : USER_RESOURCE_SCOPES,
             audience: client.clientId,
             accessTokenFormat: 'jwt',
             accessTokenTTL: config.ttl.accessToken,
@@ -228,7 +229,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       const grant = existing ?? new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId });
       const requested = [...(ctx.oidc.requestParamScopes ?? [])].join(' ');
       grant.addOIDCScope(requested);
-      grant.addResourceScope(resourceOf(client.clientId), RESOURCE_SCOPES);
+      grant.addResourceScope(resourceOf(client.clientId), USER_RESOURCE_SCOPES);
       await grant.save();
       return grant;
     },

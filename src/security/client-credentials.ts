@@ -5,18 +5,30 @@
 // a wrong secret is counted before anything is answered, so that no concurrency lets more guesses through than the
 // failure limit allows. The provider exposes no hook between its client authentication and the endpoint, hence this.
 // Decoding follows the provider's own (lib/shared/client_auth.js) so both read the same client from a request.
+//
+// A rotated secret's grace (InstanceStore.rotateSecret) is also kept here, as the provider knows one client_secret
+// only: a request proven with the previous secret, while its grace lasts, is handed on with the current secret in its
+// place (replaceSecret), so the provider authenticates it as usual. That covers client_secret_basic and
+// client_secret_post; a client_secret_jwt assertion is a signature over the secret and is checked against the
+// current secret alone (README, "Rotating a client secret").
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose';
 import type { ParsedUrlQuery } from 'node:querystring';
 import type { InstanceWithSecret } from '../instances/instance-store.js';
 
-/** 'valid': the instance's own credentials; 'invalid': wrong ones; 'unproven': nothing to check (a public client). */
-export type CredentialVerdict = 'valid' | 'invalid' | 'unproven';
+/**
+ * 'valid': the instance's own credentials; 'previous': its secret before the last rotation, within its grace;
+ * 'invalid': wrong ones; 'unproven': nothing to check (a public client).
+ */
+export type CredentialVerdict = 'valid' | 'previous' | 'invalid' | 'unproven';
 
 export interface PresentedCredentials {
   clientId: string;
   /** Checks the credentials against the instance that clientId names. */
   check(found: InstanceWithSecret): Promise<CredentialVerdict>;
+  /** Puts `secret` where the request presented its secret (a secret it presented, in the header or the form). */
+  replaceSecret?(request: { headers: IncomingHttpHeaders; form: ParsedUrlQuery | undefined }, secret: string): void;
 }
 
 const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
@@ -57,11 +69,29 @@ function sameSecret(presented: string, stored: string | null): boolean {
   return timingSafeEqual(digest(presented), digest(stored));
 }
 
-function secretCredentials(clientId: string, secret: string): PresentedCredentials {
+/** RFC 6749 §2.3.1: each part form-encoded, then both base64'd. */
+function basicHeader(clientId: string, secret: string): string {
+  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString('base64')}`;
+}
+
+function secretVerdict(secret: string, { instance, clientSecret, previousSecret }: InstanceWithSecret): CredentialVerdict {
+  if (!SECRET_METHODS.has(instance.tokenEndpointAuthMethod)) return 'invalid';
+  // Both compared whatever the first answer, so that the time taken says nothing of which one matched.
+  const current = sameSecret(secret, clientSecret);
+  const previous = previousSecret !== null && sameSecret(secret, previousSecret.secret);
+  if (current) return 'valid';
+  return previous && previousSecret.expiresAt.getTime() > Date.now() ? 'previous' : 'invalid';
+}
+
+function secretCredentials(clientId: string, secret: string, where: 'header' | 'form'): PresentedCredentials {
   return {
     clientId,
-    check: async ({ instance, clientSecret }) =>
-      SECRET_METHODS.has(instance.tokenEndpointAuthMethod) && sameSecret(secret, clientSecret) ? 'valid' : 'invalid',
+    check: async (found) => secretVerdict(secret, found),
+    replaceSecret: ({ headers, form }, replacement) => {
+      if (where === 'header') headers.authorization = basicHeader(clientId, replacement);
+      else if (form) form.client_secret = replacement;
+    },
   };
 }
 
@@ -101,10 +131,10 @@ function assertionCredentials(assertion: string): PresentedCredentials | undefin
 export function presentedCredentials(authorization: string | undefined, form: ParsedUrlQuery | undefined): PresentedCredentials | undefined {
   const formSecret = formValue(form, 'client_secret');
   const formClientId = formValue(form, 'client_id');
-  if (formSecret !== undefined) return formClientId ? secretCredentials(formClientId, formSecret) : undefined;
+  if (formSecret !== undefined) return formClientId ? secretCredentials(formClientId, formSecret, 'form') : undefined;
   if (authorization !== undefined) {
     const basic = basicCredentials(authorization);
-    return basic ? secretCredentials(basic.clientId, basic.secret) : undefined;
+    return basic ? secretCredentials(basic.clientId, basic.secret, 'header') : undefined;
   }
   const assertion = formValue(form, 'client_assertion');
   if (assertion !== undefined) return assertionCredentials(assertion);

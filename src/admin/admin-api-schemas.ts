@@ -1,0 +1,157 @@
+// The admin API's bodies and query strings, in and out, as zod schemas in the same registry as the user API's (one
+// OpenAPI document, src/admin/openapi.ts, publishes both). Requests are strict; the instance and account stores check
+// every value again, for the CLI as for the API.
+import { z } from 'zod';
+import { MAX_AUDIT_PAGE, type AuditPage } from '../audit/audit-log.js';
+import type { InstanceAccess } from '../instances/instance-access-entity.js';
+import type { Instance } from '../instances/instance-entity.js';
+import { AUTH_METHODS, GRANT_TYPES, INSTANCE_SCOPES } from '../instances/instance-store.js';
+import { apiSchemas, RegisterRequest, UserProfile } from './user-api-schemas.js';
+
+const uri = z.string().max(2048);
+const uris = z.array(uri).max(50);
+
+/** A public JWK: its members are the key type's (RFC 7517), which the store and the provider check. */
+const PublicJwk = z.looseObject({ kty: z.string(), kid: z.string().optional(), alg: z.string().optional(), use: z.string().optional() });
+
+const instanceFields = {
+  name: z.string().min(1).max(100),
+  redirectUris: uris.meta({ description: 'where sign-in returns to; needed with authorization_code' }),
+  postLogoutRedirectUris: uris,
+  backchannelLogoutUri: uri.nullable(),
+  grantTypes: z.array(z.enum(GRANT_TYPES)).min(1),
+  tokenEndpointAuthMethod: z.enum(AUTH_METHODS),
+  scopes: z.array(z.enum(INSTANCE_SCOPES as [string, ...string[]])).min(1).meta({
+    description: "users:read: its own tokens may read its users' profiles; admin: its users' tokens may carry admin",
+  }),
+  ipAllowlist: z.array(z.string().max(64)).max(100).meta({ description: 'CIDRs it may call the token endpoints from; empty: any' }),
+  rateLimit: z.int().min(1).max(1_000_000).nullable().meta({ description: 'its requests per minute to the token endpoints; null: no limit of its own' }),
+  accessPolicy: z.enum(['open', 'invite']),
+  skipConsent: z.boolean().meta({ description: 'first-party: users are not asked to consent' }),
+  jwks: z.strictObject({ keys: z.array(PublicJwk).min(1).max(20) }).nullable().meta({ description: 'its public keys, for private_key_jwt' }),
+};
+
+export const InstanceCreate = z.strictObject(instanceFields).partial().required({ name: true });
+apiSchemas.add(InstanceCreate, { id: 'InstanceCreate', description: 'A new instance; the fields left out take their defaults' });
+
+export const InstanceUpdate = z.strictObject(instanceFields).partial();
+apiSchemas.add(InstanceUpdate, { id: 'InstanceUpdate', description: 'The fields to change; the others stay as they are' });
+
+export const InstanceView = z.strictObject({
+  ...instanceFields,
+  id: z.string(),
+  clientId: z.string(),
+  scopes: z.array(z.string()),
+  previousSecretExpiresAt: z.iso.datetime().nullable().meta({ description: 'until when the secret before the last rotation works' }),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+apiSchemas.add(InstanceView, { id: 'Instance', description: 'A registered instance (an OIDC client); never its secret' });
+
+export const InstanceList = z.strictObject({ instances: z.array(InstanceView) });
+apiSchemas.add(InstanceList, { id: 'InstanceList' });
+
+export const InstanceWithSecret = z.strictObject({
+  instance: InstanceView,
+  clientSecret: z.string().nullable().meta({ description: 'shown once, when the instance got a new one; else null' }),
+});
+apiSchemas.add(InstanceWithSecret, { id: 'InstanceWithSecret' });
+
+export const RotatedSecret = z.strictObject({
+  instance: InstanceView,
+  clientSecret: z.string().meta({ description: 'the new secret, shown once' }),
+  previousSecretExpiresAt: z.iso.datetime().nullable().meta({ description: 'the old secret works until then; null: not at all' }),
+});
+apiSchemas.add(RotatedSecret, { id: 'RotatedSecret' });
+
+export const InstanceDeleted = z.strictObject({ sessions: z.int().min(0), grants: z.int().min(0) });
+apiSchemas.add(InstanceDeleted, { id: 'InstanceDeleted', description: 'How many sign-ins ended and grants were revoked with it' });
+
+export const AccessView = z.strictObject({
+  instanceId: z.string(),
+  accountId: z.string(),
+  role: z.enum(['member', 'admin']),
+  localUserId: z.int().nullable(),
+  createdAt: z.iso.datetime(),
+});
+apiSchemas.add(AccessView, { id: 'Access', description: "An account's access to an instance" });
+
+export const AccessList = z.strictObject({ access: z.array(AccessView) });
+apiSchemas.add(AccessList, { id: 'AccessList' });
+
+export const AccessGrant = z.strictObject({
+  role: z.enum(['member', 'admin']),
+  localUserId: z.int().min(1).max(2_147_483_647).nullable().optional().meta({ description: "the user's id in the instance's own database" }),
+});
+apiSchemas.add(AccessGrant, { id: 'AccessGrant', description: 'Gives access, or changes the role and local id of an existing one' });
+
+export const AdminUserCreate = RegisterRequest.omit({ localUserId: true }).extend({ isAdmin: z.boolean().optional() });
+apiSchemas.add(AdminUserCreate, { id: 'AdminUserCreate', description: 'A new account, with access to no instance yet' });
+
+export const UserList = z.strictObject({ users: z.array(UserProfile) });
+apiSchemas.add(UserList, { id: 'UserList' });
+
+export const UserListQuery = z.strictObject({
+  search: z.string().max(200).optional().meta({ description: 'in the username, display name or email, any case' }),
+});
+
+const AuditEventView = z.strictObject({
+  id: z.string(),
+  at: z.iso.datetime(),
+  action: z.string(),
+  outcome: z.enum(['success', 'failure']),
+  accountId: z.string().nullable(),
+  instanceId: z.string().nullable(),
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).nullable(),
+});
+apiSchemas.add(AuditEventView, { id: 'AuditEvent' });
+
+export const AuditPageView = z.strictObject({
+  events: z.array(AuditEventView).meta({ description: 'newest first' }),
+  nextCursor: z.string().nullable().meta({ description: 'the cursor of the next (older) page; null on the last' }),
+});
+apiSchemas.add(AuditPageView, { id: 'AuditPage' });
+
+/** The audit filters (AuditLog.query) as query parameters. */
+export const AuditQueryParams = z.strictObject({
+  accountId: z.string().max(36).optional(),
+  instanceId: z.string().max(36).optional(),
+  action: z.string().max(1000).optional().meta({ description: 'comma-separated action names; "token.*" is every action starting with "token."' }),
+  outcome: z.enum(['success', 'failure']).optional(),
+  since: z.iso.datetime({ offset: true }).optional().meta({ description: 'at or after' }),
+  until: z.iso.datetime({ offset: true }).optional().meta({ description: 'strictly before' }),
+  limit: z.coerce.number<string>().int().min(1).max(MAX_AUDIT_PAGE).optional(),
+  cursor: z.string().max(200).optional().meta({ description: 'the nextCursor of the page before' }),
+});
+
+export function instanceView(instance: Instance): z.infer<typeof InstanceView> {
+  return {
+    id: instance.id,
+    name: instance.name,
+    clientId: instance.clientId,
+    redirectUris: instance.redirectUris,
+    postLogoutRedirectUris: instance.postLogoutRedirectUris,
+    backchannelLogoutUri: instance.backchannelLogoutUri,
+    grantTypes: instance.grantTypes as z.infer<typeof InstanceView>['grantTypes'],
+    tokenEndpointAuthMethod: instance.tokenEndpointAuthMethod,
+    scopes: instance.scopes.split(' '),
+    ipAllowlist: instance.ipAllowlist,
+    rateLimit: instance.rateLimit,
+    accessPolicy: instance.accessPolicy,
+    skipConsent: instance.skipConsent,
+    jwks: instance.jwks as z.infer<typeof InstanceView>['jwks'],
+    previousSecretExpiresAt: instance.previousSecretExpiresAt?.toISOString() ?? null,
+    createdAt: instance.createdAt.toISOString(),
+    updatedAt: instance.updatedAt.toISOString(),
+  };
+}
+
+export function accessView(access: InstanceAccess): z.infer<typeof AccessView> {
+  return { ...access, createdAt: access.createdAt.toISOString() };
+}
+
+export function auditPageView(page: AuditPage): z.infer<typeof AuditPageView> {
+  return { events: page.events.map((event) => ({ ...event, at: event.at.toISOString() })), nextCursor: page.nextCursor };
+}
