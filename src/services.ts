@@ -23,6 +23,7 @@ import { limiterBackend, type LimiterBackend } from './security/rate-limiter-sto
 import type { SchemaMode } from './db/data-source.js';
 import { openStores, type Stores } from './stores.js';
 import { checkRedisEviction } from './db/redis-eviction.js';
+import { isStoreFailure } from './db/store-failure.js';
 
 export interface Services extends Stores {
   oidcStore: OidcStore;
@@ -86,7 +87,10 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
       liveProvider.replace(providerWith(keys));
       logger.info({ kids: keys.map((key) => key.kid) }, 'signing keys reloaded');
     },
-    onError: (err) => logger.error({ err }, 'signing key check failed'),
+    // A store outage is logged once by its watch (src/db/store-watch.ts): the keys in use stay until it ends.
+    onError: (err) => {
+      if (!isStoreFailure(err)) logger.error({ err }, 'signing key check failed');
+    },
   }).start();
   const authenticator = new Authenticator(stores.accounts, stores.hasher, config.lockout);
   const accountSessions = new AccountSessions(() => liveProvider.current, oidcStore);

@@ -3,6 +3,7 @@ import { decodeProtectedHeader } from 'jose';
 import * as oidc from 'openid-client';
 import { rotationTimes } from '../../src/keys/key-set-watch.js';
 import { createAuthClient, type AuthClient, type AuthClientOptions } from '../../src/sdk/index.js';
+import { backchannelReceiver } from '../support/backchannel-receiver.js';
 import { cli, cliJson } from '../support/cli.js';
 import { addAccount, addInstance, basicAuth, codeFlow } from '../support/fixtures.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
@@ -105,6 +106,28 @@ describe('signing key rotation, with the SDK verifying offline throughout (SQLit
     expect((await server.services.keys.advance(times, removal)).removed).to.deep.equal([oldKid]);
     await until('the retired key is unpublished', async () => !(await publishedKids(server)).includes(oldKid));
     expect((await auth.verifyAccessToken(after)).user.username).to.equal('alice');
+  });
+
+  it('signs back-channel logout tokens with the key in use after a rotation', async function () {
+    const receiver = await backchannelReceiver();
+    try {
+      const account = await addAccount(server, 'bob');
+      const { client: withLogout } = await addInstance(server, { backchannelLogoutUri: receiver.url });
+      const signedIn = await codeFlow(withLogout, { username: 'bob' });
+      const oldKid = kidOf(signedIn.tokens.id_token!);
+      const { staged } = await cliJson<{ staged: { kid: string }[] }>(server.env, ['keys', 'rotate', '--alg', 'RS256']);
+      const times = rotationTimes(server.services.config);
+      await server.services.keys.advance(times, new Date(Date.now() + times.publishSeconds * 1000));
+      await until('ID tokens are signed with the new key', async () => {
+        const { tokens } = await codeFlow(withLogout, { agent: signedIn.agent });
+        return kidOf(tokens.id_token!) === staged[0]!.kid;
+      });
+      await server.services.accountSessions.endAll(account.id);
+      expect(receiver.tokens).to.have.length(1);
+      expect(kidOf(receiver.tokens[0]!), 'not the key the server started with').to.equal(staged[0]!.kid).and.not.equal(oldKid);
+    } finally {
+      receiver.server.close();
+    }
   });
 
   it('stages replacements on its own every AUTH_KEY_ROTATION_DAYS', async function () {
