@@ -61,9 +61,9 @@ async function importChillFi3(context: CliContext, options: ImportOptions): Prom
   const mapping = options.map ? await readMapping(options.map) : NO_MAPPING;
   return context.withStores(async ({ dataSource, accounts, instances, audit }) => {
     const instance = await instanceNamed(instances, options.instance);
+    const started = performance.now();
     const state = await loadImportState(dataSource, instances, instance.id);
     const plan = planImport(rows, state, { match: options.match, mapping, pictureBase: options.pictureBase });
-    const started = performance.now();
     const steps = options.dryRun
       ? plan
       : await applyImport(plan, { accounts, instances, audit, instanceId: instance.id }, progressOn(context.io));
@@ -78,7 +78,7 @@ async function importChillFi3(context: CliContext, options: ImportOptions): Prom
         dryRun ? `Dry run for "${instance.name}": nothing was written.` : `Imported into "${instance.name}".`,
         ...steps.flatMap(rowLines),
         `${dryRun ? 'would be ' : ''}${(Object.keys(LABELS) as StepKind[]).map((kind) => `${LABELS[kind]} ${counts[kind]}`).join(', ')} ` +
-          `(${rows.length} rows${dryRun ? '' : ` in ${seconds.toFixed(1)} s`})`,
+          `(${rows.length} rows in ${seconds.toFixed(1)} s)`,
         ...(withoutPassword === 0
           ? []
           : [`${withoutPassword} new accounts have no password: give each a link with "chillfi3-auth users password-link <user>".`]),
