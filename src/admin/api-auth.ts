@@ -69,7 +69,7 @@ export function apiCaller(ctx: Context): ApiCaller {
  * still standing, as introspection checks it.
  */
 async function liveRecord(provider: Provider, registry: AccessTokenRegistry, claims: JWTPayload) {
-  const id = registry.shadowId(claims.jti as string);
+  const id = await registry.storedShadowId(claims.jti as string);
   if (claims.sub === claims.client_id) {
     const token = await provider.ClientCredentials.find(id);
     return token?.isValid && token.clientId === claims.client_id ? { scope: token.scope, accountId: undefined, sessionUid: undefined } : undefined;

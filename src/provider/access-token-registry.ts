@@ -86,8 +86,11 @@ export class AccessTokenRegistry {
     return hmac(this.#hmacKeys[0]!, jti);
   }
 
-  /** The id of a live token's shadow record: shadowId, or for a token minted under a previous master secret, its own. */
-  async #storedShadowId(jti: string): Promise<string> {
+  /**
+   * The id a live token's shadow record is stored under: shadowId, or for a token minted under a previous master
+   * secret, the one it was stored under then. What a verified token is looked up by.
+   */
+  async storedShadowId(jti: string): Promise<string> {
     const [current, ...previous] = this.#hmacKeys.map((key) => hmac(key, jti));
     if (previous.length === 0 || (await this.#isStored(current!))) return current!;
     for (const id of previous) if (await this.#isStored(id)) return id;
@@ -127,7 +130,7 @@ export class AccessTokenRegistry {
    */
   middleware(paths: EndpointPaths): Middleware {
     const verify = (token: string) => this.verify(token);
-    const shadowId = (jti: string) => this.#storedShadowId(jti);
+    const shadowId = (jti: string) => this.storedShadowId(jti);
     return async function presentJwtAccessTokens(ctx, next) {
       const form = oauthForm(ctx);
       if (ctx.path === paths.userinfo) {

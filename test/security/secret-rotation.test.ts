@@ -77,6 +77,9 @@ for (const backend of BACKENDS.filter((name) => name !== 'postgres')) {
       expect((await oidc.tokenIntrospection(client, serviceTokenUnderA)).active, 'a service token issued under A').to.equal(true);
       const userinfo = await oidc.fetchUserInfo(client, underA.tokens.access_token, underA.tokens.claims()!.sub);
       expect(userinfo.preferred_username).to.equal('kim');
+      const sub = underA.tokens.claims()!.sub;
+      const profile = await fetch(`${env.AUTH_ISSUER}/users/${sub}`, { headers: { authorization: `Bearer ${underA.tokens.access_token}` } });
+      expect(profile.status, 'the user API, with a token issued under A').to.equal(200);
       expect(await stillSignedIn(client, underA.agent), 'the session cookie signed under A').to.equal(true);
       const refreshed = await oidc.refreshTokenGrant(client, underA.tokens.refresh_token!);
       expect(await codeFlow(client, { username: 'kim' }), 'a new sign-in').to.have.property('tokens');
