@@ -1,5 +1,5 @@
 // The example instance's options from the environment: the SDK's own variables (AUTH_SERVER_URL, AUTH_API_KEY,
-// AUTH_API_SECRET, read by its optionsFromEnv) and the instance's: PORT, HOST, PUBLIC_URL, INSTANCE_NAME.
+// AUTH_API_SECRET, read by its optionsFromEnv) and the instance's: PORT, HOST, PUBLIC_URL, INSTANCE_NAME, DATABASE_FILE.
 import { optionsFromEnv } from '../../src/sdk/index.js';
 import type { InstanceOptions } from './server.js';
 
@@ -13,5 +13,6 @@ export function instanceOptionsFromEnv(env: Record<string, string | undefined> =
     clientId,
     clientSecret,
     name: env.INSTANCE_NAME ?? 'ChillFi3 example',
+    databaseFile: env.DATABASE_FILE,
   };
 }

@@ -1,11 +1,22 @@
 // A small ChillFi3-like instance (Express + Socket.IO) that authenticates only through chillfi3-auth/sdk:
 // a page showing who is signed in, a protected JSON API, a protected socket event, and the SDK's sign-in routes.
+// Like ChillFi3 it keeps its own users table (numeric ids, foreign keys): resolveUser gives every signed-in user their
+// local row, and "my items" are found by req.user.id.
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Server as SocketServer } from 'socket.io';
 // In a ChillFi3 server this is: const { createAuthClient } = require('chillfi3-auth/sdk');
-import { createAuthClient, sessionIdFrom, type AuthClient, type AuthenticatedRequest, type AuthUser, type ValidationPolicy } from '../../src/sdk/index.js';
+import {
+  createAuthClient,
+  resolveLocalUsers,
+  sessionIdFrom,
+  type AuthClient,
+  type AuthenticatedRequest,
+  type AuthUser,
+  type ValidationPolicy,
+} from '../../src/sdk/index.js';
+import { InstanceDatabase } from './instance-database.js';
 
 export interface InstanceOptions {
   /** Port to listen on. 0 picks a free one. */
@@ -25,6 +36,8 @@ export interface InstanceOptions {
   exposeTokensForTests?: boolean;
   /** Seconds between reachability probes while the auth server is away. */
   probeIntervalSeconds?: number;
+  /** The SQLite file of the instance's users and items. Default: in memory. */
+  databaseFile?: string;
 }
 
 export interface RunningInstance {
@@ -32,6 +45,7 @@ export interface RunningInstance {
   auth: AuthClient;
   server: HttpServer;
   io: SocketServer;
+  db: InstanceDatabase;
   close(): Promise<void>;
 }
 
@@ -41,7 +55,7 @@ function escapeHtml(text: string): string {
 
 function page(name: string, user: AuthUser | null | undefined, authState: string): string {
   const who = user
-    ? `<p>Signed in as <strong id="username">${escapeHtml(user.username)}</strong>` +
+    ? `<p>Signed in as <strong id="username">${escapeHtml(user.username)}</strong>, user <span id="user-id">${String(user.id)}</span>` +
       ` (${escapeHtml(user.display_name ?? '')}, ${user.is_admin ? 'admin' : 'member'})</p>` +
       `<form method="post" action="/auth/logout"><button type="submit" id="sign-out">Sign out</button></form>`
     : `<p id="signed-out">Not signed in.</p><p><a id="sign-in" href="/auth/login">Sign in</a></p>`;
@@ -76,6 +90,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   await new Promise<void>((resolve) => server.listen(options.port, options.host ?? '127.0.0.1', resolve));
   const url = options.publicUrl?.replace(/\/+$/, '') ?? `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  const db = new InstanceDatabase(options.databaseFile);
   const auth = createAuthClient({
     serverUrl: options.authServerUrl,
     clientId: options.clientId,
@@ -86,6 +101,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     logger: null,
     // Cookies are shared by every port of a host: two instances on 127.0.0.1 need distinct cookie names.
     sessionCookieName: `chillfi3_session_${(server.address() as AddressInfo).port}`,
+    resolveUser: resolveLocalUsers(db.users),
   });
 
   const app = express();
@@ -106,6 +122,18 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   // An admin-grade action: live introspection, refused (503) rather than trusted offline when the auth server is away.
   app.get('/api/strict', auth.express({ policy: 'introspect', failClosed: true }), (req, res) => {
     res.json({ instance: name, user: (req as AuthenticatedRequest).user });
+  });
+  // "My items": ChillFi3's "my songs" and playlists, by the local numeric id.
+  app.get('/api/items', auth.express(), (req, res) => {
+    res.json({ items: db.itemsOf((req as AuthenticatedRequest).user?.id as number) });
+  });
+  app.post('/api/items', auth.express(), express.json(), (req, res) => {
+    const title = (req.body as { title?: unknown }).title;
+    if (typeof title !== 'string' || !title) {
+      res.status(400).json({ error: 'title required' });
+      return;
+    }
+    res.status(201).json(db.addItem((req as AuthenticatedRequest).user?.id as number, title));
   });
   app.get('/api/status', (_req, res) => {
     res.json(auth.status);
@@ -135,11 +163,13 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     auth,
     server,
     io,
+    db,
     async close() {
       auth.close();
       io.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      db.close();
     },
   };
 }

@@ -3,7 +3,7 @@
 // that instance (back-channel logout, grants revoked), so it cannot go on using tokens it already has.
 import type { AccountStore } from '../accounts/account-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import { NotFound } from '../errors.js';
+import { Conflict, NotFound } from '../errors.js';
 import type { InstanceAccess, InstanceRole } from '../instances/instance-access-entity.js';
 import type { InstanceStore } from '../instances/instance-store.js';
 import type { AccountSessions } from '../provider/account-sessions.js';
@@ -36,6 +36,17 @@ export class AccessOperations {
     const access = await this.deps.instances.updateAccess(instanceId, accountId, changes);
     await this.record('access.changed', instanceId, accountId, actor, { role: access.role, local_user_id: access.localUserId });
     return access;
+  }
+
+  /**
+   * Records the account's local id on the instance (the instance created its row at first sign-in). Refused when
+   * another account of the instance holds that id: two accounts on one local row would share everything it owns.
+   */
+  async recordLocalId(instanceId: string, accountId: string, localUserId: number, actor: Actor): Promise<InstanceAccess> {
+    // An instance records a local id once per new user: one pass over its links is cheap at that rate.
+    const holder = (await this.deps.instances.listAccess({ instanceId })).find((access) => access.localUserId === localUserId);
+    if (holder && holder.accountId !== accountId) throw new Conflict(`local id ${localUserId} belongs to another account of this instance`);
+    return this.change(instanceId, accountId, { localUserId }, actor);
   }
 
   /** Takes access away and ends the account's sign-in on that instance. */

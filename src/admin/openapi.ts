@@ -18,7 +18,7 @@ const PROBLEMS = {
   401: 'No access token, or one that is not valid any more (WWW-Authenticate says which)',
   403: 'The caller may see the account but not do this, or its token lacks the scope needed (users:read; admin under /admin)',
   404: 'No such account or instance, or none the caller may see',
-  409: 'The username is taken',
+  409: 'The username is taken, or the local id belongs to another account of the instance',
   413: `The body is larger than ${BODY_LIMIT}`,
   415: 'The body is not JSON',
   503: 'A store is unavailable: try again after Retry-After',
@@ -230,6 +230,15 @@ export function openApiDocument(issuer: string) {
             204: { description: 'Changed' },
             ...problems(403, 404, ...BODY_PROBLEMS),
           },
+        },
+      },
+      '/users/{id}/access/local-id': {
+        parameters: [userId],
+        put: {
+          operationId: 'recordLocalId',
+          summary: "Record the user's id in the instance's own database (the instance's own token, about its users)",
+          requestBody: body('LocalIdUpdate'),
+          responses: { 204: { description: 'Recorded: the next tokens for that instance carry it' }, ...problems(403, 404, 409, ...BODY_PROBLEMS) },
         },
       },
       '/users/{id}/sessions': {

@@ -7,6 +7,7 @@
 //   an admin of this server (isAdmin)        yes        anyone      anyone                     anyone
 //   an admin of the token's instance         yes (1)    its users   -                          -
 //   the instance itself, scope users:read    -          its users   -                          -
+//   the instance itself, any scope           local id of its users (maySetLocalId), nothing else without users:read
 //
 //   (1) the new account gets access to that instance only, as a member.
 //   "its users": accounts with access to the token's instance.
@@ -87,6 +88,12 @@ export function decide(caller: CallerRights, action: UserAction, target: TargetF
   if (isInstanceWithoutScope(caller)) return 'insufficient_scope';
   if (target === null || !maySee(caller, target)) return 'not_found';
   return mayDo(caller, action, target) ? 'allowed' : 'forbidden';
+}
+
+/** Recording a user's local id is for the instance itself (its own token, whatever its scopes), about its users. */
+export function maySetLocalId(caller: CallerRights, target: TargetFacts | null): Verdict {
+  if (caller.account === null) return target?.onCallersInstance ? 'allowed' : 'not_found';
+  return target !== null && maySee(caller, target) ? 'forbidden' : 'not_found';
 }
 
 /** Setting or clearing someone's password without knowing the current one is for this server's admins. */

@@ -53,6 +53,11 @@ apiSchemas.add(AdminPasswordSet, { id: 'AdminPasswordSet', description: 'An admi
 export const PasswordChange = z.union([OwnPasswordChange, AdminPasswordSet]);
 apiSchemas.add(PasswordChange, { id: 'PasswordChange' });
 
+export const LocalIdUpdate = z.strictObject({
+  localUserId: z.int().min(1).max(2_147_483_647).meta({ description: "the user's id in the instance's own database" }),
+});
+apiSchemas.add(LocalIdUpdate, { id: 'LocalIdUpdate', description: "The user's local id on the instance the token was issued to" });
+
 export const UserProfile = z.strictObject({
   id: z.string(),
   username: z.string(),

@@ -14,9 +14,10 @@ import { apiAuthentication, apiCaller, insufficientScope, type ApiAuthDependenci
 import { jsonInput } from './api-input.js';
 import { refuseOtherMethods } from './method-not-allowed.js';
 import { OPENAPI_PATH, openApiDocument } from './openapi.js';
-import { decide, mayRegister, maySetPasswordWithoutCurrent, type UserAction, type Verdict } from './permissions.js';
+import { decide, mayRegister, maySetLocalId, maySetPasswordWithoutCurrent, type UserAction, type Verdict } from './permissions.js';
 import {
   AdminPasswordSet,
+  LocalIdUpdate,
   OwnPasswordChange,
   passwordLink,
   PasswordChange,
@@ -58,12 +59,13 @@ export function userApiRoutes(deps: UserApiDependencies): Router {
   const authenticate = apiAuthentication(deps);
   const document = openApiDocument(deps.issuer);
 
-  /** The account the path names, once the rules let the caller do `action` to it. */
-  async function target(ctx: Context, action: UserAction): Promise<Account> {
+  /** The account the path names, once the rules (by default: decide `action`) let the caller act on it. */
+  async function target(ctx: Context, action: UserAction | typeof maySetLocalId): Promise<Account> {
     const caller = apiCaller(ctx);
     const account = await deps.accounts.find((ctx.params as { id: string }).id);
     const onCallersInstance = account !== null && (await deps.instances.accessOf(caller.instance.id, account.id)) !== null;
-    enforce(ctx, decide(caller, action, account && { id: account.id, onCallersInstance }));
+    const facts = account && { id: account.id, onCallersInstance };
+    enforce(ctx, typeof action === 'function' ? action(caller, facts) : decide(caller, action, facts));
     return account as Account;
   }
 
@@ -124,6 +126,14 @@ export function userApiRoutes(deps: UserApiDependencies): Router {
       await deps.accountOperations.setPassword(account.id, input.password, actor(ctx));
       ctx.status = 204;
     }
+  });
+
+  // The instance records the local row it made for a user at first sign-in: the user's next tokens carry its id.
+  router.put('/users/:id/access/local-id', authenticate, async function recordLocalId(ctx) {
+    const account = await target(ctx, maySetLocalId);
+    const { localUserId } = await jsonInput(ctx, LocalIdUpdate);
+    await deps.accessOperations.recordLocalId(apiCaller(ctx).instance.id, account.id, localUserId, actor(ctx));
+    ctx.status = 204;
   });
 
   router.get('/users/:id/sessions', authenticate, async function listSessions(ctx) {

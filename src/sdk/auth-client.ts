@@ -51,6 +51,11 @@ export interface SessionEnd {
 const ENDED_SESSION_TTL_MS = 60 * 60 * 1000;
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
+/** A client_credentials token: its subject is the client itself, not a person. */
+export function isServiceToken(verified: VerifiedToken): boolean {
+  return verified.checkedBy !== 'legacy' && verified.claims.sub === verified.claims.client_id;
+}
+
 function digest(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }
@@ -218,8 +223,30 @@ export class AuthClient extends EventEmitter {
    * - 'introspect': plus live introspection on every call; revocation takes effect at once.
    * Sessions ended by back-channel logout are refused at once under every policy.
    * When the auth server is unreachable the introspecting policies fall back to the offline check, unless failClosed.
+   * With options.legacy, the instance's own HS256 tokens are accepted too (checkedBy 'legacy'). With
+   * options.resolveUser, the user is the instance's local one (service tokens excepted: they belong to no user).
    */
   async validateToken(token: string, options: ValidateOptions = {}): Promise<VerifiedToken> {
+    const verified = await this.checkToken(token, options);
+    const { resolveUser } = this.options;
+    if (!resolveUser || isServiceToken(verified)) return verified;
+    return { ...verified, user: await resolveUser(verified.user, this) };
+  }
+
+  /** validateToken before resolveUser: the legacy HS256 check when enabled and the token is HS256, else per policy. */
+  private async checkToken(token: string, options: ValidateOptions): Promise<VerifiedToken> {
+    if (this.options.legacy) {
+      let alg: unknown;
+      try {
+        alg = decodeProtectedHeader(token).alg;
+      } catch (cause) {
+        throw new AuthError('invalid_token', 'malformed token', { cause });
+      }
+      if (alg === 'HS256') {
+        const user = await verifyLegacyToken(token, this.options.legacy.secret, this.options.clockToleranceSeconds);
+        return { claims: {}, user, checkedBy: 'legacy' };
+      }
+    }
     const policy = options.policy ?? this.options.policy;
     const verified = await this.verifyAccessToken(token);
     if (policy === 'offline') return verified;
@@ -234,22 +261,6 @@ export class AuthClient extends EventEmitter {
     return { ...verified, checkedBy: 'introspection' };
   }
 
-  /** validateToken, or the legacy HS256 check when enabled and the token is HS256. */
-  async authenticateToken(token: string, options: ValidateOptions = {}): Promise<VerifiedToken> {
-    if (this.options.legacy) {
-      let alg: unknown;
-      try {
-        alg = decodeProtectedHeader(token).alg;
-      } catch (cause) {
-        throw new AuthError('invalid_token', 'malformed token', { cause });
-      }
-      if (alg === 'HS256') {
-        const user = await verifyLegacyToken(token, this.options.legacy.secret, this.options.clockToleranceSeconds);
-        return { claims: {}, user, checkedBy: 'legacy' };
-      }
-    }
-    return this.validateToken(token, options);
-  }
 
   /** An access token for this instance itself (client_credentials), reused until shortly before it expires. */
   async getServiceToken(): Promise<string> {
@@ -270,6 +281,23 @@ export class AuthClient extends EventEmitter {
       }
     })();
     return this.serviceTokenInflight;
+  }
+
+  /**
+   * Records the user's id in this instance's own database at the auth server (PUT /users/:sub/access/local-id, with
+   * the service token), so that the user's next tokens carry it. AuthError local_user_conflict when another account
+   * of this instance holds that id.
+   */
+  async recordLocalUserId(sub: string, localUserId: number): Promise<void> {
+    const response = await this.fetch(`${this.options.serverUrl}/users/${encodeURIComponent(sub)}/access/local-id`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${await this.getServiceToken()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ localUserId }),
+    });
+    if (response.status === 204) return;
+    const detail = ((await response.json().catch(() => ({}))) as { detail?: string }).detail ?? `HTTP ${response.status}`;
+    if (response.status === 409) throw new AuthError('local_user_conflict', `local user ${localUserId}: ${detail}`);
+    throw new AuthError(response.status >= 500 ? 'auth_unavailable' : 'configuration', `recording local user ${localUserId} failed: ${detail}`);
   }
 
   /** Verifies a back-channel logout token (OpenID Connect Back-Channel Logout 1.0, section 2.6). */

@@ -1,8 +1,12 @@
-// The user an instance sees (req.user, ctx.state.user, socket.user): today's ChillFi3 shape, from token claims.
+// The user an instance sees (req.user, ctx.state.user, socket.user): today's ChillFi3 shape, from token claims,
+// with the columns of the instance's own row when the client has a resolveUser hook (local-users.ts).
 import type { JWTPayload } from 'jose';
 
 export interface AuthUser {
-  /** The user's numeric id in this instance's own database when the auth server knows it, else null. */
+  /**
+   * The user's numeric id in this instance's own database: its row's id with resolveUser, else the id the auth server
+   * knows (the chillfi3_user_id claim), else null.
+   */
   id: number | null;
   /** The user's stable id at the auth server (the token's sub). */
   sub: string;
@@ -15,6 +19,8 @@ export interface AuthUser {
   sid: string | null;
   /** 'legacy' for an instance-local HS256 token accepted during a rollout. */
   source: 'auth-server' | 'legacy';
+  /** With resolveUser: the other columns of the local row (display_name, bio, theme, …), never its password. */
+  [column: string]: unknown;
 }
 
 export const ROLE_CLAIM = 'chillfi3_role';

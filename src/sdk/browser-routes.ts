@@ -3,13 +3,15 @@
 //   GET  {prefix}/callback              → tokens into a server-side session, HttpOnly session cookie to the browser
 //   POST|GET {prefix}/logout            → local session ended, then RP-initiated logout at the auth server
 //   POST {prefix}/backchannel-logout    → the auth server ends a session: local sessions, tokens and sockets end at once
+//   GET  {prefix}/me                    → who is signed in (session cookie, or a bearer token): {user}, else 401
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseCookies, serialize as serializeCookie, type SerializeOptions } from 'cookie';
 import * as oidc from 'openid-client';
 import type { AuthClient } from './auth-client.js';
 import { AuthError, isUnreachable } from './errors.js';
-import { sessionIdFrom } from './request-auth.js';
+import { sendAuthError } from './express-middleware.js';
+import { authenticateCredentials, sessionIdFrom } from './request-auth.js';
 
 const LOGIN_TTL_MS = 10 * 60 * 1000;
 
@@ -201,6 +203,19 @@ export function browserRoutes(client: AuthClient, options: BrowserRoutesOptions)
     }
   }
 
+  /** For cookie-only clients, which cannot read their token: the user as req.user would be. */
+  async function whoAmI(req: Request, res: ServerResponse): Promise<void> {
+    try {
+      const { user } = await authenticateCredentials(client, { authorization: req.headers.authorization, cookie: req.headers.cookie });
+      res.statusCode = 200;
+      res.setHeader('cache-control', 'no-store');
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.end(JSON.stringify({ user }));
+    } catch (error) {
+      sendAuthError(res, error);
+    }
+  }
+
   return function chillfi3BrowserRoutes(req: Request, res: ServerResponse, next: (error?: unknown) => void): void {
     const url = new URL(req.originalUrl ?? req.url ?? '/', baseUrl);
     const path = url.pathname;
@@ -210,6 +225,7 @@ export function browserRoutes(client: AuthClient, options: BrowserRoutesOptions)
     else if (path === `${prefix}/callback` && method === 'GET') handler = callback(req, res, url);
     else if (path === `${prefix}/logout` && (method === 'POST' || method === 'GET')) handler = logout(req, res);
     else if (path === `${prefix}/backchannel-logout` && method === 'POST') handler = backchannelLogout(req, res);
+    else if (path === `${prefix}/me` && method === 'GET') handler = whoAmI(req, res);
     if (!handler) {
       next();
       return;

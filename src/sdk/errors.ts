@@ -7,6 +7,7 @@ export type AuthErrorCode =
   | 'auth_unavailable'
   | 'invalid_logout_token'
   | 'sign_in_failed'
+  | 'local_user_conflict'
   | 'configuration';
 
 const STATUS: Record<AuthErrorCode, number> = {
@@ -16,6 +17,8 @@ const STATUS: Record<AuthErrorCode, number> = {
   auth_unavailable: 503,
   invalid_logout_token: 400,
   sign_in_failed: 400,
+  /** The local row found for the user is linked to another account at the auth server: not theirs to use. */
+  local_user_conflict: 403,
   configuration: 500,
 };
 

@@ -16,11 +16,15 @@ export {
   socketMiddleware,
   SocketTracker,
   SESSION_ENDED_EVENT,
+  WHOAMI_EVENT,
+  whoAmI,
   type SocketLike,
   type SocketMiddleware,
   type SocketMiddlewareOptions,
 } from './socket-middleware.js';
 export { browserRoutes, type BrowserRoutesOptions } from './browser-routes.js';
+export { resolveLocalUsers, type LocalUser, type LocalUserStore, type ResolveUser } from './local-users.js';
+export { chillfi3Users, type MysqlPoolLike } from './chillfi3-users.js';
 
 /** A client configured from AUTH_SERVER_URL, AUTH_API_KEY, AUTH_API_SECRET, AUTH_CACHE_TTL and AUTH_TIMEOUT, plus overrides. */
 export function fromEnv(env: Record<string, string | undefined> = process.env, overrides: Partial<AuthClientOptions> = {}): AuthClient {

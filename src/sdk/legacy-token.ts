@@ -15,13 +15,15 @@ export async function verifyLegacyToken(token: string, secret: string, clockTole
   if (typeof userId !== 'number' || !Number.isInteger(userId) || typeof username !== 'string') {
     throw new AuthError('invalid_token', 'legacy token without userId and username');
   }
+  // ChillFi3 signs isAdmin straight from its MySQL BOOLEAN column, a TINYINT: 1, or "1" through some drivers.
+  const admin = isAdmin === true || isAdmin === 1 || isAdmin === '1';
   return {
     id: userId,
     sub: `legacy:${userId}`,
     username,
     display_name: null,
-    is_admin: isAdmin === true,
-    role: isAdmin === true ? 'admin' : 'member',
+    is_admin: admin,
+    role: admin ? 'admin' : 'member',
     sid: null,
     source: 'legacy',
   };

@@ -1,6 +1,7 @@
 // The SDK's options, each documented where its default lives, and fromEnv(): the same from AUTH_* variables.
 import { AuthError } from './errors.js';
 import type { KeyValueStore, RedisLike } from './key-value-store.js';
+import type { ResolveUser } from './local-users.js';
 
 /** How a token is checked. See validateToken() and docs/sdk.md for the revocation bound of each. */
 export type ValidationPolicy = 'offline' | 'introspect-cached' | 'introspect';
@@ -54,16 +55,22 @@ export interface AuthClientOptions {
   sessionCookieName?: string;
   /** Legacy HS256 tokens of the instance (its JWT_SECRET), accepted during a rollout. Off by default. */
   legacy?: { secret: string } | undefined;
+  /**
+   * Maps every verified user to the instance's own (req.user, socket.user), e.g. resolveLocalUsers(chillfi3Users(pool)):
+   * a numeric id and the local columns. Default: the user from the token's claims alone.
+   */
+  resolveUser?: ResolveUser | undefined;
   /** Where degraded/recovered and rejected logout tokens are logged. Default console; pass null for silence. */
   logger?: Logger | null;
 }
 
 const ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
 
-export interface ResolvedOptions extends Required<Omit<AuthClientOptions, 'redis' | 'store' | 'legacy' | 'logger'>> {
+export interface ResolvedOptions extends Required<Omit<AuthClientOptions, 'redis' | 'store' | 'legacy' | 'resolveUser' | 'logger'>> {
   redis: RedisLike | undefined;
   store: KeyValueStore | undefined;
   legacy: { secret: string } | undefined;
+  resolveUser: ResolveUser | undefined;
   logger: Logger;
 }
 
@@ -118,6 +125,7 @@ export function resolveOptions(options: AuthClientOptions): ResolvedOptions {
     probeIntervalSeconds: positive(options.probeIntervalSeconds, 5, 'probeIntervalSeconds') || 5,
     sessionCookieName: options.sessionCookieName ?? 'chillfi3_session',
     legacy: options.legacy,
+    resolveUser: options.resolveUser,
     logger: options.logger === null ? silent : (options.logger ?? consoleLogger),
   };
 }

@@ -1,7 +1,7 @@
 // What every middleware does with a request: take the bearer token or the session cookie, check it, and answer
 // errors the way ChillFi3 does today (401 without a token, 403 for a bad one, 503 when a live check is impossible).
 import { parse as parseCookies } from 'cookie';
-import type { AuthClient, ValidateOptions, VerifiedToken } from './auth-client.js';
+import { isServiceToken, type AuthClient, type ValidateOptions, type VerifiedToken } from './auth-client.js';
 import { AuthError } from './errors.js';
 
 /** The default name of the browser session cookie (options.sessionCookieName). */
@@ -12,11 +12,6 @@ export interface MiddlewareOptions extends ValidateOptions {
   required?: boolean;
   /** Accept this instance's own client_credentials tokens, which belong to no user. Default false (403). */
   allowServiceTokens?: boolean;
-}
-
-/** A client_credentials token: its subject is the client itself, not a person. */
-function isServiceToken(verified: VerifiedToken): boolean {
-  return verified.checkedBy !== 'legacy' && verified.claims.sub === verified.claims.client_id;
 }
 
 export interface Credentials {
@@ -36,19 +31,29 @@ export function sessionIdFrom(cookieHeader: string | undefined, name = SESSION_C
   return parseCookies(cookieHeader)[name] || undefined;
 }
 
-/** The user behind a bearer token or a session cookie; throws AuthError (missing_token when there is neither). */
+/**
+ * An Authorization header that carries no token: empty, a bare "Bearer", or what a browser script sends from an empty
+ * localStorage (ChillFi3's client: `Bearer ${localStorage.getItem('chillfi_token')}` is "Bearer null").
+ */
+const NO_TOKEN = /^\s*(?:Bearer(?:\s+(?:null|undefined))?)?\s*$/i;
+
+/**
+ * The user behind a bearer token or, when the request carries no token (NO_TOKEN), the session cookie; throws
+ * AuthError (missing_token when there is neither).
+ */
 export async function authenticateCredentials(
   client: AuthClient,
   credentials: Credentials,
   options: MiddlewareOptions = {},
 ): Promise<VerifiedToken> {
-  const token = bearerToken(credentials.authorization);
+  const authorization = NO_TOKEN.test(credentials.authorization ?? '') ? undefined : credentials.authorization;
+  const token = bearerToken(authorization);
   if (token) {
-    const verified = await client.authenticateToken(token, options);
+    const verified = await client.validateToken(token, options);
     if (isServiceToken(verified) && !options.allowServiceTokens) throw new AuthError('invalid_token', 'a service token belongs to no user');
     return verified;
   }
-  if (credentials.authorization) throw new AuthError('invalid_token', 'malformed Authorization header');
+  if (authorization) throw new AuthError('invalid_token', 'malformed Authorization header');
   const sessionId = sessionIdFrom(credentials.cookie, client.options.sessionCookieName);
   if (sessionId) {
     const session = await client.sessions.current(sessionId);

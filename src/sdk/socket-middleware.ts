@@ -1,6 +1,7 @@
 // Socket.IO middleware (io.use): reads socket.handshake.auth.token or the session cookie, sets socket.authenticated
 // and socket.user, lets anonymous sockets through unless required, and disconnects the sockets of a session that
-// ends: at once on back-channel logout, and within revalidateIntervalMs on revocation. Needs no socket.io import.
+// ends: at once on back-channel logout, and within revalidateIntervalMs on revocation. Every socket answers
+// WHOAMI_EVENT with who it is. Needs no socket.io import.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AuthClient, SessionEnd } from './auth-client.js';
 import type { AuthUser } from './auth-user.js';
@@ -16,6 +17,7 @@ export interface SocketLike {
   emit(event: string, ...args: unknown[]): unknown;
   disconnect(close?: boolean): unknown;
   once(event: 'disconnect', listener: () => void): unknown;
+  on(event: typeof WHOAMI_EVENT, listener: (reply: unknown) => void): unknown;
 }
 
 export interface SocketMiddlewareOptions extends MiddlewareOptions {
@@ -27,6 +29,14 @@ export interface SocketMiddlewareOptions extends MiddlewareOptions {
 
 /** Emitted to a socket just before it is disconnected because its session ended. */
 export const SESSION_ENDED_EVENT = 'auth:session-ended';
+
+/** Asked by a client with an acknowledgement callback: `socket.emit('auth:me', ({ authenticated, user }) => …)`. */
+export const WHOAMI_EVENT = 'auth:me';
+
+/** The answer to WHOAMI_EVENT: the socket's state now (null once its session has ended). */
+export function whoAmI(socket: SocketLike): { authenticated: boolean; user: AuthUser | null } {
+  return { authenticated: socket.authenticated === true, user: socket.user ?? null };
+}
 
 interface Tracked {
   socket: SocketLike;
@@ -103,6 +113,9 @@ export function socketMiddleware(client: AuthClient, options: SocketMiddlewareOp
       authorization: typeof token === 'string' && token ? `Bearer ${token}` : undefined,
       cookie: socket.handshake.headers.cookie,
     };
+    socket.on(WHOAMI_EVENT, (reply) => {
+      if (typeof reply === 'function') reply(whoAmI(socket));
+    });
     authenticateCredentials(client, credentials, options).then(
       (verified) => {
         socket.authenticated = true;

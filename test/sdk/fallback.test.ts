@@ -1,11 +1,10 @@
 import { expect } from 'chai';
-import { SignJWT } from 'jose';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { AuthError, createAuthClient, type AuthClient, type AuthStatus } from '../../src/sdk/index.js';
 import { addAccount, codeFlow, sdkClientFor, startTestServer, stopListening, type TestServer } from './support/sdk-server.js';
 
-describe('sdk: auth server unreachable, and legacy tokens', function () {
+describe('sdk: auth server unreachable', function () {
   let server: TestServer;
   let auth: AuthClient;
   let accessToken: string;
@@ -75,37 +74,5 @@ describe('sdk: auth server unreachable, and legacy tokens', function () {
       for (const socket of sockets) socket.destroy();
       silent.close();
     }
-  });
-
-  describe('legacy HS256 tokens (migration aid)', function () {
-    const secret = 'the-instance-jwt-secret-of-at-least-32-bytes';
-    const legacyToken = () =>
-      new SignJWT({ userId: 7, username: 'carol', isAdmin: true }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('7d').sign(new TextEncoder().encode(secret));
-
-    it('are refused unless enabled', async function () {
-      let refused: unknown;
-      try {
-        await auth.authenticateToken(await legacyToken());
-      } catch (error) {
-        refused = error;
-      }
-      expect(refused).to.be.instanceOf(AuthError).and.include({ code: 'invalid_token' });
-    });
-
-    it('map to the same user shape when enabled; a wrong secret is refused', async function () {
-      const { auth: legacyAuth } = await sdkClientFor(server, { legacy: { secret } });
-      const { user, checkedBy } = await legacyAuth.authenticateToken(await legacyToken());
-      expect(checkedBy).to.equal('legacy');
-      expect(user).to.deep.equal({ id: 7, sub: 'legacy:7', username: 'carol', display_name: null, is_admin: true, role: 'admin', sid: null, source: 'legacy' });
-      const forged = await new SignJWT({ userId: 1, username: 'admin', isAdmin: true }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode('guess'));
-      let refused: unknown;
-      try {
-        await legacyAuth.authenticateToken(forged);
-      } catch (error) {
-        refused = error;
-      }
-      expect(refused).to.be.instanceOf(AuthError).and.include({ code: 'invalid_token' });
-      legacyAuth.close();
-    });
   });
 });
