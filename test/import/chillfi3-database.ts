@@ -36,8 +36,8 @@ export interface ChillFi3Database {
   url: string;
   name: string;
   insert(rows: readonly UserRow[]): Promise<void>;
-  /** Runs a statement on the table's database, as ChillFi3 would change it. */
-  query(sql: string): Promise<void>;
+  /** Runs a statement on the table's database (as ChillFi3 would change it, or as an operator exports it); its rows. */
+  query(sql: string): Promise<unknown[]>;
   drop(): Promise<void>;
 }
 
@@ -62,7 +62,8 @@ export async function scratchChillFi3(): Promise<ChillFi3Database> {
       }
     },
     async query(sql) {
-      await admin.query(sql);
+      const [rows] = await admin.query(sql);
+      return Array.isArray(rows) ? rows : [];
     },
     async drop() {
       await admin.query(`DROP DATABASE IF EXISTS ${name}`);
