@@ -29,6 +29,8 @@ export type ResolveUser = (user: AuthUser, auth: AuthClient) => Promise<AuthUser
 
 /** A recorded local id is remembered this long, so that the tokens issued before it do not record it again. */
 const RECORDED_TTL_MS = 60 * 60 * 1000;
+/** After a failed recording, the next try waits this long: requests must not each wait for an absent auth server. */
+const RETRY_AFTER_MS = 60 * 1000;
 
 export function resolveLocalUsers(store: LocalUserStore): ResolveUser {
   /** Concurrent first requests of one user share one lookup, so a first sign-in creates one row. */
@@ -57,9 +59,12 @@ export function resolveLocalUsers(store: LocalUserStore): ResolveUser {
     try {
       await auth.recordLocalUserId(user.sub, row.id);
     } catch (error) {
-      await auth.store.delete(marker);
-      if (error instanceof AuthError && error.code === 'local_user_conflict') throw error;
-      // The username finds the row again next time: the sign-in goes on, and recording is retried then.
+      if (error instanceof AuthError && error.code === 'local_user_conflict') {
+        await auth.store.delete(marker);
+        throw error;
+      }
+      // The username finds the row again meanwhile: the sign-in goes on, and recording is retried later.
+      await auth.store.set(marker, '1', RETRY_AFTER_MS);
       auth.options.logger.warn('the local user id could not be recorded at the auth server', { sub: user.sub, id: row.id, error: (error as Error).message });
     }
   }

@@ -8,7 +8,7 @@ import * as oidc from 'openid-client';
 import { chillfi3Users, resolveLocalUsers, type AuthClient, type AuthenticatedRequest, type AuthUser } from '../../src/sdk/index.js';
 import { bcryptOf, scratchChillFi3, type ChillFi3Database } from '../import/chillfi3-database.js';
 import { listen } from './support/listen.js';
-import { addAccount, codeFlow, sdkClientFor, startTestServer, type TestServer } from './support/sdk-server.js';
+import { addAccount, codeFlow, sdkClientFor, startTestServer, stopListening, type TestServer } from './support/sdk-server.js';
 
 const JWT_SECRET = 'the-instance-jwt-secret-of-at-least-32-bytes';
 
@@ -95,6 +95,21 @@ describe('sdk: resolveUser with ChillFi3 users table (MariaDB)', function () {
     const [counted] = await pool.query("SELECT COUNT(*) AS n FROM users WHERE username = 'pia'");
     expect((counted as { n: number }[])[0]?.n).to.equal(1);
     expect(await localIdAtAuthServer(account.id)).to.equal(id);
+  });
+
+  it('serves a first sign-in while the auth server is away (offline check): the row is made, recording waits for a later try', async function () {
+    const account = await addAccount(server, 'rosa');
+    const { tokens } = await codeFlow(oidcClient, { username: 'rosa' });
+    await auth.verifyAccessToken(tokens.access_token); // the signing keys are cached (no user resolved yet)
+    const restart = await stopListening(server);
+    let user: AuthUser;
+    try {
+      ({ user } = await auth.validateToken(tokens.access_token, { policy: 'offline' }));
+    } finally {
+      await restart();
+    }
+    expect(user.id).to.equal((await row('username', 'rosa'))?.id);
+    expect(await localIdAtAuthServer(account.id), 'not yet: the next try waits a minute').to.equal(null);
   });
 
   it("does not hand a row over to another account when the auth server links it to someone else (403)", async function () {
