@@ -32,8 +32,12 @@ const RECORDED_TTL_MS = 60 * 60 * 1000;
 /** After a failed recording, the next try waits this long: requests must not each wait for an absent auth server. */
 const RETRY_AFTER_MS = 60 * 1000;
 
+function conflict(row: LocalUser): AuthError {
+  return new AuthError('local_user_conflict', `local user ${row.id} belongs to another account at the auth server`);
+}
+
 export function resolveLocalUsers(store: LocalUserStore): ResolveUser {
-  /** Concurrent first requests of one user share one lookup, so a first sign-in creates one row. */
+  /** Concurrent requests of one user share one lookup: a first sign-in creates one row, a refused row is refused to all. */
   const pending = new Map<string, Promise<LocalUser>>();
 
   async function findOrCreate(user: AuthUser): Promise<LocalUser> {
@@ -53,34 +57,42 @@ export function resolveLocalUsers(store: LocalUserStore): ResolveUser {
     }
   }
 
+  /**
+   * Records the row's id at the auth server, once: a marker in the client's store (shared by the instance's nodes)
+   * says it is done, failed a moment ago (tried again after RETRY_AFTER_MS), or was refused as another account's.
+   */
   async function recordLocalId(user: AuthUser, row: LocalUser, auth: AuthClient): Promise<void> {
-    const marker = `local-id-recorded:${user.sub}:${row.id}`;
-    if (!(await auth.store.add(marker, '1', RECORDED_TTL_MS))) return;
+    const marker = `local-id:${user.sub}:${row.id}`;
+    if (!(await auth.store.add(marker, 'recorded', RECORDED_TTL_MS))) {
+      if ((await auth.store.get(marker)) === 'conflict') throw conflict(row);
+      return;
+    }
     try {
       await auth.recordLocalUserId(user.sub, row.id);
     } catch (error) {
-      if (error instanceof AuthError && error.code === 'local_user_conflict') {
-        await auth.store.delete(marker);
-        throw error;
-      }
-      // The username finds the row again meanwhile: the sign-in goes on, and recording is retried later.
-      await auth.store.set(marker, '1', RETRY_AFTER_MS);
+      const refused = error instanceof AuthError && error.code === 'local_user_conflict';
+      await auth.store.set(marker, refused ? 'conflict' : 'retry', RETRY_AFTER_MS);
+      if (refused) throw error;
+      // The username finds the row meanwhile: the sign-in goes on.
       auth.options.logger.warn('the local user id could not be recorded at the auth server', { sub: user.sub, id: row.id, error: (error as Error).message });
     }
+  }
+
+  async function localRow(user: AuthUser, auth: AuthClient): Promise<LocalUser> {
+    const row = await findOrCreate(user);
+    if (user.source === 'auth-server' && user.id !== row.id) await recordLocalId(user, row, auth);
+    return row;
   }
 
   return async function resolveLocalUser(user: AuthUser, auth: AuthClient): Promise<AuthUser> {
     let lookup = pending.get(user.sub);
     if (!lookup) {
-      lookup = findOrCreate(user).finally(() => pending.delete(user.sub));
+      lookup = localRow(user, auth).finally(() => pending.delete(user.sub));
       pending.set(user.sub, lookup);
     }
     const row = await lookup;
-    if (user.source === 'auth-server') {
-      if (user.id !== row.id) await recordLocalId(user, row, auth);
-      // The instance role at the auth server is the truth; the row follows it so the app's own admin checks agree.
-      if (Boolean(Number(row.is_admin)) !== user.is_admin) await store.setAdmin(row.id, user.is_admin);
-    }
+    // The instance role at the auth server is the truth; the row follows it so the app's own admin checks agree.
+    if (user.source === 'auth-server' && Boolean(Number(row.is_admin)) !== user.is_admin) await store.setAdmin(row.id, user.is_admin);
     const { password: _password, ...columns } = row;
     return { ...user, ...columns, id: row.id, is_admin: user.is_admin, role: user.role, sid: user.sid, sub: user.sub, source: user.source };
   };

@@ -118,8 +118,8 @@ describe('sdk: resolveUser with ChillFi3 users table (MariaDB)', function () {
     await server.services.instances.grantAccess(instanceId, previous.id, 'member', 30);
     await addAccount(server, 'quinn');
     const { tokens } = await codeFlow(oidcClient, { username: 'quinn' });
-    const answer = await me(tokens.access_token);
-    expect(answer).to.include({ status: 403, error: 'local_user_conflict' });
+    const answers = await Promise.all(Array.from({ length: 4 }, () => me(tokens.access_token)));
+    for (const answer of [...answers, await me(tokens.access_token)]) expect(answer).to.include({ status: 403, error: 'local_user_conflict' });
   });
 
   it("leaves the instance's own service token alone: it belongs to no user, so no row", async function () {
