@@ -42,7 +42,7 @@ export const InstanceView = z.strictObject({
   id: z.string(),
   clientId: z.string(),
   scopes: z.array(z.string()),
-  previousSecretExpiresAt: z.iso.datetime().nullable().meta({ description: 'until when the secret before the last rotation works' }),
+  rotationGraceEndsAt: z.iso.datetime().nullable().meta({ description: 'until when the secret before the last rotation works' }),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
@@ -142,7 +142,7 @@ export function instanceView(instance: Instance): z.infer<typeof InstanceView> {
     accessPolicy: instance.accessPolicy,
     skipConsent: instance.skipConsent,
     jwks: instance.jwks as z.infer<typeof InstanceView>['jwks'],
-    previousSecretExpiresAt: instance.previousSecretExpiresAt?.toISOString() ?? null,
+    rotationGraceEndsAt: instance.previousSecretExpiresAt?.toISOString() ?? null,
     createdAt: instance.createdAt.toISOString(),
     updatedAt: instance.updatedAt.toISOString(),
   };

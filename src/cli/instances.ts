@@ -1,11 +1,25 @@
-// `chillfi3-auth instances ...`: ChillFi3 instances (OIDC clients), from a shell.
-import type { Command } from 'commander';
+// `chillfi3-auth instances ...`: ChillFi3 instances (OIDC clients) over their whole life, from a shell. Changes go
+// through the same operations as the admin API's (src/admin/instance-operations.ts), audited alike.
+import { readFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import type { Actor } from '../admin/account-operations.js';
 import { BadRequest } from '../errors.js';
 import type { AccessPolicy, Instance, TokenAuthMethod } from '../instances/instance-entity.js';
-import { DEFAULT_SCOPES, GRANT_TYPES, INSTANCE_SCOPES, USERS_READ_SCOPE } from '../instances/instance-store.js';
+import {
+  ADMIN_SCOPE,
+  AUTH_METHODS,
+  DEFAULT_SCOPES,
+  GRANT_TYPES,
+  INSTANCE_SCOPES,
+  USERS_READ_SCOPE,
+  type InstanceChanges,
+  type InstanceJwks,
+} from '../instances/instance-store.js';
 import type { CliContext } from './context.js';
 import { instanceNamed } from './lookups.js';
 import { printed, table, yesNo, type Output } from './output.js';
+
+const OPERATOR: Actor = { accountId: null, via: 'cli' };
 
 interface AddInstanceOptions {
   name: string;
@@ -18,6 +32,15 @@ interface AddInstanceOptions {
   scopes?: string[];
   ipAllow?: string[];
   rateLimit?: number;
+  jwksFile?: string;
+}
+
+interface UpdateInstanceOptions extends Omit<Partial<AddInstanceOptions>, 'ipAllow' | 'rateLimit'> {
+  accessPolicy?: AccessPolicy;
+  /** false: --no-ip-allow (any address). */
+  ipAllow?: string[] | false;
+  /** false: --no-rate-limit. */
+  rateLimit?: number | false;
 }
 
 export function addInstancesCommand(program: Command, context: CliContext): void {
@@ -39,15 +62,14 @@ export function addInstancesCommand(program: Command, context: CliContext): void
       `comma separated: ${GRANT_TYPES.join(', ')} (default: authorization_code,refresh_token)`,
       commaList,
     )
-    .option(
-      '--auth-method <method>',
-      'how it authenticates to the server: client_secret_basic (default), client_secret_post, client_secret_jwt, none',
-    )
+    .option('--auth-method <method>', `how it authenticates to the server: ${AUTH_METHODS.join(', ')} (default: client_secret_basic)`)
+    .option('--jwks-file <path>', 'a JSON file holding its public keys ({"keys": [...]}), for private_key_jwt')
     .option('--skip-consent', 'sign users in without asking their consent (a first-party instance)')
     .option(
       '--scopes <scopes>',
       `comma separated, among ${INSTANCE_SCOPES.join(', ')} (default: ${DEFAULT_SCOPES.split(' ').join(',')}); ` +
-        `${USERS_READ_SCOPE} lets its own client_credentials tokens read its users' profiles`,
+        `${USERS_READ_SCOPE} lets its own client_credentials tokens read its users' profiles, ` +
+        `${ADMIN_SCOPE} lets its signed-in admins' tokens call the admin API`,
       commaList,
     )
     .option(
@@ -56,6 +78,91 @@ export function addInstancesCommand(program: Command, context: CliContext): void
     )
     .option('--rate-limit <n>', 'its requests per minute to those endpoints', wholeNumber('--rate-limit'))
     .action(printed(context.io, (options: AddInstanceOptions) => addInstance(context, options)));
+
+  instances
+    .command('show')
+    .description('Show one instance: everything but its secret, and until when a rotated-out secret still works.')
+    .argument('<instance>', 'id or client id')
+    .action(
+      printed(context.io, (name: string) =>
+        context.withStores(async ({ instances }) => {
+          const view = instanceView(await instanceNamed(instances, name));
+          return { json: { instance: view }, lines: Object.entries(view).map(([key, value]) => `${key.padEnd(24)}${shown(value)}`) };
+        }),
+      ),
+    );
+
+  instances
+    .command('update')
+    .summary('Change an instance; the running server follows within 10 seconds.')
+    .description(
+      'Change an instance: only the options given change. A list option replaces the whole list. The server that ' +
+        'runs it follows within 10 seconds (each node keeps what it read that long).',
+    )
+    .argument('<instance>', 'id or client id')
+    .option('--name <name>', 'the name users see')
+    .option('--redirect-uri <uri...>', 'where sign-in returns to')
+    .option('--post-logout-redirect-uri <uri...>', 'where sign-out may return to')
+    .option('--backchannel-logout-uri <uri>', 'where logout tokens go; "" removes it')
+    .option('--grant-types <types>', `comma separated: ${GRANT_TYPES.join(', ')}`, commaList)
+    .option('--auth-method <method>', AUTH_METHODS.join(', '))
+    .option('--jwks-file <path>', 'a JSON file holding its public keys, for private_key_jwt')
+    .option('--skip-consent', 'sign users in without asking their consent')
+    .option('--no-skip-consent', 'ask users for their consent')
+    .option('--scopes <scopes>', `comma separated, among ${INSTANCE_SCOPES.join(', ')}`, commaList)
+    .option('--ip-allow <cidr...>', 'the only addresses it may call the token endpoints from')
+    .option('--no-ip-allow', 'any address may')
+    .option('--rate-limit <n>', 'its requests per minute to the token endpoints', wholeNumber('--rate-limit'))
+    .option('--no-rate-limit', 'no limit of its own')
+    .addOption(new Option('--access-policy <policy>', 'who may sign in').choices(['open', 'invite']))
+    .action(printed(context.io, (name: string, options: UpdateInstanceOptions) => updateInstance(context, name, options)));
+
+  instances
+    .command('rotate-secret')
+    .summary('Give an instance a new client secret; the old one works for CLIENT_SECRET_GRACE_SECONDS more.')
+    .description(
+      'Give an instance a new client secret, printed once. The old one keeps working until CLIENT_SECRET_GRACE_SECONDS ' +
+        '(default 24 h) from now: set the new one in the instance (AUTH_API_SECRET) and restart it before then.',
+    )
+    .argument('<instance>', 'id or client id')
+    .action(
+      printed(context.io, (name: string) =>
+        context.withServices(async ({ instances, instanceOperations }) => {
+          const rotated = await instanceOperations.rotateSecret((await instanceNamed(instances, name)).id, OPERATOR);
+          const until = rotated.previousSecretExpiresAt?.toISOString() ?? null;
+          return {
+            json: { instance: instanceView(rotated.instance), clientSecret: rotated.clientSecret, previousSecretExpiresAt: until },
+            lines: [
+              `New client secret of "${rotated.instance.name}": ${rotated.clientSecret}`,
+              'Store it now: it is shown only this once.',
+              until === null
+                ? 'The old secret stopped working now.'
+                : `The old secret keeps working until ${until}: set AUTH_API_SECRET to the new one before then.`,
+            ],
+          };
+        }),
+      ),
+    );
+
+  instances
+    .command('delete')
+    .description(
+      'Delete an instance: every user signed in to it is signed out of it (back-channel logout), its grants and tokens ' +
+        'are revoked, its access links removed.',
+    )
+    .argument('<instance>', 'id or client id')
+    .action(
+      printed(context.io, (name: string) =>
+        context.withServices(async ({ instances, instanceOperations }) => {
+          const instance = await instanceNamed(instances, name);
+          const ended = await instanceOperations.delete(instance.id, OPERATOR);
+          return {
+            json: { deleted: instance.id, ...ended },
+            lines: [`Deleted "${instance.name}": ${ended.sessions} sign-ins ended, ${ended.grants} grants revoked.`],
+          };
+        }),
+      ),
+    );
 
   instances
     .command('list')
@@ -79,8 +186,8 @@ export function addInstancesCommand(program: Command, context: CliContext): void
 
 async function addInstance(context: CliContext, options: AddInstanceOptions): Promise<Output> {
   const issuer = context.config().issuer;
-  return context.withStores(async ({ instances }) => {
-    const { instance, clientSecret } = await instances.create({
+  return context.withServices(async ({ instanceOperations }) => {
+    const { instance, clientSecret } = await instanceOperations.create({
       name: options.name,
       redirectUris: options.redirectUri ?? [],
       postLogoutRedirectUris: options.postLogoutRedirectUri ?? [],
@@ -91,7 +198,8 @@ async function addInstance(context: CliContext, options: AddInstanceOptions): Pr
       scopes: options.scopes,
       ipAllowlist: options.ipAllow ?? [],
       rateLimit: options.rateLimit ?? null,
-    });
+      jwks: options.jwksFile === undefined ? null : await jwksFrom(options.jwksFile),
+    }, OPERATOR);
     const lines = [
       `Registered instance "${instance.name}" (id ${instance.id}).`,
       `  client_id:     ${instance.clientId}`,
@@ -108,6 +216,31 @@ async function addInstance(context: CliContext, options: AddInstanceOptions): Pr
       ...(clientSecret === null ? [] : [`  AUTH_API_SECRET=${clientSecret}`]),
     );
     return { json: { instance: instanceView(instance), clientSecret, authServerUrl: issuer }, lines };
+  });
+}
+
+async function updateInstance(context: CliContext, name: string, options: UpdateInstanceOptions): Promise<Output> {
+  const changes: InstanceChanges = {
+    name: options.name,
+    redirectUris: options.redirectUri,
+    postLogoutRedirectUris: options.postLogoutRedirectUri,
+    backchannelLogoutUri: options.backchannelLogoutUri === undefined ? undefined : options.backchannelLogoutUri || null,
+    grantTypes: options.grantTypes,
+    tokenEndpointAuthMethod: options.authMethod,
+    jwks: options.jwksFile === undefined ? undefined : await jwksFrom(options.jwksFile),
+    skipConsent: options.skipConsent,
+    scopes: options.scopes,
+    ipAllowlist: options.ipAllow === false ? [] : options.ipAllow,
+    rateLimit: options.rateLimit === false ? null : options.rateLimit,
+    accessPolicy: options.accessPolicy,
+  };
+  const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as InstanceChanges;
+  if (Object.keys(given).length === 0) throw new BadRequest('give at least one option to change');
+  return context.withServices(async ({ instances, instanceOperations }) => {
+    const { instance, clientSecret } = await instanceOperations.update((await instanceNamed(instances, name)).id, given, OPERATOR);
+    const lines = [`Updated "${instance.name}": ${Object.keys(given).join(', ')}.`];
+    if (clientSecret !== null) lines.push(`Its new client secret (shown only this once): ${clientSecret}`);
+    return { json: { instance: instanceView(instance), clientSecret }, lines };
   });
 }
 
@@ -151,6 +284,22 @@ function wholeNumber(flag: string): (value: string) => number {
   };
 }
 
+/** The public keys in a JSON file ({"keys": [...]}); the store checks them. */
+async function jwksFrom(path: string): Promise<InstanceJwks> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as InstanceJwks;
+  } catch (cause) {
+    throw new BadRequest(`cannot read a JWKS from ${path}`, cause);
+  }
+}
+
+function shown(value: unknown): string {
+  if (value === null) return '-';
+  if (Array.isArray(value)) return value.join(' ') || '-';
+  if (value instanceof Date) return value.toISOString();
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
 /** What the CLI shows of an instance: never a secret, sealed or not. */
 function instanceView(instance: Instance) {
   return {
@@ -167,6 +316,9 @@ function instanceView(instance: Instance) {
     accessPolicy: instance.accessPolicy,
     ipAllowlist: instance.ipAllowlist,
     rateLimit: instance.rateLimit,
+    jwks: instance.jwks,
+    rotationGraceEndsAt: instance.previousSecretExpiresAt,
     createdAt: instance.createdAt,
+    updatedAt: instance.updatedAt,
   };
 }

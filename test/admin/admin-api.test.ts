@@ -4,7 +4,7 @@ import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { ADMIN_SCOPE, DEFAULT_SCOPES, USERS_READ_SCOPE } from '../../src/instances/instance-store.js';
 import { backchannelReceiver } from '../support/backchannel-receiver.js';
-import { addAccount, addInstance, basicAuth, clientCredentialsWithAssertion, codeFlow, REDIRECT_URI } from '../support/fixtures.js';
+import { addAccount, addInstance, basicAuth, clientAssertion, clientCredentialsWithAssertion, codeFlow, REDIRECT_URI } from '../support/fixtures.js';
 import { OpenApiCheck, type OpenApiDocument } from '../support/openapi-check.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
@@ -24,7 +24,7 @@ interface InstanceBody {
   name: string;
   rateLimit: number | null;
   grantTypes: string[];
-  previousSecretExpiresAt: string | null;
+  rotationGraceEndsAt: string | null;
 }
 
 for (const backend of ['sqlite', 'postgres+redis'] as const) {
@@ -181,6 +181,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         const fresh = rotated.body.clientSecret as string;
         expect(fresh).to.not.equal(old);
         const graceEnds = new Date(rotated.body.previousSecretExpiresAt as string).getTime();
+        expect((await api('GET', `/admin/instances/${instance.id}`)).body.rotationGraceEndsAt).to.equal(rotated.body.previousSecretExpiresAt);
         expect(graceEnds).to.be.closeTo(Date.now() + GRACE_SECONDS * 1000, 1000);
         expect(await serviceTokenStatus(instance.clientId, old)).to.equal(200);
         expect(await serviceTokenStatus(instance.clientId, fresh)).to.equal(200);
@@ -192,6 +193,33 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         expect(await serviceTokenStatus(instance.clientId, fresh)).to.equal(200);
         const [entry] = (await server.services.audit.query({ instanceId: instance.id, actions: ['instance.secret_rotated'] })).events;
         expect(entry?.details).to.include({ previous_secret_expires_at: rotated.body.previousSecretExpiresAt, via: 'api' });
+      });
+
+      it('keeps only the last two secrets working after two rotations', async function () {
+        const { instance, clientSecret: first } = await createInstance({ name: 'Twice rotated', grantTypes: ['client_credentials'] });
+        const second = (await api('POST', `/admin/instances/${instance.id}/secret`)).body.clientSecret as string;
+        const third = (await api('POST', `/admin/instances/${instance.id}/secret`)).body.clientSecret as string;
+        expect(await serviceTokenStatus(instance.clientId, first)).to.equal(401);
+        expect(await serviceTokenStatus(instance.clientId, second)).to.equal(200);
+        expect(await serviceTokenStatus(instance.clientId, third)).to.equal(200);
+      });
+
+      it('refuses a client_secret_jwt assertion signed with the previous secret (it covers Basic and form secrets only)', async function () {
+        const { instance, clientSecret: old } = await createInstance({ name: 'HMAC', grantTypes: ['client_credentials'], tokenEndpointAuthMethod: 'client_secret_jwt' });
+        const fresh = (await api('POST', `/admin/instances/${instance.id}/secret`)).body.clientSecret as string;
+        expect((await clientCredentialsWithAssertion(server, await clientAssertion(server, instance.clientId, old))).status).to.equal(401);
+        expect((await clientCredentialsWithAssertion(server, await clientAssertion(server, instance.clientId, fresh))).status).to.equal(200);
+      });
+
+      it('hands a client_secret_post instance\'s previous secret on in the form', async function () {
+        const { instance, clientSecret: old } = await createInstance({ name: 'Poster', grantTypes: ['client_credentials'], tokenEndpointAuthMethod: 'client_secret_post' });
+        await api('POST', `/admin/instances/${instance.id}/secret`);
+        const response = await fetch(`${server.issuer}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: instance.clientId, client_secret: old }),
+        });
+        expect(response.status).to.equal(200);
       });
 
       it('deletes one: its users are told, its tokens (access, refresh, client_credentials) stop at once, its links go', async function () {
