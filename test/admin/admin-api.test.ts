@@ -89,16 +89,39 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
     }
 
     describe('who may call it', function () {
-      const calls: [string, string, unknown?][] = [
-        ['GET', '/admin/instances'],
-        ['POST', '/admin/instances', { name: 'x', grantTypes: ['client_credentials'] }],
-        ['GET', '/admin/users'],
-        ['POST', '/admin/users', { username: 'never-made' }],
-        ['GET', '/admin/audit'],
-      ];
+      /** Every endpoint, each with a body it would take. */
+      const calls = (): [string, string, unknown?][] => {
+        const instance = `/admin/instances/${plain.instance.id}`;
+        const account = '0190a000-0000-7000-8000-000000000001';
+        return [
+          ['GET', '/admin/instances'],
+          ['POST', '/admin/instances', { name: 'x', grantTypes: ['client_credentials'] }],
+          ['GET', instance],
+          ['PATCH', instance, { name: 'never renamed' }],
+          ['DELETE', instance],
+          ['POST', `${instance}/secret`],
+          ['GET', `${instance}/access`],
+          ['PUT', `${instance}/access/${account}`, { role: 'member' }],
+          ['DELETE', `${instance}/access/${account}`],
+          ['GET', '/admin/users'],
+          ['POST', '/admin/users', { username: 'never-made' }],
+          ['GET', `/admin/users/${account}/access`],
+          ['GET', `/admin/users/${account}/sessions`],
+          ['DELETE', `/admin/users/${account}/sessions`],
+          ['GET', '/admin/audit'],
+        ];
+      };
+
+      afterEach(async function () {
+        // Nothing a refused call asked for happened.
+        expect(await server.services.accounts.findByUsername('never-made')).to.equal(null);
+        const instance = await server.services.instances.get(plain.instance.id);
+        expect(instance.name).to.equal(plain.instance.name);
+        expect(instance.previousSecretExpiresAt).to.equal(null);
+      });
 
       it('refuses a request without a token (401)', async function () {
-        for (const [method, path, body] of calls) {
+        for (const [method, path, body] of calls()) {
           const answer = await api(method, path, { token: null, body });
           expect(answer.status, `${method} ${path}`).to.equal(401);
           expect(answer.headers.get('www-authenticate')).to.match(/^Bearer /);
@@ -109,12 +132,11 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         await addAccount(server, 'not-root');
         const token = (await codeFlow(console_.client, { username: 'not-root', scope: ADMIN_TOKEN_SCOPE })).tokens.access_token;
         expect(decodeJwt(token).scope).to.contain(ADMIN_SCOPE);
-        for (const [method, path, body] of calls) {
+        for (const [method, path, body] of calls()) {
           const answer = await api(method, path, { token, body });
           expect(answer.status, `${method} ${path}`).to.equal(403);
           expect(answer.body.detail).to.contain('admins of this server');
         }
-        expect(await server.services.accounts.findByUsername('never-made')).to.equal(null);
       });
 
       it("refuses an admin's token without the admin scope (403 insufficient_scope)", async function () {
@@ -122,7 +144,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         const token = (await codeFlow(console_.client, { username: 'root-no-scope' })).tokens.access_token;
         const service = (await oidc.clientCredentialsGrant(console_.client)).access_token;
         for (const bearer of [token, service]) {
-          for (const [method, path, body] of calls) {
+          for (const [method, path, body] of calls()) {
             const answer = await api(method, path, { token: bearer, body });
             expect(answer.status, `${method} ${path}`).to.equal(403);
             expect(answer.headers.get('www-authenticate')).to.contain('insufficient_scope');

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decide, mayRegister, maySetPasswordWithoutCurrent, type CallerRights, type UserAction } from '../../src/admin/permissions.js';
+import { decide, mayAdminister, mayRegister, maySetPasswordWithoutCurrent, type CallerRights, type UserAction } from '../../src/admin/permissions.js';
 
 const ME = 'account-me';
 const member: CallerRights = { account: { id: ME, isAdmin: false }, instanceRole: 'member', scopes: new Set(['openid']) };
@@ -55,5 +55,16 @@ describe('user API permissions', function () {
 
   it("sets passwords without the current one for this server's admins only", function () {
     expect([serverAdmin, instanceAdmin, member, service].map(maySetPasswordWithoutCurrent)).to.deep.equal([true, false, false, false]);
+  });
+
+  it("opens the admin API to this server's admins with a token of scope admin, to nobody else", function () {
+    const withAdminScope = (caller: CallerRights): CallerRights => ({ ...caller, scopes: new Set([...caller.scopes, 'admin']) });
+    expect([serverAdmin, instanceAdmin, member, service].map(withAdminScope).map(mayAdminister)).to.deep.equal([
+      'allowed',
+      'forbidden',
+      'forbidden',
+      'forbidden',
+    ]);
+    expect([serverAdmin, instanceAdmin, member, service].map(mayAdminister)).to.deep.equal(Array(4).fill('insufficient_scope'));
   });
 });
