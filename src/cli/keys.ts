@@ -74,6 +74,8 @@ export function addKeysCommand(program: Command, context: CliContext): void {
         'a retiring key leaves the JWKS (tokens it signed stop verifying: for a key that must not be trusted).',
     )
     .argument('<kid>', 'the key, as `keys list` shows it')
+    // A kid is a base64url thumbprint, which may begin with "-": taken as the argument, not as an unknown option.
+    .allowUnknownOption()
     .action(
       printed(context.io, (kid: string) =>
         context.withStores(async ({ keys: store }) => {

@@ -14,7 +14,7 @@ export type PrivateJwk = JWK & { kid: string; alg: string; use: 'sig' };
 /** A signing key as listed: everything but its private part. */
 export type SigningKeySummary = Omit<SigningKey, 'privateJwkEncrypted'>;
 
-/** When keys move from one state to the next (src/keys/rotation-policy.ts). */
+/** When keys move from one state to the next (rotationTimes in src/keys/key-set-watch.ts). */
 export interface RotationTimes {
   /** Seconds a next key is published before it signs. */
   publishSeconds: number;

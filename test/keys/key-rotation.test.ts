@@ -154,6 +154,10 @@ describe('keys commands', function () {
     expect(keys.map((key) => `${key.alg}:${key.state}`).sort()).to.deep.equal(['ES256:active', 'RS256:active']);
     const es256 = keys.find((key) => key.alg === 'ES256')!;
 
+    // Thumbprints are base64url: one may begin with "-", and is still a kid, not an option.
+    const dashed = await cli(server.env, ['keys', 'retire', '-not-a-kid']);
+    expect([dashed.code, dashed.stderr]).to.deep.equal([1, 'error: no signing key -not-a-kid\n']);
+
     const lonely = await cli(server.env, ['keys', 'retire', es256.kid]);
     expect(lonely.code).to.equal(1);
     expect(lonely.stderr).to.match(/keys rotate/);
