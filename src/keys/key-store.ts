@@ -6,6 +6,8 @@ import type { SecretBox } from '../security/secret-box.js';
 import { type SigningKey, SigningKeyEntity } from './signing-key-entity.js';
 
 const KEY_PURPOSE = 'signing-key';
+/** Every column but the sealed private key: what listing keys and moving them on need. */
+const SUMMARY_COLUMNS = { kid: true, alg: true, state: true, createdAt: true, activatedAt: true, retiredAt: true } as const;
 const STATE_ORDER = { active: 0, next: 1, retiring: 2 } as const;
 
 /** A private JWK ready for oidc-provider's `jwks` option. */
@@ -74,9 +76,7 @@ export class KeyStore {
 
   /** Every key, without private parts, the active ones first. */
   async list(): Promise<SigningKeySummary[]> {
-    const rows = await this.#keys.find({
-      select: { kid: true, alg: true, state: true, createdAt: true, activatedAt: true, retiredAt: true },
-    });
+    const rows = await this.#keys.find({ select: SUMMARY_COLUMNS });
     return rows.sort(byState);
   }
 
@@ -138,7 +138,7 @@ export class KeyStore {
     return this.#change(async (keys) => {
       const changes: KeyChanges = { staged: [], activated: [], removed: [] };
       // A handful of rows: compared here rather than in SQL, where SQLite's datetime text would need care.
-      const rows = await keys.find();
+      const rows = await keys.find({ select: SUMMARY_COLUMNS });
       const olderThan = (at: Date | null, seconds: number) => at !== null && now.getTime() - at.getTime() >= seconds * 1000;
       if (times.rotationDays > 0) {
         for (const active of rows.filter((row) => row.state === 'active' && olderThan(row.activatedAt, times.rotationDays * 86_400))) {
