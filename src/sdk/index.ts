@@ -6,7 +6,7 @@ export { AuthClient, createAuthClient };
 export type { AuthStatus, IntrospectionResult, SessionEnd, ValidateOptions, VerifiedToken } from './auth-client.js';
 export type { AuthUser } from './auth-user.js';
 export { AuthError, isUnreachable, type AuthErrorCode } from './errors.js';
-export { MemoryStore, RedisStore, type KeyValueStore, type RedisLike } from './key-value-store.js';
+export { MemoryStore, NodeRedisStore, RedisStore, type KeyValueStore, type NodeRedisLike, type RedisLike } from './key-value-store.js';
 export { optionsFromEnv, type AuthClientOptions, type Logger, type ValidationPolicy } from './options.js';
 export type { BrowserSession, SessionManager } from './session-manager.js';
 export { authenticateCredentials, bearerToken, sessionIdFrom, SESSION_COOKIE, type Credentials, type MiddlewareOptions } from './request-auth.js';

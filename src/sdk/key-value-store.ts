@@ -1,5 +1,7 @@
 // Where the SDK keeps short-lived state (introspection results, sessions, login state, replay and ended-session
-// markers): in process memory by default, or in Redis (an ioredis client) so that several nodes of an instance share it.
+// markers): in process memory by default, or in Redis so that several nodes of an instance share it: an ioredis client
+// (RedisStore) or a node-redis v4 client, ChillFi3's own (NodeRedisStore). The two clients spell SET's options
+// differently, and node-redis v4 quietly ignores ioredis's spelling (no expiry, no NX): hence one class each.
 
 /** Every entry expires: the store never keeps anything longer than the ttl it was given. */
 export interface KeyValueStore {
@@ -16,6 +18,13 @@ export interface RedisLike {
   set(key: string, value: string, mode: 'PX', ms: number): Promise<unknown>;
   set(key: string, value: string, mode: 'PX', ms: number, nx: 'NX'): Promise<unknown>;
   del(...keys: string[]): Promise<number>;
+}
+
+/** The subset of a node-redis v4 client (`createClient()` of the `redis` package) the SDK uses. */
+export interface NodeRedisLike {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, options: { PX: number; NX?: true }): Promise<string | null>;
+  del(key: string): Promise<number>;
 }
 
 export class MemoryStore implements KeyValueStore {
@@ -70,14 +79,17 @@ export class MemoryStore implements KeyValueStore {
   }
 }
 
-export class RedisStore implements KeyValueStore {
-  constructor(
-    private readonly redis: RedisLike,
-    private readonly prefix = 'chillfi3-auth-sdk:',
-  ) {}
+/** The store's logic over a Redis client; each client class says how it reads, writes with an expiry, and deletes. */
+abstract class RedisBackedStore implements KeyValueStore {
+  constructor(private readonly prefix: string) {}
+
+  protected abstract read(key: string): Promise<string | null>;
+  /** SET with PX (and NX when `onlyIfAbsent`); true when the value was written. */
+  protected abstract write(key: string, value: string, ttlMs: number, onlyIfAbsent: boolean): Promise<boolean>;
+  protected abstract remove(key: string): Promise<void>;
 
   get(key: string): Promise<string | null> {
-    return this.redis.get(this.prefix + key);
+    return this.read(this.prefix + key);
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
@@ -85,15 +97,59 @@ export class RedisStore implements KeyValueStore {
       await this.delete(key);
       return;
     }
-    await this.redis.set(this.prefix + key, value, 'PX', Math.ceil(ttlMs));
+    await this.write(this.prefix + key, value, Math.ceil(ttlMs), false);
   }
 
-  async add(key: string, value: string, ttlMs: number): Promise<boolean> {
-    const result = await this.redis.set(this.prefix + key, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+  add(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return this.write(this.prefix + key, value, Math.max(1, Math.ceil(ttlMs)), true);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.remove(this.prefix + key);
+  }
+}
+
+/** On an ioredis client. */
+export class RedisStore extends RedisBackedStore {
+  constructor(
+    private readonly redis: RedisLike,
+    prefix = 'chillfi3-auth-sdk:',
+  ) {
+    super(prefix);
+  }
+
+  protected read(key: string): Promise<string | null> {
+    return this.redis.get(key);
+  }
+
+  protected async write(key: string, value: string, ttlMs: number, onlyIfAbsent: boolean): Promise<boolean> {
+    const result = onlyIfAbsent ? await this.redis.set(key, value, 'PX', ttlMs, 'NX') : await this.redis.set(key, value, 'PX', ttlMs);
     return result === 'OK';
   }
 
-  async delete(key: string): Promise<void> {
-    await this.redis.del(this.prefix + key);
+  protected async remove(key: string): Promise<void> {
+    await this.redis.del(key);
+  }
+}
+
+/** On a node-redis v4 client (ChillFi3's). */
+export class NodeRedisStore extends RedisBackedStore {
+  constructor(
+    private readonly redis: NodeRedisLike,
+    prefix = 'chillfi3-auth-sdk:',
+  ) {
+    super(prefix);
+  }
+
+  protected read(key: string): Promise<string | null> {
+    return this.redis.get(key);
+  }
+
+  protected async write(key: string, value: string, ttlMs: number, onlyIfAbsent: boolean): Promise<boolean> {
+    return (await this.redis.set(key, value, onlyIfAbsent ? { PX: ttlMs, NX: true } : { PX: ttlMs })) === 'OK';
+  }
+
+  protected async remove(key: string): Promise<void> {
+    await this.redis.del(key);
   }
 }
