@@ -20,6 +20,7 @@ export function clientMetadata(instance: Instance, clientSecret: string | null):
     token_endpoint_auth_method: instance.tokenEndpointAuthMethod,
     scope: instance.scopes,
     ...(instance.jwks ? { jwks: instance.jwks } : {}),
+    ...(instance.jwksUri ? { jwks_uri: instance.jwksUri } : {}),
   };
 }
 

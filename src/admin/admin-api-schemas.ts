@@ -29,6 +29,7 @@ const instanceFields = {
   accessPolicy: z.enum(['open', 'invite']),
   skipConsent: z.boolean().meta({ description: 'first-party: users are not asked to consent' }),
   jwks: z.strictObject({ keys: z.array(PublicJwk).min(1).max(20) }).nullable().meta({ description: 'its public keys, for private_key_jwt' }),
+  jwksUri: uri.nullable().meta({ description: 'or where it publishes them: fetched with the guard against private addresses on' }),
 };
 
 export const InstanceCreate = z.strictObject(instanceFields).partial().required({ name: true });
@@ -142,6 +143,7 @@ export function instanceView(instance: Instance): z.infer<typeof InstanceView> {
     accessPolicy: instance.accessPolicy,
     skipConsent: instance.skipConsent,
     jwks: instance.jwks as z.infer<typeof InstanceView>['jwks'],
+    jwksUri: instance.jwksUri,
     rotationGraceEndsAt: instance.previousSecretExpiresAt?.toISOString() ?? null,
     createdAt: instance.createdAt.toISOString(),
     updatedAt: instance.updatedAt.toISOString(),

@@ -33,6 +33,7 @@ interface AddInstanceOptions {
   ipAllow?: string[];
   rateLimit?: number;
   jwksFile?: string;
+  jwksUri?: string;
 }
 
 interface UpdateInstanceOptions extends Omit<Partial<AddInstanceOptions>, 'ipAllow' | 'rateLimit'> {
@@ -64,6 +65,7 @@ export function addInstancesCommand(program: Command, context: CliContext): void
     )
     .option('--auth-method <method>', `how it authenticates to the server: ${AUTH_METHODS.join(', ')} (default: client_secret_basic)`)
     .option('--jwks-file <path>', 'a JSON file holding its public keys ({"keys": [...]}), for private_key_jwt')
+    .option('--jwks-uri <uri>', 'or where it publishes them (fetched with the guard against private addresses on)')
     .option('--skip-consent', 'sign users in without asking their consent (a first-party instance)')
     .option(
       '--scopes <scopes>',
@@ -107,6 +109,7 @@ export function addInstancesCommand(program: Command, context: CliContext): void
     .option('--grant-types <types>', `comma separated: ${GRANT_TYPES.join(', ')}`, commaList)
     .option('--auth-method <method>', AUTH_METHODS.join(', '))
     .option('--jwks-file <path>', 'a JSON file holding its public keys, for private_key_jwt')
+    .option('--jwks-uri <uri>', 'or where it publishes them; "" removes it')
     .option('--skip-consent', 'sign users in without asking their consent')
     .option('--no-skip-consent', 'ask users for their consent')
     .option('--scopes <scopes>', `comma separated, among ${INSTANCE_SCOPES.join(', ')}`, commaList)
@@ -199,6 +202,7 @@ async function addInstance(context: CliContext, options: AddInstanceOptions): Pr
       ipAllowlist: options.ipAllow ?? [],
       rateLimit: options.rateLimit ?? null,
       jwks: options.jwksFile === undefined ? null : await jwksFrom(options.jwksFile),
+      jwksUri: options.jwksUri ?? null,
     }, OPERATOR);
     const lines = [
       `Registered instance "${instance.name}" (id ${instance.id}).`,
@@ -228,6 +232,7 @@ async function updateInstance(context: CliContext, name: string, options: Update
     grantTypes: options.grantTypes,
     tokenEndpointAuthMethod: options.authMethod,
     jwks: options.jwksFile === undefined ? undefined : await jwksFrom(options.jwksFile),
+    jwksUri: options.jwksUri === undefined ? undefined : options.jwksUri || null,
     skipConsent: options.skipConsent,
     scopes: options.scopes,
     ipAllowlist: options.ipAllow === false ? [] : options.ipAllow,
@@ -317,6 +322,7 @@ function instanceView(instance: Instance) {
     ipAllowlist: instance.ipAllowlist,
     rateLimit: instance.rateLimit,
     jwks: instance.jwks,
+    jwksUri: instance.jwksUri,
     rotationGraceEndsAt: instance.previousSecretExpiresAt,
     createdAt: instance.createdAt,
     updatedAt: instance.updatedAt,

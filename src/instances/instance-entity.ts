@@ -21,6 +21,8 @@ export interface Instance {
   tokenEndpointAuthMethod: TokenAuthMethod;
   /** Public keys (JWKS) for private_key_jwt client authentication. */
   jwks: { keys: Record<string, unknown>[] } | null;
+  /** Where it publishes them instead, fetched by the provider with its guard against private addresses on. */
+  jwksUri: string | null;
   ipAllowlist: string[];
   /** Requests per minute on client-authenticated endpoints; null: the server default. */
   rateLimit: number | null;
@@ -48,6 +50,7 @@ export const InstanceEntity = new EntitySchema<Instance>({
     scopes: { type: 'varchar', length: 1000 },
     tokenEndpointAuthMethod: { name: 'token_endpoint_auth_method', type: 'varchar', length: 40 },
     jwks: { type: 'simple-json', nullable: true },
+    jwksUri: { name: 'jwks_uri', type: 'varchar', length: 2048, nullable: true },
     ipAllowlist: { name: 'ip_allowlist', type: 'simple-json' },
     rateLimit: { name: 'rate_limit', type: 'integer', nullable: true },
     accessPolicy: { name: 'access_policy', type: 'varchar', length: 10, default: 'open' },

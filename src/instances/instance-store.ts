@@ -49,6 +49,8 @@ export interface NewInstance {
   scopes?: string[];
   /** Its public keys, for private_key_jwt. */
   jwks?: InstanceJwks | null;
+  /** Or where it publishes them (https, fetched with the guard against private addresses on). */
+  jwksUri?: string | null;
 }
 
 /** What an update may change: any field of a new instance; the others stay. */
@@ -98,7 +100,8 @@ function checkScopes(scopes: string[] | undefined, grantTypes: string[]): string
 /** Members of a private JWK (RFC 7518 §6): an instance registers public keys only. */
 const PRIVATE_KEY_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 
-function checkJwks(jwks: InstanceJwks | null, method: TokenAuthMethod): InstanceJwks | null {
+function checkJwks(jwks: InstanceJwks | null, jwksUri: string | null, method: TokenAuthMethod): InstanceJwks | null {
+  if (jwks !== null && jwksUri !== null) throw new BadRequest('give the public keys (jwks) or where they are (jwks_uri), not both');
   if (jwks !== null) {
     if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new BadRequest('jwks must hold at least one key');
     for (const key of jwks.keys) {
@@ -106,7 +109,9 @@ function checkJwks(jwks: InstanceJwks | null, method: TokenAuthMethod): Instance
       if (PRIVATE_KEY_MEMBERS.some((member) => member in key)) throw new BadRequest('jwks must hold public keys only');
     }
   }
-  if (method === 'private_key_jwt' && jwks === null) throw new BadRequest('private_key_jwt needs the instance\'s public keys (jwks)');
+  if (method === 'private_key_jwt' && jwks === null && jwksUri === null) {
+    throw new BadRequest("private_key_jwt needs the instance's public keys (jwks) or where they are (jwks_uri)");
+  }
   return jwks;
 }
 
@@ -138,7 +143,8 @@ function checkNewInstance(input: NewInstance): Omit<Required<NewInstance>, 'scop
     ipAllowlist: checkAllowlist(input.ipAllowlist ?? []),
     rateLimit: checkRateLimit(input.rateLimit ?? null),
     scopes: checkScopes(input.scopes, grantTypes),
-    jwks: checkJwks(input.jwks ?? null, tokenEndpointAuthMethod),
+    jwks: checkJwks(input.jwks ?? null, input.jwksUri ?? null, tokenEndpointAuthMethod),
+    jwksUri: input.jwksUri ? checkUri(input.jwksUri, 'jwks_uri') : null,
   };
 }
 
@@ -157,6 +163,7 @@ function asNewInstance(instance: Instance): Required<NewInstance> {
     rateLimit: instance.rateLimit,
     scopes: instance.scopes.split(' '),
     jwks: instance.jwks,
+    jwksUri: instance.jwksUri,
   };
 }
 
@@ -205,7 +212,7 @@ export class InstanceStore {
 
   /** Registers an instance; the returned secret is shown once and never stored in the clear. */
   async create(input: NewInstance): Promise<InstanceWithSecret> {
-    const checked = checkNewInstance(input);
+    const checked = await this.#checkJwksUri(checkNewInstance(input));
     const clientSecret = SECRET_METHODS.includes(checked.tokenEndpointAuthMethod) ? newSecret() : null;
     const instance = this.#instances.create({
       ...checked,
@@ -225,7 +232,7 @@ export class InstanceStore {
    */
   async update(id: string, changes: InstanceChanges): Promise<{ instance: Instance; clientSecret: string | null }> {
     const current = await this.#withSealedSecrets(id);
-    const checked = checkNewInstance({ ...asNewInstance(current), ...changes });
+    const checked = await this.#checkJwksUri(checkNewInstance({ ...asNewInstance(current), ...changes }));
     const needsSecret = SECRET_METHODS.includes(checked.tokenEndpointAuthMethod) && current.secretEncrypted === null;
     const clientSecret = needsSecret ? newSecret() : null;
     if (clientSecret !== null) current.secretEncrypted = await this.secrets.seal(clientSecret, SECRET_PURPOSE);
@@ -267,6 +274,17 @@ export class InstanceStore {
     const result = await this.#instances.delete({ id });
     this.#byClientId.clear();
     return result.affected === 1;
+  }
+
+  /**
+   * The provider fetches a jwks_uri with its guard against private addresses, which outgoing-fetch.ts lifts for the
+   * back-channel logout URIs an admin registered: a key set must never be fetched through that exemption.
+   */
+  async #checkJwksUri<T extends { jwksUri: string | null }>(checked: T): Promise<T> {
+    if (checked.jwksUri !== null && (await this.isBackchannelLogoutUri(checked.jwksUri))) {
+      throw new BadRequest('jwks_uri must not be a back-channel logout URI');
+    }
+    return checked;
   }
 
   async #withSealedSecrets(id: string): Promise<Instance> {

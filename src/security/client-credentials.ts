@@ -107,6 +107,9 @@ async function assertionVerdict(assertion: string, { instance, clientSecret }: I
       await jwtVerify(assertion, keys, { algorithms: KEY_ALGORITHMS, issuer: instance.clientId });
       return 'valid';
     }
+    // Keys behind a jwks_uri are the provider's to fetch, with its guard against private addresses: this stage does
+    // not fetch them a second time. A refused assertion still counts as a failure and gives its budget back.
+    if (instance.tokenEndpointAuthMethod === 'private_key_jwt' && instance.jwksUri) return 'unproven';
     return 'invalid';
   } catch {
     return 'invalid';

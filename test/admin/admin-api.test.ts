@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
@@ -321,6 +323,45 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
           .setExpirationTime('1m')
           .sign(stranger.privateKey);
         expect((await clientCredentialsWithAssertion(server, forged)).status).to.equal(401);
+      });
+
+      it('fetches a jwks_uri with the guard against private addresses on: a key set on loopback is never fetched', async function () {
+        const { publicKey, privateKey } = await generateKeyPair('ES256');
+        const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'remote-key', alg: 'ES256' }] };
+        let fetched = 0;
+        const keyServer = createServer((_req, res) => {
+          fetched += 1;
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify(jwks));
+        });
+        await new Promise<void>((resolve) => keyServer.listen(0, '127.0.0.1', resolve));
+        try {
+          const jwksUri = `http://127.0.0.1:${(keyServer.address() as AddressInfo).port}/jwks`;
+          const body = { name: 'Remote keys', grantTypes: ['client_credentials'], tokenEndpointAuthMethod: 'private_key_jwt', jwksUri };
+          const created = await api('POST', '/admin/instances', { body });
+          expect(created.status, JSON.stringify(created.body)).to.equal(201);
+          const instance = created.body.instance as InstanceBody;
+          const client = await oidc.discovery(new URL(server.issuer), instance.clientId, undefined, oidc.PrivateKeyJwt({ key: privateKey, kid: 'remote-key' }), {
+            execute: [oidc.allowInsecureRequests],
+          });
+          await oidc.clientCredentialsGrant(client).then(
+            () => expect.fail('keys on a private address were used'),
+            (error: oidc.ResponseBodyError) => expect(error.error).to.equal('invalid_client'),
+          );
+          // The client is valid (its jwks_uri taken as it is): what stopped the fetch is the guard.
+          expect((await server.services.provider.Client.find(instance.clientId))?.jwksUri).to.equal(jwksUri);
+          expect(fetched).to.equal(0);
+          // Nor through the back-channel logout exemption.
+          const through = await api('PATCH', `/admin/instances/${console_.instance.id}`, { body: { backchannelLogoutUri: jwksUri } });
+          expect(through.status).to.equal(200);
+          const refused = await api('POST', '/admin/instances', { body: { ...body, name: 'Sneaky' } });
+          expect(refused.status).to.equal(400);
+          expect(refused.body.detail).to.contain('back-channel logout URI');
+          expect((await api('POST', '/admin/instances', { body: { ...body, jwks } })).status).to.equal(400);
+        } finally {
+          await api('PATCH', `/admin/instances/${console_.instance.id}`, { body: { backchannelLogoutUri: null } });
+          keyServer.close();
+        }
       });
 
       it('refuses private keys in a JWKS', async function () {
