@@ -180,7 +180,7 @@ export function clientEndpointStages(deps: ClientEndpointDependencies): Middlewa
       const found = await instances.findWithSecret(credentials.clientId);
       const verdict = found ? await credentials.check(found) : 'unknown';
       if (verdict === 'previous' && found?.clientSecret) {
-        credentials.replaceSecret?.({ headers: ctx.req.headers, form: oauthForm(ctx) }, found.clientSecret);
+        await credentials.replaceSecret?.({ headers: ctx.req.headers, form: oauthForm(ctx) }, found.clientSecret);
       }
       (ctx.state as { clientCall?: ClientCall }).clientCall = { clientId: credentials.clientId, found, verdict, failureCounted: false };
     }

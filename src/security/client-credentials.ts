@@ -8,12 +8,12 @@
 //
 // A rotated secret's grace (InstanceStore.rotateSecret) is also kept here, as the provider knows one client_secret
 // only: a request proven with the previous secret, while its grace lasts, is handed on with the current secret in its
-// place (replaceSecret), so the provider authenticates it as usual. That covers client_secret_basic and
-// client_secret_post; a client_secret_jwt assertion is a signature over the secret and is checked against the
-// current secret alone (README, "Rotating a client secret").
+// place (replaceSecret), so the provider authenticates it as usual: the secret itself for client_secret_basic and
+// client_secret_post; for client_secret_jwt, the same assertion (header and claims, jti included, so replay detection
+// holds) signed again with the current secret.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose';
+import { base64url, CompactSign, createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import type { ParsedUrlQuery } from 'node:querystring';
 import type { InstanceWithSecret } from '../instances/instance-store.js';
 
@@ -27,8 +27,8 @@ export interface PresentedCredentials {
   clientId: string;
   /** Checks the credentials against the instance that clientId names. */
   check(found: InstanceWithSecret): Promise<CredentialVerdict>;
-  /** Puts `secret` where the request presented its secret (a secret it presented, in the header or the form). */
-  replaceSecret?(request: { headers: IncomingHttpHeaders; form: ParsedUrlQuery | undefined }, secret: string): void;
+  /** Presents `secret` in the place of the one the request was proven with (the header, the form, the assertion). */
+  replaceSecret?(request: { headers: IncomingHttpHeaders; form: ParsedUrlQuery | undefined }, secret: string): void | Promise<void>;
 }
 
 const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
@@ -96,11 +96,17 @@ function secretCredentials(clientId: string, secret: string, where: 'header' | '
 }
 
 /** Signature and lifetime only: audience, jti reuse and the rest stay the provider's to check. */
-async function assertionVerdict(assertion: string, { instance, clientSecret }: InstanceWithSecret): Promise<CredentialVerdict> {
+async function assertionVerdict(assertion: string, { instance, clientSecret, previousSecret }: InstanceWithSecret): Promise<CredentialVerdict> {
+  const signedWith = (secret: string) =>
+    jwtVerify(assertion, new TextEncoder().encode(secret), { algorithms: HMAC_ALGORITHMS, issuer: instance.clientId }).then(
+      () => true,
+      () => false,
+    );
   try {
     if (instance.tokenEndpointAuthMethod === 'client_secret_jwt' && clientSecret !== null) {
-      await jwtVerify(assertion, new TextEncoder().encode(clientSecret), { algorithms: HMAC_ALGORITHMS, issuer: instance.clientId });
-      return 'valid';
+      if (await signedWith(clientSecret)) return 'valid';
+      const inGrace = previousSecret !== null && previousSecret.expiresAt.getTime() > Date.now();
+      return inGrace && (await signedWith(previousSecret.secret)) ? 'previous' : 'invalid';
     }
     if (instance.tokenEndpointAuthMethod === 'private_key_jwt' && instance.jwks) {
       const keys = createLocalJWKSet({ keys: instance.jwks.keys as JWK[] });
@@ -124,7 +130,21 @@ function assertionCredentials(assertion: string): PresentedCredentials | undefin
     return undefined;
   }
   if (typeof subject !== 'string' || subject === '') return undefined;
-  return { clientId: subject, check: (found) => assertionVerdict(assertion, found) };
+  return {
+    clientId: subject,
+    check: (found) => assertionVerdict(assertion, found),
+    replaceSecret: async ({ form }, secret) => {
+      if (form) form.client_assertion = await signedAgain(assertion, secret);
+    },
+  };
+}
+
+/** The assertion, its header and claims byte for byte, signed with `secret` (HMAC, the algorithm it names). */
+function signedAgain(assertion: string, secret: string): Promise<string> {
+  const header = decodeProtectedHeader(assertion);
+  return new CompactSign(base64url.decode(assertion.split('.')[1] ?? ''))
+    .setProtectedHeader({ ...header, alg: header.alg as string })
+    .sign(new TextEncoder().encode(secret));
 }
 
 /**

@@ -228,9 +228,15 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         expect(await serviceTokenStatus(instance.clientId, third)).to.equal(200);
       });
 
-      it('refuses a client_secret_jwt assertion signed with the previous secret (it covers Basic and form secrets only)', async function () {
+      it('takes client_secret_jwt assertions signed with the previous secret through the grace, once each, then no more', async function () {
         const { instance, clientSecret: old } = await createInstance({ name: 'HMAC', grantTypes: ['client_credentials'], tokenEndpointAuthMethod: 'client_secret_jwt' });
-        const fresh = (await api('POST', `/admin/instances/${instance.id}/secret`)).body.clientSecret as string;
+        const rotated = await api('POST', `/admin/instances/${instance.id}/secret`);
+        const fresh = rotated.body.clientSecret as string;
+        const withOld = await clientAssertion(server, instance.clientId, old);
+        expect((await clientCredentialsWithAssertion(server, withOld)).status).to.equal(200);
+        expect((await clientCredentialsWithAssertion(server, withOld)).status, 'replayed').to.equal(401);
+        expect((await clientCredentialsWithAssertion(server, await clientAssertion(server, instance.clientId, fresh))).status).to.equal(200);
+        await new Promise((resolve) => setTimeout(resolve, new Date(rotated.body.previousSecretExpiresAt as string).getTime() - Date.now() + 100));
         expect((await clientCredentialsWithAssertion(server, await clientAssertion(server, instance.clientId, old))).status).to.equal(401);
         expect((await clientCredentialsWithAssertion(server, await clientAssertion(server, instance.clientId, fresh))).status).to.equal(200);
       });
