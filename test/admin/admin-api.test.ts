@@ -290,6 +290,46 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         expect((await api('GET', `/admin/instances/${created.instance.id}`)).status).to.equal(404);
       });
 
+      if (backend === 'postgres+redis') {
+        it("ends a deleted instance's grants on every node at once; other nodes refuse the instance itself within 10 s", async function () {
+          this.timeout(30_000);
+          const other = await startTestServer(backend, {}, { join: server });
+          try {
+            const created = await createInstance({
+              name: 'Doomed on two nodes',
+              redirectUris: [REDIRECT_URI],
+              grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+              scopes: [...DEFAULT_SCOPES.split(' '), USERS_READ_SCOPE],
+              skipConsent: true,
+            });
+            const user = await addAccount(server, 'two-node-user');
+            const client = await clientOf(created.instance, created.clientSecret);
+            const signIn = await codeFlow(client, { username: 'two-node-user', scope: 'openid offline_access' });
+            const service = (await oidc.clientCredentialsGrant(client, { scope: USERS_READ_SCOPE })).access_token;
+            const atOther = (token: string) => fetch(`${other.url}/users/${user.id}`, { headers: { authorization: `Bearer ${token}` } });
+            // The other node has read the instance, and keeps it for up to 10 seconds.
+            expect((await atOther(service)).status).to.equal(200);
+            expect((await atOther(signIn.tokens.access_token)).status).to.equal(200);
+
+            expect((await api('DELETE', `/admin/instances/${created.instance.id}`)).status).to.equal(200);
+            expect((await atOther(signIn.tokens.access_token)).status).to.equal(401);
+            const refresh = await fetch(`${other.url}/token`, {
+              method: 'POST',
+              headers: { authorization: basicAuth(created.instance.clientId, created.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: signIn.tokens.refresh_token as string }),
+            });
+            expect(refresh.status).to.be.oneOf([400, 401]);
+            const deadline = Date.now() + 11_000;
+            while ((await atOther(service)).status !== 401) {
+              expect(Date.now(), 'the instance outlived the 10 s the docs state').to.be.below(deadline);
+              await new Promise((resolve) => setTimeout(resolve, 250));
+            }
+          } finally {
+            await other.close();
+          }
+        });
+      }
+
       it('authenticates an instance by private_key_jwt with the keys it registered, and refuses a replayed assertion', async function () {
         const { publicKey, privateKey } = await generateKeyPair('ES256');
         const jwk = { ...(await exportJWK(publicKey)), kid: 'worker-key', alg: 'ES256', use: 'sig' };
