@@ -9,6 +9,7 @@ import { PasswordLinks } from './accounts/password-links.js';
 import { PasswordPolicy } from './accounts/password-policy.js';
 import { AccessOperations } from './admin/access-operations.js';
 import { AccountOperations } from './admin/account-operations.js';
+import { KeyOperations } from './admin/key-operations.js';
 import { InstanceOperations } from './admin/instance-operations.js';
 import { AuditRetention } from './audit/audit-retention.js';
 import type { Logger } from './logger.js';
@@ -42,6 +43,8 @@ export interface Services extends Stores {
   accessOperations: AccessOperations;
   /** Every change to an instance over its life (register, update, rotate its secret, delete), audited. */
   instanceOperations: InstanceOperations;
+  /** Signing-key rotations by hand, audited. */
+  keyOperations: KeyOperations;
   passwordPolicy: PasswordPolicy;
   passwordLinks: PasswordLinks;
   /** Where every rate limiter keeps its counters: shared by all nodes (see rate-limiter-store.ts). */
@@ -127,6 +130,7 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
       audit: stores.audit,
       graceSeconds: config.clientSecretGraceSeconds,
     }),
+    keyOperations: new KeyOperations(stores),
     passwordPolicy,
     passwordLinks,
     limiterBackend: limiters,

@@ -6,6 +6,7 @@ import { MAX_AUDIT_PAGE, type AuditPage } from '../audit/audit-log.js';
 import type { InstanceAccess } from '../instances/instance-access-entity.js';
 import type { Instance } from '../instances/instance-entity.js';
 import { AUTH_METHODS, GRANT_TYPES, INSTANCE_SCOPES } from '../instances/instance-store.js';
+import type { SigningKeySummary } from '../keys/key-store.js';
 import { apiSchemas, RegisterRequest, UserProfile } from './user-api-schemas.js';
 
 const uri = z.string().max(2048);
@@ -126,6 +127,43 @@ export const AuditQueryParams = z.strictObject({
   limit: z.coerce.number<string>().int().min(1).max(MAX_AUDIT_PAGE).optional(),
   cursor: z.string().max(200).optional().meta({ description: 'the nextCursor of the page before' }),
 });
+
+const SIGNING_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] as const;
+
+export const KeyView = z.strictObject({
+  kid: z.string(),
+  alg: z.enum(SIGNING_ALGORITHMS),
+  state: z.enum(['next', 'active', 'retiring']).meta({ description: 'next: published, not signing yet; active: signs; retiring: published until its tokens expire' }),
+  createdAt: z.iso.datetime(),
+  activatedAt: z.iso.datetime().nullable(),
+  retiredAt: z.iso.datetime().nullable(),
+});
+apiSchemas.add(KeyView, { id: 'SigningKey' });
+
+export const KeyList = z.strictObject({ keys: z.array(KeyView) });
+apiSchemas.add(KeyList, { id: 'SigningKeyList' });
+
+export const KeyRotation = z.strictObject({
+  alg: z.enum(SIGNING_ALGORITHMS).optional().meta({ description: 'only this algorithm; default: the access-token and ID-token algorithms' }),
+});
+apiSchemas.add(KeyRotation, { id: 'KeyRotation' });
+
+export const KeyRetired = z.strictObject({
+  removed: z.boolean().meta({ description: 'the key left the JWKS (a next or retiring key)' }),
+  activated: z.string().nullable().meta({ description: 'the staged key that signs now in place of an active one' }),
+});
+apiSchemas.add(KeyRetired, { id: 'KeyRetired' });
+
+export function keyView(key: SigningKeySummary): z.infer<typeof KeyView> {
+  return {
+    kid: key.kid,
+    alg: key.alg as z.infer<typeof KeyView>['alg'],
+    state: key.state,
+    createdAt: key.createdAt.toISOString(),
+    activatedAt: key.activatedAt?.toISOString() ?? null,
+    retiredAt: key.retiredAt?.toISOString() ?? null,
+  };
+}
 
 export function instanceView(instance: Instance): z.infer<typeof InstanceView> {
   return {

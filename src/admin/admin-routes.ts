@@ -6,6 +6,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { z } from 'zod';
+import type { Config } from '../../config/index.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { AppError, BadRequest } from '../errors.js';
 import { ADMIN_SCOPE } from '../instances/instance-store.js';
@@ -21,20 +22,25 @@ import {
   InstanceCreate,
   InstanceUpdate,
   instanceView,
+  KeyRotation,
+  keyView,
   UserListQuery,
 } from './admin-api-schemas.js';
 import { apiAuthentication, apiCaller, insufficientScope, type ApiAuthDependencies } from './api-auth.js';
 import { jsonInput } from './api-input.js';
 import type { InstanceOperations } from './instance-operations.js';
+import type { KeyOperations } from './key-operations.js';
 import { mayAdminister } from './permissions.js';
 import { passwordLink, session, userProfile } from './user-api-schemas.js';
 import { refuseOtherMethods } from './method-not-allowed.js';
 
 export const ADMIN_PREFIX = '/admin';
-const ADMIN_PATHS = [`${ADMIN_PREFIX}/instances`, `${ADMIN_PREFIX}/users`, `${ADMIN_PREFIX}/audit`];
+const ADMIN_PATHS = [`${ADMIN_PREFIX}/instances`, `${ADMIN_PREFIX}/users`, `${ADMIN_PREFIX}/audit`, `${ADMIN_PREFIX}/keys`];
 
 export interface AdminApiDependencies extends ApiAuthDependencies {
   instanceOperations: InstanceOperations;
+  keyOperations: KeyOperations;
+  config: Config;
   accountOperations: AccountOperations;
   accessOperations: AccessOperations;
   accountSessions: AccountSessions;
@@ -162,6 +168,21 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
       until: until === undefined ? undefined : new Date(until),
     });
     ctx.body = auditPageView(page);
+  });
+
+  router.get(`${ADMIN_PREFIX}/keys`, async function listKeys(ctx) {
+    ctx.body = { keys: (await deps.keyOperations.list()).map(keyView) };
+  });
+
+  router.post(`${ADMIN_PREFIX}/keys/rotation`, async function rotateKeys(ctx) {
+    const { alg } = await jsonInput(ctx, KeyRotation);
+    const algorithms = alg ? [alg] : [deps.config.algorithms.accessToken, deps.config.algorithms.idToken];
+    ctx.status = 201;
+    ctx.body = { keys: (await deps.keyOperations.rotate(algorithms, actor(ctx))).map(keyView) };
+  });
+
+  router.delete(`${ADMIN_PREFIX}/keys/:kid`, async function retireKey(ctx) {
+    ctx.body = await deps.keyOperations.retire(param(ctx, 'kid'), actor(ctx));
   });
 
   refuseOtherMethods(router);

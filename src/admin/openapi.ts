@@ -18,7 +18,7 @@ const PROBLEMS = {
   401: 'No access token, or one that is not valid any more (WWW-Authenticate says which)',
   403: 'The caller may see the account but not do this, or its token lacks the scope needed (users:read; admin under /admin)',
   404: 'No such account or instance, or none the caller may see',
-  409: 'The username is taken, or the local id belongs to another account of the instance',
+  409: 'The username is taken, the local id belongs to another account of the instance, or the key change does not fit the keys as they are',
   413: `The body is larger than ${BODY_LIMIT}`,
   415: 'The body is not JSON',
   503: 'A store is unavailable: try again after Retry-After',
@@ -150,6 +150,29 @@ function adminPaths() {
         operationId: 'adminEndSessions',
         summary: "End every session of an account, with back-channel logout to its instances",
         responses: { 200: { description: 'What ended', content: json('SessionsEnded') }, ...problems(403, 404) },
+      },
+    },
+    '/admin/keys': {
+      get: {
+        operationId: 'listSigningKeys',
+        summary: 'The signing keys: next (published), active (signing), retiring (published until its tokens expire)',
+        responses: { 200: { description: 'Every key, without private parts', content: json('SigningKeyList') }, ...problems(403) },
+      },
+    },
+    '/admin/keys/rotation': {
+      post: {
+        operationId: 'rotateSigningKeys',
+        summary: 'Stage a new key per algorithm: published now, signing after AUTH_KEY_PUBLISH_DELAY; every node follows',
+        requestBody: body('KeyRotation'),
+        responses: { 201: { description: 'The staged keys', content: json('SigningKeyList') }, ...problems(...BODY_PROBLEMS, 403, 404, 409) },
+      },
+    },
+    '/admin/keys/{kid}': {
+      parameters: [{ name: 'kid', in: 'path', required: true, schema: { type: 'string' }, description: "the key's id" }],
+      delete: {
+        operationId: 'retireSigningKey',
+        summary: 'End a stage early: withdraw a next key, hand an active one over to the staged next key, remove a retiring one',
+        responses: { 200: { description: 'What changed', content: json('KeyRetired') }, ...problems(403, 404, 409) },
       },
     },
     '/admin/audit': {

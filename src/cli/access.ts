@@ -1,13 +1,10 @@
 // `chillfi3-auth access ...`: who may use which instance, with what role and local user id.
 import type { Command } from 'commander';
-import type { Actor } from '../admin/account-operations.js';
 import { BadRequest } from '../errors.js';
 import type { InstanceAccess, InstanceRole } from '../instances/instance-access-entity.js';
-import type { CliContext } from './context.js';
+import { type CliContext, OPERATOR } from './context.js';
 import { accountNamed, instanceNamed } from './lookups.js';
 import { printed, table, usageError, type Output } from './output.js';
-
-const OPERATOR: Actor = { accountId: null, via: 'cli' };
 
 /** A local user id argument: a whole number, or `none` to forget it. */
 function localId(value: string): number | null {

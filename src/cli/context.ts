@@ -1,6 +1,7 @@
 // What every command runs with: the streams it prints on, and the configuration and stores, opened only when a
 // command needs them, so that help and usage errors never depend on the configuration.
 import { loadConfig, type Config } from '../../config/index.js';
+import type { Actor } from '../admin/account-operations.js';
 import { schemaModeFor } from '../db/data-source.js';
 import { createLogger } from '../logger.js';
 import { startServices, type Services } from '../services.js';
@@ -13,6 +14,9 @@ export interface CliIo {
   stdin: AsyncIterable<string | Uint8Array>;
   env: NodeJS.ProcessEnv;
 }
+
+/** Who the audit trail records for what a shell does. */
+export const OPERATOR: Actor = { accountId: null, via: 'cli' };
 
 export class CliContext {
   #config: Config | undefined;

@@ -2,7 +2,6 @@
 // through the same operations as the admin API's (src/admin/instance-operations.ts), audited alike.
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import type { Actor } from '../admin/account-operations.js';
 import { BadRequest } from '../errors.js';
 import type { AccessPolicy, Instance, TokenAuthMethod } from '../instances/instance-entity.js';
 import {
@@ -15,11 +14,9 @@ import {
   type InstanceChanges,
   type InstanceJwks,
 } from '../instances/instance-store.js';
-import type { CliContext } from './context.js';
+import { type CliContext, OPERATOR } from './context.js';
 import { instanceNamed } from './lookups.js';
 import { printed, table, yesNo, type Output } from './output.js';
-
-const OPERATOR: Actor = { accountId: null, via: 'cli' };
 
 interface AddInstanceOptions {
   name: string;

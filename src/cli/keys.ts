@@ -2,9 +2,10 @@
 // AUTH_KEY_CHECK_INTERVAL and move staged keys on by themselves (src/keys/key-set-watch.ts, docs/operations.md).
 import type { Command } from 'commander';
 import type { Config } from '../../config/index.js';
+import { KeyOperations } from '../admin/key-operations.js';
 import type { SigningKeySummary } from '../keys/key-store.js';
 import { rotationTimes } from '../keys/key-set-watch.js';
-import type { CliContext } from './context.js';
+import { type CliContext, OPERATOR } from './context.js';
 import { printed, table } from './output.js';
 
 function iso(at: Date | null): string {
@@ -55,9 +56,10 @@ export function addKeysCommand(program: Command, context: CliContext): void {
     .option('--alg <alg>', 'only the key of this algorithm (ES256, ES384, PS256, RS256, EdDSA)')
     .action(
       printed(context.io, (options: { alg?: string }) =>
-        context.withStores(async ({ keys: store, config }) => {
+        context.withStores(async (stores) => {
+          const { config } = stores;
           const algorithms = options.alg ? [options.alg] : [config.algorithms.accessToken, config.algorithms.idToken];
-          const staged = await store.rotate(algorithms);
+          const staged = await new KeyOperations(stores).rotate(algorithms, OPERATOR);
           const { publishSeconds } = rotationTimes(config);
           return {
             json: { staged: staged.map((key) => ({ ...key, signsFrom: later(key.createdAt, publishSeconds) })) },
@@ -78,8 +80,8 @@ export function addKeysCommand(program: Command, context: CliContext): void {
     .allowUnknownOption()
     .action(
       printed(context.io, (kid: string) =>
-        context.withStores(async ({ keys: store }) => {
-          const { removed, activated } = await store.retire(kid);
+        context.withStores(async (stores) => {
+          const { removed, activated } = await new KeyOperations(stores).retire(kid, OPERATOR);
           return {
             json: { kid, removed, activated },
             lines: [removed ? `Removed key ${kid}.` : `Key ${kid} is retiring; ${activated} signs now.`],

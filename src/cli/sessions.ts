@@ -1,11 +1,8 @@
 // `chillfi3-auth sessions ...`: an account's single sign-on sessions, listed and ended.
 import type { Command } from 'commander';
-import type { Actor } from '../admin/account-operations.js';
-import type { CliContext } from './context.js';
+import { type CliContext, OPERATOR } from './context.js';
 import { accountNamed } from './lookups.js';
 import { printed, table, usageError } from './output.js';
-
-const OPERATOR: Actor = { accountId: null, via: 'cli' };
 
 function when(epochSeconds: number | null): string {
   return epochSeconds === null ? '' : new Date(epochSeconds * 1000).toISOString();

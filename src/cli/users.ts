@@ -1,15 +1,12 @@
 // `chillfi3-auth users ...`: accounts, from a shell.
 import type { Command } from 'commander';
 import type { Account } from '../accounts/account-entity.js';
-import type { AccountOperations, Actor, PasswordLinkView } from '../admin/account-operations.js';
-import type { CliContext, CliIo } from './context.js';
+import type { AccountOperations, PasswordLinkView } from '../admin/account-operations.js';
+import { type CliContext, type CliIo, OPERATOR } from './context.js';
 import { accountNamed } from './lookups.js';
 import { printed, table, usageError, yesNo, type Output } from './output.js';
 
 const PASSWORD_FLAGS = ['password', 'password-stdin', 'no-password'];
-/** Who the audit trail records for what a shell does. */
-const OPERATOR: Actor = { accountId: null, via: 'cli' };
-
 interface AddUserOptions {
   username: string;
   /** The --password value, or false for --no-password. */
