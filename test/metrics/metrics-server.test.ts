@@ -110,7 +110,8 @@ describe('metrics', function () {
       // Templates only: no uid, code or other request value in a route label.
       const routes = end.labelValues('chillfi3_auth_http_request_duration_seconds_count', 'route');
       expect(routes).to.include.members(['/auth', '/auth/:uid', '/interaction/:uid', '/session/end', '/token']);
-      for (const route of routes) expect(route).to.match(/^(\/[a-z_.:-]*)+$|^unmatched$/);
+      // Each segment a lower-case literal or a named parameter (`:accountId`): a uid, code or token never matches.
+      for (const route of routes) expect(route).to.match(/^(\/(:[A-Za-z]+|[a-z_.-]*))+$|^unmatched$/);
     });
 
     it('counts tokens issued by grant type, and refused grants by error', function () {
