@@ -3,15 +3,20 @@
 // progress goes to stderr.
 //
 // Targets: (a) hello-world GET, (b) discovery GET, (c) client_credentials at the token endpoint (client_secret_basic),
-// (d) introspection of a client_credentials JWT access token. Then, with the servers stopped, the instance SDK's
-// micro benchmark (bench/sdk-verify.ts), included under `sdk`, and what the audit trail costs sign-in
-// (bench/sign-in-audit.ts), under `signInAudit`.
+// (d) introspection of a client_credentials JWT access token; the same two operations on a bare oidc-provider
+// (bench/bare-provider.ts: in memory, static clients, ES256 JWTs; its introspection takes only its opaque tokens);
+// then (c) again on AUTH_WORKERS=2. Each server runs in a process of its own; the CPU it spent per request is read from
+// /proc. `comparisons` gives each operation as a ratio to the bare provider and to hello-world. Then, with the servers
+// stopped, the instance SDK's micro benchmark (bench/sdk-verify.ts, under `sdk`), what the audit trail costs sign-in
+// (bench/sign-in-audit.ts, under `signInAudit`), and sign-in throughput as a ratio to raw argon2id verifications at
+// the same cost and concurrency (bench/argon2-verify.ts, under `signIn`).
 //
 // Environment (all optional): BENCH_POSTGRES_URL (default TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test,
 // used to create and drop a scratch database), BENCH_REDIS_URL (default TEST_REDIS_URL or redis://127.0.0.1:6379),
 // BENCH_CONNECTIONS (10), BENCH_DURATION (10 seconds per target), BENCH_WARMUP (2 seconds per target).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,6 +136,26 @@ async function scratchDatabase(): Promise<string> {
 interface Target {
   name: string;
   options: Options;
+  /** The process serving it, whose CPU time is read before and after. */
+  server: ChildProcess;
+}
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) one process has used so far, from /proc/<pid>/stat. */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces, inside parentheses): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** CPU seconds of a server process and of its own children (the workers of AUTH_WORKERS > 1). */
+function cpuSeconds(child: ChildProcess): number {
+  const pid = child.pid as number;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  return [pid, ...children].reduce((sum, each) => sum + processCpuSeconds(each), 0);
 }
 
 interface Measured {
@@ -138,6 +163,8 @@ interface Measured {
   method: string;
   url: string;
   requestsPerSecond: number;
+  /** Server CPU per request: the serving process's CPU time over the measured run, divided by its requests. */
+  serverCpuMicrosPerRequest: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
   requests: number;
@@ -151,7 +178,9 @@ async function measure(target: Target): Promise<Omit<Measured, 'ratioToHelloWorl
   log(`${target.name}: warming up ${WARMUP}s`);
   await autocannon({ ...target.options, connections: CONNECTIONS, duration: WARMUP });
   log(`${target.name}: measuring ${DURATION}s with ${CONNECTIONS} connections`);
+  const cpuBefore = cpuSeconds(target.server);
   const result: Result = await autocannon({ ...target.options, connections: CONNECTIONS, duration: DURATION });
+  const cpuUsed = cpuSeconds(target.server) - cpuBefore;
   const requests = result['1xx'] + result['2xx'] + result['3xx'] + result['4xx'] + result['5xx'];
   const failed = result.non2xx + result.errors + result.timeouts;
   const measured = {
@@ -159,6 +188,7 @@ async function measure(target: Target): Promise<Omit<Measured, 'ratioToHelloWorl
     method: target.options.method ?? 'GET',
     url: target.options.url,
     requestsPerSecond: Math.round(result.requests.average * 10) / 10,
+    serverCpuMicrosPerRequest: requests === 0 ? NaN : Math.round((cpuUsed * 1e6) / requests),
     latencyP50Ms: result.latency.p50,
     latencyP99Ms: result.latency.p99,
     requests,
@@ -189,6 +219,9 @@ async function main(): Promise<void> {
     AUTH_HOST: '127.0.0.1',
     AUTH_ISSUER: issuer,
     LOG_LEVEL: 'warn',
+    // The shared Redis keeps the tests' per-address counters for 127.0.0.1: the benchmark measures the happy path.
+    CLIENT_AUTH_FAILURES_PER_IP: '100000',
+    CLIENT_AUTH_FAILURES_PER_CLIENT: '100000',
   };
 
   // The server does not migrate PostgreSQL itself: migrate, and register the benchmark's instance, first.
@@ -209,48 +242,83 @@ async function main(): Promise<void> {
     await stores.close();
   }
 
-  log(`starting the auth server on ${issuer} and the Koa hello-world on 127.0.0.1:${helloPort}`);
+  const barePort = await freePort();
+  const bare = `http://127.0.0.1:${barePort}`;
+  const bareSecret = randomBytes(24).toString('base64url');
+  log(`starting the auth server on ${issuer}, the Koa hello-world on 127.0.0.1:${helloPort}, the bare provider on ${bare}`);
   const auth = startChild('auth', 'src/main.ts', serverEnv);
   const hello = startChild('hello', 'bench/hello-server.ts', { PORT: String(helloPort) });
-  await Promise.all([waitFor(`${issuer}/healthz`, auth), waitFor(`http://127.0.0.1:${helloPort}/`, hello)]);
+  const bareProvider = startChild('bare', 'bench/bare-provider.ts', { PORT: String(barePort), BARE_SECRET: bareSecret });
+  await Promise.all([
+    waitFor(`${issuer}/healthz`, auth),
+    waitFor(`http://127.0.0.1:${helloPort}/`, hello),
+    waitFor(`${bare}/.well-known/openid-configuration`, bareProvider),
+  ]);
 
-  const basic = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
-  const form = { 'content-type': 'application/x-www-form-urlencoded', authorization: basic };
-  const tokenResponse = await fetch(`${issuer}/token`, { method: 'POST', headers: form, body: 'grant_type=client_credentials' });
-  const tokenBody = (await tokenResponse.json()) as { access_token?: string; token_type?: string };
-  if (tokenResponse.status !== 200 || !tokenBody.access_token) {
-    throw new Error(`client_credentials failed: ${tokenResponse.status} ${JSON.stringify(tokenBody)}`);
-  }
-  const accessToken = tokenBody.access_token;
-  if (accessToken.split('.').length !== 3) throw new Error('the client_credentials access token is not a JWT');
-  const introspectionBody = new URLSearchParams({ token: accessToken }).toString();
-  const check = await fetch(`${issuer}/token/introspection`, { method: 'POST', headers: form, body: introspectionBody });
-  const checked = (await check.json()) as { active?: boolean };
-  if (check.status !== 200 || checked.active !== true) {
-    throw new Error(`introspection of the JWT access token failed: ${check.status} ${JSON.stringify(checked)}`);
-  }
+  const basicFor = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+  const form = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicFor(clientId, clientSecret) };
+  const bareJwtForm = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicFor('bare-jwt', bareSecret) };
+  const bareOpaqueForm = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicFor('bare-opaque', bareSecret) };
 
+  /** A client_credentials access token from `server`, checked to be a JWT (or an opaque token) and active. */
+  async function serviceToken(server: string, headers: Record<string, string>, kind: 'jwt' | 'opaque'): Promise<string> {
+    const response = await fetch(`${server}/token`, { method: 'POST', headers, body: 'grant_type=client_credentials' });
+    const body = (await response.json()) as { access_token?: string };
+    if (response.status !== 200 || !body.access_token) throw new Error(`client_credentials at ${server} failed: ${response.status} ${JSON.stringify(body)}`);
+    if ((body.access_token.split('.').length === 3) !== (kind === 'jwt')) throw new Error(`${server} did not issue a ${kind} access token`);
+    return body.access_token;
+  }
+  async function checkActive(server: string, headers: Record<string, string>, token: string): Promise<string> {
+    const introspection = new URLSearchParams({ token }).toString();
+    const response = await fetch(`${server}/token/introspection`, { method: 'POST', headers, body: introspection });
+    const body = (await response.json()) as { active?: boolean };
+    if (response.status !== 200 || body.active !== true) throw new Error(`introspection at ${server} failed: ${response.status} ${JSON.stringify(body)}`);
+    return introspection;
+  }
+  await serviceToken(bare, bareJwtForm, 'jwt');
+  const introspectionBody = await checkActive(issuer, form, await serviceToken(issuer, form, 'jwt'));
+  const bareIntrospectionBody = await checkActive(bare, bareOpaqueForm, await serviceToken(bare, bareOpaqueForm, 'opaque'));
+
+  const clientCredentials = 'grant_type=client_credentials';
   const targets: Target[] = [
-    { name: 'koa-hello-world', options: { url: `http://127.0.0.1:${helloPort}/` } },
-    { name: 'discovery', options: { url: `${issuer}/.well-known/openid-configuration` } },
-    {
-      name: 'token-client-credentials',
-      options: { url: `${issuer}/token`, method: 'POST', headers: form, body: 'grant_type=client_credentials' },
-    },
-    {
-      name: 'introspection-jwt',
-      options: { url: `${issuer}/token/introspection`, method: 'POST', headers: form, body: introspectionBody },
-    },
+    { name: 'koa-hello-world', server: hello, options: { url: `http://127.0.0.1:${helloPort}/` } },
+    { name: 'discovery', server: auth, options: { url: `${issuer}/.well-known/openid-configuration` } },
+    { name: 'token-client-credentials', server: auth, options: { url: `${issuer}/token`, method: 'POST', headers: form, body: clientCredentials } },
+    { name: 'introspection-jwt', server: auth, options: { url: `${issuer}/token/introspection`, method: 'POST', headers: form, body: introspectionBody } },
+    { name: 'bare-token-client-credentials', server: bareProvider, options: { url: `${bare}/token`, method: 'POST', headers: bareJwtForm, body: clientCredentials } },
+    { name: 'bare-introspection-opaque', server: bareProvider, options: { url: `${bare}/token/introspection`, method: 'POST', headers: bareOpaqueForm, body: bareIntrospectionBody } },
   ];
   const results: Omit<Measured, 'ratioToHelloWorld'>[] = [];
   for (const target of targets) results.push(await measure(target));
-  const baseline = results[0]?.requestsPerSecond ?? NaN;
   await stopChildren();
+
+  const workersPort = await freePort();
+  const workersIssuer = `http://127.0.0.1:${workersPort}`;
+  log(`starting the auth server with AUTH_WORKERS=2 on ${workersIssuer}`);
+  stopping = false;
+  const workers = startChild('auth-2-workers', 'src/main.ts', { ...serverEnv, AUTH_PORT: String(workersPort), AUTH_ISSUER: workersIssuer, AUTH_WORKERS: '2' });
+  await waitFor(`${workersIssuer}/healthz`, workers);
+  results.push(
+    await measure({ name: 'token-client-credentials-2-workers', server: workers, options: { url: `${workersIssuer}/token`, method: 'POST', headers: form, body: clientCredentials } }),
+  );
+  await stopChildren();
+
+  const rate = (name: string) => results.find((result) => result.name === name)?.requestsPerSecond ?? NaN;
+  const ratio = (numerator: number, denominator: number) => Math.round((numerator / denominator) * 1000) / 1000;
+  const baseline = rate('koa-hello-world');
+  const comparisons = {
+    clientCredentialsToBareProvider: ratio(rate('token-client-credentials'), rate('bare-token-client-credentials')),
+    introspectionJwtToBareOpaqueIntrospection: ratio(rate('introspection-jwt'), rate('bare-introspection-opaque')),
+    discoveryToHelloWorld: ratio(rate('discovery'), baseline),
+    clientCredentialsTwoWorkersToOne: ratio(rate('token-client-credentials-2-workers'), rate('token-client-credentials')),
+  };
 
   log('instance SDK micro benchmark (bench/sdk-verify.ts)');
   const sdk = await runBenchmarkScript('bench/sdk-verify.ts');
   log('sign-in with and without audit writes (bench/sign-in-audit.ts)');
-  const signInAudit = await runBenchmarkScript('bench/sign-in-audit.ts');
+  const signInAudit = (await runBenchmarkScript('bench/sign-in-audit.ts')) as { signInsPerSecondAudited: number };
+  log('raw argon2id verifications at the same cost and concurrency (bench/argon2-verify.ts)');
+  const argon2Verify = (await runBenchmarkScript('bench/argon2-verify.ts')) as { verifiesPerSecond: number };
 
   const report = {
     benchmark: 'chillfi3-auth load (autocannon, loopback)',
@@ -266,16 +334,25 @@ async function main(): Promise<void> {
       connections: CONNECTIONS,
       durationSeconds: DURATION,
       warmupSeconds: WARMUP,
-      server: 'src/main.ts in its own process (tsx), PostgreSQL + Redis, one worker, LOG_LEVEL=warn',
+      server: 'src/main.ts in its own process (tsx), PostgreSQL + Redis, one worker (then two), LOG_LEVEL=warn',
       baseline: 'Koa hello-world in its own process (bench/hello-server.ts)',
+      bareProvider: 'oidc-provider with its in-memory adapter and static clients, ES256 JWTs (bench/bare-provider.ts)',
+      serverCpu: 'user + system CPU of the serving process (and its workers) over the measured run, from /proc',
       note: 'autocannon runs in the benchmark process on the same machine as both servers',
     },
     targets: results.map((result) => ({
       ...result,
       ratioToHelloWorld: Math.round((result.requestsPerSecond / baseline) * 1000) / 1000,
     })),
+    comparisons,
     sdk,
     signInAudit,
+    signIn: {
+      signInsPerSecond: signInAudit.signInsPerSecondAudited,
+      argon2VerifiesPerSecond: argon2Verify.verifiesPerSecond,
+      ratioToArgon2: ratio(signInAudit.signInsPerSecondAudited, argon2Verify.verifiesPerSecond),
+      argon2Verify,
+    },
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
