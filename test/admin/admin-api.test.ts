@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import * as oidc from 'openid-client';
 import { ADMIN_SCOPE, DEFAULT_SCOPES, USERS_READ_SCOPE } from '../../src/instances/instance-store.js';
 import { backchannelReceiver } from '../support/backchannel-receiver.js';
@@ -344,30 +343,15 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         });
         expect((await oidc.clientCredentialsGrant(client)).access_token).to.be.a('string');
 
-        const assertion = await new SignJWT({})
-          .setProtectedHeader({ alg: 'ES256', kid: 'worker-key' })
-          .setIssuer(instance.clientId)
-          .setSubject(instance.clientId)
-          .setAudience(server.issuer)
-          .setJti(randomUUID())
-          .setIssuedAt()
-          .setExpirationTime('1m')
-          .sign(privateKey);
+        const signedBy = { alg: 'ES256', kid: 'worker-key' };
+        const assertion = await clientAssertion(server, instance.clientId, privateKey, signedBy);
         expect((await clientCredentialsWithAssertion(server, assertion)).status).to.equal(200);
         const replay = await clientCredentialsWithAssertion(server, assertion);
         expect(replay.status).to.equal(401);
         expect(await replay.json()).to.include({ error: 'invalid_client' });
 
         const stranger = await generateKeyPair('ES256');
-        const forged = await new SignJWT({})
-          .setProtectedHeader({ alg: 'ES256', kid: 'worker-key' })
-          .setIssuer(instance.clientId)
-          .setSubject(instance.clientId)
-          .setAudience(server.issuer)
-          .setJti(randomUUID())
-          .setIssuedAt()
-          .setExpirationTime('1m')
-          .sign(stranger.privateKey);
+        const forged = await clientAssertion(server, instance.clientId, stranger.privateKey, signedBy);
         expect((await clientCredentialsWithAssertion(server, forged)).status).to.equal(401);
       });
 

@@ -1,4 +1,4 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomInt, randomUUID, type webcrypto } from 'node:crypto';
 import { SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import type { NewInstance } from '../../src/instances/instance-store.js';
@@ -84,17 +84,25 @@ export function basicAuth(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }
 
-/** A fresh client_secret_jwt assertion (HS256 over the client secret), for the token endpoint. */
-export function clientAssertion(server: TestServer, clientId: string, secret: string): Promise<string> {
+/**
+ * A fresh client assertion for the token endpoint: client_secret_jwt (HS256 over the client secret, given as a string)
+ * or private_key_jwt (signed with a private key, given with its `alg` and `kid`).
+ */
+export function clientAssertion(
+  server: TestServer,
+  clientId: string,
+  key: string | webcrypto.CryptoKey,
+  header: { alg: string; kid?: string } = { alg: 'HS256' },
+): Promise<string> {
   return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
+    .setProtectedHeader(header)
     .setIssuer(clientId)
     .setSubject(clientId)
     .setAudience(server.issuer)
     .setJti(randomUUID())
     .setIssuedAt()
     .setExpirationTime('1m')
-    .sign(new TextEncoder().encode(secret));
+    .sign(typeof key === 'string' ? new TextEncoder().encode(key) : key);
 }
 
 /** A client_credentials request authenticated by a client assertion. */
