@@ -112,7 +112,8 @@ export class RedisOidcStore implements OidcStore, ModelStore {
     if (stored === null) return false;
     const multi = this.redis.multi();
     this.index(multi, model, id, payload, expiresIn, now);
-    await execAll(multi);
+    // A replay mark (the only caller so far) carries nothing indexed: no empty MULTI round trip for it.
+    if (multi.length > 0) await execAll(multi);
     return true;
   }
 

@@ -18,7 +18,7 @@ import { requireValidHost } from './http/valid-host.js';
 import { stylesheetPath } from './http/views.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { StoreProbe } from './metrics/store-probe.js';
-import { cookieKeys, ROUTES } from './provider/configuration.js';
+import { cookieKeys, PROVIDER_PATHS, ROUTES } from './provider/configuration.js';
 import { setPasswordRoutes } from './web/set-password.js';
 
 export interface AppDependencies {
@@ -83,7 +83,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(errorHandler(logger));
   app.use(clientAddress(config.trustProxy));
   app.use(requireValidHost());
-  app.use(canonicalProviderPaths(Object.values(ROUTES)));
+  app.use(canonicalProviderPaths(PROVIDER_PATHS));
   app.use(helmet({ contentSecurityPolicy: CONTENT_SECURITY_POLICY, crossOriginEmbedderPolicy: false, frameguard: { action: 'deny' } }));
   app.use(site.routes());
   app.use(interactions.routes());

@@ -3,7 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { BadRequest } from '../errors.js';
-import type { AccessPolicy, Instance, TokenAuthMethod } from '../instances/instance-entity.js';
+import { instanceView } from '../admin/admin-api-schemas.js';
+import type { AccessPolicy, TokenAuthMethod } from '../instances/instance-entity.js';
 import {
   ADMIN_SCOPE,
   AUTH_METHODS,
@@ -176,8 +177,9 @@ export function addInstancesCommand(program: Command, context: CliContext): void
     .argument('<policy>', 'open or invite')
     .action(
       printed(context.io, (name: string, policy: string) =>
-        context.withStores(async ({ instances }) => {
-          const instance = await instances.setAccessPolicy((await instanceNamed(instances, name)).id, policy as AccessPolicy);
+        context.withServices(async ({ instances, instanceOperations }) => {
+          const target = await instanceNamed(instances, name);
+          const { instance } = await instanceOperations.update(target.id, { accessPolicy: policy as AccessPolicy }, OPERATOR);
           return { json: { instance: instanceView(instance) }, lines: [`"${instance.name}" is ${instance.accessPolicy} now.`] };
         }),
       ),
@@ -302,26 +304,3 @@ function shown(value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-/** What the CLI shows of an instance: never a secret, sealed or not. */
-function instanceView(instance: Instance) {
-  return {
-    id: instance.id,
-    name: instance.name,
-    clientId: instance.clientId,
-    grantTypes: instance.grantTypes,
-    redirectUris: instance.redirectUris,
-    postLogoutRedirectUris: instance.postLogoutRedirectUris,
-    backchannelLogoutUri: instance.backchannelLogoutUri,
-    tokenEndpointAuthMethod: instance.tokenEndpointAuthMethod,
-    skipConsent: instance.skipConsent,
-    scopes: instance.scopes.split(' '),
-    accessPolicy: instance.accessPolicy,
-    ipAllowlist: instance.ipAllowlist,
-    rateLimit: instance.rateLimit,
-    jwks: instance.jwks,
-    jwksUri: instance.jwksUri,
-    rotationGraceEndsAt: instance.previousSecretExpiresAt,
-    createdAt: instance.createdAt,
-    updatedAt: instance.updatedAt,
-  };
-}

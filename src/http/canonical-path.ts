@@ -16,8 +16,8 @@ export function canonicalPath(path: string, routes: ReadonlyMap<string, string>)
 }
 
 /** Rewrites the request path of any spelling of the provider's `routes` to the route itself. */
-export function canonicalProviderPaths(routes: readonly string[]): Middleware {
-  const byFolded = new Map(routes.map((route) => [foldAscii(route), route]));
+export function canonicalProviderPaths(routes: Iterable<string>): Middleware {
+  const byFolded = new Map([...routes].map((route) => [foldAscii(route), route]));
   return function canonicalizeProviderPath(ctx, next) {
     const canonical = canonicalPath(ctx.path, byFolded);
     if (canonical !== ctx.path) ctx.path = canonical;

@@ -2,7 +2,7 @@ import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { isStoreFailure } from '../db/store-failure.js';
 import { AppError, STORE_RETRY_AFTER_SECONDS, StoreUnavailable, TooManyRequests } from '../errors.js';
-import { ROUTES } from '../provider/configuration.js';
+import { PROVIDER_PATHS } from '../provider/configuration.js';
 import { renderView } from './views.js';
 
 interface LibraryError {
@@ -12,9 +12,6 @@ interface LibraryError {
   error?: unknown;
   error_description?: unknown;
 }
-
-/** The provider's endpoints, where a client expects OAuth error JSON (RFC 6749 §5.2) rather than problem+json. */
-const PROVIDER_PATHS: ReadonlySet<string> = new Set(Object.values(ROUTES));
 
 /**
  * Our errors as they are; a store that failed or timed out, whatever the layer that met it, as StoreUnavailable.

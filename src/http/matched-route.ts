@@ -1,8 +1,5 @@
 import type { Context } from 'koa';
-import { ROUTES } from '../provider/configuration.js';
-
-/** The provider's routes, for requests answered before its router ran (the client-endpoint stages' 429 and 401). */
-const PROVIDER_ROUTES: ReadonlySet<string> = new Set(Object.values(ROUTES));
+import { PROVIDER_PATHS } from '../provider/configuration.js';
 
 /**
  * The route a request ran, as its template (`/interaction/:uid/login`, `/token`, `/auth/:uid`), or `unmatched`.
@@ -13,5 +10,6 @@ const PROVIDER_ROUTES: ReadonlySet<string> = new Set(Object.values(ROUTES));
 export function matchedRoute(ctx: Context): string {
   const route = (ctx as { _matchedRoute?: unknown })._matchedRoute;
   if (typeof route === 'string') return route;
-  return PROVIDER_ROUTES.has(ctx.path) ? ctx.path : 'unmatched';
+  // A provider route answered before its router ran (the client-endpoint stages' 429 and 401) keeps its path.
+  return PROVIDER_PATHS.has(ctx.path) ? ctx.path : 'unmatched';
 }

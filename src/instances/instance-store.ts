@@ -139,7 +139,7 @@ function checkNewInstance(input: NewInstance): Omit<Required<NewInstance>, 'scop
     grantTypes,
     tokenEndpointAuthMethod,
     skipConsent: input.skipConsent ?? false,
-    accessPolicy: input.accessPolicy ?? 'open',
+    accessPolicy: checkAccessPolicy(input.accessPolicy ?? 'open'),
     ipAllowlist: checkAllowlist(input.ipAllowlist ?? []),
     rateLimit: checkRateLimit(input.rateLimit ?? null),
     scopes: checkScopes(input.scopes, grantTypes),
@@ -174,6 +174,12 @@ function newSecret(): string {
 function checkAllowlist(entries: string[]): string[] {
   parseAllowlist(entries);
   return entries.map((entry) => entry.trim());
+}
+
+/** Who may sign in: `invite` only accounts given access, `open` anyone (linked as a member at first sign-in). */
+function checkAccessPolicy(accessPolicy: string): AccessPolicy {
+  if (accessPolicy !== 'open' && accessPolicy !== 'invite') throw new BadRequest('access policy must be "open" or "invite"');
+  return accessPolicy;
 }
 
 function checkRole(role: string): InstanceRole {
@@ -357,15 +363,6 @@ export class InstanceStore {
 
   async grantAccess(instanceId: string, accountId: string, role: InstanceRole, localUserId: number | null = null): Promise<void> {
     await this.#access.upsert({ instanceId, accountId, role: checkRole(role), localUserId: checkLocalId(localUserId) }, ['instanceId', 'accountId']);
-  }
-
-  /** Who may sign in: `invite` only accounts given access, `open` anyone (linked as a member at first sign-in). */
-  async setAccessPolicy(id: string, accessPolicy: AccessPolicy): Promise<Instance> {
-    if (accessPolicy !== 'open' && accessPolicy !== 'invite') throw new BadRequest('access policy must be "open" or "invite"');
-    await this.get(id);
-    await this.#instances.update({ id }, { accessPolicy });
-    this.#byClientId.clear();
-    return this.get(id);
   }
 
   /** Links the account to the instance as a member unless it is linked already (an `open` instance's first sign-in). */

@@ -1,4 +1,4 @@
-// What a server process does on SIGTERM or SIGINT: drain its listeners (http-drain.ts), then close the database and
+// What a server process does on SIGTERM or SIGINT: drain its listeners (drain.ts), then close the database and
 // Redis, and exit 0, all within AUTH_SHUTDOWN_TIMEOUT; past it, close what is still open and exit 1.
 import { performance } from 'node:perf_hooks';
 import type { DrainableServer } from './drain.js';

@@ -25,6 +25,9 @@ export const ROUTES = {
   jwks: '/jwks',
 } as const;
 
+/** The provider's route paths, spelled as the routes are (after src/http/canonical-path.ts, requests spell them so too). */
+export const PROVIDER_PATHS: ReadonlySet<string> = new Set(Object.values(ROUTES));
+
 /** The scopes an instance's access tokens can carry; the OIDC ones let them be used at userinfo too. */
 const RESOURCE_SCOPES = 'openid profile email';
 /**
