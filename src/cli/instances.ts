@@ -177,9 +177,8 @@ export function addInstancesCommand(program: Command, context: CliContext): void
     .argument('<policy>', 'open or invite')
     .action(
       printed(context.io, (name: string, policy: string) =>
-        context.withServices(async ({ instances, instanceOperations }) => {
-          const target = await instanceNamed(instances, name);
-          const { instance } = await instanceOperations.update(target.id, { accessPolicy: policy as AccessPolicy }, OPERATOR);
+        context.withStores(async ({ instances }) => {
+          const instance = await instances.setAccessPolicy((await instanceNamed(instances, name)).id, policy as AccessPolicy);
           return { json: { instance: instanceView(instance) }, lines: [`"${instance.name}" is ${instance.accessPolicy} now.`] };
         }),
       ),

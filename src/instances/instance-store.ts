@@ -365,6 +365,14 @@ export class InstanceStore {
     await this.#access.upsert({ instanceId, accountId, role: checkRole(role), localUserId: checkLocalId(localUserId) }, ['instanceId', 'accountId']);
   }
 
+  /** Who may sign in to the instance from now on (this node at once, the others within CACHE_TTL_MS). */
+  async setAccessPolicy(id: string, accessPolicy: AccessPolicy): Promise<Instance> {
+    await this.get(id);
+    await this.#instances.update({ id }, { accessPolicy: checkAccessPolicy(accessPolicy) });
+    this.#byClientId.clear();
+    return this.get(id);
+  }
+
   /** Links the account to the instance as a member unless it is linked already (an `open` instance's first sign-in). */
   async linkMember(instanceId: string, accountId: string): Promise<void> {
     await this.#access
