@@ -11,6 +11,7 @@ import { accessLog } from './http/access-log.js';
 import { canonicalProviderPaths } from './http/canonical-path.js';
 import { clientAddress } from './http/client-address.js';
 import { clientEndpointStages } from './http/client-endpoints.js';
+import { discoveryCache } from './http/discovery-cache.js';
 import { errorHandler } from './http/error-handler.js';
 import { readiness } from './http/readiness.js';
 import { requestMetrics } from './http/request-metrics.js';
@@ -19,7 +20,10 @@ import { stylesheetPath } from './http/views.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { StoreProbe } from './metrics/store-probe.js';
 import { cookieKeys, PROVIDER_PATHS, ROUTES } from './provider/configuration.js';
+import { accountRoutes } from './web/account-routes.js';
 import { setPasswordRoutes } from './web/set-password.js';
+import { signInRoutes } from './web/sign-in-routes.js';
+import { webGuards } from './web/web-session.js';
 
 export interface AppDependencies {
   services: Services;
@@ -69,6 +73,9 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
 
   const interactions = interactionRoutes(services);
   const setPassword = setPasswordRoutes(services);
+  const guards = webGuards(services);
+  const webSignIn = signInRoutes(services, guards);
+  const account = accountRoutes(services, guards);
   const userApi = userApiRoutes({ ...services, issuer: config.issuer });
   const adminApi = adminApiRoutes(services);
   const clientStages = clientEndpointStages({
@@ -85,10 +92,14 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(requireValidHost());
   app.use(canonicalProviderPaths(PROVIDER_PATHS));
   app.use(helmet({ contentSecurityPolicy: CONTENT_SECURITY_POLICY, crossOriginEmbedderPolicy: false, frameguard: { action: 'deny' } }));
+  app.use(discoveryCache(services.liveProvider, config.issuer));
   app.use(site.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
   app.use(setPassword.routes());
+  // The server's own pages (src/web): sign-in for them, the account page.
+  app.use(webSignIn.routes());
+  app.use(account.routes());
   // Before the provider: POST /auth/register shares the authorization endpoint's prefix, and is ours alone.
   app.use(userApi.routes());
   app.use(adminApi.routes());

@@ -67,7 +67,8 @@ export const stylesheetPath = join(projectRoot, 'public', 'style.css');
 
 const renderOptions: ejs.Options = { cache: true, strict: true, localsName: 'locals' };
 
-function renderTemplate(file: string, data: Record<string, unknown>): Promise<string> {
+/** Renders one template under views/ (a path such as `web/account.ejs`), in strict mode, escaping as above. */
+export function renderTemplate(file: string, data: Record<string, unknown>): Promise<string> {
   // `filename` keys the compiled-template cache; renderFile sets it from the path.
   return ejs.renderFile(join(viewsDir, file), data, renderOptions);
 }

@@ -9,6 +9,7 @@ import { renderView } from '../http/views.js';
 import type { PrivateJwk } from '../keys/key-store.js';
 import type { Account } from '../accounts/account-entity.js';
 import { instanceClaims, profileClaims, LOCAL_ID_CLAIM, ROLE_CLAIM, type InstanceClaims } from './instance-claims.js';
+import { CONSOLE_CLIENT_ID, consoleClient } from './console-client.js';
 import type { AccessTokenRegistry } from './access-token-registry.js';
 import { outgoingFetch } from './outgoing-fetch.js';
 import { rethrowForProvider } from './store-unavailable.js';
@@ -25,8 +26,11 @@ export const ROUTES = {
   jwks: '/jwks',
 } as const;
 
+/** The provider's discovery documents (RFC 8414 and OpenID Connect Discovery): fixed paths, not among its routes. */
+export const DISCOVERY_PATHS = ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'] as const;
+
 /** The provider's route paths, spelled as the routes are (after src/http/canonical-path.ts, requests spell them so too). */
-export const PROVIDER_PATHS: ReadonlySet<string> = new Set(Object.values(ROUTES));
+export const PROVIDER_PATHS: ReadonlySet<string> = new Set([...Object.values(ROUTES), ...DISCOVERY_PATHS]);
 
 /** The scopes an instance's access tokens can carry; the OIDC ones let them be used at userinfo too. */
 const RESOURCE_SCOPES = 'openid profile email';
@@ -116,6 +120,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
 
   return {
     adapter: deps.adapter,
+    clients: [consoleClient(config.issuer)],
     routes: ROUTES,
     findAccount: (ctx, sub) => findAccount(ctx, sub).catch(rethrowForProvider),
     jwks: { keys: deps.jwks },
@@ -145,7 +150,8 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     // a back-channel logout URI an admin registered for an instance (often on a private network or this host).
     fetch: outgoingFetch(instances),
     pkce: { required: () => true },
-    responseTypes: ['code'],
+    // 'none' for the server's own pages only (src/provider/console-client.ts); instances register 'code'.
+    responseTypes: ['code', 'none'],
     clientBasedCORS: () => false,
     conformIdTokenClaims: false,
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
@@ -226,9 +232,11 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       const client = ctx.oidc.client;
       const accountId = ctx.oidc.session?.accountId;
       if (!client || !accountId) return existing;
-      const instance = await instances.findByClientId(client.clientId).catch(rethrowForProvider);
-      if (!instance?.skipConsent) return existing;
-      // First-party instance: consent is implied, so the grant covers whatever is asked for, now and later.
+      // The server's own pages and first-party instances: consent is implied, so the grant covers whatever is asked
+      // for, now and later.
+      const firstParty =
+        client.clientId === CONSOLE_CLIENT_ID || (await instances.findByClientId(client.clientId).catch(rethrowForProvider))?.skipConsent;
+      if (!firstParty) return existing;
       const grant = existing ?? new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId });
       const requested = [...(ctx.oidc.requestParamScopes ?? [])].join(' ');
       grant.addOIDCScope(requested);
