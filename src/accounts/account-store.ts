@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { DataSource, Repository } from 'typeorm';
+import { In, MoreThan, type DataSource, type Repository } from 'typeorm';
 import { escapeLike } from '../db/like.js';
 import { isStorable } from '../db/storable.js';
 import { BadRequest, Conflict, NotFound } from '../errors.js';
@@ -63,6 +63,13 @@ function checkPicture(picture: string | null): string | null {
   return picture;
 }
 
+export interface AccountCounts {
+  users: number;
+  admins: number;
+  disabled: number;
+  locked: number;
+}
+
 /** Reads and writes accounts. The password hash is only read by `findForLogin`. */
 export class AccountStore {
   readonly #accounts: Repository<Account>;
@@ -120,16 +127,35 @@ export class AccountStore {
       .getOne();
   }
 
-  /** Accounts by username; with `search`, those whose username, display name or email contains it (any case). */
-  list({ search }: { search?: string } = {}): Promise<Account[]> {
-    if (search === undefined || search === '') return this.#accounts.find({ order: { usernameKey: 'ASC' } });
+  /**
+   * Accounts by username; with `search`, those whose username, display name or email contains it (any case). With
+   * `limit`, one page of them from `offset` on (the console pages its lists; the CLI and the API take them all).
+   */
+  list({ search, limit, offset = 0 }: { search?: string; limit?: number; offset?: number } = {}): Promise<Account[]> {
+    const query = this.#accounts.createQueryBuilder('account').orderBy('account.usernameKey', 'ASC').offset(offset).limit(limit);
+    if (search === undefined || search === '') return query.getMany();
     if (!isStorable(search)) return Promise.resolve([]);
     const pattern = `%${escapeLike(search.toLowerCase())}%`;
-    return this.#accounts
-      .createQueryBuilder('account')
+    return query
       .where("(account.usernameKey LIKE :pattern ESCAPE '\\' OR LOWER(account.displayName) LIKE :pattern ESCAPE '\\' OR LOWER(account.email) LIKE :pattern ESCAPE '\\')", { pattern })
-      .orderBy('account.usernameKey', 'ASC')
       .getMany();
+  }
+
+  /** How many accounts there are, and how many of them are admins, disabled, and locked out at `now`: counted by the database. */
+  async counts(now = new Date()): Promise<AccountCounts> {
+    const [users, admins, disabled, locked] = await Promise.all([
+      this.#accounts.count(),
+      this.#accounts.countBy({ isAdmin: true }),
+      this.#accounts.countBy({ disabled: true }),
+      this.#accounts.countBy({ lockedUntil: MoreThan(now) }),
+    ]);
+    return { users, admins, disabled, locked };
+  }
+
+  /** The accounts of these ids that exist, in no particular order. */
+  findMany(ids: string[]): Promise<Account[]> {
+    const storable = ids.filter(isStorable);
+    return storable.length === 0 ? Promise.resolve([]) : this.#accounts.findBy({ id: In(storable) });
   }
 
   /** Changes the fields given (see ProfileChanges), each checked like at creation; the account as it now is. */

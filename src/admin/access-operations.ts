@@ -57,8 +57,8 @@ export class AccessOperations {
     await this.record('access.revoked', instanceId, accountId, actor, { ...ended });
   }
 
-  list(where: { instanceId: string } | { accountId: string }): Promise<InstanceAccess[]> {
-    return this.deps.instances.listAccess(where);
+  list(where: { instanceId: string } | { accountId: string }, page?: { limit: number; offset: number }): Promise<InstanceAccess[]> {
+    return this.deps.instances.listAccess(where, page);
   }
 
   private async both(instanceId: string, accountId: string): Promise<void> {

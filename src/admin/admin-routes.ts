@@ -51,12 +51,13 @@ function actor(ctx: Context): Actor {
   return { accountId: apiCaller(ctx).account?.id ?? null, via: 'api', ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
 }
 
-function param(ctx: Context, name: string): string {
+/** A route parameter (the router matched it, so it is there). */
+export function param(ctx: Context, name: string): string {
   return (ctx.params as Record<string, string>)[name] as string;
 }
 
 /** The query string as `schema` reads it (every value a single string); 400 saying why otherwise. */
-function queryInput<T extends z.ZodType>(ctx: Context, schema: T): z.infer<T> {
+export function queryInput<T extends z.ZodType>(ctx: Context, schema: T): z.infer<T> {
   const result = schema.safeParse(ctx.query);
   if (!result.success) throw new BadRequest(result.error.issues.map(({ path, message }) => `${path.join('.')}: ${message}`).join('; '));
   return result.data;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
-import type { DataSource, Repository } from 'typeorm';
+import { In, type DataSource, type Repository } from 'typeorm';
 import { isStorable } from '../db/storable.js';
 import { BadRequest, NotFound } from '../errors.js';
 import { parseAllowlist } from '../security/ip-allowlist.js';
@@ -27,7 +27,7 @@ export const ADMIN_SCOPE = 'admin';
 /** Every scope an instance may be allowed: the default ones, and users:read or admin when an operator grants it. */
 export const INSTANCE_SCOPES: readonly string[] = [...DEFAULT_SCOPES.split(' '), USERS_READ_SCOPE, ADMIN_SCOPE];
 /** The auth methods that authenticate with the client secret. */
-const SECRET_METHODS: readonly TokenAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
+export const SECRET_METHODS: readonly TokenAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
 const SECRET_PURPOSE = 'client-secret';
 /** How long a node reuses an instance it has read (see findWithSecret). */
 const CACHE_TTL_MS = 10_000;
@@ -352,8 +352,20 @@ export class InstanceStore {
     return { instance, clientSecret, previousSecret };
   }
 
-  list(): Promise<Instance[]> {
-    return this.#instances.find({ order: { createdAt: 'ASC' } });
+  /** Oldest first; with `page`, `limit` of them from `offset` on (the console pages its lists; the CLI and the API take them all). */
+  list(page?: { limit: number; offset: number }): Promise<Instance[]> {
+    return this.#instances.find({ order: { createdAt: 'ASC', id: 'ASC' }, ...(page ? { take: page.limit, skip: page.offset } : {}) });
+  }
+
+  /** The instances of these ids that exist, in no particular order. */
+  findMany(ids: string[]): Promise<Instance[]> {
+    const storable = ids.filter(isStorable);
+    return storable.length === 0 ? Promise.resolve([]) : this.#instances.findBy({ id: In(storable) });
+  }
+
+  /** How many instances are registered, counted by the database. */
+  count(): Promise<number> {
+    return this.#instances.count();
   }
 
   async accessOf(instanceId: string, accountId: string): Promise<InstanceAccess | null> {
@@ -404,10 +416,10 @@ export class InstanceStore {
     return result.affected === 1;
   }
 
-  /** The links of one instance or of one account, oldest first. */
-  async listAccess(where: { instanceId: string } | { accountId: string }): Promise<InstanceAccess[]> {
+  /** The links of one instance or of one account, oldest first; with `page`, `limit` of them from `offset` on. */
+  async listAccess(where: { instanceId: string } | { accountId: string }, page?: { limit: number; offset: number }): Promise<InstanceAccess[]> {
     if (!Object.values(where).every(isStorable)) return [];
-    return this.#access.find({ where, order: { createdAt: 'ASC' } });
+    return this.#access.find({ where, order: { createdAt: 'ASC', instanceId: 'ASC', accountId: 'ASC' }, ...(page ? { take: page.limit, skip: page.offset } : {}) });
   }
 
   /**
