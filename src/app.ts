@@ -20,6 +20,7 @@ import { stylesheetPath } from './http/views.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { StoreProbe } from './metrics/store-probe.js';
 import { cookieKeys, PROVIDER_PATHS, ROUTES } from './provider/configuration.js';
+import { jwtPresentation } from './provider/jwt-presentation.js';
 import { accountRoutes } from './web/account-routes.js';
 import { setPasswordRoutes } from './web/set-password.js';
 import { signInRoutes } from './web/sign-in-routes.js';
@@ -82,6 +83,16 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
     instances: services.instances,
     limiterBackend: services.limiterBackend,
     clientAuthFailures: config.clientAuthFailures,
+    issuer: config.issuer,
+    accessTokens: services.accessTokens,
+    signer: services.accessTokenSigner,
+    accessTokenTtl: config.ttl.accessToken,
+  });
+  const presentJwts = jwtPresentation({
+    accessTokens: services.accessTokens,
+    provider: () => services.provider,
+    secretKey: config.secretKey,
+    paths: ROUTES,
   });
 
   // Outermost, so that they see every request and its final status, whoever answered it.
@@ -104,7 +115,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(userApi.routes());
   app.use(adminApi.routes());
   for (const stage of clientStages) app.use(stage);
-  app.use(services.registry.middleware(ROUTES));
+  app.use(presentJwts);
   // The provider of the current signing keys (src/provider/live-provider.ts).
   app.use(services.liveProvider.middleware());
   return app;

@@ -5,12 +5,12 @@ import type { Config } from '../../config/index.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import { ADMIN_SCOPE, INSTANCE_SCOPES, USERS_READ_SCOPE, type InstanceStore } from '../instances/instance-store.js';
 import { deriveKey } from '../security/secret-box.js';
+import { GRANT_ID_CLAIM } from './revocation-marks.js';
 import { renderView } from '../http/views.js';
 import type { PrivateJwk } from '../keys/key-store.js';
 import type { Account } from '../accounts/account-entity.js';
 import { instanceClaims, profileClaims, LOCAL_ID_CLAIM, ROLE_CLAIM, type InstanceClaims } from './instance-claims.js';
 import { CONSOLE_CLIENT_ID, consoleClient } from './console-client.js';
-import type { AccessTokenRegistry } from './access-token-registry.js';
 import { outgoingFetch } from './outgoing-fetch.js';
 import { rethrowForProvider } from './store-unavailable.js';
 
@@ -39,7 +39,7 @@ const RESOURCE_SCOPES = 'openid profile email';
  * the instance is allowed it (its client `scope`, which the provider enforces for static scopes).
  */
 const USER_RESOURCE_SCOPES = `${RESOURCE_SCOPES} ${ADMIN_SCOPE}`;
-const SERVICE_RESOURCE_SCOPES = `${RESOURCE_SCOPES} ${USERS_READ_SCOPE}`;
+export const SERVICE_RESOURCE_SCOPES = `${RESOURCE_SCOPES} ${USERS_READ_SCOPE}`;
 
 /** Each instance is the resource server of its own access tokens; its resource indicator names it. */
 export function resourceOf(clientId: string): string {
@@ -58,7 +58,6 @@ export interface ProviderDependencies {
   config: Config;
   accounts: AccountStore;
   instances: InstanceStore;
-  registry: AccessTokenRegistry;
   jwks: PrivateJwk[];
   adapter: (name: string) => Adapter;
 }
@@ -98,7 +97,7 @@ function instanceAccessCheck(accounts: AccountStore, instances: InstanceStore) {
 }
 
 export function providerConfiguration(deps: ProviderDependencies): Configuration {
-  const { config, accounts, instances, registry } = deps;
+  const { config, accounts, instances } = deps;
   const policy = interactionPolicy.base();
   policy.get('login')?.checks.add(instanceAccessCheck(accounts, instances));
 
@@ -180,8 +179,10 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     },
     formats: {
       customizers: {
-        jwt: async (ctx, token, jwt) => {
-          await registry.remember(ctx.oidc.provider, token as never, jwt.payload);
+        // Nothing is stored for a JWT access token: a user's token names its grant, so that revoking the grant
+        // (whose mark is what ends its tokens: src/provider/revocation-marks.ts) reaches it.
+        jwt: (_ctx, token, jwt) => {
+          if ('grantId' in token && typeof token.grantId === 'string') jwt.payload[GRANT_ID_CLAIM] = token.grantId;
         },
       },
     },
