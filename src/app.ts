@@ -2,7 +2,6 @@
 import { readFile } from 'node:fs/promises';
 import Koa from 'koa';
 import Router from '@koa/router';
-import helmet from 'koa-helmet';
 import type { Logger } from './logger.js';
 import type { Services } from './services.js';
 import { adminApiRoutes } from './admin/admin-routes.js';
@@ -15,6 +14,7 @@ import { discoveryCache } from './http/discovery-cache.js';
 import { errorHandler } from './http/error-handler.js';
 import { readiness } from './http/readiness.js';
 import { requestMetrics } from './http/request-metrics.js';
+import { securityHeaders } from './http/security-headers.js';
 import { requireValidHost } from './http/valid-host.js';
 import { stylesheetPath } from './http/views.js';
 import { interactionRoutes } from './interactions/routes.js';
@@ -22,8 +22,16 @@ import { StoreProbe } from './metrics/store-probe.js';
 import { cookieKeys, PROVIDER_PATHS, ROUTES } from './provider/configuration.js';
 import { jwtPresentation } from './provider/jwt-presentation.js';
 import { accountRoutes } from './web/account-routes.js';
+import { adminAccessPages } from './web/admin-access.js';
+import { adminAuditPages } from './web/admin-audit.js';
+import { adminDashboardPages } from './web/admin-dashboard.js';
+import { adminInstancePages } from './web/admin-instances.js';
+import { adminKeyPages } from './web/admin-keys.js';
+import { adminUserPages } from './web/admin-users.js';
+import { firstRunRoutes } from './web/first-run-routes.js';
 import { setPasswordRoutes } from './web/set-password.js';
 import { signInRoutes } from './web/sign-in-routes.js';
+import { pagesOnly } from './web/wants-page.js';
 import { webGuards } from './web/web-session.js';
 
 export interface AppDependencies {
@@ -76,6 +84,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   const setPassword = setPasswordRoutes(services);
   const guards = webGuards(services);
   const webSignIn = signInRoutes(services, guards);
+  const firstRun = firstRunRoutes(services, guards);
   const account = accountRoutes(services, guards);
   const userApi = userApiRoutes({ ...services, issuer: config.issuer });
   const adminApi = adminApiRoutes(services);
@@ -97,20 +106,28 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
 
   // Outermost, so that they see every request and its final status, whoever answered it.
   app.use(accessLog(logger, config.trustProxy));
-  app.use(requestMetrics());
+  // Nobody reads the metrics without their listener (AUTH_METRICS_PORT).
+  if (config.metrics) app.use(requestMetrics());
   app.use(errorHandler(logger));
   app.use(clientAddress(config.trustProxy));
   app.use(requireValidHost());
   app.use(canonicalProviderPaths(PROVIDER_PATHS));
-  app.use(helmet({ contentSecurityPolicy: CONTENT_SECURITY_POLICY, crossOriginEmbedderPolicy: false, frameguard: { action: 'deny' } }));
+  app.use(securityHeaders({ contentSecurityPolicy: CONTENT_SECURITY_POLICY, crossOriginEmbedderPolicy: false, frameguard: { action: 'deny' } }));
   app.use(discoveryCache(services.liveProvider, config.issuer));
   app.use(site.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
   app.use(setPassword.routes());
-  // The server's own pages (src/web): sign-in for them, the account page.
+  // The server's own pages (src/web): sign-in for them, first run at /, the account page.
   app.use(webSignIn.routes());
+  app.use(firstRun.routes());
   app.use(account.routes());
+  app.use(pagesOnly(adminUserPages(services, guards).routes() as Koa.Middleware));
+  app.use(pagesOnly(adminAccessPages(services, guards).routes() as Koa.Middleware));
+  app.use(pagesOnly(adminDashboardPages(services, guards).routes() as Koa.Middleware));
+  app.use(pagesOnly(adminInstancePages(services, guards).routes() as Koa.Middleware));
+  app.use(pagesOnly(adminAuditPages(services, guards).routes() as Koa.Middleware));
+  app.use(pagesOnly(adminKeyPages(services, guards).routes() as Koa.Middleware));
   // Before the provider: POST /auth/register shares the authorization endpoint's prefix, and is ours alone.
   app.use(userApi.routes());
   app.use(adminApi.routes());

@@ -35,6 +35,11 @@ async function runServer(config: Config, logger: Logger, { schema }: { schema: S
     );
   }
   const services = await startServices(config, logger, { schema });
+  if (await services.firstRun.needed()) {
+    // Every start prints a token of its own (each node and worker: any of them accepts any); all go with the first admin.
+    const setupToken = await services.firstRun.issueSetupToken();
+    logger.warn({ url: `${config.issuer}/`, setupToken }, 'no admin yet: open the url to create the first one (away from this host, with this setup token)');
+  }
   const app = await createApp({ services, logger });
   const server = createServer(config, app.callback());
   const listeners = [drainable(server)];

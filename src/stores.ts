@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config/index.js';
 import { AccountStore } from './accounts/account-store.js';
+import { FirstRunStore } from './accounts/first-run-store.js';
 import { PasswordHasher } from './accounts/password-hasher.js';
 import { AuditLog } from './audit/audit-log.js';
 import { openDatabase, type SchemaMode } from './db/data-source.js';
@@ -19,6 +20,8 @@ export interface Stores {
   redis: Redis | undefined;
   secrets: SecretBox;
   accounts: AccountStore;
+  /** Whether the server has its first admin yet; the setup tokens until it does. */
+  firstRun: FirstRunStore;
   instances: InstanceStore;
   keys: KeyStore;
   audit: AuditLog;
@@ -68,6 +71,7 @@ export async function openStores(config: Config, { schema, logger }: OpenStoresO
     redis,
     secrets,
     accounts: new AccountStore(dataSource),
+    firstRun: new FirstRunStore(dataSource),
     instances: new InstanceStore(dataSource, secrets),
     keys: new KeyStore(dataSource, secrets),
     audit: new AuditLog(dataSource),

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '../../config/index.js';
 import { migrations } from '../../migrations/index.js';
 import { AccountEntity } from '../accounts/account-entity.js';
+import { SetupLockEntity, SetupTokenEntity } from '../accounts/first-run-entities.js';
 import { PasswordLinkEntity } from '../accounts/password-link-entity.js';
 import { AuditEventEntity } from '../audit/audit-event-entity.js';
 import { InstanceAccessEntity } from '../instances/instance-access-entity.js';
@@ -15,6 +16,8 @@ import { AppError } from '../errors.js';
 const entities = [
   AccountEntity,
   PasswordLinkEntity,
+  SetupTokenEntity,
+  SetupLockEntity,
   InstanceEntity,
   InstanceAccessEntity,
   SigningKeyEntity,

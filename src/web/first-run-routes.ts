@@ -1,0 +1,86 @@
+// `/`: first run, then the front door. While the server has no admin, it offers to create the first one: from this
+// very host on the embedded default (SQLite) with a plain form, otherwise only with a setup token from the server's
+// log (src/main.ts prints one at every start until the first admin exists), so that nobody who merely reaches a fresh
+// server over the network can take it. Of any number of concurrent submissions exactly one creates the admin
+// (FirstRunStore.whileNoAdmin). Afterwards `/` sends a signed-in person to their account and anyone else to sign in.
+import { BlockList, isIPv4 } from 'node:net';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { MAX_PASSWORD_LENGTH } from '../accounts/password-policy.js';
+import type { Services } from '../services.js';
+import { INSTANCES_PATH } from './console-paths.js';
+import { formFields, formProblem } from './form-input.js';
+import { renderPage } from './page.js';
+import { currentViewer, HOME_PATH, redirectToSignIn, type WebGuards } from './web-session.js';
+
+export const FIRST_RUN_PATH = '/';
+
+const loopback = new BlockList();
+loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+loopback.addAddress('::1', 'ipv6');
+
+/** Whether the request comes from this host (after src/http/client-address.ts), IPv4-mapped IPv6 included. */
+export function isLoopback(ip: string): boolean {
+  const mapped = ip.toLowerCase().startsWith('::ffff:') ? ip.slice(7) : ip;
+  return isIPv4(mapped) ? loopback.check(mapped, 'ipv4') : loopback.check(ip, 'ipv6');
+}
+
+export function firstRunRoutes(services: Services, guards: WebGuards): Router {
+  const { config, firstRun, accountOperations, passwordPolicy } = services;
+  const router = new Router();
+
+  /** The form needs no setup token for someone at this host's own keyboard on the embedded default. */
+  function tokenNeeded(ctx: Context): boolean {
+    return !(config.database.type === 'sqlite' && isLoopback(ctx.ip));
+  }
+
+  function showForm(ctx: Context, extra: { username?: string; error?: string } = {}, status = 200): Promise<void> {
+    return renderPage(
+      ctx,
+      'first-run',
+      { title: 'Set up ChillFi3 sign-in', tokenNeeded: tokenNeeded(ctx), minLength: passwordPolicy.minLength, maxLength: MAX_PASSWORD_LENGTH, ...extra },
+      status,
+    );
+  }
+
+  router.get(FIRST_RUN_PATH, guards.csrf, async function frontDoor(ctx) {
+    if (await firstRun.needed()) return showForm(ctx);
+    if (await currentViewer(ctx, services)) return ctx.redirect(HOME_PATH);
+    redirectToSignIn(ctx, config.issuer, HOME_PATH);
+  });
+
+  router.post(FIRST_RUN_PATH, guards.form, guards.csrf, async function createFirstAdmin(ctx) {
+    const fields = formFields(ctx);
+    const username = (fields.username ?? '').trim();
+    if (!(await firstRun.needed())) {
+      const message = 'This server has its first admin already: sign in with your account.';
+      return renderPage(ctx, 'refused', { title: 'This server is set up', message }, 409);
+    }
+    if (tokenNeeded(ctx) && !(await firstRun.isSetupToken((fields.setup_token ?? '').trim()))) {
+      return showForm(ctx, { username, error: 'That setup token is not right. Copy it from the server’s log, printed when it started.' }, 403);
+    }
+    if ((fields.password ?? '') !== (fields.confirm ?? '')) {
+      return showForm(ctx, { username, error: 'The two passwords are not the same.' }, 400);
+    }
+    const actor = { accountId: null, via: 'web' as const, ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
+    let created;
+    try {
+      created = await firstRun.whileNoAdmin(() => accountOperations.create({ username, password: fields.password ?? '', isAdmin: true }, actor));
+    } catch (error) {
+      const problem = formProblem(error);
+      if (!problem) throw error;
+      return showForm(ctx, { username, error: problem.message }, problem.status);
+    }
+    if (created === 'taken') {
+      return showForm(ctx, { username, error: 'Someone else is creating the first admin at this very moment, or just did: reload this page.' }, 409);
+    }
+    await renderPage(ctx, 'first-run-done', {
+      title: 'Your server is ready',
+      username: created.account.username,
+      signInUrl: `/web/sign-in?return_to=${encodeURIComponent(HOME_PATH)}`,
+      registerInstanceUrl: `/web/sign-in?return_to=${encodeURIComponent(`${INSTANCES_PATH}/new`)}`,
+    });
+  });
+
+  return router;
+}

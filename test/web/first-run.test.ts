@@ -1,0 +1,160 @@
+// First run at `/`: the first admin created from this host's own browser on the embedded default, or with the setup
+// token from the log elsewhere; exactly one admin whatever the concurrency; then `/` is the front door.
+import { expect } from 'chai';
+import type { Browser, Page } from 'playwright-core';
+import { BrowserAgent, hiddenInputs } from '../support/browser-agent.js';
+import { launchChromium } from '../support/chromium.js';
+import { PASSWORD } from '../support/fixtures.js';
+import { BACKENDS, startTestServer, type TestServer } from '../support/test-server.js';
+import { expectAccessible, screenshots } from '../support/web.js';
+
+async function adminsOf(server: TestServer): Promise<string[]> {
+  const accounts = await server.services.accounts.list();
+  return accounts.filter((account) => account.isAdmin).map((account) => account.username);
+}
+
+describe('web: first run', function () {
+  this.timeout(90_000);
+  let browser: Browser;
+
+  before(async function () {
+    browser = await launchChromium();
+  });
+  after(async function () {
+    await browser?.close();
+  });
+
+  describe('on the embedded default, from this host', function () {
+    let server: TestServer;
+    let page: Page;
+    /** A browser that opened the form before the first admin existed, and its form's CSRF token. */
+    const late = new BrowserAgent();
+    let lateCsrf: string;
+
+    before(async function () {
+      server = await startTestServer('sqlite');
+      page = await browser.newPage();
+      lateCsrf = hiddenInputs((await late.open(`${server.url}/`)).body)._csrf ?? '';
+    });
+    after(async function () {
+      await server?.close();
+    });
+
+    it('offers a form without a setup token, accessible, and saves its screenshots', async function () {
+      await page.goto(`${server.url}/`);
+      expect(await page.textContent('h1')).to.equal('Set up ChillFi3 sign-in');
+      expect(await page.locator('input[name="setup_token"]').count()).to.equal(0);
+      await expectAccessible(page, 'first run (/)');
+      await screenshots(page, 'first-run');
+    });
+
+    it('shows the password policy and a mismatch on the form, keeping the username', async function () {
+      await page.fill('#username', 'root');
+      await page.fill('#password', 'short');
+      await page.fill('#confirm', 'short');
+      // The browser's own minlength check would stop the form: the server's answer is what is tested.
+      await page.evaluate(() => (globalThis as unknown as { document: { querySelector(s: string): { noValidate: boolean } } }).document.querySelector('form.form').noValidate = true);
+      await page.click('button:has-text("Create the admin account")');
+      expect(await page.textContent('.alert-error')).to.match(/at least \d+ characters/);
+      expect(await page.inputValue('#username')).to.equal('root');
+      await page.fill('#password', PASSWORD);
+      await page.fill('#confirm', `${PASSWORD}!`);
+      await page.click('button:has-text("Create the admin account")');
+      expect(await page.textContent('.alert-error')).to.equal('The two passwords are not the same.');
+      expect(await adminsOf(server)).to.deep.equal([]);
+    });
+
+    it('creates the first admin, audited, and hints at registering an instance', async function () {
+      await page.fill('#password', PASSWORD);
+      await page.fill('#confirm', PASSWORD);
+      await page.click('button:has-text("Create the admin account")');
+      expect(await page.textContent('h1')).to.equal('Your server is ready');
+      expect(await page.getAttribute('a:has-text("Register an example instance")', 'href')).to.equal('/web/sign-in?return_to=%2Fadmin%2Finstances%2Fnew');
+      await expectAccessible(page, 'first run done');
+      expect(await adminsOf(server)).to.deep.equal(['root']);
+      const [created] = (await server.services.audit.query({ actions: ['account.created'] })).events;
+      expect(created?.details).to.include({ username: 'root', via: 'web', by: null });
+    });
+
+    it('then sends a signed-out visitor to sign in and a signed-in one to their account', async function () {
+      await page.click('a:has-text("Sign in")');
+      expect(await page.textContent('h1')).to.equal('Sign in');
+      await page.fill('input[name="username"]', 'root');
+      await page.fill('input[name="password"]', PASSWORD);
+      await page.click('button:has-text("Sign in")');
+      await page.waitForURL(`${server.url}/account`);
+      await page.goto(`${server.url}/`);
+      expect(page.url()).to.equal(`${server.url}/account`);
+    });
+
+    it('refuses a second first admin from a form opened before the first existed', async function () {
+      const answer = await late.open(`${server.url}/`, { form: { _csrf: lateCsrf, username: 'late', password: PASSWORD, confirm: PASSWORD } });
+      expect(answer.status).to.equal(409);
+      expect(answer.body).to.include('This server has its first admin already');
+      expect(await adminsOf(server)).to.deep.equal(['root']);
+    });
+  });
+
+  describe('elsewhere (PostgreSQL), with the setup token from the log', function () {
+    let server: TestServer;
+    let token: string;
+
+    before(async function () {
+      server = await startTestServer('postgres');
+      token = await server.services.firstRun.issueSetupToken();
+    });
+    after(async function () {
+      await server?.close();
+    });
+
+    it('asks for the token, refuses a wrong one (403), takes the right one once', async function () {
+      const again = new BrowserAgent();
+      const { _csrf } = hiddenInputs((await again.open(`${server.url}/`)).body);
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/`);
+      await expectAccessible(page, 'first run with a setup token');
+      await page.fill('#setup_token', 'not-the-token');
+      await page.fill('#username', 'root');
+      await page.fill('#password', PASSWORD);
+      await page.fill('#confirm', PASSWORD);
+      const refused = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.click('button:has-text("Create")')]);
+      expect(refused[0].status()).to.equal(403);
+      expect(await page.textContent('.alert-error')).to.match(/setup token is not right/);
+      expect(await adminsOf(server)).to.deep.equal([]);
+
+      await page.fill('#setup_token', token);
+      await page.fill('#password', PASSWORD);
+      await page.fill('#confirm', PASSWORD);
+      await page.click('button:has-text("Create")');
+      expect(await page.textContent('h1')).to.equal('Your server is ready');
+      expect(await adminsOf(server)).to.deep.equal(['root']);
+      expect(await server.services.firstRun.isSetupToken(token), 'every setup token withdrawn').to.equal(false);
+
+      const second = await again.open(`${server.url}/`, { form: { _csrf: _csrf ?? '', setup_token: token, username: 'second', password: PASSWORD, confirm: PASSWORD } });
+      expect(second.status).to.equal(409);
+      expect(await adminsOf(server)).to.deep.equal(['root']);
+    });
+  });
+
+  for (const backend of BACKENDS) {
+    it(`creates exactly one admin from 20 simultaneous submissions (${backend})`, async function () {
+      const server = await startTestServer(backend);
+      try {
+        const token = await server.services.firstRun.issueSetupToken();
+        const submissions = await Promise.all(
+          Array.from({ length: 20 }, async (_, i) => {
+            const agent = new BrowserAgent();
+            const { _csrf } = hiddenInputs((await agent.open(`${server.url}/`)).body);
+            return { agent, form: { _csrf: _csrf ?? '', setup_token: token, username: `admin${i}`, password: PASSWORD, confirm: PASSWORD } };
+          }),
+        );
+        const answers = await Promise.all(submissions.map(({ agent, form }) => agent.open(`${server.url}/`, { form })));
+        expect(answers.filter((answer) => answer.body.includes('Your server is ready'))).to.have.length(1);
+        expect(answers.filter((answer) => answer.status !== 409)).to.have.length(1);
+        expect(await adminsOf(server)).to.have.length(1);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});
