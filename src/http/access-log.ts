@@ -2,13 +2,12 @@
 // Koa or the provider left it). The line names the route template, never the URL: query strings carry authorization
 // codes, state and tokens, and no body, header or query value is logged.
 import { randomUUID } from 'node:crypto';
-import { finished } from 'node:stream';
 import type { Context, Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { TrustedProxies } from '../../config/index.js';
 import type { Logger } from '../logger.js';
 import { trustFunction } from './client-address.js';
-import { clientCallOf } from './client-endpoints.js';
+import { clientCallOf } from './client-call.js';
 import { matchedRoute } from './matched-route.js';
 
 const REQUEST_ID_HEADER = 'X-Request-Id';
@@ -42,7 +41,8 @@ export function accessLog(logger: Logger, trusted: TrustedProxies): Middleware {
     const started = performance.now();
     const requestId = requestIdOf(ctx, trustsPeer);
     ctx.set(REQUEST_ID_HEADER, requestId);
-    finished(ctx.res, (error) => {
+    // A response emits close once, sent or cut off (then not writableFinished): one listener per request.
+    ctx.res.once('close', () => {
       logger.info(
         {
           requestId,
@@ -52,7 +52,7 @@ export function accessLog(logger: Logger, trusted: TrustedProxies): Middleware {
           durationMs: Math.round((performance.now() - started) * 10) / 10,
           clientId: knownClientId(ctx),
           ip: ctx.ip,
-          ...(error ? { aborted: true } : {}),
+          ...(ctx.res.writableFinished ? {} : { aborted: true }),
         },
         'request',
       );

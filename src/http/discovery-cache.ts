@@ -37,7 +37,7 @@ function answer(ctx: Context, document: KeptDocument): void {
   ctx.set('Access-Control-Allow-Origin', ctx.get('Origin') || '*');
   ctx.set('ETag', document.etag);
   ctx.status = 200;
-  if (ctx.fresh) {
+  if ((ctx.headers['if-none-match'] !== undefined || ctx.headers['if-modified-since'] !== undefined) && ctx.fresh) {
     ctx.status = 304;
     return;
   }

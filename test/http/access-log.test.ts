@@ -3,10 +3,16 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { expect } from 'chai';
+import Koa from 'koa';
 import * as oidc from 'openid-client';
+import { pino } from 'pino';
 import { loadConfig } from '../../config/index.js';
+import { accessLog } from '../../src/http/access-log.js';
 import { openStores } from '../../src/stores.js';
 import { BrowserAgent } from '../support/browser-agent.js';
 import { authorizationRequest, basicAuth, openLoginPage, PASSWORD, REDIRECT_URI } from '../support/fixtures.js';
@@ -24,6 +30,7 @@ interface AccessLine {
   status: number;
   durationMs: number;
   clientId?: string;
+  aborted?: boolean;
 }
 
 /** The server as `npm start` runs it on a fresh embedded database, with its output captured. */
@@ -179,5 +186,36 @@ describe('the access log', function () {
       expect(await requestIdAnswered('loopback', 'x'.repeat(129))).to.match(UUID);
       expect(await requestIdAnswered('false', 'nginx-0f3a9c.1')).to.match(UUID);
     });
+  });
+
+  it('marks the line of a request whose client went away before the answer as aborted', async function () {
+    const lines: AccessLine[] = [];
+    const logger = pino({ level: 'info' }, new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as AccessLine);
+        done();
+      },
+    }));
+    const app = new Koa();
+    app.use(accessLog(logger, false));
+    app.use(async (ctx) => {
+      if (ctx.path === '/slow') await new Promise((resolve) => setTimeout(resolve, 300));
+      ctx.body = 'ok';
+    });
+    const server = createServer(app.callback());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      expect((await fetch(`${url}/fast`)).status).to.equal(200);
+      await fetch(`${url}/slow`, { signal: AbortSignal.timeout(50) }).catch(() => undefined);
+      for (let wait = 0; lines.length < 2 && wait < 40; wait++) await new Promise((resolve) => setTimeout(resolve, 25));
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+    expect(lines.map((line) => [line.msg, line.aborted])).to.deep.equal([
+      ['request', undefined],
+      ['request', true],
+    ]);
   });
 });
