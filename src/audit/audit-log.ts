@@ -27,6 +27,8 @@ export interface AuditFilter {
   since?: Date;
   /** Strictly before. */
   until?: Date;
+  /** Whose details hold `key` = `value` (a scan of the JSON text: narrow by action and time too). */
+  detail?: { key: string; value: string };
 }
 
 export interface AuditQuery extends AuditFilter {
@@ -110,6 +112,7 @@ export class AuditLog {
     if (query.since !== undefined) select.andWhere('event.at >= :since', { since: query.since });
     if (query.until !== undefined) select.andWhere('event.at < :until', { until: query.until });
     if (query.actions?.length) select.andWhere(actionsMatch(query.actions));
+    if (query.detail !== undefined) select.andWhere(...detailMatch(query.detail.key, query.detail.value));
     if (query.cursor !== undefined) {
       const after = decodeCursor(query.cursor);
       select.andWhere(
@@ -139,7 +142,7 @@ export class AuditLog {
     const found = await this.#events
       .createQueryBuilder('event')
       .where('event.accountId IS NOT NULL')
-      .andWhere("event.details LIKE :pair ESCAPE '\\'", { pair: `%${escapeLike(JSON.stringify({ [key]: value }).slice(1, -1))}%` })
+      .andWhere(...detailMatch(key, value))
       .orderBy('event.at', 'DESC')
       .addOrderBy('event.id', 'DESC')
       .limit(1)
@@ -169,6 +172,11 @@ export class AuditLog {
     this.#pending.add(settled);
     void settled.finally(() => this.#pending.delete(settled));
   }
+}
+
+/** Details (stored as JSON text) holding `key` = `value`, as a condition and its parameter. */
+function detailMatch(key: string, value: string): [string, { pair: string }] {
+  return ["event.details LIKE :pair ESCAPE '\\'", { pair: `%${escapeLike(JSON.stringify({ [key]: value }).slice(1, -1))}%` }];
 }
 
 /** Any of the action names, each exact or, ending in `.*`, a prefix (LIKE, with its own wildcards escaped). */

@@ -5,10 +5,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { AuditEvent, AuditOutcome } from '../audit/audit-event-entity.js';
 import { DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE, type AuditFilter, type AuditLog } from '../audit/audit-log.js';
 import { AuditRetention } from '../audit/audit-retention.js';
-import { NotFound } from '../errors.js';
 import type { Stores } from '../stores.js';
 import type { CliContext, CliIo } from './context.js';
-import { accountNamed, instanceNamed } from './lookups.js';
+import { accountNamed, idOf, instanceNamed } from './lookups.js';
 import { printed, wantsJson } from './output.js';
 
 /** How often --follow asks for new entries. */
@@ -93,16 +92,6 @@ async function filterFrom({ accounts, instances }: Stores, options: AuditOptions
     since: options.since,
     until: options.until,
   };
-}
-
-/** The id of what a name names; a name that names nothing is taken as an id, so that a deleted one's entries show. */
-async function idOf(found: Promise<{ id: string }>, name: string): Promise<string> {
-  try {
-    return (await found).id;
-  } catch (error) {
-    if (error instanceof NotFound) return name;
-    throw error;
-  }
 }
 
 /**

@@ -22,3 +22,13 @@ export async function instanceNamed(instances: InstanceStore, name: string): Pro
   if (!instance) throw new NotFound(`no instance "${name}" (give an id or a client id)`);
   return instance;
 }
+
+/** The id of what a lookup found; a name that names nothing is taken as an id, so that a deleted one's entries show. */
+export async function idOf(found: Promise<{ id: string }>, name: string): Promise<string> {
+  try {
+    return (await found).id;
+  } catch (error) {
+    if (error instanceof NotFound) return name;
+    throw error;
+  }
+}

@@ -1,0 +1,190 @@
+// The console's audit trail: the entries newest first, filtered like the CLI's `audit` (action, outcome, account by
+// username or id, instance by client id or id, a range of days), a page at a time by the trail's own cursor, and the
+// whole of the current filter as a CSV download, streamed a page at a time so that no export holds the trail in memory.
+import { Readable } from 'node:stream';
+import Router from '@koa/router';
+import { stringify } from 'csv-stringify';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { AuditQueryParams } from '../admin/admin-api-schemas.js';
+import type { AuditEvent } from '../audit/audit-event-entity.js';
+import { DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE, type AuditFilter, type AuditPage } from '../audit/audit-log.js';
+import { accountNamed, idOf, instanceNamed } from '../cli/lookups.js';
+import type { Services } from '../services.js';
+import { instancePath, userPath } from './console-paths.js';
+import { formProblem, inputProblem } from './form-input.js';
+import { ADMIN_CONSOLE_PREFIX, renderPage } from './page.js';
+import type { WebGuards } from './web-session.js';
+
+export const AUDIT_PATH = `${ADMIN_CONSOLE_PREFIX}/audit`;
+export const AUDIT_EXPORT_PATH = `${AUDIT_PATH}/export`;
+
+const DAY_MS = 86_400_000;
+
+/** The filter form as the query string carries it; an empty field is no condition. */
+const AuditFilterForm = AuditQueryParams.pick({ action: true, outcome: true, cursor: true })
+  .extend({
+    user: z.string().max(100).optional(),
+    instance: z.string().max(100).optional(),
+    from: z.iso.date().optional(),
+    to: z.iso.date().optional(),
+  })
+  .strict();
+
+type AuditFilterValues = z.infer<typeof AuditFilterForm>;
+
+const LABELS: Record<string, string> = {
+  action: 'Action',
+  outcome: 'Outcome',
+  user: 'Account',
+  instance: 'Instance',
+  from: 'From',
+  to: 'To',
+  cursor: 'Page',
+};
+
+/** The CSV's columns, in order. */
+const CSV_COLUMNS = ['at', 'action', 'outcome', 'account_id', 'username', 'instance_id', 'instance', 'ip', 'user_agent', 'details'];
+
+/** The query string's fields, each a single string (the last of a repeated one), the empty ones left out. */
+function filledIn(query: Context['query']): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const [name, value] of Object.entries(query)) {
+    const last = Array.isArray(value) ? value.at(-1) : value;
+    if (last) fields[name] = last;
+  }
+  return fields;
+}
+
+/** The query string of a filter (the cursor only when given), for links to other pages and to the export. */
+function filterQuery(values: Record<string, string | undefined>, cursor?: string): string {
+  const fields = Object.entries(values).filter((entry): entry is [string, string] => entry[0] !== 'cursor' && Boolean(entry[1]));
+  return new URLSearchParams(cursor ? [...fields, ['cursor', cursor]] : fields).toString();
+}
+
+function withQuery(path: string, query: string): string {
+  return query ? `${path}?${query}` : path;
+}
+
+export function adminAuditPages(services: Services, guards: WebGuards): Router {
+  const router = new Router();
+  const { audit, accounts, instances } = services;
+  const page = [guards.signedIn, guards.admin, guards.csrf];
+  router.use(function auditSection(ctx, next) {
+    ctx.state.nav = 'audit';
+    return next();
+  });
+
+  /** The form's values as the trail's filter: names become the ids the entries hold, days become times (UTC). */
+  async function filterOf(values: AuditFilterValues): Promise<AuditFilter> {
+    return {
+      accountId: values.user ? await idOf(accountNamed(accounts, values.user.trim()), values.user.trim()) : undefined,
+      instanceId: values.instance ? await idOf(instanceNamed(instances, values.instance.trim()), values.instance.trim()) : undefined,
+      actions: values.action
+        ?.split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+      outcome: values.outcome,
+      since: values.from ? new Date(`${values.from}T00:00:00Z`) : undefined,
+      until: values.to ? new Date(new Date(`${values.to}T00:00:00Z`).getTime() + DAY_MS) : undefined,
+    };
+  }
+
+  /** Who and which instance each entry names, as people know them: one query each for the whole page. */
+  async function namesOf(events: AuditEvent[]): Promise<{ usernames: Map<string, string>; instanceNames: Map<string, string> }> {
+    const distinct = (ids: (string | null)[]) => [...new Set(ids.filter((id): id is string => id !== null))];
+    const [named, registered] = await Promise.all([
+      accounts.findMany(distinct(events.map((event) => event.accountId))),
+      instances.findMany(distinct(events.map((event) => event.instanceId))),
+    ]);
+    return {
+      usernames: new Map(named.map((account) => [account.id, account.username])),
+      instanceNames: new Map(registered.map((instance) => [instance.id, instance.name])),
+    };
+  }
+
+  function auditPage(ctx: Context, values: Record<string, string | undefined>, found: AuditPage | null, extras: { error?: string; names?: Awaited<ReturnType<typeof namesOf>> } = {}, status = 200) {
+    const query = filterQuery(values);
+    const { usernames, instanceNames } = extras.names ?? { usernames: new Map<string, string>(), instanceNames: new Map<string, string>() };
+    return renderPage(
+      ctx,
+      'admin-audit',
+      {
+        title: 'Audit trail',
+        values,
+        error: extras.error,
+        action: AUDIT_PATH,
+        events: (found?.events ?? []).map((event) => ({
+          ...event,
+          username: event.accountId ? (usernames.get(event.accountId) ?? null) : null,
+          userUrl: event.accountId && usernames.has(event.accountId) ? userPath(event.accountId) : null,
+          instanceName: event.instanceId ? (instanceNames.get(event.instanceId) ?? null) : null,
+          instanceUrl: event.instanceId && instanceNames.has(event.instanceId) ? instancePath(event.instanceId) : null,
+        })),
+        olderUrl: found?.nextCursor ? withQuery(AUDIT_PATH, filterQuery(values, found.nextCursor)) : null,
+        newestUrl: values.cursor ? withQuery(AUDIT_PATH, query) : null,
+        exportUrl: withQuery(AUDIT_EXPORT_PATH, query),
+        clearUrl: AUDIT_PATH,
+      },
+      status,
+    );
+  }
+
+  router.get(AUDIT_PATH, ...page, async function showAudit(ctx) {
+    const typed = filledIn(ctx.query);
+    const form = AuditFilterForm.safeParse(typed);
+    if (!form.success) return auditPage(ctx, typed, null, { error: inputProblem(form.error, LABELS) }, 400);
+    try {
+      const found = await audit.query({ ...(await filterOf(form.data)), limit: DEFAULT_AUDIT_PAGE, cursor: form.data.cursor });
+      await auditPage(ctx, form.data, found, { names: await namesOf(found.events) });
+    } catch (error) {
+      // A cursor this trail did not hand out: the filter stays, the paging starts over.
+      const problem = formProblem(error);
+      if (!problem) throw error;
+      await auditPage(ctx, { ...form.data, cursor: undefined }, null, { error: problem.message }, problem.status);
+    }
+  });
+
+  router.get(AUDIT_EXPORT_PATH, ...page, async function exportAudit(ctx) {
+    const typed = filledIn(ctx.query);
+    const form = AuditFilterForm.safeParse(typed);
+    if (!form.success) return auditPage(ctx, typed, null, { error: inputProblem(form.error, LABELS) }, 400);
+    const filter = await filterOf(form.data);
+    // The first page is read before the answer starts, so that a failing store still gets the error page.
+    const first = await audit.query({ ...filter, limit: MAX_AUDIT_PAGE });
+    async function* rows(): AsyncGenerator<string[]> {
+      let found: AuditPage | null = first;
+      while (found) {
+        const { usernames, instanceNames } = await namesOf(found.events);
+        for (const event of found.events) yield csvRow(event, usernames, instanceNames);
+        found = found.nextCursor ? await audit.query({ ...filter, limit: MAX_AUDIT_PAGE, cursor: found.nextCursor }) : null;
+      }
+    }
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.set('Content-Disposition', `attachment; filename="chillfi3-audit-${stamp}Z.csv"`);
+    ctx.set('Cache-Control', 'no-store');
+    // escape_formulas: a cell a spreadsheet would run as a formula (= + - @, tab, CR first) starts with ' instead.
+    const csv = stringify({ header: true, columns: CSV_COLUMNS, escape_formulas: true });
+    const source = Readable.from(rows());
+    source.on('error', (error) => csv.destroy(error));
+    ctx.body = source.pipe(csv);
+  });
+
+  return router;
+}
+
+function csvRow(event: AuditEvent, usernames: Map<string, string>, instanceNames: Map<string, string>): string[] {
+  return [
+    event.at.toISOString(),
+    event.action,
+    event.outcome,
+    event.accountId ?? '',
+    event.accountId ? (usernames.get(event.accountId) ?? '') : '',
+    event.instanceId ?? '',
+    event.instanceId ? (instanceNames.get(event.instanceId) ?? '') : '',
+    event.ip ?? '',
+    event.userAgent ?? '',
+    event.details ? JSON.stringify(event.details) : '',
+  ];
+}

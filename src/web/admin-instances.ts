@@ -1,0 +1,218 @@
+// The console's instances pages: the list, registering one (its client secret shown once, in the answer to the form
+// itself, with the .env block a ChillFi3 server needs), its settings, rotating its secret and deleting it. Every change
+// is an InstanceOperations call (audited, ending what must end) with the admin API's zod schema checking the input.
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { param, queryInput } from '../admin/admin-routes.js';
+import type { Instance } from '../instances/instance-entity.js';
+import { SECRET_METHODS } from '../instances/instance-store.js';
+import type { Services } from '../services.js';
+import { doneThen } from './console-actions.js';
+import { INSTANCES_PATH, instanceAccessPath, instancePath } from './console-paths.js';
+import { formProblem, webActor } from './form-input.js';
+import { INSTANCE_FORM_CHOICES, instanceFormValues, instanceInput, type InstanceFormValues, NEW_INSTANCE_FORM, readInstanceForm } from './instance-form.js';
+import { ADMIN_CONSOLE_PREFIX, renderPage } from './page.js';
+import type { WebGuards } from './web-session.js';
+
+/** Instances per page of the list. */
+export const INSTANCES_PAGE_SIZE = 25;
+
+const ListQuery = z.strictObject({ page: z.coerce.number<string>().int().min(1).max(1_000_000).optional() });
+
+/**
+ * What a ChillFi3 server puts in its server/.env to sign in through this server (docs/chillfi3.md, step 4; the
+ * variables the SDK's fromEnv() reads, docs/sdk.md).
+ */
+export function chillfi3Env(issuer: string, clientId: string, clientSecret: string | null): string {
+  return [
+    `AUTH_SERVER_URL=${issuer}`,
+    `AUTH_API_KEY=${clientId}`,
+    ...(clientSecret === null ? [] : [`AUTH_API_SECRET=${clientSecret}`]),
+    '# optional',
+    'AUTH_CACHE_TTL=300',
+    'AUTH_TIMEOUT=5000',
+  ].join('\n');
+}
+
+function hasSecret(instance: Instance): boolean {
+  return SECRET_METHODS.includes(instance.tokenEndpointAuthMethod);
+}
+
+export function adminInstancePages(services: Services, guards: WebGuards): Router {
+  const router = new Router();
+  const { instances, instanceOperations, config } = services;
+  const page = [guards.signedIn, guards.admin, guards.csrf];
+  const action = [guards.signedIn, guards.admin, guards.form, guards.csrf];
+  const freshPage = [guards.signedIn, guards.admin, guards.fresh, guards.csrf];
+  const freshAction = [guards.signedIn, guards.admin, guards.fresh, guards.form, guards.csrf];
+  router.use(function instancesSection(ctx, next) {
+    ctx.state.nav = 'instances';
+    return next();
+  });
+
+  function instanceOf(ctx: Context): Promise<Instance> {
+    return instances.get(param(ctx, 'id'));
+  }
+
+  function newForm(ctx: Context, values: InstanceFormValues, error?: string, status = 200): Promise<void> {
+    return renderPage(
+      ctx,
+      'admin-instances-new',
+      { title: 'Register an instance', values, error, choices: INSTANCE_FORM_CHOICES, action: INSTANCES_PATH, cancelUrl: INSTANCES_PATH },
+      status,
+    );
+  }
+
+  function instancePage(ctx: Context, instance: Instance, edit: { values?: InstanceFormValues; error?: string } = {}, status = 200): Promise<void> {
+    const url = instancePath(instance.id);
+    return renderPage(
+      ctx,
+      'admin-instances-show',
+      {
+        title: instance.name,
+        instance,
+        hasSecret: hasSecret(instance),
+        values: edit.values ?? instanceFormValues(instance),
+        error: edit.error,
+        choices: INSTANCE_FORM_CHOICES,
+        action: url,
+        cancelUrl: url,
+        accessUrl: instanceAccessPath(instance.id),
+        rotateUrl: `${url}/secret`,
+        deleteUrl: `${url}/delete`,
+        auditUrl: `${ADMIN_CONSOLE_PREFIX}/audit?${new URLSearchParams({ instance: instance.clientId })}`,
+        instancesUrl: INSTANCES_PATH,
+      },
+      status,
+    );
+  }
+
+  /** The one page that shows a client secret: the answer to the POST that made it, never stored, never redirected to. */
+  function secretPage(ctx: Context, instance: Instance, clientSecret: string | null, heading: string, previousSecretExpiresAt?: Date | null): Promise<void> {
+    return renderPage(ctx, 'admin-instances-secret', {
+      title: heading,
+      heading,
+      instance,
+      clientSecret,
+      previousSecretExpiresAt: previousSecretExpiresAt ?? null,
+      env: chillfi3Env(config.issuer, instance.clientId, clientSecret),
+      instanceUrl: instancePath(instance.id),
+    });
+  }
+
+  function confirm(ctx: Context, instance: Instance, locals: { title: string; consequences: string[]; action: string; confirmLabel: string }): Promise<void> {
+    return renderPage(ctx, 'admin-instances-confirm', { ...locals, instance, cancelUrl: instancePath(instance.id) });
+  }
+
+  router.get(INSTANCES_PATH, ...page, async function listInstances(ctx) {
+    const { page: pageNumber = 1 } = queryInput(ctx, ListQuery);
+    const found = await instances.list({ limit: INSTANCES_PAGE_SIZE + 1, offset: (pageNumber - 1) * INSTANCES_PAGE_SIZE });
+    const pageUrl = (n: number) => `${INSTANCES_PATH}?${new URLSearchParams({ page: String(n) })}`;
+    await renderPage(ctx, 'admin-instances', {
+      title: 'Instances',
+      instances: found.slice(0, INSTANCES_PAGE_SIZE).map((instance) => ({ ...instance, url: instancePath(instance.id) })),
+      pageNumber,
+      previousUrl: pageNumber > 1 ? pageUrl(pageNumber - 1) : null,
+      nextUrl: found.length > INSTANCES_PAGE_SIZE ? pageUrl(pageNumber + 1) : null,
+      newUrl: `${INSTANCES_PATH}/new`,
+    });
+  });
+
+  router.get(`${INSTANCES_PATH}/new`, ...page, async function newInstanceForm(ctx) {
+    await newForm(ctx, NEW_INSTANCE_FORM);
+  });
+
+  router.post(INSTANCES_PATH, ...action, async function registerInstance(ctx) {
+    const values = readInstanceForm((ctx.request.body ?? {}) as Record<string, unknown>);
+    const read = instanceInput(values);
+    if ('error' in read) return newForm(ctx, values, read.error, 400);
+    try {
+      const { instance, clientSecret } = await instanceOperations.create({ ...read.input, redirectUris: read.input.redirectUris ?? [] }, webActor(ctx));
+      await secretPage(ctx, instance, clientSecret, `${instance.name} is registered`);
+    } catch (error) {
+      const problem = formProblem(error);
+      if (!problem) throw error;
+      await newForm(ctx, values, problem.message, problem.status);
+    }
+  });
+
+  router.get(`${INSTANCES_PATH}/:id`, ...page, async function showInstance(ctx) {
+    await instancePage(ctx, await instanceOf(ctx));
+  });
+
+  router.post(`${INSTANCES_PATH}/:id`, ...action, async function updateInstance(ctx) {
+    const instance = await instanceOf(ctx);
+    const values = readInstanceForm((ctx.request.body ?? {}) as Record<string, unknown>);
+    // The form sends every field, so it is read as a whole (InstanceCreate) and saved as the change of all of them.
+    const read = instanceInput(values);
+    if ('error' in read) return instancePage(ctx, instance, { values, error: read.error }, 400);
+    try {
+      const updated = await instanceOperations.update(instance.id, read.input, webActor(ctx));
+      // A move to a secret method gives the instance its first secret: shown now, once, like at registration.
+      if (updated.clientSecret !== null) return await secretPage(ctx, updated.instance, updated.clientSecret, `${updated.instance.name} has a client secret now`);
+    } catch (error) {
+      const problem = formProblem(error);
+      if (!problem) throw error;
+      return instancePage(ctx, instance, { values, error: problem.message }, problem.status);
+    }
+    doneThen(ctx, instancePath(instance.id), `${values.name.trim()} saved.`);
+  });
+
+  router.get(`${INSTANCES_PATH}/:id/secret`, ...freshPage, async function confirmRotateSecret(ctx) {
+    const instance = await instanceOf(ctx);
+    const grace = config.clientSecretGraceSeconds;
+    await confirm(ctx, instance, {
+      title: `Rotate the secret of ${instance.name}?`,
+      consequences: [
+        `${instance.name} gets a new client secret, shown once on the next page: copy it into the server's .env then.`,
+        grace > 0
+          ? `The current secret keeps working for ${graceText(grace)}, time to restart the server with the new one; then it stops.`
+          : 'The current secret stops working at once.',
+      ],
+      action: `${instancePath(instance.id)}/secret`,
+      confirmLabel: 'Rotate secret',
+    });
+  });
+
+  router.post(`${INSTANCES_PATH}/:id/secret`, ...freshAction, async function rotateSecret(ctx) {
+    const instance = await instanceOf(ctx);
+    const rotated = await instanceOperations.rotateSecret(instance.id, webActor(ctx));
+    await secretPage(ctx, rotated.instance, rotated.clientSecret, `New secret for ${instance.name}`, rotated.previousSecretExpiresAt);
+  });
+
+  router.get(`${INSTANCES_PATH}/:id/delete`, ...freshPage, async function confirmDeleteInstance(ctx) {
+    const instance = await instanceOf(ctx);
+    await confirm(ctx, instance, {
+      title: `Delete ${instance.name}?`,
+      consequences: [
+        `Everyone signed in to ${instance.name} is signed out of it, and every token it was given stops working.`,
+        'Its list of who may use it, with their roles and local ids, is deleted with it.',
+        'This cannot be undone: registering it again gives it a new client id and secret.',
+      ],
+      action: `${instancePath(instance.id)}/delete`,
+      confirmLabel: 'Delete instance',
+    });
+  });
+
+  router.post(`${INSTANCES_PATH}/:id/delete`, ...freshAction, async function deleteInstance(ctx) {
+    const instance = await instanceOf(ctx);
+    const ended = await instanceOperations.delete(instance.id, webActor(ctx));
+    doneThen(ctx, INSTANCES_PATH, `${instance.name} deleted: ${ended.sessions} session(s) ended, ${ended.grants} grant(s) revoked.`);
+  });
+
+  return router;
+}
+
+/** A grace period as people say it: "2 hours", "1 day", "90 seconds". */
+function graceText(seconds: number): string {
+  const units: [number, string][] = [
+    [86_400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+  ];
+  for (const [size, unit] of units) {
+    if (seconds % size === 0) return `${seconds / size} ${unit}${seconds === size ? '' : 's'}`;
+  }
+  return `${seconds} seconds`;
+}

@@ -1,0 +1,192 @@
+import { expect } from 'chai';
+import type { Browser, Page } from 'playwright-core';
+import { ADMIN_CONSOLE_PREFIX } from '../../src/web/page.js';
+import { FRESH_SIGN_IN_SECONDS } from '../../src/web/web-session.js';
+import { launchChromium } from '../support/chromium.js';
+import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
+import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
+import { ageSignIn, postForm } from '../support/console.js';
+
+const INSTANCES = `${ADMIN_CONSOLE_PREFIX}/instances`;
+
+describe('the console: instances', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  let rootId: string;
+
+  before(async function () {
+    [server, browser] = await Promise.all([startTestServer('sqlite'), launchChromium()]);
+    rootId = (await addAccount(server, 'root', { isAdmin: true })).id;
+    await addAccount(server, 'jules');
+    page = await browser.newPage();
+    await signInToWeb(page, server, 'root', PASSWORD, INSTANCES);
+  });
+  after(async function () {
+    await browser?.close();
+    await server?.close();
+  });
+
+  /** The newest audit entries of this action. */
+  async function auditEntries(action: string) {
+    return (await server.services.audit.query({ actions: [action], limit: 10 })).events;
+  }
+
+  /** On the sign-in page a stale sign-in was sent to: the password again, then back to `url`. */
+  async function signInAgain(url: string): Promise<void> {
+    expect(await page.getByLabel('Password').count(), 'the sign-in page asks for the password').to.equal(1);
+    await page.fill('input[name="username"]', 'root');
+    await page.fill('input[name="password"]', PASSWORD);
+    await Promise.all([page.waitForURL(url), page.click('button:has-text("Sign in")')]);
+  }
+
+  it('registers an instance: a bad form comes back with its values, then the secret is shown once with the .env block', async function () {
+    await expectAccessible(page, 'the instance list');
+    await screenshots(page, 'admin-instances');
+    await page.getByRole('link', { name: 'Register an instance' }).click();
+    await expectAccessible(page, 'the register form');
+    await screenshots(page, 'admin-instances-new');
+
+    await page.getByLabel('Name').fill('Living room');
+    await page.getByLabel('Rate limit').fill('many');
+    const refused = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Register instance' }).click()]);
+    expect(refused[0].status()).to.equal(400);
+    expect(await page.getByRole('alert').textContent()).to.contain('Rate limit');
+    expect(await page.getByLabel('Name').inputValue()).to.equal('Living room');
+
+    await page.getByLabel('Rate limit').fill('');
+    const refusedByStore = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Register instance' }).click()]);
+    expect(refusedByStore[0].status(), 'signing users in needs a redirect URI').to.equal(400);
+    expect(await page.getByRole('alert').textContent()).to.contain('redirect URI');
+
+    await page.getByLabel('Redirect URIs', { exact: true }).fill('https://music.example.com/auth/callback');
+    await page.getByLabel('Post-logout redirect URIs').fill('https://music.example.com/');
+    await page.getByLabel('Back-channel logout URI').fill('https://music.example.com/auth/backchannel-logout');
+    await page.getByLabel('client_credentials').check();
+    await page.getByLabel('Invite only').check();
+    await page.getByLabel('IP allowlist').fill('10.0.0.0/8');
+    await page.getByLabel('Rate limit').fill('600');
+    await page.getByLabel(/Skip consent/).check();
+    const [answer] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Register instance' }).click()]);
+    expect(answer.status()).to.equal(200);
+    expect(answer.headers()['cache-control']).to.equal('no-store');
+    expect(page.url(), 'the secret page is the answer to the form, not a redirect').to.equal(`${server.url}${INSTANCES}`);
+
+    const clientId = (await page.locator('#client-id').textContent()) as string;
+    const secret = (await page.locator('#client-secret').textContent()) as string;
+    const stored = await server.services.instances.findWithSecret(clientId);
+    expect(stored?.clientSecret).to.equal(secret);
+    expect(stored?.instance).to.include({ name: 'Living room', accessPolicy: 'invite', rateLimit: 600, skipConsent: true, backchannelLogoutUri: 'https://music.example.com/auth/backchannel-logout' });
+    expect(stored?.instance.grantTypes).to.have.members(['authorization_code', 'refresh_token', 'client_credentials']);
+    expect(stored?.instance.ipAllowlist).to.deep.equal(['10.0.0.0/8']);
+    expect(await page.locator('#env-block').textContent()).to.equal(
+      [`AUTH_SERVER_URL=${server.issuer}`, `AUTH_API_KEY=${clientId}`, `AUTH_API_SECRET=${secret}`, '# optional', 'AUTH_CACHE_TTL=300', 'AUTH_TIMEOUT=5000'].join('\n'),
+    );
+    const [created] = await auditEntries('instance.created');
+    expect(created).to.include({ instanceId: stored?.instance.id, outcome: 'success' });
+    expect(created?.details).to.include({ by: rootId, via: 'web', name: 'Living room' });
+    expect(JSON.stringify(created), 'never the secret in the trail').to.not.contain(secret);
+    await expectAccessible(page, 'the secret page');
+    await screenshots(page, 'admin-instances-secret');
+
+    // Never again: the instance page does not show it.
+    await page.getByRole('link', { name: /go to the instance/ }).click();
+    expect(await page.content()).to.not.contain(secret);
+    expect(await page.getByRole('link', { name: 'Access' }).getAttribute('href')).to.equal(`${INSTANCES}/${stored?.instance.id}/access`);
+  });
+
+  it('edits an instance from the keyboard: Tab reaches the fields, Enter saves, the change is audited', async function () {
+    const { instance } = await addInstance(server, { name: 'Kitchen' });
+    await page.goto(`${server.url}${INSTANCES}`);
+    await page.getByRole('link', { name: 'Kitchen' }).click();
+    await expectAccessible(page, 'the instance page');
+    await screenshots(page, 'admin-instances-show');
+
+    await page.getByLabel('Name').focus();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('Kitchen speaker');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id)).to.equal('instance-redirect-uris');
+    await page.getByLabel('Invite only').check();
+    await page.getByLabel('Name').focus();
+    await Promise.all([page.waitForURL(`${server.url}${INSTANCES}/${instance.id}`), page.keyboard.press('Enter')]);
+    expect(await page.getByRole('status').textContent()).to.contain('Kitchen speaker saved');
+
+    const saved = await server.services.instances.get(instance.id);
+    expect(saved).to.include({ name: 'Kitchen speaker', accessPolicy: 'invite' });
+    const [updated] = await auditEntries('instance.updated');
+    expect(updated).to.include({ instanceId: instance.id });
+    expect(updated?.details).to.include({ by: rootId, via: 'web' });
+
+    await page.getByLabel('Redirect URIs', { exact: true }).fill('not a url');
+    const [refused] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Save changes' }).click()]);
+    expect(refused.status()).to.equal(400);
+    expect(await page.getByRole('alert').textContent()).to.contain('not an absolute URL');
+    expect(await page.getByLabel('Redirect URIs', { exact: true }).inputValue()).to.equal('not a url');
+  });
+
+  it('rotates a secret after a fresh sign-in and a confirmation; the new one is shown once, the old one works through the grace period', async function () {
+    const { instance, clientSecret: before } = await addInstance(server, { name: 'Garage' });
+    await ageSignIn(server, rootId, FRESH_SIGN_IN_SECONDS + 60);
+    await page.goto(`${server.url}${INSTANCES}/${instance.id}`);
+    await page.getByRole('link', { name: 'Rotate secret' }).click();
+    await signInAgain(`${server.url}${INSTANCES}/${instance.id}/secret`);
+    await expectAccessible(page, 'the rotate confirmation');
+    await screenshots(page, 'admin-instances-rotate');
+
+    const [answer] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Rotate secret' }).click()]);
+    expect(answer.status()).to.equal(200);
+    expect(answer.headers()['cache-control']).to.equal('no-store');
+    const after = (await page.locator('#client-secret').textContent()) as string;
+    expect(after).to.not.equal(before);
+    const stored = await server.services.instances.findWithSecret(instance.clientId);
+    expect(stored?.clientSecret).to.equal(after);
+    expect(stored?.previousSecret?.secret, 'the old secret works through the grace period').to.equal(before);
+    expect(await page.getByText('The previous secret works until').count()).to.equal(1);
+    const [rotated] = await auditEntries('instance.secret_rotated');
+    expect(rotated).to.include({ instanceId: instance.id });
+    expect(rotated?.details).to.include({ by: rootId, via: 'web' });
+  });
+
+  it('deletes an instance after a fresh sign-in and a confirmation, ending the sessions signed in to it', async function () {
+    const { instance, client } = await addInstance(server, { name: 'Shed' });
+    const jules = await server.services.accounts.findByUsername('jules');
+    await codeFlow(client, { username: 'jules' });
+    expect((await server.services.accountSessions.list(jules!.id)).some((session) => session.clientIds.includes(instance.clientId))).to.equal(true);
+
+    await ageSignIn(server, rootId, FRESH_SIGN_IN_SECONDS + 60);
+    await page.goto(`${server.url}${INSTANCES}/${instance.id}`);
+    await page.getByRole('link', { name: 'Delete instance' }).click();
+    await signInAgain(`${server.url}${INSTANCES}/${instance.id}/delete`);
+    await expectAccessible(page, 'the delete confirmation');
+    await screenshots(page, 'admin-instances-delete');
+    await Promise.all([page.waitForURL(`${server.url}${INSTANCES}`), page.getByRole('button', { name: 'Delete instance' }).click()]);
+    expect(await page.getByRole('status').textContent()).to.contain('Shed deleted');
+
+    expect(await server.services.instances.findByClientId(instance.clientId)).to.equal(null);
+    expect((await server.services.accountSessions.list(jules!.id)).some((session) => session.clientIds.includes(instance.clientId))).to.equal(false);
+    const [deleted] = await auditEntries('instance.deleted');
+    expect(deleted).to.include({ instanceId: instance.id });
+    expect(deleted?.details).to.include({ by: rootId, via: 'web', client_id: instance.clientId });
+    expect(deleted?.details?.sessions).to.be.at.least(1);
+  });
+
+  it('refuses a post without the form check (CSRF), a non-admin (403), and answers an unknown id with the friendly 404', async function () {
+    const before = (await server.services.instances.list()).length;
+    const forged = await postForm(page, `${server.url}${INSTANCES}`, { _csrf: 'forged', name: 'Forged', redirectUris: 'https://evil.example/cb' });
+    expect(forged.status).to.equal(403);
+    expect((await server.services.instances.list()).length).to.equal(before);
+
+    const missing = await page.goto(`${server.url}${INSTANCES}/no-such-instance`);
+    expect(missing?.status()).to.equal(404);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).to.contain('not found');
+
+    const other = await browser.newPage();
+    await signInToWeb(other, server, 'jules', PASSWORD, '/account');
+    const refused = await other.goto(`${server.url}${INSTANCES}`);
+    expect(refused?.status()).to.equal(403);
+    await other.close();
+  });
+});
