@@ -17,6 +17,9 @@
  * - An id, uid or user code holding a character a store cannot hold (src/db/storable.ts) names no record.
  * - `destroy(id)` removes one record; `revokeByGrantId(grantId)`, from any model's adapter, removes every record of
  *   every model whose payload carries that `grantId` (the Grant itself carries none and is destroyed separately).
+ * - Revoking a grant (`revokeByGrantId`, or destroying the Grant) also leaves a revocation mark of the grant for
+ *   `grantMarkSeconds`; `markRevoked` / `anyRevoked` write and check marks (src/provider/revocation-marks.ts), the
+ *   check in one round trip.
  * - Account indexes: Grants and Sessions whose payload has `accountId`, read through the methods below.
  * - Indexes follow re-upserts and deletions; errors from the backend propagate to the caller.
  */
@@ -35,6 +38,10 @@ export interface OidcStore {
   sessionsOfAccount(accountId: string): Promise<AdapterPayload[]>;
   /** Removes every Session of an account. */
   destroySessionsOfAccount(accountId: string): Promise<number>;
+  /** Marks each key revoked for `expiresIn` seconds. */
+  markRevoked(keys: readonly string[], expiresIn: number): Promise<void>;
+  /** Whether any of these keys is marked revoked, in one round trip. */
+  anyRevoked(keys: readonly string[]): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -43,10 +50,12 @@ export interface OidcStoreOptions {
   redis?: Redis;
   /** Prefix of every Redis key of this store (default `oidc:`); unused by the SQL store. */
   keyPrefix?: string;
+  /** How long a revoked grant stays marked: the access-token lifetime (TOKEN_TTL). */
+  grantMarkSeconds: number;
 }
 
 /** Redis when a connection is given, else the SQL store on the DataSource. Neither takes over its connection. */
-export function createOidcStore({ dataSource, redis, keyPrefix }: OidcStoreOptions): OidcStore {
-  if (redis) return new RedisOidcStore(redis, { keyPrefix });
-  return new SqlOidcStore(dataSource);
+export function createOidcStore({ dataSource, redis, keyPrefix, grantMarkSeconds }: OidcStoreOptions): OidcStore {
+  if (redis) return new RedisOidcStore(redis, { keyPrefix, grantMarkSeconds });
+  return new SqlOidcStore(dataSource, { grantMarkSeconds });
 }

@@ -1,5 +1,6 @@
 import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { isStorable } from '../src/db/storable.js';
+import { grantMark } from '../src/provider/revocation-marks.js';
 import { rethrowForProvider } from '../src/provider/store-unavailable.js';
 
 /** What a store offers every model: the oidc-provider adapter calls, with the model named. */
@@ -14,6 +15,10 @@ export interface ModelStore {
   consume(model: string, id: string): Promise<boolean>;
   destroy(model: string, id: string): Promise<void>;
   revokeByGrantId(grantId: string): Promise<void>;
+  /** Revocation marks (src/provider/revocation-marks.ts): each key marked for `expiresIn` seconds. */
+  markRevoked(keys: readonly string[], expiresIn: number): Promise<void>;
+  /** Whether any of these keys carries a live mark, in one round trip. */
+  anyRevoked(keys: readonly string[]): Promise<boolean>;
 }
 
 /**
@@ -27,8 +32,14 @@ const REPLAY_MARK_SECONDS = 60;
  * can hold (src/db/storable.ts; values come from requests) finds nothing without asking the store, which on
  * PostgreSQL would fail the whole statement. A store that fails or times out is reported as the provider's 503
  * (src/provider/store-unavailable.ts), not its 500.
+ *
+ * Revoking a grant's records, or destroying the Grant, also marks the grant revoked for `grantMarkSeconds` (the
+ * longest an access token lives): its JWT access tokens are stored nowhere, and the mark is what ends them.
  */
-export function modelAdapterClass(store: ModelStore): new (name: string) => Adapter {
+export function modelAdapterClass(store: ModelStore, grantMarkSeconds: number): new (name: string) => Adapter {
+  const revokeGrant = (grantId: string) =>
+    Promise.all([store.revokeByGrantId(grantId), store.markRevoked([grantMark(grantId)], grantMarkSeconds)]).then(() => undefined);
+
   return class ModelAdapter implements Adapter {
     constructor(private readonly model: string) {}
 
@@ -80,7 +91,7 @@ export function modelAdapterClass(store: ModelStore): new (name: string) => Adap
       if (await store.consume(this.model, id)) return;
       const grantId = (await store.find(this.model, id))?.grantId;
       if (typeof grantId === 'string') {
-        await Promise.all([store.revokeByGrantId(grantId), store.destroy('Grant', grantId)]);
+        await Promise.all([revokeGrant(grantId), store.destroy('Grant', grantId)]);
         const ctx = Provider.ctx;
         ctx?.oidc.provider.emit('grant.revoked', ctx, grantId);
       }
@@ -88,11 +99,14 @@ export function modelAdapterClass(store: ModelStore): new (name: string) => Adap
     }
 
     async destroy(id: string): Promise<void> {
-      if (isStorable(id)) await store.destroy(this.model, id).catch(rethrowForProvider);
+      if (!isStorable(id)) return;
+      const destroyed = store.destroy(this.model, id);
+      const marked = this.model === 'Grant' ? store.markRevoked([grantMark(id)], grantMarkSeconds) : undefined;
+      await Promise.all([destroyed, marked]).catch(rethrowForProvider);
     }
 
-    revokeByGrantId(grantId: string): Promise<void> {
-      return store.revokeByGrantId(grantId).catch(rethrowForProvider);
+    async revokeByGrantId(grantId: string): Promise<void> {
+      if (isStorable(grantId)) await revokeGrant(grantId).catch(rethrowForProvider);
     }
   };
 }

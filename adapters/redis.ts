@@ -7,6 +7,8 @@
  * - `index:${model}:account:${accountId}`: sorted set of ids of the Grants / Sessions of an account.
  * - `index:${model}:uid:${uid}`, `index:${model}:userCode:${userCode}`: the id of the record with that uid / user code,
  *   expiring with the record.
+ * - `Revocation:${mark}`: a revocation mark (src/provider/revocation-marks.ts), expiring with what it covers; all the
+ *   marks of one token are checked with one EXISTS.
  * Sorted sets are scored by each member's expiry (epoch ms, +inf for none): every add drops the expired members and
  * gives the set the expiry of its longest-lived member (the `oidcIndexAdd` script below), so an index never outlives
  * its members' lifetime and never expires before them.
@@ -28,6 +30,7 @@ import type { ChainableCommander, Redis, Result } from 'ioredis';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { consumedPayload } from './consumed-payload.js';
 import type { OidcStore } from './index.js';
+import { LONGEST_ACCESS_TOKEN_SECONDS, REVOCATION_MODEL } from '../src/provider/revocation-marks.js';
 import { epochSeconds, modelAdapterClass, type ModelStore } from './model-adapter.js';
 
 declare module 'ioredis' {
@@ -63,6 +66,8 @@ const accountIndexedModels = new Set(['Grant', 'Session']);
 export interface RedisOidcStoreOptions {
   /** Prefix of every key of this store; default `oidc:`. */
   keyPrefix?: string | undefined;
+  /** How long a revoked grant stays marked: the configured access-token lifetime (default: the longest accepted). */
+  grantMarkSeconds?: number | undefined;
 }
 
 /** The OidcStore on one ioredis connection, which stays the caller's to close. */
@@ -71,12 +76,12 @@ export class RedisOidcStore implements OidcStore, ModelStore {
   private readonly redis: Redis;
   private readonly prefix: string;
 
-  constructor(redis: Redis, { keyPrefix = 'oidc:' }: RedisOidcStoreOptions = {}) {
+  constructor(redis: Redis, { keyPrefix = 'oidc:', grantMarkSeconds = LONGEST_ACCESS_TOKEN_SECONDS }: RedisOidcStoreOptions = {}) {
     this.redis = redis;
     this.prefix = keyPrefix;
     redis.defineCommand('oidcIndexAdd', { numberOfKeys: 1, lua: indexAddScript });
     redis.defineCommand('oidcReplace', { numberOfKeys: 1, lua: replaceScript });
-    this.Adapter = modelAdapterClass(this);
+    this.Adapter = modelAdapterClass(this, grantMarkSeconds);
   }
 
   async upsert(model: string, id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
@@ -155,6 +160,17 @@ export class RedisOidcStore implements OidcStore, ModelStore {
       if (payload) this.unindex(multi, model, id, payload);
     });
     await execAll(multi);
+  }
+
+  async markRevoked(keys: readonly string[], expiresIn: number): Promise<void> {
+    const multi = this.redis.multi();
+    for (const key of keys) multi.set(this.recordKey(REVOCATION_MODEL, key), '1', 'PX', Math.max(1, Math.ceil(expiresIn * 1000)));
+    await execAll(multi);
+  }
+
+  async anyRevoked(keys: readonly string[]): Promise<boolean> {
+    if (keys.length === 0) return false;
+    return (await this.redis.exists(...keys.map((key) => this.recordKey(REVOCATION_MODEL, key)))) > 0;
   }
 
   async grantIdsOfAccount(accountId: string): Promise<string[]> {

@@ -13,9 +13,12 @@
  *   this call won: the database serializes concurrent updates of a row, so exactly one wins, whatever the number of
  *   nodes. An upserted payload that carries `consumed` sets it; one without clears it.
  * - insertIfAbsent: a plain INSERT, after deleting an expired row of that key; a duplicate key means a live record.
+ * - Revocation marks (src/provider/revocation-marks.ts): rows of the `Revocation` model; all the marks of one token
+ *   are checked with one SELECT.
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import {
+  In,
   IsNull,
   LessThanOrEqual,
   MoreThan,
@@ -26,12 +29,15 @@ import {
 } from 'typeorm';
 import { consumedPayload } from './consumed-payload.js';
 import type { OidcStore } from './index.js';
+import { LONGEST_ACCESS_TOKEN_SECONDS, REVOCATION_MODEL } from '../src/provider/revocation-marks.js';
 import { epochSeconds, modelAdapterClass, type ModelStore } from './model-adapter.js';
 import { StoredModelEntity, type StoredModel } from './sql-model-entity.js';
 
 export interface SqlOidcStoreOptions {
   /** Least time between two purges of expired rows started by upsert; default one minute. */
   purgeIntervalMs?: number;
+  /** How long a revoked grant stays marked: the configured access-token lifetime (default: the longest accepted). */
+  grantMarkSeconds?: number | undefined;
 }
 
 /** The OidcStore on a TypeORM DataSource, which stays the caller's to close. */
@@ -41,10 +47,10 @@ export class SqlOidcStore implements OidcStore, ModelStore {
   private readonly purgeIntervalMs: number;
   private lastPurgeAt = 0;
 
-  constructor(dataSource: DataSource, { purgeIntervalMs = 60_000 }: SqlOidcStoreOptions = {}) {
+  constructor(dataSource: DataSource, { purgeIntervalMs = 60_000, grantMarkSeconds = LONGEST_ACCESS_TOKEN_SECONDS }: SqlOidcStoreOptions = {}) {
     this.rows = dataSource.getRepository(StoredModelEntity);
     this.purgeIntervalMs = purgeIntervalMs;
-    this.Adapter = modelAdapterClass(this);
+    this.Adapter = modelAdapterClass(this, grantMarkSeconds);
   }
 
   async upsert(model: string, id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
@@ -97,6 +103,21 @@ export class SqlOidcStore implements OidcStore, ModelStore {
 
   async revokeByGrantId(grantId: string): Promise<void> {
     await this.rows.delete({ grantId });
+  }
+
+  async markRevoked(keys: readonly string[], expiresIn: number): Promise<void> {
+    if (keys.length === 0) return;
+    await this.rows.upsert(
+      keys.map((key) => rowOf(REVOCATION_MODEL, key, {}, Math.max(1, expiresIn))),
+      ['model', 'id'],
+    );
+    await this.purgeIfDue();
+  }
+
+  async anyRevoked(keys: readonly string[]): Promise<boolean> {
+    if (keys.length === 0) return false;
+    const mark = await this.rows.findOne({ select: { id: true }, where: live({ model: REVOCATION_MODEL, id: In([...keys]) }) });
+    return mark !== null;
   }
 
   async grantIdsOfAccount(accountId: string): Promise<string[]> {

@@ -13,10 +13,11 @@ import { KeyOperations } from './admin/key-operations.js';
 import { InstanceOperations } from './admin/instance-operations.js';
 import { AuditRetention } from './audit/audit-retention.js';
 import type { Logger } from './logger.js';
-import { AccessTokenRegistry } from './provider/access-token-registry.js';
+import { AccessTokens } from './provider/access-tokens.js';
 import { AccountSessions } from './provider/account-sessions.js';
 import { createProvider } from './provider/create-provider.js';
 import { LiveProvider } from './provider/live-provider.js';
+import { AccessTokenSigner } from './keys/access-token-signer.js';
 import { publicJwks, type PrivateJwk } from './keys/key-store.js';
 import { KeySetWatch, rotationTimes } from './keys/key-set-watch.js';
 import { LoginRateLimit } from './security/login-rate-limit.js';
@@ -33,7 +34,10 @@ export interface Services extends Stores {
   liveProvider: LiveProvider;
   /** Follows signing_keys: advances rotations that are due, reloads the keys when they change. */
   keyWatch: KeySetWatch;
-  registry: AccessTokenRegistry;
+  /** This server's JWT access tokens, verified and checked for revocation without the provider. */
+  accessTokens: AccessTokens;
+  /** Signs the access tokens issued without the provider (src/provider/client-credentials-grant.ts). */
+  accessTokenSigner: AccessTokenSigner;
   authenticator: Authenticator;
   /** The sessions and grants of an account, listed and ended (with back-channel logout). */
   accountSessions: AccountSessions;
@@ -58,13 +62,9 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
   await stores.keys.ensureActiveKeys([config.algorithms.accessToken, config.algorithms.idToken]);
   const servedVersion = await stores.keys.version();
   const jwks = await stores.keys.privateJwks();
-  const oidcStore = createOidcStore({ dataSource: stores.dataSource, redis: stores.redis });
-  const registry = new AccessTokenRegistry({
-    secretKeys: [config.secretKey, ...config.previousSecretKeys],
-    issuer: config.issuer,
-    publicKeys: publicJwks(jwks),
-    adapter: (name) => new oidcStore.Adapter(name),
-  });
+  const oidcStore = createOidcStore({ dataSource: stores.dataSource, redis: stores.redis, grantMarkSeconds: config.ttl.accessToken });
+  const accessTokens = new AccessTokens({ issuer: config.issuer, publicKeys: publicJwks(jwks), store: oidcStore });
+  const accessTokenSigner = new AccessTokenSigner(config.algorithms.accessToken, jwks);
   const limiters = limiterBackend(stores);
   const clients = new InstanceClientAdapter(stores.instances);
   const providerWith = (keys: PrivateJwk[]) =>
@@ -74,7 +74,6 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
       accounts: stores.accounts,
       instances: stores.instances,
       audit: stores.audit,
-      registry,
       jwks: keys,
       adapter: (name: string) => (name === 'Client' ? clients : new oidcStore.Adapter(name)),
     });
@@ -86,7 +85,8 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
     servedVersion,
     onChange: (keys) => {
       // Verification first: a token the new provider signs must never reach an introspection that cannot verify it.
-      registry.useKeys(publicJwks(keys));
+      accessTokens.useKeys(publicJwks(keys));
+      accessTokenSigner.useKeys(keys);
       liveProvider.replace(providerWith(keys));
       logger.info({ kids: keys.map((key) => key.kid) }, 'signing keys reloaded');
     },
@@ -110,7 +110,8 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
     },
     liveProvider,
     keyWatch,
-    registry,
+    accessTokens,
+    accessTokenSigner,
     authenticator,
     accountSessions,
     accountOperations: new AccountOperations({

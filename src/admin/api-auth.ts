@@ -1,16 +1,14 @@
 // Who is calling the user API: the bearer of a JWT access token this server issued to an instance (RFC 6750 §2.1),
-// for a user (authorization code flow) or for the instance itself (client_credentials). A token counts only while
-// the provider still holds its shadow record (src/provider/access-token-registry.ts): revoking the token, its grant or
-// its session removes the record, so a revoked token stops working here as at introspection, before it expires.
+// for a user (authorization code flow) or for the instance itself (client_credentials). A token counts only while it
+// is live as introspection sees it (src/provider/access-tokens.ts): revoking the token, its grant or its session
+// (which revokes the session's grants) marks it, so a revoked token stops working here too, before it expires.
 import type { Context, Middleware } from 'koa';
-import type { JWTPayload } from 'jose';
-import type { Provider } from 'oidc-provider';
 import type { Account } from '../accounts/account-entity.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import { AppError } from '../errors.js';
 import type { Instance } from '../instances/instance-entity.js';
 import type { InstanceStore } from '../instances/instance-store.js';
-import type { AccessTokenRegistry } from '../provider/access-token-registry.js';
+import { grantIdOf, type AccessTokens } from '../provider/access-tokens.js';
 import type { CallerRights } from './permissions.js';
 
 /** The realm in every challenge (RFC 6750 §3). */
@@ -22,13 +20,12 @@ export interface ApiCaller extends CallerRights {
   account: Account | null;
   /** The instance the token was issued to. */
   instance: Instance;
-  /** The single sign-on session the token was issued in, when there is one. */
-  sessionUid: string | undefined;
+  /** The `sid` of the single sign-on session a user's token was issued in (AccountSessions.uidOfSid finds it). */
+  sid: string | undefined;
 }
 
 export interface ApiAuthDependencies {
-  provider: Provider;
-  registry: AccessTokenRegistry;
+  accessTokens: AccessTokens;
   accounts: AccountStore;
   instances: InstanceStore;
 }
@@ -63,43 +60,26 @@ export function apiCaller(ctx: Context): ApiCaller {
   return (ctx.state as { apiCaller: ApiCaller }).apiCaller;
 }
 
-/**
- * The shadow record of a verified token, when it is still live: a client_credentials token's in ClientCredentials
- * (its `sub` is the client itself, oidc-provider's lib/models/formats/jwt.js), a user's in AccessToken with its grant
- * still standing, as introspection checks it.
- */
-async function liveRecord(provider: Provider, registry: AccessTokenRegistry, claims: JWTPayload) {
-  const id = await registry.storedShadowId(claims.jti as string);
-  if (claims.sub === claims.client_id) {
-    const token = await provider.ClientCredentials.find(id);
-    return token?.isValid && token.clientId === claims.client_id ? { scope: token.scope, accountId: undefined, sessionUid: undefined } : undefined;
-  }
-  const token = await provider.AccessToken.find(id);
-  if (!token?.isValid || token.clientId !== claims.client_id || token.accountId !== claims.sub) return undefined;
-  const grant = await provider.Grant.find(token.grantId, { ignoreExpiration: true });
-  if (!grant || grant.isExpired || grant.clientId !== token.clientId || grant.accountId !== token.accountId) return undefined;
-  return { scope: token.scope, accountId: token.accountId, sessionUid: token.sessionUid };
-}
-
 /** Koa middleware: 401 with a challenge unless the request carries a live access token; the caller in ctx.state. */
-export function apiAuthentication({ provider, registry, accounts, instances }: ApiAuthDependencies): Middleware {
+export function apiAuthentication({ accessTokens, accounts, instances }: ApiAuthDependencies): Middleware {
   return async function authenticateApiCaller(ctx, next) {
     const authorization = ctx.get('authorization');
     if (!authorization) throw challenge(ctx, 401);
     const token = /^Bearer +([\w\-.~+/]+=*) *$/i.exec(authorization)?.[1];
-    const claims = token ? await registry.verify(token) : undefined;
-    const record = claims ? await liveRecord(provider, registry, claims) : undefined;
-    const instance = record ? await instances.findByClientId(claims?.client_id as string) : null;
-    if (!record || !instance) throw invalidToken(ctx);
-    const account = record.accountId === undefined ? null : await accounts.find(record.accountId);
-    if (account?.disabled || (record.accountId !== undefined && !account)) throw invalidToken(ctx);
+    const claims = token ? await accessTokens.live(token) : undefined;
+    const instance = claims ? await instances.findByClientId(claims.client_id) : null;
+    if (!claims || !instance) throw invalidToken(ctx);
+    // A user's token names its grant; a client_credentials token (its `sub` is the client) names none.
+    const accountId = grantIdOf(claims) && typeof claims.sub === 'string' ? claims.sub : undefined;
+    const account = accountId === undefined ? null : await accounts.find(accountId);
+    if (account?.disabled || (accountId !== undefined && !account)) throw invalidToken(ctx);
     const access = account ? await instances.accessOf(instance.id, account.id) : null;
     const caller: ApiCaller = {
       account,
       instance,
       instanceRole: access?.role ?? null,
-      scopes: new Set(record.scope?.split(' ') ?? []),
-      sessionUid: record.sessionUid,
+      scopes: new Set(typeof claims.scope === 'string' ? claims.scope.split(' ') : []),
+      sid: account && typeof claims.sid === 'string' ? claims.sid : undefined,
     };
     (ctx.state as { apiCaller: ApiCaller }).apiCaller = caller;
     return next();

@@ -118,7 +118,8 @@ export function userApiRoutes(deps: UserApiDependencies): Router {
     const input = await jsonInput(ctx, schema);
     if ('current' in input) {
       // The session the token was issued in stays: "sign out my other sessions".
-      await deps.accountOperations.changeOwnPassword(account.id, input.current, input.password, { ...actor(ctx), keepSessionUid: caller.sessionUid });
+      const keepSessionUid = caller.sid ? await deps.accountSessions.uidOfSid(account.id, caller.instance.clientId, caller.sid) : undefined;
+      await deps.accountOperations.changeOwnPassword(account.id, input.current, input.password, { ...actor(ctx), keepSessionUid });
       ctx.status = 204;
     } else if (input.password === null) {
       ctx.body = { passwordLink: passwordLink(await deps.accountOperations.clearPassword(account.id, actor(ctx))) };

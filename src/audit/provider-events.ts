@@ -1,4 +1,4 @@
-// What oidc-provider's own events write to the audit trail: tokens issued, refreshed, refused and revoked, reuse of a
+// What oidc-provider's own events write to the audit trail: users' tokens issued, refreshed, refused and revoked, reuse of a
 // code or refresh token, grants revoked, sign-outs, failed back-channel logouts. Each entry names the instance by its
 // id (as access changes do) with its client_id in the details, and the request's address and user agent.
 import { Provider, type KoaContextWithOIDC } from 'oidc-provider';
@@ -39,6 +39,9 @@ export function auditProviderEvents(provider: Provider, { audit, instances, logg
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const grantType = String(ctx.oidc.params?.grant_type);
+    // An instance's own service tokens are stored nowhere, not even here: each one is counted (tokens_issued_total),
+    // and a refusal is audited like any other (grant.error below).
+    if (grantType === 'client_credentials') return;
     write(ctx, {
       action: grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued',
       outcome: 'success',

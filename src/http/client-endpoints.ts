@@ -11,19 +11,28 @@
 //   4. enforceAllowlist     401 invalid_client for an instance calling from outside its IP allowlist
 //   5. chargeBudget         the instance's per-minute budget, charged for proven calls only (a client_id is public),
 //                           given back when the provider refuses the client after all; 429 past it
-//   6. requireClientAuth    the provider's 400 for a request without client authentication becomes RFC 6749's 401
+//   6. conformErrors        two provider answers become RFC 6749 §5.2's: a request without client authentication is
+//                           401 invalid_client, a grant type the client may not use is 400 unauthorized_client
+//   7. answerIntrospection  introspection of this server's JWT access tokens (src/provider/jwt-introspection.ts)
+//   8. issueServiceToken    a plain client_credentials request from a client settled in stage 2
+//                           (src/provider/client-credentials-grant.ts); everything else goes on to the provider
 //
 // Paths are canonical by then (canonical-path.ts runs first), so an exact comparison covers every spelling.
 import type { Context, Middleware, Next } from 'koa';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config/index.js';
-import type { InstanceStore, InstanceWithSecret } from '../instances/instance-store.js';
+import type { InstanceStore } from '../instances/instance-store.js';
+import type { AccessTokenSigner } from '../keys/access-token-signer.js';
 import { rateLimited } from '../metrics/metrics.js';
-import { ROUTES } from '../provider/configuration.js';
-import { presentedCredentials, type CredentialVerdict } from '../security/client-credentials.js';
+import type { AccessTokens } from '../provider/access-tokens.js';
+import { clientCredentialsGrant } from '../provider/client-credentials-grant.js';
+import { resourceOf, ROUTES, SERVICE_RESOURCE_SCOPES } from '../provider/configuration.js';
+import { jwtIntrospection } from '../provider/jwt-introspection.js';
+import { presentedCredentials, settledBySecret } from '../security/client-credentials.js';
 import { isAllowed, parseAllowlist } from '../security/ip-allowlist.js';
 import { createRateLimiter, type LimiterBackend } from '../security/rate-limiter-store.js';
 import type { Instance } from '../instances/instance-entity.js';
+import { clientCallOf, setClientCall, type ClientCall } from './client-call.js';
 import { oauthForm, readOAuthForm } from './oauth-form.js';
 
 /** The provider's routes where a client authenticates. */
@@ -38,24 +47,21 @@ export const CLIENT_ENDPOINTS: readonly string[] = [
 const FAILURE_WINDOW_SECONDS = 15 * 60;
 const BUDGET_WINDOW_SECONDS = 60;
 
-// oidc-provider answers a request that carries no client authentication at all with 400 invalid_request.
-// RFC 6749 §5.2 (and RFC 7662 §2.3, RFC 7009 §2.1 by reference) call that invalid_client, 401. This rewrites that
-// one answer, recognized by the provider's own description; test/provider/errors.test.ts pins it on upgrades.
+// oidc-provider answers a request that carries no client authentication at all, and one for a grant type the client
+// is not registered for, with 400 invalid_request. RFC 6749 §5.2 (and RFC 7662 §2.3, RFC 7009 §2.1 by reference) call
+// the first invalid_client, 401, and the second unauthorized_client. conformErrors rewrites those two answers,
+// recognized by the provider's own descriptions; test/provider/errors.test.ts pins them on upgrades.
 const NO_CLIENT_AUTHENTICATION = 'no client authentication mechanism provided';
+const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this client';
 
 export interface ClientEndpointDependencies {
   instances: InstanceStore;
   limiterBackend: LimiterBackend;
   clientAuthFailures: Config['clientAuthFailures'];
-}
-
-/** What the stages learnt of the calling client. */
-export interface ClientCall {
-  clientId: string;
-  found: InstanceWithSecret | null;
-  /** 'unknown': no instance has this client_id. */
-  verdict: CredentialVerdict | 'unknown';
-  failureCounted: boolean;
+  issuer: string;
+  accessTokens: AccessTokens;
+  signer: AccessTokenSigner;
+  accessTokenTtl: number;
 }
 
 interface OAuthErrorBody {
@@ -70,10 +76,6 @@ function isClientEndpointCall(ctx: Context): boolean {
 /** Userinfo takes its access token in a form too (RFC 6750 §2.2), and the token stage needs to see it there. */
 function isProviderFormPost(ctx: Context): boolean {
   return isClientEndpointCall(ctx) || (ctx.method === 'POST' && ctx.path === ROUTES.userinfo);
-}
-
-export function clientCallOf(ctx: Context): ClientCall | undefined {
-  return (ctx.state as { clientCall?: ClientCall }).clientCall;
 }
 
 function oauthError(ctx: Context, status: number, error: string, description: string): void {
@@ -111,7 +113,7 @@ async function consume(limiter: RateLimiterAbstract, key: string): Promise<{ ok:
 
 /** The stages, in order; each passes requests to other paths straight through. */
 export function clientEndpointStages(deps: ClientEndpointDependencies): Middleware[] {
-  const { instances, limiterBackend, clientAuthFailures } = deps;
+  const { instances, limiterBackend, clientAuthFailures, issuer, accessTokens, signer, accessTokenTtl } = deps;
   const failuresPerIp = createRateLimiter(limiterBackend, {
     keyPrefix: 'client-auth-failures-ip',
     points: clientAuthFailures.perIp,
@@ -175,14 +177,17 @@ export function clientEndpointStages(deps: ClientEndpointDependencies): Middlewa
 
   async function identifyClient(ctx: Context, next: Next) {
     if (!isClientEndpointCall(ctx)) return next();
-    const credentials = presentedCredentials(ctx.headers.authorization, oauthForm(ctx));
+    const form = oauthForm(ctx);
+    const authorization = ctx.headers.authorization;
+    const credentials = presentedCredentials(authorization, form);
     if (credentials) {
       const found = await instances.findWithSecret(credentials.clientId);
       const verdict = found ? await credentials.check(found) : 'unknown';
+      const settled = found !== null && verdict !== 'unknown' && settledBySecret(credentials, found, verdict, { authorization, form });
       if (verdict === 'previous' && found?.clientSecret) {
-        await credentials.replaceSecret?.({ headers: ctx.req.headers, form: oauthForm(ctx) }, found.clientSecret);
+        await credentials.replaceSecret?.({ headers: ctx.req.headers, form }, found.clientSecret);
       }
-      (ctx.state as { clientCall?: ClientCall }).clientCall = { clientId: credentials.clientId, found, verdict, failureCounted: false };
+      setClientCall(ctx, { clientId: credentials.clientId, found, verdict, settled, failureCounted: false });
     }
     return next();
   }
@@ -233,14 +238,28 @@ export function clientEndpointStages(deps: ClientEndpointDependencies): Middlewa
     if (refusedClient(ctx)) await limiter.reward(instance.id, 1);
   }
 
-  async function requireClientAuth(ctx: Context, next: Next) {
+  async function conformErrors(ctx: Context, next: Next) {
     await next();
     if (ctx.status !== 400 || !isClientEndpointCall(ctx)) return;
     const body = ctx.body as OAuthErrorBody | undefined;
-    if (body?.error !== 'invalid_request' || body.error_description !== NO_CLIENT_AUTHENTICATION) return;
-    ctx.set('WWW-Authenticate', 'Basic realm="chillfi3-auth"');
-    oauthError(ctx, 401, 'invalid_client', 'client authentication is required');
+    if (body?.error !== 'invalid_request') return;
+    if (body.error_description === NO_CLIENT_AUTHENTICATION) {
+      ctx.set('WWW-Authenticate', 'Basic realm="chillfi3-auth"');
+      oauthError(ctx, 401, 'invalid_client', 'client authentication is required');
+    } else if (body.error_description === GRANT_TYPE_NOT_ALLOWED) {
+      oauthError(ctx, 400, 'unauthorized_client', 'this instance is not allowed this grant type');
+    }
   }
 
-  return [readForm, identifyClient, limitFailures, enforceAllowlist, chargeBudget, requireClientAuth];
+  const answerIntrospection = jwtIntrospection({ path: ROUTES.introspection, issuer, accessTokens, instances });
+  const issueServiceToken = clientCredentialsGrant({
+    path: ROUTES.token,
+    issuer,
+    signer,
+    ttlSeconds: accessTokenTtl,
+    serviceScopes: new Set(SERVICE_RESOURCE_SCOPES.split(' ')),
+    resourceOf,
+  });
+
+  return [readForm, identifyClient, limitFailures, enforceAllowlist, chargeBudget, conformErrors, answerIntrospection, issueServiceToken];
 }

@@ -14,6 +14,11 @@ export function oauthForm(ctx: Context): ParsedUrlQuery | undefined {
   return (ctx.state as { oauthForm?: ParsedUrlQuery }).oauthForm;
 }
 
+/** A form of single, non-empty values, each among `allowed`: the plain requests the stages may answer themselves. */
+export function isPlainForm(form: ParsedUrlQuery, allowed: ReadonlySet<string>): boolean {
+  return Object.entries(form).every(([name, value]) => allowed.has(name) && typeof value === 'string' && value !== '');
+}
+
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;

@@ -67,6 +67,13 @@ export class AccountSessions {
     return sessions.filter((session) => typeof session.uid === 'string').map(summary);
   }
 
+  /** The uid of the account's session in which the instance `clientId` was given `sid` (its tokens' `sid` claim). */
+  async uidOfSid(accountId: string, clientId: string, sid: string): Promise<string | undefined> {
+    const sessions = await this.store.sessionsOfAccount(accountId);
+    const session = sessions.find((candidate) => authorizationsOf(candidate).some(([id, authorization]) => id === clientId && authorization.sid === sid));
+    return typeof session?.uid === 'string' ? session.uid : undefined;
+  }
+
   /** Ends one session of the account and its grants; null when the account has no session with that uid. */
   async end(accountId: string, uid: string): Promise<EndedSessions | null> {
     const session = (await this.store.sessionsOfAccount(accountId)).find((candidate) => candidate.uid === uid);

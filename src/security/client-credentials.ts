@@ -23,8 +23,12 @@ import type { InstanceWithSecret } from '../instances/instance-store.js';
  */
 export type CredentialVerdict = 'valid' | 'previous' | 'invalid' | 'unproven';
 
+/** How the credentials were presented: the token_endpoint_auth_method they fit, or an assertion (either JWT method). */
+export type PresentationMethod = 'client_secret_basic' | 'client_secret_post' | 'client_assertion' | 'none';
+
 export interface PresentedCredentials {
   clientId: string;
+  method: PresentationMethod;
   /** Checks the credentials against the instance that clientId names. */
   check(found: InstanceWithSecret): Promise<CredentialVerdict>;
   /** Presents `secret` in the place of the one the request was proven with (the header, the form, the assertion). */
@@ -87,6 +91,7 @@ function secretVerdict(secret: string, { instance, clientSecret, previousSecret 
 function secretCredentials(clientId: string, secret: string, where: 'header' | 'form'): PresentedCredentials {
   return {
     clientId,
+    method: where === 'header' ? 'client_secret_basic' : 'client_secret_post',
     check: async (found) => secretVerdict(secret, found),
     replaceSecret: ({ headers, form }, replacement) => {
       if (where === 'header') headers.authorization = basicHeader(clientId, replacement);
@@ -132,6 +137,7 @@ function assertionCredentials(assertion: string): PresentedCredentials | undefin
   if (typeof subject !== 'string' || subject === '') return undefined;
   return {
     clientId: subject,
+    method: 'client_assertion',
     check: (found) => assertionVerdict(assertion, found),
     replaceSecret: async ({ form }, secret) => {
       if (form) form.client_assertion = await signedAgain(assertion, secret);
@@ -164,6 +170,29 @@ export function presentedCredentials(authorization: string | undefined, form: Pa
   if (formClientId === undefined) return undefined;
   return {
     clientId: formClientId,
+    method: 'none',
     check: async ({ instance }) => (instance.tokenEndpointAuthMethod === 'none' ? 'unproven' : 'invalid'),
   };
+}
+
+/**
+ * Whether a request's client authentication is settled by `verdict` alone, with nothing left for the provider to
+ * check: the instance's own secret (or the previous one in its grace), presented the one way it is registered for and
+ * by no other mechanism besides (the provider refuses a request that mixes them). A client assertion never is: its
+ * audience, expiry and single use are the provider's to check.
+ */
+export function settledBySecret(
+  credentials: PresentedCredentials,
+  found: InstanceWithSecret,
+  verdict: CredentialVerdict,
+  request: { authorization: string | undefined; form: ParsedUrlQuery | undefined },
+): boolean {
+  if (verdict !== 'valid' && verdict !== 'previous') return false;
+  if (credentials.method !== found.instance.tokenEndpointAuthMethod) return false;
+  const { form } = request;
+  if (form?.client_assertion !== undefined || form?.client_assertion_type !== undefined) return false;
+  if (credentials.method === 'client_secret_basic') {
+    return form?.client_secret === undefined && (form?.client_id === undefined || form.client_id === credentials.clientId);
+  }
+  return credentials.method === 'client_secret_post' && request.authorization === undefined;
 }

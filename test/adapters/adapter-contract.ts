@@ -301,6 +301,41 @@ export function adapterContract(subject: AdapterContractSubject): void {
       });
     });
 
+    describe('revocation marks', () => {
+      it('answers whether any of several keys is marked, and forgets a mark once its lifetime is over', async () => {
+        const [short, long, unmarked] = [`jti:${newId()}`, `grant:${newId()}`, `jti:${newId()}`];
+        expect(await store.anyRevoked([short, long, unmarked])).to.equal(false);
+        expect(await store.anyRevoked([])).to.equal(false);
+        await store.markRevoked([short], 1);
+        await store.markRevoked([long], 60);
+        expect(await store.anyRevoked([unmarked, short])).to.equal(true);
+        expect(await store.anyRevoked([long])).to.equal(true);
+        expect(await store.anyRevoked([unmarked])).to.equal(false);
+        await sleep(1100);
+        expect(await store.anyRevoked([short, unmarked]), 'expired mark').to.equal(false);
+        expect(await store.anyRevoked([long])).to.equal(true);
+      });
+
+      it('marks a grant revoked when its records are revoked from any model adapter, or the Grant is destroyed', async () => {
+        const [revokedGrant, destroyedGrant, otherGrant] = [newId(), newId(), newId()];
+        await adapter('RefreshToken').revokeByGrantId(revokedGrant);
+        await adapter('Grant').upsert(destroyedGrant, { jti: destroyedGrant, kind: 'Grant', accountId: newId() }, 60);
+        await adapter('Grant').destroy(destroyedGrant);
+        expect(await store.anyRevoked([`grant:${revokedGrant}`])).to.equal(true);
+        expect(await store.anyRevoked([`grant:${destroyedGrant}`])).to.equal(true);
+        expect(await store.anyRevoked([`grant:${otherGrant}`])).to.equal(false);
+      });
+
+      it('marks the grant of a record that loses a race to be consumed', async () => {
+        const grantId = newId();
+        const id = newId();
+        await adapter('RefreshToken').upsert(id, { jti: id, kind: 'RefreshToken', grantId }, 60);
+        await adapter('RefreshToken').consume(id);
+        await adapter('RefreshToken').consume(id).catch(() => undefined);
+        expect(await store.anyRevoked([`grant:${grantId}`])).to.equal(true);
+      });
+    });
+
     describe('account → grants', () => {
       it('lists the live Grants of an account, following re-upserts and destroy', async () => {
         const [accountId, otherAccountId] = [newId(), newId()];
@@ -417,6 +452,8 @@ export function adapterContract(subject: AdapterContractSubject): void {
           ['consume', () => brokenAdapter.consume('id')],
           ['destroy', () => brokenAdapter.destroy('id')],
           ['revokeByGrantId', () => brokenAdapter.revokeByGrantId('grant')],
+          ['markRevoked', () => broken.markRevoked(['jti:x'], 60)],
+          ['anyRevoked', () => broken.anyRevoked(['jti:x'])],
           ['grantIdsOfAccount', () => broken.grantIdsOfAccount('account')],
           ['sessionsOfAccount', () => broken.sessionsOfAccount('account')],
           ['destroySessionsOfAccount', () => broken.destroySessionsOfAccount('account')],

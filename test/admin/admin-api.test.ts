@@ -274,9 +274,8 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         expect(deleted.body).to.deep.equal({ sessions: 1, grants: 1 });
         expect(receiver.tokens.slice(logouts).map((logout) => decodeJwt(logout).sub)).to.include(user.id);
 
-        const { provider, registry } = server.services;
-        const shadow = await provider.AccessToken.find(registry.shadowId(decodeJwt(signIn.tokens.access_token).jti as string));
-        expect(shadow).to.equal(undefined);
+        const { provider, accessTokens } = server.services;
+        expect(await accessTokens.live(signIn.tokens.access_token)).to.equal(undefined);
         expect(await provider.RefreshToken.find(signIn.tokens.refresh_token as string)).to.equal(undefined);
         expect((await api('GET', `/users/${user.id}`, { token: signIn.tokens.access_token })).status).to.equal(401);
         expect((await api('GET', `/users/${user.id}`, { token: service })).status).to.equal(401);

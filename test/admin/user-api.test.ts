@@ -308,7 +308,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         const ending = await anotherSession('revoker');
         const ender = await anotherSession('revoker');
         const sessions = (await api('GET', `/users/${account.id}/sessions`, { token: ender })).body.sessions as { uid: string }[];
-        const endingUid = (await server.services.provider.AccessToken.find(server.services.registry.shadowId(decodeJwt(ending).jti as string)))?.sessionUid;
+        const endingUid = await server.services.accountSessions.uidOfSid(account.id, home.instance.clientId, decodeJwt(ending).sid as string);
         expect(sessions.map(({ uid }) => uid)).to.include(endingUid);
         expect((await api('DELETE', `/users/${account.id}/sessions/${endingUid}`, { token: ender })).status).to.equal(204);
         expect((await api('GET', `/users/${account.id}`, { token: ending })).status).to.equal(401);

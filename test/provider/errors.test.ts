@@ -52,6 +52,13 @@ describe('bad input gets the right OAuth error, never a 500', function () {
     expect(await response.json()).to.have.property('error', 'unsupported_grant_type');
   });
 
+  it('/token: a grant type the instance is not registered for is 400 unauthorized_client (RFC 6749 §5.2)', async function () {
+    const userOnly = await addInstance(server, { grantTypes: ['authorization_code', 'refresh_token'] });
+    const response = await post('/token', { grant_type: 'client_credentials' }, { authorization: basicAuth(userOnly.instance.clientId, userOnly.clientSecret) });
+    expect(response.status).to.equal(400);
+    expect(await response.json()).to.have.property('error', 'unauthorized_client');
+  });
+
   it('/token: a made-up authorization code is 400 invalid_grant', async function () {
     const response = await post(
       '/token',
