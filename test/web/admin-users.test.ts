@@ -1,0 +1,320 @@
+import { expect } from 'chai';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium.js';
+import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
+import { startTestServer, type Backend, type TestServer } from '../support/test-server.js';
+import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
+import { ageSignIn, auditActions, postForm } from '../support/console.js';
+
+const USERS = '/admin/users';
+
+describe('the admin console: users', function () {
+  let server: TestServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let rootId: string;
+
+  before(async function () {
+    [server, browser] = await Promise.all([startTestServer('sqlite'), launchChromium()]);
+    rootId = (await addAccount(server, 'root', { isAdmin: true })).id;
+    context = await browser.newContext();
+    page = await context.newPage();
+    await signInToWeb(page, server, 'root', PASSWORD, USERS);
+  });
+  after(async function () {
+    await browser?.close();
+    await server?.close();
+  });
+
+  function accountNamed(username: string) {
+    return server.services.accounts.findByUsername(username);
+  }
+
+  async function openUser(username: string): Promise<void> {
+    const account = await accountNamed(username);
+    await page.goto(`${server.url}${USERS}/${account?.id}`);
+  }
+
+  async function confirmWith(label: string): Promise<void> {
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: label }).click()]);
+  }
+
+  it('lists the users a page at a time and finds them by username, display name or email', async function () {
+    for (let n = 0; n < 27; n++) await addAccount(server, `listed-${String(n).padStart(2, '0')}`, { email: `listed${n}@example.org` });
+    await page.goto(`${server.url}${USERS}`);
+    expect(await page.title()).to.contain('Users');
+    expect(await page.locator('tbody tr').count()).to.equal(25);
+    await expectAccessible(page, 'the users list');
+    await screenshots(page, 'admin-users');
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Next' }).click()]);
+    expect(page.url()).to.contain('page=2');
+    expect(await page.locator('tbody tr').count()).to.equal(3);
+    expect(await page.locator('tbody').textContent()).to.contain('root');
+
+    await page.getByLabel('Search by username, display name or email').fill('LISTED7@example');
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    expect(await page.locator('tbody tr').count()).to.equal(1);
+    expect(await page.locator('tbody th').textContent()).to.equal('listed-07');
+    await page.getByLabel('Search by username, display name or email').fill('listed-01 DISPLAY');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Search' }).click()]);
+    expect(await page.locator('tbody tr').count()).to.equal(1);
+    await page.getByLabel('Search by username, display name or email').fill('nobody-like-this');
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    expect(await page.locator('main').textContent()).to.contain('Nobody matches');
+  });
+
+  it('refuses a page number that is not one with the friendly error page', async function () {
+    const response = await page.goto(`${server.url}${USERS}?page=abc`);
+    expect(response?.status()).to.equal(400);
+    expect(await page.locator('h1').textContent()).to.contain('We could not complete that request');
+  });
+
+  it('creates a user with a password, and one without, who gets a set-password link once', async function () {
+    await page.goto(`${server.url}${USERS}`);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'New user' }).click()]);
+    await expectAccessible(page, 'the new user form');
+    await screenshots(page, 'admin-users-new');
+    await page.getByLabel('Username').fill('ada');
+    await page.getByLabel('Display name').fill('Ada Lovelace');
+    await page.getByLabel('Email').fill('ada@example.org');
+    await page.getByLabel('Password').fill('a long enough password for ada');
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    expect(await page.getByRole('status').textContent()).to.contain('User ada created');
+    const ada = await accountNamed('ada');
+    expect(ada?.displayName).to.equal('Ada Lovelace');
+    expect(ada?.isAdmin).to.equal(false);
+    expect(await server.services.accounts.hasPassword(ada!.id)).to.equal(true);
+    expect(await auditActions(server, ada!.id)).to.include('account.created');
+
+    await page.goto(`${server.url}${USERS}/new`);
+    await page.getByLabel('Username').fill('grace');
+    await page.getByLabel('Admin of this server').check();
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
+    expect(await page.locator('h1').textContent()).to.contain('User grace created');
+    const link = await page.getByLabel('Set-password link').inputValue();
+    expect(link).to.match(new RegExp(`^${server.issuer}/set-password\\?token=`));
+    await expectAccessible(page, 'the set-password link page');
+    await screenshots(page, 'admin-users-link');
+    const grace = await accountNamed('grace');
+    expect(grace?.isAdmin).to.equal(true);
+    expect(await server.services.accounts.hasPassword(grace!.id)).to.equal(false);
+    expect(await auditActions(server, grace!.id)).to.include.members(['account.created', 'account.password_link_issued']);
+    expect((await fetch(link, { headers: { accept: 'text/html' } })).status).to.equal(200);
+  });
+
+  it('keeps what was typed when a new user is refused: a bad username, a taken one, a weak password', async function () {
+    await page.goto(`${server.url}${USERS}/new`);
+    await page.getByLabel('Username').fill('ada');
+    await page.getByLabel('Display name').fill('Another Ada');
+    const taken = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
+    expect(taken[0]?.status()).to.equal(409);
+    expect(await page.getByRole('alert').textContent()).to.contain('Username "ada" is taken');
+    expect(await page.getByLabel('Display name').inputValue()).to.equal('Another Ada');
+
+    await page.getByLabel('Username').fill('bob');
+    await page.getByLabel('Password').fill('short');
+    const weak = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
+    expect(weak[0]?.status()).to.equal(400);
+    expect(await page.getByRole('alert').textContent()).to.match(/password/i);
+    expect(await page.getByLabel('Username').inputValue()).to.equal('bob');
+    expect(await accountNamed('bob')).to.equal(null);
+
+    await page.getByLabel('Username').fill(' spaced');
+    const bad = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
+    expect(bad[0]?.status()).to.equal(400);
+    expect(await page.getByRole('alert').textContent()).to.contain('Username');
+    await expectAccessible(page, 'the new user form with an error');
+  });
+
+  it('edits a profile, and refuses a picture that is no web address with the values kept', async function () {
+    await openUser('ada');
+    await expectAccessible(page, 'the user page');
+    await screenshots(page, 'admin-users-show');
+    await page.getByLabel('Display name').fill('Countess Ada');
+    await page.getByLabel('Bio').fill('Wrote the first program.');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Save profile' }).click()]);
+    expect(await page.getByRole('status').textContent()).to.contain('Profile saved');
+    const ada = await accountNamed('ada');
+    expect(ada?.displayName).to.equal('Countess Ada');
+    expect(ada?.bio).to.equal('Wrote the first program.');
+    expect(await auditActions(server, ada!.id)).to.include('account.profile_updated');
+
+    await page.getByLabel('Display name').fill('Changed again');
+    await page.getByLabel('Picture URL').fill('javascript:alert(1)');
+    const refused = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Save profile' }).click()]);
+    expect(refused[0]?.status()).to.equal(400);
+    expect(await page.getByRole('alert').textContent()).to.contain('Picture must be an http or https URL');
+    expect(await page.getByLabel('Display name').inputValue()).to.equal('Changed again');
+    expect((await accountNamed('ada'))?.displayName).to.equal('Countess Ada');
+  });
+
+  it('disables after confirming, ending the sessions, and enables again', async function () {
+    const { client } = await addInstance(server, { name: 'Disco' });
+    const ada = (await accountNamed('ada'))!;
+    await server.services.accountOperations.setPassword(ada.id, PASSWORD, { accountId: null, via: 'cli' });
+    await codeFlow(client, { username: 'ada' });
+    expect(await server.services.accountSessions.list(ada.id)).to.have.length(1);
+    await openUser('ada');
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Disable account' }).click()]);
+    await expectAccessible(page, 'the disable confirmation');
+    await screenshots(page, 'admin-users-confirm');
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Cancel' }).click()]);
+    expect((await accountNamed('ada'))?.disabled).to.equal(false);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Disable account' }).click()]);
+    await confirmWith('Disable account');
+    expect(await page.getByRole('status').textContent()).to.contain('ada is disabled');
+    expect((await accountNamed('ada'))?.disabled).to.equal(true);
+    expect(await server.services.accountSessions.list(ada.id)).to.deep.equal([]);
+    expect(await auditActions(server, ada.id)).to.include('account.disabled');
+
+    await confirmWith('Enable account');
+    expect((await accountNamed('ada'))?.disabled).to.equal(false);
+    expect(await auditActions(server, ada.id)).to.include('account.enabled');
+  });
+
+  it('unlocks a locked account', async function () {
+    const ada = (await accountNamed('ada'))!;
+    await server.services.accounts.reserveLoginAttempt(ada.id, 1, 300);
+    await openUser('ada');
+    expect(await page.locator('main').textContent()).to.contain('locked until');
+    await confirmWith('Unlock');
+    expect((await accountNamed('ada'))?.lockedUntil).to.equal(null);
+    expect(await auditActions(server, ada.id)).to.include('account.unlocked');
+  });
+
+  it('makes an admin, and removes admin after confirming', async function () {
+    const ada = (await accountNamed('ada'))!;
+    await openUser('ada');
+    await confirmWith('Make admin');
+    expect((await accountNamed('ada'))?.isAdmin).to.equal(true);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Remove admin' }).click()]);
+    await confirmWith('Remove admin');
+    expect((await accountNamed('ada'))?.isAdmin).to.equal(false);
+    expect(await auditActions(server, ada.id)).to.include.members(['account.admin_granted', 'account.admin_revoked']);
+  });
+
+  it('issues a new set-password link, and clears the password after confirming', async function () {
+    const ada = (await accountNamed('ada'))!;
+    await openUser('ada');
+    await confirmWith('New set-password link');
+    expect(await page.locator('h1').textContent()).to.contain('New set-password link for ada');
+    expect(await page.getByLabel('Set-password link').inputValue()).to.contain('/set-password?token=');
+    expect(await server.services.accounts.hasPassword(ada.id)).to.equal(true);
+
+    await openUser('ada');
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Clear password' }).click()]);
+    await confirmWith('Clear password');
+    expect(await page.locator('h1').textContent()).to.contain('Password of ada cleared');
+    expect(await server.services.accounts.hasPassword(ada.id)).to.equal(false);
+    expect(await auditActions(server, ada.id)).to.include.members(['account.password_link_issued', 'account.password_cleared']);
+  });
+
+  it("lists a user's sessions with the instances signed in, and ends one or all after confirming", async function () {
+    const { client, instance } = await addInstance(server, { name: 'Jukebox' });
+    const jules = await addAccount(server, 'jules');
+    await codeFlow(client, { username: 'jules' });
+    await codeFlow(client, { username: 'jules' });
+    await openUser('jules');
+    expect(await page.locator('#sessions-title + .table-scroll tbody tr').count()).to.equal(2);
+    expect(await page.locator('#sessions-title + .table-scroll').textContent()).to.contain(instance.name);
+    await expectAccessible(page, 'the user page with sessions');
+
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: /^End the session/ }).first().click()]);
+    await confirmWith('End session');
+    expect(await server.services.accountSessions.list(jules.id)).to.have.length(1);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'End all sessions' }).click()]);
+    await confirmWith('End all sessions');
+    expect(await server.services.accountSessions.list(jules.id)).to.deep.equal([]);
+    expect(await page.locator('main').textContent()).to.contain('Not signed in anywhere');
+    expect((await auditActions(server, jules.id)).filter((action) => action === 'sessions.ended')).to.have.length(2);
+  });
+
+  it('deletes a user after confirming, asking for the password again when the sign-in is older than ten minutes', async function () {
+    const doomed = await addAccount(server, 'doomed');
+    await openUser('doomed');
+    await ageSignIn(server, rootId, 700);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Delete user' }).click()]);
+    expect(await page.getByLabel('Password').count(), 'the sign-in page asks for the password').to.equal(1);
+    await page.fill('input[name="username"]', 'root');
+    await page.fill('input[name="password"]', PASSWORD);
+    await Promise.all([page.waitForURL(`${server.url}${USERS}/${doomed.id}/delete`), page.click('button:has-text("Sign in")')]);
+    await confirmWith('Delete account');
+    expect(page.url()).to.equal(`${server.url}${USERS}`);
+    expect(await page.getByRole('status').textContent()).to.contain('User doomed deleted');
+    expect(await server.services.accounts.find(doomed.id)).to.equal(null);
+    expect(await auditActions(server, doomed.id)).to.include('account.deleted');
+  });
+
+  it('asks again for the password when a stale sign-in posts the delete form', async function () {
+    const doomed = await addAccount(server, 'doomed-too');
+    await page.goto(`${server.url}${USERS}/${doomed.id}/delete`);
+    await ageSignIn(server, rootId, 700);
+    await page.getByRole('button', { name: 'Delete account' }).click();
+    await page.waitForSelector('input[name="password"]');
+    expect(await server.services.accounts.find(doomed.id)).to.not.equal(null);
+    await page.fill('input[name="username"]', 'root');
+    await page.fill('input[name="password"]', PASSWORD);
+    await Promise.all([page.waitForURL(`${server.url}${USERS}/${doomed.id}/delete`), page.click('button:has-text("Sign in")')]);
+  });
+
+  it('refuses a form without the CSRF token, and shows unknown users as not found', async function () {
+    const target = await addAccount(server, 'guarded');
+    const refused = await postForm(page, `${server.url}${USERS}/${target.id}/admin`, { _csrf: 'forged' });
+    expect(refused.status).to.equal(403);
+    expect((await accountNamed('guarded'))?.isAdmin).to.equal(false);
+    const missing = await page.goto(`${server.url}${USERS}/no-such-user`);
+    expect(missing?.status()).to.equal(404);
+    expect(await page.locator('h1').textContent()).to.contain('Page not found');
+  });
+
+  it('reaches the main actions with the keyboard', async function () {
+    await page.goto(`${server.url}${USERS}`);
+    const reached = new Set<string>();
+    for (let n = 0; n < 40; n++) {
+      await page.keyboard.press('Tab');
+      const [text, name] = (await page.evaluate('[document.activeElement?.textContent ?? "", document.activeElement?.getAttribute("name") ?? ""]')) as [string, string];
+      reached.add(text.trim() || name);
+    }
+    expect([...reached]).to.include.members(['search', 'Search', 'New user', 'root']);
+  });
+
+  it('refuses non-admins with a 403 page', async function () {
+    await addAccount(server, 'plain');
+    const other = await browser.newContext();
+    const plainPage = await other.newPage();
+    await signInToWeb(plainPage, server, 'plain');
+    const response = await plainPage.goto(`${server.url}${USERS}`);
+    expect(response?.status()).to.equal(403);
+    expect(await plainPage.locator('h1').textContent()).to.contain('For admins only');
+    await other.close();
+  });
+});
+
+for (const backend of ['postgres+redis'] as Backend[]) {
+  describe(`the admin console: users, on ${backend}`, function () {
+    let server: TestServer;
+    let browser: Browser;
+
+    before(async function () {
+      [server, browser] = await Promise.all([startTestServer(backend), launchChromium()]);
+      await addAccount(server, 'root', { isAdmin: true });
+    });
+    after(async function () {
+      await browser?.close();
+      await server?.close();
+    });
+
+    it('lists, creates and shows a user', async function () {
+      const page = await browser.newPage();
+      await signInToWeb(page, server, 'root', PASSWORD, USERS);
+      await page.goto(`${server.url}${USERS}/new`);
+      await page.getByLabel('Username').fill('pat');
+      await page.getByLabel('Password').fill('a long enough password for pat');
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
+      expect(await page.locator('h1').textContent()).to.equal('pat');
+      await page.goto(`${server.url}${USERS}?search=PA`);
+      expect(await page.locator('tbody th').allTextContents()).to.deep.equal(['pat']);
+    });
+  });
+}
