@@ -96,9 +96,20 @@ function instanceAccessCheck(accounts: AccountStore, instances: InstanceStore) {
   );
 }
 
+/**
+ * Asks for a sign-in when the session's account can no longer sign in (disabled or deleted while the session lived):
+ * findAccount finds nobody then, and without this oidc-provider would go on to consent with no account and fail.
+ */
+function accountGoneCheck() {
+  return new interactionPolicy.Check('account_unavailable', 'the account of this session can no longer sign in', 'login_required', (ctx) =>
+    ctx.oidc.session?.accountId && !ctx.oidc.account ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+  );
+}
+
 export function providerConfiguration(deps: ProviderDependencies): Configuration {
   const { config, accounts, instances } = deps;
   const policy = interactionPolicy.base();
+  policy.get('login')?.checks.add(accountGoneCheck());
   policy.get('login')?.checks.add(instanceAccessCheck(accounts, instances));
 
   /** The account's role and local id on the instance `clientId` names (nothing when none is named). */
