@@ -2,18 +2,22 @@
 // against a Koa hello-world baseline, measured with autocannon over loopback. Prints one JSON document on stdout;
 // progress goes to stderr.
 //
-// Targets: (a) hello-world GET, (b) discovery GET, (c) client_credentials at the token endpoint (client_secret_basic),
-// (d) introspection of a client_credentials JWT access token; the same two operations on a bare oidc-provider
+// Targets: (a) hello-world GET, (b) discovery GET, (c) JWKS GET, (d) client_credentials at the token endpoint
+// (client_secret_basic), (e) introspection of a client_credentials JWT access token; the same two operations on a bare
+// oidc-provider
 // (bench/bare-provider.ts: in memory, static clients, ES256 JWTs; its introspection takes only its opaque tokens);
 // then (c) again on AUTH_WORKERS=2. Each server runs in a process of its own; the CPU it spent per request is read from
 // /proc. `comparisons` gives each operation as a ratio to the bare provider and to hello-world. Then, with the servers
-// stopped, the instance SDK's micro benchmark (bench/sdk-verify.ts, under `sdk`), what the audit trail costs sign-in
-// (bench/sign-in-audit.ts, under `signInAudit`), and sign-in throughput as a ratio to raw argon2id verifications at
-// the same cost and concurrency (bench/argon2-verify.ts, under `signIn`).
+// stopped, the instance SDK's micro benchmark (bench/sdk-verify.ts, under `sdk`) and what the audit trail costs sign-in
+// (bench/sign-in-audit.ts, under `signInAudit`). Last, sign-in throughput as a ratio to raw argon2id verifications
+// (under `signIn`), compared on equal terms: the server and the raw verifications (bench/argon2-verify.ts) each in a
+// process of its own pinned to the same core, with the same argon2 cost, thread pool size (UV_THREADPOOL_SIZE) and
+// concurrency, and the browsers (bench/sign-in.ts) on the other core, in alternating rounds.
 //
 // Environment (all optional): BENCH_POSTGRES_URL (default TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test,
 // used to create and drop a scratch database), BENCH_REDIS_URL (default TEST_REDIS_URL or redis://127.0.0.1:6379),
-// BENCH_CONNECTIONS (10), BENCH_DURATION (10 seconds per target), BENCH_WARMUP (2 seconds per target).
+// BENCH_CONNECTIONS (50), BENCH_DURATION (10 seconds per target), BENCH_WARMUP (2 seconds per target),
+// BENCH_SIGNIN_CONCURRENCY (8 sign-ins at once), BENCH_SIGNIN_ROUNDS (3 rounds of each), UV_THREADPOOL_SIZE (4).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -24,14 +28,23 @@ import autocannon, { type Options, type Result } from 'autocannon';
 import pg from 'pg';
 import { loadConfig } from '../config/index.js';
 import { openStores } from '../src/stores.js';
+import { REDIRECT_URI } from '../test/support/fixtures.js';
 import { freePort } from '../test/support/free-port.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+const SIGN_IN_CONCURRENCY = Number(process.env.BENCH_SIGNIN_CONCURRENCY ?? 8);
+const SIGN_IN_ROUNDS = Number(process.env.BENCH_SIGNIN_ROUNDS ?? 3);
+/** libuv's thread pool, where argon2 runs: the same size for the sign-in server and for the raw verifications. */
+const THREAD_POOL_SIZE = process.env.UV_THREADPOOL_SIZE ?? '4';
+const SIGN_IN_PASSWORD = 'correct horse battery staple';
+/** Where the sign-in comparison runs (see the top): the server and raw argon2 on one core, the browsers on the other. */
+const SERVER_CORE = '0';
+const CLIENT_CORE = '1';
 /** A target whose responses are mostly not 2xx measures an error path, not the endpoint: the run fails. */
 const MAX_ERROR_RATIO = 0.5;
 
@@ -40,9 +53,16 @@ const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
+/** `node --import tsx <script>`, pinned to `core` (taskset, which execs node in the same process) when one is given. */
+function nodeCommand(script: string, core?: string): [string, string[]] {
+  const node: [string, string[]] = [process.execPath, ['--import', 'tsx', script]];
+  return core === undefined ? node : ['taskset', ['-c', core, node[0], ...node[1]]];
+}
+
 /** Starts `node --import tsx <script>` in the repository root, its output passed through to stderr. */
-function startChild(name: string, script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+function startChild(name: string, script: string, env: Record<string, string>, core?: string): ChildProcess {
+  const [command, args] = nodeCommand(script, core);
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -104,9 +124,10 @@ async function cleanup(): Promise<void> {
   }
 }
 
-/** A benchmark script in its own process (its progress to stderr): the JSON document it prints. */
-async function runBenchmarkScript(script: string): Promise<unknown> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+/** A benchmark script in its own process (its progress to stderr), pinned to `core` if given: the JSON it prints. */
+async function runBenchmarkScript(script: string, env: Record<string, string> = {}, core?: string): Promise<unknown> {
+  const [command, args] = nodeCommand(script, core);
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const code = await new Promise<number | null>((done) => child.once('exit', done));
@@ -205,6 +226,73 @@ async function measure(target: Target): Promise<Omit<Measured, 'ratioToHelloWorl
   return measured;
 }
 
+interface SignInRound {
+  signInsPerSecond: number;
+  totalSignIns: number;
+}
+
+/**
+ * Sign-ins per second (bench/sign-in.ts's browsers on CLIENT_CORE, the server alone on SERVER_CORE) against raw
+ * argon2id verifications per second (bench/argon2-verify.ts on SERVER_CORE), same cost, thread pool and concurrency,
+ * in alternating rounds so that drift over the run (a machine shared with other work) falls on both alike.
+ */
+async function signInAgainstArgon2(
+  serverEnv: Record<string, string>,
+  client: { clientId: string; clientSecret: string },
+  usernames: string[],
+) {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  log(`sign-in against raw argon2id: the auth server on ${issuer}, core ${SERVER_CORE}, UV_THREADPOOL_SIZE=${THREAD_POOL_SIZE}`);
+  stopping = false;
+  const threads = { UV_THREADPOOL_SIZE: THREAD_POOL_SIZE };
+  const server = startChild('auth-sign-in', 'src/main.ts', { ...serverEnv, ...threads, AUTH_PORT: String(port), AUTH_ISSUER: issuer }, SERVER_CORE);
+  await waitFor(`${issuer}/healthz`, server);
+  const browsers = {
+    SIGN_IN_ISSUER: issuer,
+    SIGN_IN_CLIENT_ID: client.clientId,
+    SIGN_IN_CLIENT_SECRET: client.clientSecret,
+    SIGN_IN_USERNAMES: usernames.join(','),
+    SIGN_IN_PASSWORD,
+    BENCH_DURATION: String(DURATION),
+    BENCH_WARMUP: String(WARMUP),
+  };
+  const verifications = { ...threads, BENCH_SIGNIN_CONCURRENCY: String(usernames.length), BENCH_ARGON2_SECONDS: String(DURATION) };
+  const signIns: number[] = [];
+  const verifies: number[] = [];
+  let cpuSeconds = 0;
+  let totalSignIns = 0;
+  let argon2Verify: unknown;
+  for (let round = 0; round < SIGN_IN_ROUNDS; round++) {
+    const cpuBefore = processCpuSeconds(server.pid as number);
+    const measured = (await runBenchmarkScript('bench/sign-in.ts', browsers, CLIENT_CORE)) as SignInRound;
+    cpuSeconds += processCpuSeconds(server.pid as number) - cpuBefore;
+    totalSignIns += measured.totalSignIns;
+    signIns.push(measured.signInsPerSecond);
+    argon2Verify = await runBenchmarkScript('bench/argon2-verify.ts', verifications, SERVER_CORE);
+    verifies.push((argon2Verify as { verifiesPerSecond: number }).verifiesPerSecond);
+    log(`sign-in round ${round + 1}: ${signIns.at(-1)} sign-ins/s, ${verifies.at(-1)} raw argon2id verifications/s`);
+  }
+  await stopChildren();
+  const mean = (values: number[]) => Math.round((values.reduce((sum, value) => sum + value, 0) / values.length) * 10) / 10;
+  return {
+    signInsPerSecond: mean(signIns),
+    argon2VerifiesPerSecond: mean(verifies),
+    ratioToArgon2: Math.round((mean(signIns) / mean(verifies)) * 1000) / 1000,
+    serverCpuMillisPerSignIn: Math.round((cpuSeconds * 1e4) / totalSignIns) / 10,
+    setup: {
+      concurrency: usernames.length,
+      threadPoolSize: Number(THREAD_POOL_SIZE),
+      serverCore: Number(SERVER_CORE),
+      browsersCore: Number(CLIENT_CORE),
+      rounds: SIGN_IN_ROUNDS,
+      signIn: 'GET /auth, the sign-in page, POST the password form, the redirect back with a code (bench/sign-in.ts)',
+    },
+    rounds: { signInsPerSecond: signIns, argon2VerifiesPerSecond: verifies },
+    argon2Verify,
+  };
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   const databaseUrl = await scratchDatabase();
@@ -222,6 +310,8 @@ async function main(): Promise<void> {
     // The shared Redis keeps the tests' per-address counters for 127.0.0.1: the benchmark measures the happy path.
     CLIENT_AUTH_FAILURES_PER_IP: '100000',
     CLIENT_AUTH_FAILURES_PER_CLIENT: '100000',
+    // Every sign-in comes from 127.0.0.1 too.
+    LOGIN_RATE_LIMIT: '100000',
   };
 
   // The server does not migrate PostgreSQL itself: migrate, and register the benchmark's instance, first.
@@ -229,6 +319,8 @@ async function main(): Promise<void> {
   const stores = await openStores(loadConfig({ ...serverEnv }), { schema: 'migrate' });
   let clientId: string;
   let clientSecret: string;
+  let signInClient: { clientId: string; clientSecret: string };
+  const signInUsernames = Array.from({ length: SIGN_IN_CONCURRENCY }, (_, browser) => `bench${browser}`);
   try {
     const created = await stores.instances.create({
       name: 'Benchmark instance',
@@ -238,6 +330,16 @@ async function main(): Promise<void> {
     });
     clientId = created.instance.clientId;
     clientSecret = created.clientSecret as string;
+    // The sign-in benchmark's instance (code flow, no consent page) and one account per browser, at the server's cost.
+    const codeFlow = await stores.instances.create({
+      name: 'Sign-in benchmark instance',
+      redirectUris: [REDIRECT_URI],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      skipConsent: true,
+    });
+    signInClient = { clientId: codeFlow.instance.clientId, clientSecret: codeFlow.clientSecret as string };
+    const passwordHash = await stores.hasher.hash(SIGN_IN_PASSWORD);
+    for (const username of signInUsernames) await stores.accounts.create({ username, passwordHash });
   } finally {
     await stores.close();
   }
@@ -283,6 +385,7 @@ async function main(): Promise<void> {
   const targets: Target[] = [
     { name: 'koa-hello-world', server: hello, options: { url: `http://127.0.0.1:${helloPort}/` } },
     { name: 'discovery', server: auth, options: { url: `${issuer}/.well-known/openid-configuration` } },
+    { name: 'jwks', server: auth, options: { url: `${issuer}/jwks` } },
     { name: 'token-client-credentials', server: auth, options: { url: `${issuer}/token`, method: 'POST', headers: form, body: clientCredentials } },
     { name: 'introspection-jwt', server: auth, options: { url: `${issuer}/token/introspection`, method: 'POST', headers: form, body: introspectionBody } },
     { name: 'bare-token-client-credentials', server: bareProvider, options: { url: `${bare}/token`, method: 'POST', headers: bareJwtForm, body: clientCredentials } },
@@ -310,15 +413,15 @@ async function main(): Promise<void> {
     clientCredentialsToBareProvider: ratio(rate('token-client-credentials'), rate('bare-token-client-credentials')),
     introspectionJwtToBareOpaqueIntrospection: ratio(rate('introspection-jwt'), rate('bare-introspection-opaque')),
     discoveryToHelloWorld: ratio(rate('discovery'), baseline),
+    jwksToHelloWorld: ratio(rate('jwks'), baseline),
     clientCredentialsTwoWorkersToOne: ratio(rate('token-client-credentials-2-workers'), rate('token-client-credentials')),
   };
 
   log('instance SDK micro benchmark (bench/sdk-verify.ts)');
   const sdk = await runBenchmarkScript('bench/sdk-verify.ts');
   log('sign-in with and without audit writes (bench/sign-in-audit.ts)');
-  const signInAudit = (await runBenchmarkScript('bench/sign-in-audit.ts')) as { signInsPerSecondAudited: number };
-  log('raw argon2id verifications at the same cost and concurrency (bench/argon2-verify.ts)');
-  const argon2Verify = (await runBenchmarkScript('bench/argon2-verify.ts')) as { verifiesPerSecond: number };
+  const signInAudit = await runBenchmarkScript('bench/sign-in-audit.ts');
+  const signIn = await signInAgainstArgon2(serverEnv, signInClient, signInUsernames);
 
   const report = {
     benchmark: 'chillfi3-auth load (autocannon, loopback)',
@@ -347,12 +450,7 @@ async function main(): Promise<void> {
     comparisons,
     sdk,
     signInAudit,
-    signIn: {
-      signInsPerSecond: signInAudit.signInsPerSecondAudited,
-      argon2VerifiesPerSecond: argon2Verify.verifiesPerSecond,
-      ratioToArgon2: ratio(signInAudit.signInsPerSecondAudited, argon2Verify.verifiesPerSecond),
-      argon2Verify,
-    },
+    signIn,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
