@@ -44,7 +44,7 @@ const LABELS: Record<string, string> = {
 };
 
 /** The CSV's columns, in order. */
-const CSV_COLUMNS = ['at', 'action', 'outcome', 'account_id', 'username', 'instance_id', 'instance', 'ip', 'user_agent', 'details'];
+const CSV_COLUMNS = ['id', 'at', 'action', 'outcome', 'account_id', 'username', 'instance_id', 'instance', 'ip', 'user_agent', 'details'];
 
 /** The query string's fields, each a single string (the last of a repeated one), the empty ones left out. */
 function filledIn(query: Context['query']): Record<string, string> {
@@ -176,6 +176,7 @@ export function adminAuditPages(services: Services, guards: WebGuards): Router {
 
 function csvRow(event: AuditEvent, usernames: Map<string, string>, instanceNames: Map<string, string>): string[] {
   return [
+    event.id,
     event.at.toISOString(),
     event.action,
     event.outcome,

@@ -1,0 +1,166 @@
+import { readFile } from 'node:fs/promises';
+import { expect } from 'chai';
+import type { Browser, Page } from 'playwright-core';
+import { ADMIN_CONSOLE_PREFIX } from '../../src/web/page.js';
+import { launchChromium } from '../support/chromium.js';
+import { addAccount, addInstance, PASSWORD } from '../support/fixtures.js';
+import { startTestServer, type Backend, type TestServer } from '../support/test-server.js';
+import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
+
+const AUDIT = `${ADMIN_CONSOLE_PREFIX}/audit`;
+const FORMULA = '=HYPERLINK("http://evil.example","click")';
+
+/** A CSV line's cells: enough for the quoted cells these tests write (no line breaks inside). */
+function cells(line: string): string[] {
+  return [...line.matchAll(/(?:^|,)("(?:[^"]|"")*"|[^,]*)/g)].map(([, cell = '']) => (cell.startsWith('"') ? cell.slice(1, -1).replace(/""/g, '"') : cell));
+}
+
+describe('the console: audit trail', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  let julesId: string;
+  let instanceId: string;
+  let clientId: string;
+
+  before(async function () {
+    [server, browser] = await Promise.all([startTestServer('sqlite'), launchChromium()]);
+    await addAccount(server, 'root', { isAdmin: true });
+    julesId = (await addAccount(server, 'jules')).id;
+    ({ instance: { id: instanceId, clientId } } = await addInstance(server, { name: 'Living room' }));
+    const { audit } = server.services;
+    for (let n = 0; n < 60; n++) await audit.record({ action: 'token.issued', outcome: 'success', instanceId, details: { grant_type: 'client_credentials', client_id: clientId } });
+    await audit.record({ action: 'login', outcome: 'failure', accountId: julesId, ip: '203.0.113.7', details: { reason: 'invalid_credentials', client_id: clientId } });
+    await audit.record({ action: 'login', outcome: 'failure', accountId: julesId, ip: '@SUM(A1:A9)', userAgent: FORMULA, details: { reason: 'invalid_credentials', client_id: clientId } });
+    await audit.record({ action: 'login', outcome: 'success', accountId: julesId, details: { client_id: clientId } });
+    page = await browser.newPage();
+    await signInToWeb(page, server, 'root', PASSWORD, AUDIT);
+  });
+  after(async function () {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('shows the newest entries first, a page at a time through the cursor', async function () {
+    expect(await page.title()).to.contain('Audit trail');
+    expect(await page.locator('tbody tr').count()).to.equal(50);
+    await expectAccessible(page, 'the audit trail');
+    await screenshots(page, 'admin-audit');
+
+    // The sign-in of the console itself is the newest; jules's come before, then the 60 token entries.
+    const first = await page.locator('tbody tr').first().textContent();
+    expect(first).to.contain('login');
+    const total = (await server.services.audit.query({ limit: 500 })).events.length;
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Older entries' }).click()]);
+    expect(page.url()).to.contain('cursor=');
+    expect(await page.locator('tbody tr').count()).to.equal(total - 50);
+    expect(await page.getByRole('link', { name: 'Older entries' }).count()).to.equal(0);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Newest entries' }).click()]);
+    expect(page.url()).to.equal(`${server.url}${AUDIT}`);
+  });
+
+  it('filters by action, outcome, account, instance and days, submitted from the keyboard', async function () {
+    await page.goto(`${server.url}${AUDIT}`);
+    await page.getByLabel('Action').focus();
+    await page.keyboard.type('login');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('jules');
+    await page.getByLabel('Outcome').selectOption('failure');
+    await page.getByLabel('Account').focus();
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    expect(new URL(page.url()).searchParams.get('user')).to.equal('jules');
+    const rows = page.locator('tbody tr');
+    expect(await rows.count()).to.equal(2);
+    for (const row of await rows.all()) {
+      expect(await row.textContent()).to.contain('failure');
+      expect(await row.getByRole('link', { name: 'jules' }).getAttribute('href')).to.equal(`${ADMIN_CONSOLE_PREFIX}/users/${julesId}`);
+    }
+    expect(await page.getByLabel('Account').inputValue(), 'the filter stays in the form').to.equal('jules');
+    await expectAccessible(page, 'the filtered audit trail');
+
+    await page.goto(`${server.url}${AUDIT}?${new URLSearchParams({ instance: clientId, action: 'token.*' })}`);
+    expect(await page.locator('tbody tr').count()).to.equal(50);
+    expect(await page.locator('tbody tr').first().getByRole('link', { name: 'Living room' }).getAttribute('href')).to.equal(`${ADMIN_CONSOLE_PREFIX}/instances/${instanceId}`);
+
+    const today = new Date().toISOString().slice(0, 10);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    await page.goto(`${server.url}${AUDIT}?${new URLSearchParams({ user: 'jules', from: today, to: today })}`);
+    expect(await page.locator('tbody tr').count()).to.equal(3);
+    await page.goto(`${server.url}${AUDIT}?${new URLSearchParams({ user: 'jules', from: tomorrow })}`);
+    expect(await page.locator('tbody tr').count()).to.equal(0);
+    expect(await page.getByText('No entry matches.').count()).to.equal(1);
+    await page.goto(`${server.url}${AUDIT}?${new URLSearchParams({ user: 'jules', to: yesterday })}`);
+    expect(await page.locator('tbody tr').count()).to.equal(0);
+  });
+
+  it('says what is wrong with a filter (400) and keeps what was typed', async function () {
+    const response = await page.goto(`${server.url}${AUDIT}?${new URLSearchParams({ from: '31/12/2026', user: 'jules' })}`);
+    expect(response?.status()).to.equal(400);
+    expect(await page.getByRole('alert').textContent()).to.contain('From');
+    expect(await page.getByLabel('Account').inputValue()).to.equal('jules');
+    const badCursor = await page.goto(`${server.url}${AUDIT}?${new URLSearchParams({ cursor: 'not-ours' })}`);
+    expect(badCursor?.status()).to.equal(400);
+    expect(await page.getByRole('alert').textContent()).to.contain('cursor');
+  });
+
+  it('exports the current filter as CSV, every page of it, with formulas neutralised', async function () {
+    await page.goto(`${server.url}${AUDIT}?${new URLSearchParams({ user: 'jules', action: 'login' })}`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export CSV' }).click()]);
+    expect(download.suggestedFilename()).to.match(/^chillfi3-audit-\d{8}T\d{6}Z\.csv$/);
+    const lines = (await readFile((await download.path()) as string, 'utf8')).trim().split('\n');
+    expect(cells(lines[0] as string)).to.deep.equal(['id', 'at', 'action', 'outcome', 'account_id', 'username', 'instance_id', 'instance', 'ip', 'user_agent', 'details']);
+    expect(lines).to.have.length(4);
+    const injected = cells(lines.find((line) => line.includes('HYPERLINK')) as string);
+    expect(injected[9], 'a cell starting with = is neutralised').to.equal(`'${FORMULA}`);
+    expect(injected[8], 'and one starting with @').to.equal("'@SUM(A1:A9)");
+    expect(injected[5]).to.equal('jules');
+    expect(injected[2]).to.equal('login');
+
+    // Past one query's page (MAX_AUDIT_PAGE, 500): the export goes on through the cursor.
+    for (let n = 0; n < 450; n++) await server.services.audit.record({ action: 'token.refreshed', outcome: 'success', instanceId, details: { client_id: clientId } });
+    const response = await page.request.get(`${server.url}${AUDIT}/export?${new URLSearchParams({ instance: clientId })}`, { headers: { accept: 'text/html' } });
+    expect(response.status()).to.equal(200);
+    expect(response.headers()['content-type']).to.equal('text/csv; charset=utf-8');
+    expect(response.headers()['content-disposition']).to.match(/^attachment; filename="chillfi3-audit-.*\.csv"$/);
+    expect(response.headers()['cache-control']).to.equal('no-store');
+    const exported = (await response.text()).trim().split('\n');
+    expect(exported, 'the header and every entry of the instance').to.have.length(1 + 510);
+    expect(new Set(exported.slice(1).map((line) => cells(line)[0])).size, 'each entry once').to.equal(510);
+  });
+
+  it('refuses non-admins (403)', async function () {
+    const other = await browser.newPage();
+    await signInToWeb(other, server, 'jules', PASSWORD, '/account');
+    expect((await other.goto(`${server.url}${AUDIT}`))?.status()).to.equal(403);
+    expect((await other.goto(`${server.url}${AUDIT}/export`))?.status()).to.equal(403);
+    await other.close();
+  });
+});
+
+for (const backend of ['postgres+redis'] as Backend[]) {
+  describe(`the console: audit trail, on ${backend}`, function () {
+    this.timeout(60_000);
+    let server: TestServer;
+    let browser: Browser;
+
+    before(async function () {
+      [server, browser] = await Promise.all([startTestServer(backend), launchChromium()]);
+      await addAccount(server, 'root', { isAdmin: true });
+    });
+    after(async function () {
+      await browser?.close();
+      await server?.close();
+    });
+
+    it('shows the trail, filtered, and exports it', async function () {
+      const page = await browser.newPage();
+      await signInToWeb(page, server, 'root', PASSWORD, `${AUDIT}?${new URLSearchParams({ user: 'root', action: 'login' })}`);
+      expect(await page.locator('tbody tr').count()).to.equal(1);
+      const response = await page.request.get(`${server.url}${AUDIT}/export?${new URLSearchParams({ user: 'root' })}`, { headers: { accept: 'text/html' } });
+      expect((await response.text()).trim().split('\n').length).to.be.at.least(2);
+    });
+  });
+}
