@@ -4,7 +4,7 @@ import { ADMIN_CONSOLE_PREFIX } from '../../src/web/page.js';
 import { FRESH_SIGN_IN_SECONDS } from '../../src/web/web-session.js';
 import { launchChromium } from '../support/chromium.js';
 import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { startTestServer, type Backend, type TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
 import { ageSignIn, postForm } from '../support/console.js';
 
@@ -173,6 +173,46 @@ describe('the console: instances', function () {
     expect(deleted?.details?.sessions).to.be.at.least(1);
   });
 
+  it('registers a public instance without a secret, and shows the secret once when an edit moves it to a secret method', async function () {
+    await page.goto(`${server.url}${INSTANCES}/new`);
+    await page.getByLabel('Name').fill('Public player');
+    await page.getByLabel('Redirect URIs', { exact: true }).fill('https://player.example.com/callback');
+    await page.getByLabel('Token endpoint authentication').selectOption('none');
+    await page.getByRole('button', { name: 'Register instance' }).click();
+    await page.waitForLoadState();
+    expect(await page.locator('#client-secret').count()).to.equal(0);
+    const clientId = (await page.locator('#client-id').textContent()) as string;
+    expect(await page.locator('#env-block').textContent()).to.contain(`AUTH_API_KEY=${clientId}`).and.not.contain('AUTH_API_SECRET');
+
+    await page.getByRole('link', { name: /go to the instance/ }).click();
+    expect(await page.getByRole('link', { name: 'Rotate secret' }).count(), 'nothing to rotate').to.equal(0);
+    await page.getByLabel('Token endpoint authentication').selectOption('client_secret_basic');
+    const [answer] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Save changes' }).click()]);
+    expect(answer.status()).to.equal(200);
+    const secret = (await page.locator('#client-secret').textContent()) as string;
+    expect((await server.services.instances.findWithSecret(clientId))?.clientSecret).to.equal(secret);
+  });
+
+  it('asks again for the password when a stale sign-in posts the delete form, and deletes nothing', async function () {
+    const { instance } = await addInstance(server, { name: 'Attic' });
+    await page.goto(`${server.url}${INSTANCES}/${instance.id}/delete`);
+    await ageSignIn(server, rootId, FRESH_SIGN_IN_SECONDS + 60);
+    await page.getByRole('button', { name: 'Delete instance' }).click();
+    await page.waitForSelector('input[name="password"]');
+    expect(await server.services.instances.findByClientId(instance.clientId)).to.not.equal(null);
+    await signInAgain(`${server.url}${INSTANCES}/${instance.id}/delete`);
+  });
+
+  it('reaches the list\'s actions with the keyboard', async function () {
+    await page.goto(`${server.url}${INSTANCES}`);
+    const reached = new Set<string>();
+    for (let n = 0; n < 25; n++) {
+      await page.keyboard.press('Tab');
+      reached.add(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document.activeElement?.textContent?.trim() ?? ''));
+    }
+    expect([...reached]).to.include.members(['Register an instance', 'Living room', 'Kitchen speaker']);
+  });
+
   it('refuses a post without the form check (CSRF), a non-admin (403), and answers an unknown id with the friendly 404', async function () {
     const before = (await server.services.instances.list()).length;
     const forged = await postForm(page, `${server.url}${INSTANCES}`, { _csrf: 'forged', name: 'Forged', redirectUris: 'https://evil.example/cb' });
@@ -190,3 +230,33 @@ describe('the console: instances', function () {
     await other.close();
   });
 });
+
+for (const backend of ['postgres+redis'] as Backend[]) {
+  describe(`the console: instances, on ${backend}`, function () {
+    this.timeout(60_000);
+    let server: TestServer;
+    let browser: Browser;
+
+    before(async function () {
+      [server, browser] = await Promise.all([startTestServer(backend), launchChromium()]);
+      await addAccount(server, 'root', { isAdmin: true });
+    });
+    after(async function () {
+      await browser?.close();
+      await server?.close();
+    });
+
+    it('registers an instance and shows its secret once', async function () {
+      const page = await browser.newPage();
+      await signInToWeb(page, server, 'root', PASSWORD, `${INSTANCES}/new`);
+      await page.getByLabel('Name').fill('Living room');
+      await page.getByLabel('Redirect URIs', { exact: true }).fill('https://music.example.com/auth/callback');
+      await page.getByRole('button', { name: 'Register instance' }).click();
+      await page.waitForLoadState();
+      const clientId = (await page.locator('#client-id').textContent()) as string;
+      expect((await server.services.instances.findWithSecret(clientId))?.clientSecret).to.equal(await page.locator('#client-secret').textContent());
+      await page.goto(`${server.url}${INSTANCES}`);
+      expect(await page.locator('tbody tr').count()).to.equal(1);
+    });
+  });
+}
