@@ -121,10 +121,15 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
   async function findAccount(ctx: KoaContextWithOIDC, sub: string): Promise<OidcAccount | undefined> {
     const account = await accounts.find(sub);
     if (!account || account.disabled) return undefined;
-    const perInstance = await claimsOnInstance(account, ctx.oidc.client?.clientId);
+    const clientId = ctx.oidc.client?.clientId;
+    // Read when first asked for (an ID token, userinfo), not at every authorization step that only needs the account.
+    let perInstance: Promise<Partial<InstanceClaims>> | undefined;
     return {
       accountId: account.id,
-      claims: () => ({ ...profileClaims(account), ...perInstance }),
+      claims: async () => ({
+        ...profileClaims(account),
+        ...(await (perInstance ??= claimsOnInstance(account, clientId).catch(rethrowForProvider))),
+      }),
     };
   }
 
