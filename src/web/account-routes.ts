@@ -1,21 +1,114 @@
-// The signed-in person's own account page (/account).
+// The signed-in person's own account page (/account): their profile, their password, the ChillFi3 servers they can
+// use, their sessions (sign out one, or everywhere) and their recent sign-ins. Every change goes through
+// AccountOperations, as the CLI's and the API's do (checked, audited, sessions ended where the change must end them).
+// A password change asks for the current password rather than a fresh sign-in: it proves the person is at the
+// keyboard just as well, and AccountOperations.changeOwnPassword counts a wrong one towards the lockout.
 import Router from '@koa/router';
+import type { Context } from 'koa';
+import { PROFILE_LIMITS } from '../accounts/account-store.js';
+import { MAX_PASSWORD_LENGTH } from '../accounts/password-policy.js';
 import type { Services } from '../services.js';
+import { accountOverview } from './account-overview.js';
+import { blankAsNull, formFields, formProblem, webActor } from './form-input.js';
+import { doneThen } from './console-actions.js';
 import { renderPage } from './page.js';
 import type { Viewer, WebGuards } from './web-session.js';
 
 export const ACCOUNT_PATH = '/account';
 
-export function accountRoutes(_services: Services, guards: WebGuards): Router {
+/** What the account page shows besides what it reads from the stores: a form sent back with its problem. */
+interface AccountPageState {
+  profile?: Record<string, string>;
+  profileError?: string;
+  passwordError?: string;
+}
+
+export function accountRoutes(services: Services, guards: WebGuards): Router {
+  const { accountOperations, passwordPolicy } = services;
   const router = new Router({ prefix: ACCOUNT_PATH });
   router.use(guards.signedIn, guards.form, guards.csrf, async function accountSection(ctx, next) {
     ctx.state.nav = 'account';
     await next();
   });
 
-  router.get('/', async function showAccount(ctx) {
+  async function showAccount(ctx: Context, state: AccountPageState = {}, status = 200): Promise<void> {
+    const { account, sessionUid } = ctx.state.viewer as Viewer;
+    await renderPage(
+      ctx,
+      'account',
+      {
+        title: 'Your account',
+        account,
+        profile: state.profile ?? {
+          displayName: account.displayName ?? '',
+          email: account.email ?? '',
+          bio: account.bio ?? '',
+          picture: account.picture ?? '',
+        },
+        profileError: state.profileError,
+        passwordError: state.passwordError,
+        limits: PROFILE_LIMITS,
+        minLength: passwordPolicy.minLength,
+        maxLength: MAX_PASSWORD_LENGTH,
+        ...(await accountOverview(services, account, sessionUid)),
+      },
+      status,
+    );
+  }
+
+  router.get('/', async function showAccountPage(ctx) {
+    await showAccount(ctx);
+  });
+
+  router.post('/profile', async function updateProfile(ctx) {
     const { account } = ctx.state.viewer as Viewer;
-    await renderPage(ctx, 'account', { title: 'Your account', account });
+    const { displayName = '', email = '', bio = '', picture = '' } = formFields(ctx);
+    const profile = { displayName, email, bio, picture };
+    try {
+      await accountOperations.updateProfile(account.id, blankAsNull(profile), webActor(ctx));
+    } catch (error) {
+      const problem = formProblem(error);
+      if (!problem) throw error;
+      return showAccount(ctx, { profile, profileError: problem.message }, problem.status);
+    }
+    doneThen(ctx, ACCOUNT_PATH, 'Your profile is saved.');
+  });
+
+  router.post('/password', async function changePassword(ctx) {
+    const { account, sessionUid } = ctx.state.viewer as Viewer;
+    const { current = '', password = '', confirm = '' } = formFields(ctx);
+    if (password !== confirm) return showAccount(ctx, { passwordError: 'The two new passwords are not the same.' }, 400);
+    try {
+      await accountOperations.changeOwnPassword(account.id, current, password, { ...webActor(ctx), keepSessionUid: sessionUid });
+    } catch (error) {
+      const problem = formProblem(error);
+      if (!problem) throw error;
+      return showAccount(ctx, { passwordError: problem.message }, problem.status);
+    }
+    doneThen(ctx, ACCOUNT_PATH, 'Your password is changed. Your other sessions are signed out.');
+  });
+
+  router.post('/sessions/end', async function endOneSession(ctx) {
+    const { account, sessionUid } = ctx.state.viewer as Viewer;
+    const { uid = '' } = formFields(ctx);
+    await accountOperations.endSessions(account.id, { uid }, webActor(ctx));
+    // Ending the session this page runs in signs this browser out: the front door sends it to sign in.
+    if (uid === sessionUid) {
+      ctx.status = 303;
+      return ctx.redirect('/');
+    }
+    doneThen(ctx, ACCOUNT_PATH, 'That session is signed out, with every server signed in through it.');
+  });
+
+  router.get('/sessions/end-all', async function confirmEndAllSessions(ctx) {
+    await renderPage(ctx, 'account-sign-out-everywhere', { title: 'Sign out everywhere?' });
+  });
+
+  router.post('/sessions/end-all', async function endAllSessions(ctx) {
+    const { account } = ctx.state.viewer as Viewer;
+    await accountOperations.endSessions(account.id, 'all', webActor(ctx));
+    ctx.status = 303;
+    ctx.redirect('/');
   });
 
   return router;
