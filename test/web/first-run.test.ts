@@ -1,10 +1,15 @@
 // First run at `/`: the first admin created from this host's own browser on the embedded default, or with the setup
 // token from the log elsewhere; exactly one admin whatever the concurrency; then `/` is the front door.
+import { once } from 'node:events';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { BrowserAgent, hiddenInputs } from '../support/browser-agent.js';
 import { launchChromium } from '../support/chromium.js';
+import { cli } from '../support/cli.js';
+import { scratchPostgres } from '../support/databases.js';
 import { PASSWORD } from '../support/fixtures.js';
+import { freePort } from '../support/free-port.js';
+import { output, startMain, waitForLog } from '../support/main-process.js';
 import { BACKENDS, startTestServer, type TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots } from '../support/web.js';
 
@@ -134,6 +139,34 @@ describe('web: first run', function () {
       expect(second.status).to.equal(409);
       expect(await adminsOf(server)).to.deep.equal(['root']);
     });
+  });
+
+  it('the server started as `npm start` does logs a setup token at start while it has no admin, and the form takes it', async function () {
+    const database = await scratchPostgres();
+    const env = { ...database.env, AUTH_SECRET_KEY: 's'.repeat(40) };
+    try {
+      expect((await cli(env, ['migrate'])).code).to.equal(0);
+      const port = await freePort();
+      const child = startMain({ ...env, AUTH_PORT: String(port), AUTH_HOST: '127.0.0.1', AUTH_ISSUER: `http://127.0.0.1:${port}` });
+      try {
+        const read = output(child);
+        await waitForLog(read, /chillfi3-auth listening/, child);
+        const line = read().split('\n').find((entry) => entry.includes('setupToken'));
+        const { setupToken, url } = JSON.parse(line ?? '{}') as { setupToken?: string; url?: string };
+        expect(url).to.equal(`http://127.0.0.1:${port}/`);
+        const agent = new BrowserAgent();
+        const { _csrf } = hiddenInputs((await agent.open(`http://127.0.0.1:${port}/`)).body);
+        const done = await agent.open(`http://127.0.0.1:${port}/`, {
+          form: { _csrf: _csrf ?? '', setup_token: setupToken ?? '', username: 'root', password: PASSWORD, confirm: PASSWORD },
+        });
+        expect(done.body).to.include('Your server is ready');
+      } finally {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+    } finally {
+      await database.drop();
+    }
   });
 
   for (const backend of BACKENDS) {

@@ -90,6 +90,7 @@ describe('web: signing in to the server’s own pages', function () {
     const response = await page.goto(`${server.url}/web/callback?state=AAAAAAAAAAAAAAAAAAAAAA`);
     expect(response?.status()).to.equal(400);
     expect(await page.textContent('.error-description')).to.include('this sign-in expired or was not started here');
+    await expectAccessible(page, 'the callback refusing a state');
   });
 
   it('never sends the browser to another site after signing in', async function () {
@@ -129,6 +130,7 @@ describe('web: signing in to the server’s own pages', function () {
     const response = await page.goto(`${probeUrl}/admin-only`);
     expect(response?.status()).to.equal(403);
     expect(await page.textContent('h1')).to.equal('For admins only');
+    await expectAccessible(page, 'the admin guard’s 403 page');
   });
 
   it('asks for the password again behind the fresh guard once the sign-in is older than 10 minutes', async function () {
