@@ -29,7 +29,10 @@ export function firstRunRoutes(services: Services, guards: WebGuards): Router {
   const { config, firstRun, accountOperations, passwordPolicy } = services;
   const router = new Router();
 
-  /** The form needs no setup token for someone at this host's own keyboard on the embedded default. */
+  /**
+   * The form needs no setup token for someone at this host's own keyboard on the embedded default. ctx.ip is the
+   * client after trusted proxies only: a reverse proxy on this host without AUTH_TRUST_PROXY makes everyone local.
+   */
   function tokenNeeded(ctx: Context): boolean {
     return !(config.database.type === 'sqlite' && isLoopback(ctx.ip));
   }
