@@ -88,6 +88,16 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect(await actions({ since: new Date(Date.now() - 4 * DAY_MS), until: new Date(Date.now() - 2 * DAY_MS) })).to.deep.equal(['login']);
     });
 
+    it('filters by one detail, matched exactly (a lockout among failed sign-ins)', async function () {
+      await audit.record({ action: 'login', outcome: 'failure', accountId: 'acct-a', details: { reason: 'invalid_credentials' } });
+      await audit.record({ action: 'login', outcome: 'failure', accountId: 'acct-b', details: { reason: 'locked', client_id: 'c1' } });
+      await audit.record({ action: 'login', outcome: 'failure', accountId: 'acct-c', details: { reason: 'locked_out_100%' } });
+      const lockouts = await audit.query({ actions: ['login'], detail: { key: 'reason', value: 'locked' } });
+      expect(lockouts.events.map((event) => event.accountId)).to.deep.equal(['acct-b']);
+      expect((await audit.query({ detail: { key: 'reason', value: 'locked_out_100%' } })).events.map((event) => event.accountId)).to.deep.equal(['acct-c']);
+      expect((await audit.query({ detail: { key: 'reason', value: 'locked%' } })).events, "LIKE's wildcards are taken literally").to.deep.equal([]);
+    });
+
     it('refuses a page size out of bounds and a cursor it did not make', async function () {
       for (const limit of [0, 501, 1.5]) {
         await audit.query({ limit }).then(
