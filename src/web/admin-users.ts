@@ -14,7 +14,7 @@ import { CONSOLE_CLIENT_ID } from '../provider/console-client.js';
 import type { Services } from '../services.js';
 import { instanceAccessPath, memberPath, userPath, USERS_PATH } from './console-paths.js';
 import { renderPage } from './page.js';
-import type { WebGuards } from './web-session.js';
+import type { Viewer, WebGuards } from './web-session.js';
 import { doneThen } from './console-actions.js';
 import { blankAsNull, formFields, formProblem, inputProblem, webActor } from './form-input.js';
 
@@ -74,7 +74,7 @@ export async function renderUserPage(ctx: Context, services: Services, account: 
   const byClientId = new Map(
     await Promise.all([...signedIn].map(async (clientId) => [clientId, await services.instances.findByClientId(clientId)] as const)),
   );
-  const viewer = ctx.state.viewer as { account: Account; sessionUid: string };
+  const viewer = ctx.state.viewer as Viewer;
   await renderPage(
     ctx,
     'admin-users-show',
@@ -136,7 +136,7 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
 
   /** The console refuses an admin locking themself out; the CLI can still do it on purpose. */
   function notSelf(ctx: Context, account: Account, what: string): void {
-    const viewer = ctx.state.viewer as { account: Account };
+    const viewer = ctx.state.viewer as Viewer;
     if (account.id === viewer.account.id) throw new BadRequest(`you cannot ${what} your own account here: ask another admin`);
   }
 

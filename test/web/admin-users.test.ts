@@ -130,7 +130,6 @@ describe('the admin console: users', function () {
   it('edits a profile, and refuses a picture that is no web address with the values kept', async function () {
     await openUser('ada');
     await expectAccessible(page, 'the user page');
-    await screenshots(page, 'admin-users-show');
     await page.getByLabel('Display name').fill('Countess Ada');
     await page.getByLabel('Bio').fill('Wrote the first program.');
     await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Save profile' }).click()]);
@@ -213,9 +212,11 @@ describe('the admin console: users', function () {
   it("lists a user's sessions with the instances signed in, and ends one or all after confirming", async function () {
     const { client, instance } = await addInstance(server, { name: 'Jukebox' });
     const jules = await addAccount(server, 'jules');
+    await server.services.instances.grantAccess(instance.id, jules.id, 'admin', 17);
     await codeFlow(client, { username: 'jules' });
     await codeFlow(client, { username: 'jules' });
     await openUser('jules');
+    await screenshots(page, 'admin-users-show');
     expect(await page.locator('#sessions-title + .table-scroll tbody tr').count()).to.equal(2);
     expect(await page.locator('#sessions-title + .table-scroll').textContent()).to.contain(instance.name);
     await expectAccessible(page, 'the user page with sessions');
