@@ -11,6 +11,7 @@ import type { Services } from '../services.js';
 import { INSTANCES_PATH } from './console-paths.js';
 import { formFields, formProblem } from './form-input.js';
 import { renderPage } from './page.js';
+import { SIGN_IN_PATH } from './sign-in-routes.js';
 import { currentViewer, HOME_PATH, redirectToSignIn, type WebGuards } from './web-session.js';
 
 export const FIRST_RUN_PATH = '/';
@@ -80,8 +81,8 @@ export function firstRunRoutes(services: Services, guards: WebGuards): Router {
     await renderPage(ctx, 'first-run-done', {
       title: 'Your server is ready',
       username: created.account.username,
-      signInUrl: `/web/sign-in?return_to=${encodeURIComponent(HOME_PATH)}`,
-      registerInstanceUrl: `/web/sign-in?return_to=${encodeURIComponent(`${INSTANCES_PATH}/new`)}`,
+      signInUrl: `${SIGN_IN_PATH}?return_to=${encodeURIComponent(HOME_PATH)}`,
+      registerInstanceUrl: `${SIGN_IN_PATH}?return_to=${encodeURIComponent(`${INSTANCES_PATH}/new`)}`,
     });
   });
 

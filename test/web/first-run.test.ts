@@ -7,7 +7,7 @@ import { BrowserAgent, hiddenInputs } from '../support/browser-agent.js';
 import { launchChromium } from '../support/chromium.js';
 import { cli } from '../support/cli.js';
 import { scratchPostgres } from '../support/databases.js';
-import { PASSWORD } from '../support/fixtures.js';
+import { freshAddress, PASSWORD } from '../support/fixtures.js';
 import { freePort } from '../support/free-port.js';
 import { output, startMain, waitForLog } from '../support/main-process.js';
 import { BACKENDS, startTestServer, type TestServer } from '../support/test-server.js';
@@ -98,6 +98,23 @@ describe('web: first run', function () {
       expect(answer.body).to.include('This server has its first admin already');
       expect(await adminsOf(server)).to.deep.equal(['root']);
     });
+  });
+
+  it('asks a visitor from elsewhere for the setup token on the embedded default too (through a trusted proxy)', async function () {
+    const server = await startTestServer('sqlite', { AUTH_TRUST_PROXY: '127.0.0.1/32' });
+    try {
+      const token = await server.services.firstRun.issueSetupToken();
+      const remote = new BrowserAgent({ 'x-forwarded-for': freshAddress() });
+      const form = await remote.open(`${server.url}/`);
+      expect(form.body).to.include('name="setup_token"');
+      const { _csrf } = hiddenInputs(form.body);
+      const fields = { _csrf: _csrf ?? '', username: 'root', password: PASSWORD, confirm: PASSWORD };
+      expect((await remote.open(`${server.url}/`, { form: fields })).status, 'no token').to.equal(403);
+      expect(await adminsOf(server)).to.deep.equal([]);
+      expect((await remote.open(`${server.url}/`, { form: { ...fields, setup_token: token } })).body).to.include('Your server is ready');
+    } finally {
+      await server.close();
+    }
   });
 
   describe('elsewhere (PostgreSQL), with the setup token from the log', function () {

@@ -1,0 +1,61 @@
+// FirstRunStore on both databases: setup tokens, and the lock that lets one request create the first admin.
+import { expect } from 'chai';
+import { loadConfig } from '../../config/index.js';
+import { SetupLockEntity } from '../../src/accounts/first-run-entities.js';
+import { openStores, type Stores } from '../../src/stores.js';
+import { scratchPostgres, scratchSqlite, type ScratchDatabase } from '../support/databases.js';
+import { TEST_SECRET_KEY } from '../support/test-server.js';
+
+for (const [label, scratch] of [
+  ['SQLite', scratchSqlite],
+  ['PostgreSQL', scratchPostgres],
+] as const) {
+  describe(`FirstRunStore (${label})`, function () {
+    let database: ScratchDatabase;
+    let stores: Stores;
+    before(async function () {
+      database = await scratch();
+      stores = await openStores(loadConfig({ ...database.env, AUTH_SECRET_KEY: TEST_SECRET_KEY }), { schema: 'migrate' });
+    });
+    after(async function () {
+      await stores?.close();
+      await database?.drop();
+    });
+
+    it('keeps setup tokens as digests and knows them', async function () {
+      const token = await stores.firstRun.issueSetupToken();
+      expect(await stores.firstRun.isSetupToken(token)).to.equal(true);
+      expect(await stores.firstRun.isSetupToken(`${token}x`)).to.equal(false);
+      expect(await stores.firstRun.isSetupToken('')).to.equal(false);
+      const rows = (await stores.dataSource.query('SELECT id FROM setup_tokens')) as { id: string }[];
+      expect(rows.map(({ id }) => id)).not.to.include(token);
+    });
+
+    it('runs nothing while another request holds the lock, and takes over a lock left for a minute', async function () {
+      const locks = stores.dataSource.getRepository(SetupLockEntity);
+      await locks.insert({ id: 'first-admin', holder: 'someone-else', lockedAt: new Date() });
+      let ran = false;
+      expect(await stores.firstRun.whileNoAdmin(async () => (ran = true))).to.equal('taken');
+      expect(ran).to.equal(false);
+
+      await locks.update({ id: 'first-admin' }, { lockedAt: new Date(Date.now() - 61_000) });
+      expect(await stores.firstRun.whileNoAdmin(async () => 'created')).to.equal('created');
+      expect(await locks.count(), 'the lock is released').to.equal(0);
+    });
+
+    it('releases the lock when creating fails, and withdraws every setup token once an admin exists', async function () {
+      const token = await stores.firstRun.issueSetupToken();
+      let failure: unknown;
+      await stores.firstRun.whileNoAdmin(() => Promise.reject(new Error('refused'))).catch((error: unknown) => (failure = error));
+      expect(failure).to.be.instanceOf(Error);
+      expect(await stores.dataSource.getRepository(SetupLockEntity).count()).to.equal(0);
+      expect(await stores.firstRun.isSetupToken(token)).to.equal(true);
+
+      expect(await stores.firstRun.needed()).to.equal(true);
+      await stores.firstRun.whileNoAdmin(() => stores.accounts.create({ username: 'root', passwordHash: null, isAdmin: true }));
+      expect(await stores.firstRun.needed()).to.equal(false);
+      expect(await stores.firstRun.isSetupToken(token)).to.equal(false);
+      expect(await stores.firstRun.whileNoAdmin(async () => 'second')).to.equal('taken');
+    });
+  });
+}
