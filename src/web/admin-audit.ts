@@ -17,7 +17,7 @@ import { ADMIN_CONSOLE_PREFIX, renderPage } from './page.js';
 import type { WebGuards } from './web-session.js';
 
 export const AUDIT_PATH = `${ADMIN_CONSOLE_PREFIX}/audit`;
-export const AUDIT_EXPORT_PATH = `${AUDIT_PATH}/export`;
+const AUDIT_EXPORT_PATH = `${AUDIT_PATH}/export`;
 
 const DAY_MS = 86_400_000;
 
@@ -103,16 +103,17 @@ export function adminAuditPages(services: Services, guards: WebGuards): Router {
     };
   }
 
-  function auditPage(ctx: Context, values: Record<string, string | undefined>, found: AuditPage | null, extras: { error?: string; names?: Awaited<ReturnType<typeof namesOf>> } = {}, status = 200) {
+  /** The page: the filter form with `values` as typed, then `found` (none when the filter was refused, with `error`). */
+  async function auditPage(ctx: Context, values: Record<string, string | undefined>, found: AuditPage | null, error?: string, status = 200): Promise<void> {
     const query = filterQuery(values);
-    const { usernames, instanceNames } = extras.names ?? { usernames: new Map<string, string>(), instanceNames: new Map<string, string>() };
-    return renderPage(
+    const { usernames, instanceNames } = await namesOf(found?.events ?? []);
+    await renderPage(
       ctx,
       'admin-audit',
       {
         title: 'Audit trail',
         values,
-        error: extras.error,
+        error,
         action: AUDIT_PATH,
         events: (found?.events ?? []).map((event) => ({
           ...event,
@@ -133,22 +134,22 @@ export function adminAuditPages(services: Services, guards: WebGuards): Router {
   router.get(AUDIT_PATH, ...page, async function showAudit(ctx) {
     const typed = filledIn(ctx.query);
     const form = AuditFilterForm.safeParse(typed);
-    if (!form.success) return auditPage(ctx, typed, null, { error: inputProblem(form.error, LABELS) }, 400);
+    if (!form.success) return auditPage(ctx, typed, null, inputProblem(form.error, LABELS), 400);
     try {
       const found = await audit.query({ ...(await filterOf(form.data)), limit: DEFAULT_AUDIT_PAGE, cursor: form.data.cursor });
-      await auditPage(ctx, form.data, found, { names: await namesOf(found.events) });
+      await auditPage(ctx, form.data, found);
     } catch (error) {
       // A cursor this trail did not hand out: the filter stays, the paging starts over.
       const problem = formProblem(error);
       if (!problem) throw error;
-      await auditPage(ctx, { ...form.data, cursor: undefined }, null, { error: problem.message }, problem.status);
+      await auditPage(ctx, { ...form.data, cursor: undefined }, null, problem.message, problem.status);
     }
   });
 
   router.get(AUDIT_EXPORT_PATH, ...page, async function exportAudit(ctx) {
     const typed = filledIn(ctx.query);
     const form = AuditFilterForm.safeParse(typed);
-    if (!form.success) return auditPage(ctx, typed, null, { error: inputProblem(form.error, LABELS) }, 400);
+    if (!form.success) return auditPage(ctx, typed, null, inputProblem(form.error, LABELS), 400);
     const filter = await filterOf(form.data);
     // The first page is read before the answer starts, so that a failing store still gets the error page.
     const first = await audit.query({ ...filter, limit: MAX_AUDIT_PAGE });

@@ -16,7 +16,7 @@ import { ADMIN_CONSOLE_PREFIX, renderPage } from './page.js';
 import type { WebGuards } from './web-session.js';
 
 /** Instances per page of the list. */
-export const INSTANCES_PAGE_SIZE = 25;
+const INSTANCES_PAGE_SIZE = 25;
 
 const ListQuery = z.strictObject({ page: z.coerce.number<string>().int().min(1).max(1_000_000).optional() });
 
@@ -24,7 +24,7 @@ const ListQuery = z.strictObject({ page: z.coerce.number<string>().int().min(1).
  * What a ChillFi3 server puts in its server/.env to sign in through this server (docs/chillfi3.md, step 4; the
  * variables the SDK's fromEnv() reads, docs/sdk.md).
  */
-export function chillfi3Env(issuer: string, clientId: string, clientSecret: string | null): string {
+function chillfi3Env(issuer: string, clientId: string, clientSecret: string | null): string {
   return [
     `AUTH_SERVER_URL=${issuer}`,
     `AUTH_API_KEY=${clientId}`,
