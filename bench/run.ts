@@ -17,7 +17,8 @@
 // Environment (all optional): BENCH_POSTGRES_URL (default TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test,
 // used to create and drop a scratch database), BENCH_REDIS_URL (default TEST_REDIS_URL or redis://127.0.0.1:6379),
 // BENCH_CONNECTIONS (50), BENCH_DURATION (10 seconds per target), BENCH_WARMUP (2 seconds per target),
-// BENCH_SIGNIN_CONCURRENCY (8 sign-ins at once), BENCH_SIGNIN_ROUNDS (3 rounds of each), UV_THREADPOOL_SIZE (4).
+// BENCH_ROUNDS (3 alternating rounds of hello-world, discovery and JWKS, and of sign-in and raw argon2id),
+// BENCH_SIGNIN_CONCURRENCY (8 sign-ins at once), UV_THREADPOOL_SIZE (4).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -37,8 +38,9 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? '
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+/** Alternating rounds of hello-world, discovery and JWKS (and of sign-in and raw argon2id). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SIGN_IN_CONCURRENCY = Number(process.env.BENCH_SIGNIN_CONCURRENCY ?? 8);
-const SIGN_IN_ROUNDS = Number(process.env.BENCH_SIGNIN_ROUNDS ?? 3);
 /** libuv's thread pool, where argon2 runs: the same size for the sign-in server and for the raw verifications. */
 const THREAD_POOL_SIZE = process.env.UV_THREADPOOL_SIZE ?? '4';
 const SIGN_IN_PASSWORD = 'correct horse battery staple';
@@ -226,6 +228,32 @@ async function measure(target: Target): Promise<Omit<Measured, 'ratioToHelloWorl
   return measured;
 }
 
+/** One target's rounds as one result: rates and latencies averaged, p99 the worst round's, counts summed. */
+function mergeRounds(rounds: Omit<Measured, 'ratioToHelloWorld'>[]): Omit<Measured, 'ratioToHelloWorld'> {
+  const sum = (pick: (round: Omit<Measured, 'ratioToHelloWorld'>) => number) => rounds.reduce((total, round) => total + pick(round), 0);
+  const requests = sum((round) => round.requests);
+  return {
+    ...rounds[0]!,
+    requestsPerSecond: Math.round((sum((round) => round.requestsPerSecond) / rounds.length) * 10) / 10,
+    serverCpuMicrosPerRequest: Math.round(sum((round) => round.serverCpuMicrosPerRequest * round.requests) / requests),
+    latencyP50Ms: Math.round((sum((round) => round.latencyP50Ms) / rounds.length) * 10) / 10,
+    latencyP99Ms: Math.max(...rounds.map((round) => round.latencyP99Ms)),
+    requests,
+    non2xx: sum((round) => round.non2xx),
+    errors: sum((round) => round.errors),
+    timeouts: sum((round) => round.timeouts),
+  };
+}
+
+/** `targets` measured in turn, `rounds` times over: one result per target. */
+async function measureAlternating(targets: Target[], rounds: number): Promise<Omit<Measured, 'ratioToHelloWorld'>[]> {
+  const measured = targets.map((): Omit<Measured, 'ratioToHelloWorld'>[] => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [index, target] of targets.entries()) measured[index]!.push(await measure(target));
+  }
+  return measured.map(mergeRounds);
+}
+
 interface SignInRound {
   signInsPerSecond: number;
   totalSignIns: number;
@@ -263,7 +291,7 @@ async function signInAgainstArgon2(
   let cpuSeconds = 0;
   let totalSignIns = 0;
   let argon2Verify: unknown;
-  for (let round = 0; round < SIGN_IN_ROUNDS; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     const cpuBefore = processCpuSeconds(server.pid as number);
     const measured = (await runBenchmarkScript('bench/sign-in.ts', browsers, CLIENT_CORE)) as SignInRound;
     cpuSeconds += processCpuSeconds(server.pid as number) - cpuBefore;
@@ -285,7 +313,7 @@ async function signInAgainstArgon2(
       threadPoolSize: Number(THREAD_POOL_SIZE),
       serverCore: Number(SERVER_CORE),
       browsersCore: Number(CLIENT_CORE),
-      rounds: SIGN_IN_ROUNDS,
+      rounds: ROUNDS,
       signIn: 'GET /auth, the sign-in page, POST the password form, the redirect back with a code (bench/sign-in.ts)',
     },
     rounds: { signInsPerSecond: signIns, argon2VerifiesPerSecond: verifies },
@@ -382,16 +410,20 @@ async function main(): Promise<void> {
   const bareIntrospectionBody = await checkActive(bare, bareOpaqueForm, await serviceToken(bare, bareOpaqueForm, 'opaque'));
 
   const clientCredentials = 'grant_type=client_credentials';
-  const targets: Target[] = [
+  // The cheap GETs are compared with hello-world as ratios: measured in alternating rounds, so that load from elsewhere
+  // on the machine falls on each alike.
+  const againstHelloWorld: Target[] = [
     { name: 'koa-hello-world', server: hello, options: { url: `http://127.0.0.1:${helloPort}/` } },
     { name: 'discovery', server: auth, options: { url: `${issuer}/.well-known/openid-configuration` } },
     { name: 'jwks', server: auth, options: { url: `${issuer}/jwks` } },
+  ];
+  const targets: Target[] = [
     { name: 'token-client-credentials', server: auth, options: { url: `${issuer}/token`, method: 'POST', headers: form, body: clientCredentials } },
     { name: 'introspection-jwt', server: auth, options: { url: `${issuer}/token/introspection`, method: 'POST', headers: form, body: introspectionBody } },
     { name: 'bare-token-client-credentials', server: bareProvider, options: { url: `${bare}/token`, method: 'POST', headers: bareJwtForm, body: clientCredentials } },
     { name: 'bare-introspection-opaque', server: bareProvider, options: { url: `${bare}/token/introspection`, method: 'POST', headers: bareOpaqueForm, body: bareIntrospectionBody } },
   ];
-  const results: Omit<Measured, 'ratioToHelloWorld'>[] = [];
+  const results = await measureAlternating(againstHelloWorld, ROUNDS);
   for (const target of targets) results.push(await measure(target));
   await stopChildren();
 
@@ -437,6 +469,7 @@ async function main(): Promise<void> {
       connections: CONNECTIONS,
       durationSeconds: DURATION,
       warmupSeconds: WARMUP,
+      roundsAgainstHelloWorld: ROUNDS,
       server: 'src/main.ts in its own process (tsx), PostgreSQL + Redis, one worker (then two), LOG_LEVEL=warn',
       baseline: 'Koa hello-world in its own process (bench/hello-server.ts)',
       bareProvider: 'oidc-provider with its in-memory adapter and static clients, ES256 JWTs (bench/bare-provider.ts)',
