@@ -63,8 +63,10 @@ async function renderAccessPage(ctx: Context, services: Services, instance: Inst
       instance,
       instanceUrl: instancePath(instance.id),
       accessUrl,
-      members: shown.map((link) => {
-        const account = accounts.get(link.accountId) as Account;
+      // An account deleted since the links were read has taken its link with it.
+      members: shown.flatMap((link) => {
+        const account = accounts.get(link.accountId);
+        if (!account) return [];
         const edited = extras.edit?.accountId === link.accountId ? extras.edit : null;
         return {
           ...link,
@@ -74,7 +76,7 @@ async function renderAccessPage(ctx: Context, services: Services, instance: Inst
           url: memberPath(instance.id, account.id),
           role: edited?.role ?? link.role,
           localUserId: edited ? edited.localUserId : (link.localUserId?.toString() ?? ''),
-        };
+        } as const;
       }),
       pageNumber,
       previousUrl: pageNumber > 1 ? `${accessUrl}?page=${pageNumber - 1}` : null,
