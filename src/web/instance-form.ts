@@ -140,24 +140,35 @@ function jwks(value: string): unknown {
   }
 }
 
+/** Zod's wording where it speaks of types rather than of the form; undefined keeps zod's own. */
+function inFormWords(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'too_small' && issue.origin === 'array') return 'tick at least one';
+  if (issue.code === 'too_small' && issue.origin === 'string') return 'required';
+  if (issue.code === 'invalid_type' && issue.expected === 'number') return 'a whole number, or empty';
+  return undefined;
+}
+
 /** The form as the admin API's input, or what is wrong with it, a sentence per field named as the form labels it. */
 export function instanceInput(values: InstanceFormValues): { input: InstanceInput } | { error: string } {
   const keys = jwks(values.jwks);
   if (keys === undefined) return { error: `${LABELS.jwks}: not valid JSON; give {"keys": [ ... ]} or leave it empty.` };
-  const result = InstanceCreate.safeParse({
-    name: values.name.trim(),
-    redirectUris: lines(values.redirectUris),
-    postLogoutRedirectUris: lines(values.postLogoutRedirectUris),
-    backchannelLogoutUri: orNull(values.backchannelLogoutUri),
-    grantTypes: values.grantTypes,
-    scopes: values.scopes,
-    tokenEndpointAuthMethod: values.tokenEndpointAuthMethod,
-    accessPolicy: values.accessPolicy,
-    ipAllowlist: lines(values.ipAllowlist),
-    rateLimit: rateLimit(values.rateLimit),
-    skipConsent: values.skipConsent,
-    jwks: keys,
-    jwksUri: orNull(values.jwksUri),
-  });
+  const result = InstanceCreate.safeParse(
+    {
+      name: values.name.trim(),
+      redirectUris: lines(values.redirectUris),
+      postLogoutRedirectUris: lines(values.postLogoutRedirectUris),
+      backchannelLogoutUri: orNull(values.backchannelLogoutUri),
+      grantTypes: values.grantTypes,
+      scopes: values.scopes,
+      tokenEndpointAuthMethod: values.tokenEndpointAuthMethod,
+      accessPolicy: values.accessPolicy,
+      ipAllowlist: lines(values.ipAllowlist),
+      rateLimit: rateLimit(values.rateLimit),
+      skipConsent: values.skipConsent,
+      jwks: keys,
+      jwksUri: orNull(values.jwksUri),
+    },
+    { error: inFormWords },
+  );
   return result.success ? { input: result.data } : { error: inputProblem(result.error, LABELS) };
 }

@@ -53,7 +53,7 @@ describe('the console: instances', function () {
     await page.getByLabel('Rate limit').fill('many');
     const refused = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Register instance' }).click()]);
     expect(refused[0].status()).to.equal(400);
-    expect(await page.getByRole('alert').textContent()).to.contain('Rate limit');
+    expect(await page.getByRole('alert').textContent()).to.contain('Rate limit: a whole number, or empty.');
     expect(await page.getByLabel('Name').inputValue()).to.equal('Living room');
 
     await page.getByLabel('Rate limit').fill('');
@@ -119,6 +119,13 @@ describe('the console: instances', function () {
     const [updated] = await auditEntries('instance.updated');
     expect(updated).to.include({ instanceId: instance.id });
     expect(updated?.details).to.include({ by: rootId, via: 'web' });
+
+    for (const scope of await page.locator('input[name="scopes"]').all()) await scope.uncheck();
+    const [noScopes] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Save changes' }).click()]);
+    expect(noScopes.status()).to.equal(400);
+    expect(await page.getByRole('alert').textContent()).to.contain('Scopes: tick at least one.');
+    expect(await page.locator('input[name="scopes"]:checked').count(), 'the boxes stay as they were left').to.equal(0);
+    await page.getByLabel('openid').check();
 
     await page.getByLabel('Redirect URIs', { exact: true }).fill('not a url');
     const [refused] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Save changes' }).click()]);
