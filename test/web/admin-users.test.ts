@@ -85,7 +85,8 @@ describe('the admin console: users', function () {
     expect(ada?.displayName).to.equal('Ada Lovelace');
     expect(ada?.isAdmin).to.equal(false);
     expect(await server.services.accounts.hasPassword(ada!.id)).to.equal(true);
-    expect(await auditActions(server, ada!.id)).to.include('account.created');
+    const { events } = await server.services.audit.query({ accountId: ada!.id, actions: ['account.created'] });
+    expect(events[0]?.details, 'done by the signed-in admin, through the web').to.include({ by: rootId, via: 'web' });
 
     await page.goto(`${server.url}${USERS}/new`);
     await page.getByLabel('Username').fill('grace');
@@ -307,7 +308,7 @@ for (const backend of ['postgres+redis'] as Backend[]) {
       await server?.close();
     });
 
-    it('lists, creates and shows a user', async function () {
+    it('lists, creates, shows and disables a user', async function () {
       const page = await browser.newPage();
       await signInToWeb(page, server, 'root', PASSWORD, USERS);
       await page.goto(`${server.url}${USERS}/new`);
@@ -317,6 +318,15 @@ for (const backend of ['postgres+redis'] as Backend[]) {
       expect(await page.locator('h1').textContent()).to.equal('pat');
       await page.goto(`${server.url}${USERS}?search=PA`);
       expect(await page.locator('tbody th').allTextContents()).to.deep.equal(['pat']);
+
+      await page.goto(`${server.url}${USERS}/new`);
+      await page.getByLabel('Username').fill('quinn');
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
+      expect(await page.getByLabel('Set-password link').inputValue()).to.contain('/set-password?token=');
+      const quinn = (await server.services.accounts.findByUsername('quinn'))!;
+      await page.goto(`${server.url}${USERS}/${quinn.id}/disable`);
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Disable account' }).click()]);
+      expect((await server.services.accounts.get(quinn.id)).disabled).to.equal(true);
     });
   });
 }
