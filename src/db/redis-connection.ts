@@ -19,6 +19,8 @@ export async function connectRedis(url: string, timeoutMs: number): Promise<Redi
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+    // The commands concurrent requests issue in one tick (revocation checks, counters) go out in one write.
+    enableAutoPipelining: true,
   });
   // ioredis also emits every connection error as an 'error' event, which unheard would be reported as unhandled. Each
   // one reaches its callers anyway, as a failed connect() or command; the server's store watch listens too.

@@ -30,7 +30,7 @@ import { resourceOf, ROUTES, SERVICE_RESOURCE_SCOPES } from '../provider/configu
 import { jwtIntrospection } from '../provider/jwt-introspection.js';
 import { presentedCredentials, settledBySecret } from '../security/client-credentials.js';
 import { isAllowed, parseAllowlist } from '../security/ip-allowlist.js';
-import { createRateLimiter, type LimiterBackend } from '../security/rate-limiter-store.js';
+import { consumedPoints, createRateLimiter, type LimiterBackend } from '../security/rate-limiter-store.js';
 import type { Instance } from '../instances/instance-entity.js';
 import { clientCallOf, setClientCall, type ClientCall } from './client-call.js';
 import { oauthForm, readOAuthForm } from './oauth-form.js';
@@ -162,15 +162,22 @@ export function clientEndpointStages(deps: ClientEndpointDependencies): Middlewa
     return { ...(await consume(failuresPerClient, keys.client)), quota: clientAuthFailures.perClient };
   }
 
-  /** The spent failure budget this caller is over, if any. */
+  /**
+   * The spent failure budget this caller is over, if any. Every call to a client endpoint asks, valid credentials too
+   * (else a right guess past the budget would be told apart from the refused wrong ones): both counters in one read.
+   */
   async function overFailureBudget(ctx: Context, call: ClientCall | undefined): Promise<{ state: RateLimiterRes; quota: number } | undefined> {
     const keys = failureKeys(ctx, call);
-    const perIp = await failuresPerIp.get(keys.ip);
-    if (perIp && perIp.consumedPoints >= clientAuthFailures.perIp) return { state: perIp, quota: clientAuthFailures.perIp };
-    if (keys.client === undefined) return undefined;
-    const perClient = await failuresPerClient.get(keys.client);
-    if (perClient && perClient.consumedPoints >= clientAuthFailures.perClient) return { state: perClient, quota: clientAuthFailures.perClient };
-    return undefined;
+    const budgets = [
+      { limiter: failuresPerIp, key: keys.ip, quota: clientAuthFailures.perIp },
+      ...(keys.client === undefined ? [] : [{ limiter: failuresPerClient, key: keys.client, quota: clientAuthFailures.perClient }]),
+    ];
+    const consumed = await consumedPoints(limiterBackend, budgets.map(({ limiter, key }) => [limiter, key] as const));
+    const over = budgets.find((_, position) => (consumed[position] ?? 0) >= budgets[position]!.quota);
+    if (!over) return undefined;
+    // Spent: the counter's state, for the Retry-After and RateLimit fields of the 429.
+    const state = await over.limiter.get(over.key);
+    return state ? { state, quota: over.quota } : undefined;
   }
 
   const readForm = readOAuthForm(isProviderFormPost);

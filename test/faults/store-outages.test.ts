@@ -113,11 +113,16 @@ function expectUnavailable(answers: Answer[]): void {
   }
 }
 
-/** After the store is back: polls until a token is issued again, then every kind of request succeeds. */
+/**
+ * After the store is back: polls until a token is issued and introspected again (each may reach the store through a
+ * connection of its own while the pool reconnects), then every kind of request succeeds.
+ */
 async function expectRecovery(fixture: Fixture): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    if ((await tokenRequest(fixture, { grant_type: 'client_credentials' })).status === 200) break;
-    if (attempt === 100) throw new Error('no token 10 s after the store came back');
+    const issued = await tokenRequest(fixture, { grant_type: 'client_credentials' });
+    const introspected = await tokenRequest(fixture, { token: fixture.accessToken }, '/token/introspection');
+    if (issued.status === 200 && introspected.status === 200) break;
+    if (attempt === 100) throw new Error('no token issued and introspected 10 s after the store came back');
     await sleep(100);
   }
   const answers = await load(fixture);
