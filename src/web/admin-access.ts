@@ -32,10 +32,14 @@ const FIELD_LABELS: Record<string, string> = { role: 'Role', localUserId: 'Local
 /** A role and local id as typed: the local id blank for none, digits for a number, anything else left for zod to refuse. */
 function accessInput(fields: Record<string, string>) {
   const localUserId = (fields.localUserId ?? '').trim();
-  return AccessGrant.safeParse({
-    role: fields.role ?? '',
-    localUserId: localUserId === '' ? null : /^\d{1,10}$/.test(localUserId) ? Number(localUserId) : localUserId,
-  });
+  return AccessGrant.safeParse(
+    {
+      role: fields.role ?? '',
+      localUserId: localUserId === '' ? null : /^\d{1,10}$/.test(localUserId) ? Number(localUserId) : localUserId,
+    },
+    // Zod speaks of types and bounds; the form of what to type.
+    { error: (issue) => (issue.path?.[0] === 'localUserId' ? "the user's number in that server's database (1 or more), or empty for none" : undefined) },
+  );
 }
 
 /** The values a refused access form shows again. */

@@ -69,7 +69,7 @@ describe('the admin console: access to an instance', function () {
     await page.getByLabel('Username').fill('erin');
     await page.getByLabel('Local id').fill('4x');
     expect(await submit('Invite')).to.equal(400);
-    expect(await page.getByRole('alert').textContent()).to.contain('Local id');
+    expect(await page.getByRole('alert').textContent()).to.contain("Local id: the user's number in that server's database (1 or more), or empty for none.");
     expect(await page.getByLabel('Local id').inputValue()).to.equal('4x');
     expect(await accessOf(invite, 'erin')).to.equal(null);
     await expectAccessible(page, 'the access page with an error');
