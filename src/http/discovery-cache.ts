@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
-import { DISCOVERY_PATHS, ROUTES } from '../provider/configuration.js';
+import { DISCOVERY_PATHS, ROUTES } from '../provider/routes.js';
 import type { LiveProvider } from '../provider/live-provider.js';
 
 interface KeptDocument {

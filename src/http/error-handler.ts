@@ -2,7 +2,7 @@ import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { isStoreFailure } from '../db/store-failure.js';
 import { AppError, STORE_RETRY_AFTER_SECONDS, StoreUnavailable, TooManyRequests } from '../errors.js';
-import { PROVIDER_PATHS } from '../provider/configuration.js';
+import { PROVIDER_PATHS } from '../provider/routes.js';
 import { renderView } from './views.js';
 
 interface LibraryError {

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { PROVIDER_PATHS } from '../provider/configuration.js';
+import { PROVIDER_PATHS } from '../provider/routes.js';
 
 /**
  * The route a request ran, as its template (`/interaction/:uid/login`, `/token`, `/auth/:uid`), or `unmatched`.

@@ -11,7 +11,7 @@ import { BadRequest } from '../errors.js';
 import { renderView } from '../http/views.js';
 import { signIns } from '../metrics/metrics.js';
 import type { LoginRateLimit } from '../security/login-rate-limit.js';
-import { resourceOf } from '../provider/configuration.js';
+import { resourceOf } from '../provider/resource-servers.js';
 
 export interface InteractionDependencies {
   provider: Provider;

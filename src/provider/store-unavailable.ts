@@ -7,7 +7,7 @@ import { StoreUnavailable } from '../errors.js';
 
 /**
  * StoreUnavailable as oidc-provider's error handlers answer it: 503 `temporarily_unavailable` JSON (RFC 6749 §5.2
- * style), or for a browser the page of renderError (provider/configuration.ts). Never redirected to the instance: its
+ * style), or for a browser the page of renderError (provider/provider-pages.ts). Never redirected to the instance: its
  * user would land on that instance's error page instead of ours, which says to try again shortly.
  */
 export class ProviderStoreUnavailable extends errors.OIDCProviderError {

@@ -8,7 +8,7 @@ import { koaBody } from 'koa-body';
 import type { Account } from '../accounts/account-entity.js';
 import { BadRequest } from '../errors.js';
 import { CONSOLE_CLIENT_ID, WEB_CALLBACK_PATH } from '../provider/console-client.js';
-import { ROUTES } from '../provider/configuration.js';
+import { ROUTES } from '../provider/routes.js';
 import type { Services } from '../services.js';
 import { csrfProtection } from './csrf.js';
 import { renderPage } from './page.js';

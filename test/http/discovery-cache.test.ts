@@ -1,7 +1,7 @@
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { DISCOVERY_PATHS, ROUTES } from '../../src/provider/configuration.js';
+import { DISCOVERY_PATHS, ROUTES } from '../../src/provider/routes.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 interface Answer {

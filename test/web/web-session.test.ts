@@ -7,7 +7,7 @@ import Router from '@koa/router';
 import { expect } from 'chai';
 import Koa from 'koa';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { cookieKeys } from '../../src/provider/configuration.js';
+import { cookieKeys } from '../../src/provider/cookie-keys.js';
 import { FRESH_SIGN_IN_SECONDS, webGuards } from '../../src/web/web-session.js';
 import { launchChromium } from '../support/chromium.js';
 import { addAccount } from '../support/fixtures.js';
