@@ -181,6 +181,25 @@ function cpuSeconds(child: ChildProcess): number {
   return [pid, ...children].reduce((sum, each) => sum + processCpuSeconds(each), 0);
 }
 
+/**
+ * Waits until the cluster primary has `count` workers and they have all finished starting: the first one answering
+ * says nothing of the others, still compiling and loading while the measurement would run.
+ */
+async function workersSettled(primary: ChildProcess, count: number, seconds = 120): Promise<void> {
+  const pid = primary.pid as number;
+  const deadline = Date.now() + seconds * 1000;
+  let before = cpuSeconds(primary);
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const workers = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).length;
+    const now = cpuSeconds(primary);
+    // Idle workers spend next to no CPU: less than a tenth of a core over the last second, all of them together.
+    if (workers === count && now - before < 0.1) return;
+    before = now;
+  }
+  throw new Error(`the ${count} workers did not settle within ${seconds}s`);
+}
+
 interface Measured {
   name: string;
   method: string;
@@ -433,6 +452,7 @@ async function main(): Promise<void> {
   stopping = false;
   const workers = startChild('auth-2-workers', 'src/main.ts', { ...serverEnv, AUTH_PORT: String(workersPort), AUTH_ISSUER: workersIssuer, AUTH_WORKERS: '2' });
   await waitFor(`${workersIssuer}/healthz`, workers);
+  await workersSettled(workers, 2);
   results.push(
     await measure({ name: 'token-client-credentials-2-workers', server: workers, options: { url: `${workersIssuer}/token`, method: 'POST', headers: form, body: clientCredentials } }),
   );
