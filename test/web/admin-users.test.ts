@@ -55,7 +55,7 @@ describe('the admin console: users', function () {
     await page.getByLabel('Search by username, display name or email').fill('LISTED7@example');
     await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
     expect(await page.locator('tbody tr').count()).to.equal(1);
-    expect(await page.locator('tbody th').textContent()).to.equal('listed-07');
+    expect(await page.locator('tbody td[data-label="Username"]').textContent()).to.equal('listed-07');
     await page.getByLabel('Search by username, display name or email').fill('listed-01 DISPLAY');
     await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Search' }).click()]);
     expect(await page.locator('tbody tr').count()).to.equal(1);
@@ -278,7 +278,7 @@ describe('the admin console: users', function () {
       const [text, name] = (await page.evaluate('[document.activeElement?.textContent ?? "", document.activeElement?.getAttribute("name") ?? ""]')) as [string, string];
       reached.add(name || text.trim());
     }
-    const firstUser = (await page.locator('tbody th a').first().textContent()) as string;
+    const firstUser = (await page.locator('tbody td[data-label="Username"] a').first().textContent()) as string;
     expect([...reached]).to.include.members(['search', 'Search', 'New user', firstUser]);
   });
 
@@ -317,7 +317,7 @@ for (const backend of ['postgres+redis'] as Backend[]) {
       await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
       expect(await page.locator('h1').textContent()).to.equal('pat');
       await page.goto(`${server.url}${USERS}?search=PA`);
-      expect(await page.locator('tbody th').allTextContents()).to.deep.equal(['pat']);
+      expect(await page.locator('tbody td[data-label="Username"]').allTextContents()).to.deep.equal(['pat']);
 
       await page.goto(`${server.url}${USERS}/new`);
       await page.getByLabel('Username').fill('quinn');
