@@ -268,6 +268,19 @@ describe('the admin console: users', function () {
     const missing = await page.goto(`${server.url}${USERS}/no-such-user`);
     expect(missing?.status()).to.equal(404);
     expect(await page.locator('h1').textContent()).to.contain('Page not found');
+    expect((await page.goto(`${server.url}${USERS}/${target.id}/sessions/no-such-session/end`))?.status()).to.equal(404);
+  });
+
+  it('does not let an admin lock themself out: no disabling, deleting or removing admin from their own account', async function () {
+    await openUser('root');
+    expect(await page.getByRole('link', { name: 'Disable account' }).count()).to.equal(0);
+    expect(await page.getByRole('link', { name: 'Delete user' }).count()).to.equal(0);
+    for (const step of ['disable', 'delete', 'admin/remove', 'password/clear']) {
+      const refused = await page.goto(`${server.url}${USERS}/${rootId}/${step}`);
+      expect(refused?.status(), step).to.equal(400);
+      expect(await page.locator('main').textContent()).to.contain('own account here');
+    }
+    expect((await server.services.accounts.get(rootId)).isAdmin).to.equal(true);
   });
 
   it('reaches the main actions with the keyboard', async function () {
