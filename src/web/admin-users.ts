@@ -12,7 +12,7 @@ import { ProfileUpdate } from '../admin/user-api-schemas.js';
 import { BadRequest, NotFound } from '../errors.js';
 import { CONSOLE_CLIENT_ID } from '../provider/console-client.js';
 import type { Services } from '../services.js';
-import { instanceAccessPath, memberPath, userPath, USERS_PATH } from './console-paths.js';
+import { instancePath, memberPath, userPath, USERS_PATH } from './console-paths.js';
 import { renderPage } from './page.js';
 import type { Viewer, WebGuards } from './web-session.js';
 import { doneThen } from './console-actions.js';
@@ -93,7 +93,7 @@ export async function renderUserPage(ctx: Context, services: Services, account: 
         return {
           ...link,
           instanceName: byId.get(link.instanceId)?.name ?? link.instanceId,
-          instanceUrl: instanceAccessPath(link.instanceId),
+          instanceUrl: instancePath(link.instanceId),
           url: memberPath(link.instanceId, account.id),
           role: edited?.role ?? link.role,
           localUserId: edited ? edited.localUserId : (link.localUserId?.toString() ?? ''),
@@ -183,10 +183,7 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
     if (!input.success) return refuse(inputProblem(input.error, FIELD_LABELS), 400);
     try {
       const { account, passwordLink } = await accountOperations.create({ ...input.data, password: input.data.password ?? null }, webActor(ctx));
-      if (!passwordLink) {
-        return doneThen(ctx, userPath(account.id), `User ${account.username} created.`);
-      }
-      ctx.status = 201;
+      if (!passwordLink) return doneThen(ctx, userPath(account.id), `User ${account.username} created.`);
       await showLink(ctx, account, passwordLink, `User ${account.username} created`);
     } catch (error) {
       const problem = formProblem(error);
