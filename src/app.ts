@@ -115,6 +115,8 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(canonicalProviderPaths(PROVIDER_PATHS));
   app.use(securityHeaders({ contentSecurityPolicy: CONTENT_SECURITY_POLICY, crossOriginEmbedderPolicy: false, frameguard: { action: 'deny' } }));
   app.use(discoveryCache(services.liveProvider, config.issuer));
+  // The endpoints where instances authenticate: no router below serves their paths, so they skip them all.
+  for (const stage of clientStages) app.use(stage);
   app.use(site.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
@@ -132,7 +134,6 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   // Before the provider: POST /auth/register shares the authorization endpoint's prefix, and is ours alone.
   app.use(userApi.routes());
   app.use(adminApi.routes());
-  for (const stage of clientStages) app.use(stage);
   app.use(presentJwts);
   // The provider of the current signing keys (src/provider/live-provider.ts).
   app.use(services.liveProvider.middleware());

@@ -23,9 +23,14 @@ export interface AccessTokenClaims extends JWTPayload {
 /** How many verified tokens a node remembers (a few MB at most). */
 const VERIFIED_TOKENS = 10_000;
 
-/** A compact JWS: three base64url parts. Anything else is not worth a verification. */
-export function looksLikeJwt(value: unknown): value is string {
-  if (typeof value !== 'string' || value.split('.').length !== 3) return false;
+/** Three base64url parts, as a compact JWS is spelled: what the stages hand to `verify` rather than to the provider. */
+export function isJwtShaped(value: unknown): value is string {
+  return typeof value === 'string' && /^[\w-]+\.[\w-]+\.[\w-]*$/.test(value);
+}
+
+/** A compact JWS with a readable header. Anything else is not worth a verification. */
+function looksLikeJwt(value: string): boolean {
+  if (!isJwtShaped(value)) return false;
   try {
     decodeProtectedHeader(value);
     return true;

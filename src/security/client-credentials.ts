@@ -66,11 +66,29 @@ function basicCredentials(authorization: string | undefined): { clientId: string
   return clientId && secret ? { clientId, secret } : undefined;
 }
 
-/** Compares secrets in constant time whatever their lengths (digests of equal length). */
-function sameSecret(presented: string, stored: string | null): boolean {
-  if (stored === null) return false;
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(presented), digest(stored));
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * The digests of an instance's secrets, made once per read of the instance (InstanceStore keeps a read for a few
+ * seconds, and an instance's every call in that time compares against the same secrets).
+ */
+const secretDigests = new WeakMap<InstanceWithSecret, { current: Buffer | null; previous: Buffer | null }>();
+
+function digestsOf(found: InstanceWithSecret): { current: Buffer | null; previous: Buffer | null } {
+  let digests = secretDigests.get(found);
+  if (!digests) {
+    digests = {
+      current: found.clientSecret === null ? null : digest(found.clientSecret),
+      previous: found.previousSecret === null ? null : digest(found.previousSecret.secret),
+    };
+    secretDigests.set(found, digests);
+  }
+  return digests;
+}
+
+/** Compares a presented secret with a stored one's digest in constant time, whatever their lengths. */
+function sameSecret(presented: Buffer, stored: Buffer | null): boolean {
+  return stored !== null && timingSafeEqual(presented, stored);
 }
 
 /** RFC 6749 §2.3.1: each part form-encoded, then both base64'd. */
@@ -79,11 +97,14 @@ function basicHeader(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString('base64')}`;
 }
 
-function secretVerdict(secret: string, { instance, clientSecret, previousSecret }: InstanceWithSecret): CredentialVerdict {
+function secretVerdict(secret: string, found: InstanceWithSecret): CredentialVerdict {
+  const { instance, previousSecret } = found;
   if (!SECRET_METHODS.has(instance.tokenEndpointAuthMethod)) return 'invalid';
+  const presented = digest(secret);
+  const stored = digestsOf(found);
   // Both compared whatever the first answer, so that the time taken says nothing of which one matched.
-  const current = sameSecret(secret, clientSecret);
-  const previous = previousSecret !== null && sameSecret(secret, previousSecret.secret);
+  const current = sameSecret(presented, stored.current);
+  const previous = previousSecret !== null && sameSecret(presented, stored.previous);
   if (current) return 'valid';
   return previous && previousSecret.expiresAt.getTime() > Date.now() ? 'previous' : 'invalid';
 }
