@@ -34,6 +34,11 @@ export class AuthError extends Error {
   }
 }
 
+/** An error's message, for logs and for the message of the AuthError wrapping it. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The auth server could not be reached (network error or timeout), as opposed to an answer we did not like. */
 export function isUnreachable(error: unknown): boolean {
   if (error instanceof AuthError) return error.code === 'auth_unavailable';

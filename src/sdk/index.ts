@@ -3,7 +3,9 @@ import { AuthClient, createAuthClient } from './auth-client.js';
 import { optionsFromEnv, type AuthClientOptions } from './options.js';
 
 export { AuthClient, createAuthClient };
-export type { AuthStatus, IntrospectionResult, SessionEnd, ValidateOptions, VerifiedToken } from './auth-client.js';
+export type { AuthStatus } from './auth-server-connection.js';
+export type { SessionEnd } from './session-ends.js';
+export type { IntrospectionResult, ValidateOptions, VerifiedToken } from './token-validator.js';
 export type { AuthUser } from './auth-user.js';
 export { AuthError, isUnreachable, type AuthErrorCode } from './errors.js';
 export { MemoryStore, NodeRedisStore, RedisStore, type KeyValueStore, type NodeRedisLike, type RedisLike } from './key-value-store.js';

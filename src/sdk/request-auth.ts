@@ -1,7 +1,8 @@
 // What every middleware does with a request: take the bearer token or the session cookie, check it, and answer
 // errors the way ChillFi3 does today (401 without a token, 403 for a bad one, 503 when a live check is impossible).
 import { parse as parseCookies } from 'cookie';
-import { isServiceToken, type AuthClient, type ValidateOptions, type VerifiedToken } from './auth-client.js';
+import type { AuthClient } from './auth-client.js';
+import { isServiceToken, type ValidateOptions, type VerifiedToken } from './token-validator.js';
 import { AuthError } from './errors.js';
 
 /** The default name of the browser session cookie (options.sessionCookieName). */

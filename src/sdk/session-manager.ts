@@ -5,7 +5,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout } from 'node:timers/promises';
 import * as oidc from 'openid-client';
-import type { AuthClient, SessionEnd } from './auth-client.js';
+import type { AuthClient } from './auth-client.js';
+import type { SessionEnd } from './session-ends.js';
 import { AuthError, isUnreachable } from './errors.js';
 
 export interface BrowserSession {

@@ -3,7 +3,8 @@
 // ends: at once on back-channel logout, and within revalidateIntervalMs on revocation. Every socket answers
 // WHOAMI_EVENT with who it is. Needs no socket.io import.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { AuthClient, SessionEnd } from './auth-client.js';
+import type { AuthClient } from './auth-client.js';
+import type { SessionEnd } from './session-ends.js';
 import type { AuthUser } from './auth-user.js';
 import { AuthError, isUnreachable } from './errors.js';
 import { authenticateCredentials, type Credentials, type MiddlewareOptions } from './request-auth.js';
