@@ -38,7 +38,8 @@ export function publicJwks(jwks: readonly PrivateJwk[]): { keys: JWK[] } {
   return { keys: jwks.map(({ kid, alg, use, kty, crv, x, y, n, e }) => ({ kid, alg, use, kty, crv, x, y, n, e })) };
 }
 
-async function generate(alg: string): Promise<PrivateJwk> {
+/** A new private signing key for `alg` (EdDSA: Ed25519), its kid the JWK thumbprint. */
+export async function generateSigningKey(alg: string): Promise<PrivateJwk> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
   const jwk = await exportJWK(privateKey);
   return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg, use: 'sig' };
@@ -178,7 +179,7 @@ export class KeyStore {
   }
 
   async #insert(keys: Repository<SigningKey>, alg: string, state: 'next' | 'active', activatedAt: Date | null, createdAt = new Date()) {
-    const jwk = await generate(alg);
+    const jwk = await generateSigningKey(alg);
     const row = {
       kid: jwk.kid,
       alg,

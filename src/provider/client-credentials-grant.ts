@@ -8,8 +8,8 @@
 // completely (src/http/client-call.ts), allowed this grant, asking for its own resource (or none) and only for scopes
 // it is allowed, with no parameter beyond those. Everything else, errors included, goes on to the provider, which
 // answers it as before.
-import { randomBytes } from 'node:crypto';
 import type { Middleware } from 'koa';
+import { nanoid } from 'nanoid';
 import type { AccessTokenSigner } from '../keys/access-token-signer.js';
 import { settledInstance } from '../http/client-call.js';
 import { isPlainForm, oauthForm } from '../http/oauth-form.js';
@@ -48,8 +48,10 @@ export function clientCredentialsGrant({ path, issuer, signer, ttlSeconds, servi
 
     const scope = scopes.filter((name) => serviceScopes.has(name)).join(' ') || undefined;
     const iat = Math.floor(Date.now() / 1000);
-    const accessToken = await signer.sign({
-      jti: randomBytes(32).toString('base64url'),
+    const accessToken = signer.sign({
+      // 43 URL-safe characters, the provider's own token ids; nanoid draws them from a pool of random bytes filled
+      // in bulk, where a randomBytes call per token costs a system call each.
+      jti: nanoid(43),
       sub: instance.clientId,
       iat,
       exp: iat + ttlSeconds,
