@@ -19,7 +19,7 @@
 // BENCH_CONNECTIONS (50), BENCH_DURATION (10 seconds per target), BENCH_WARMUP (2 seconds per target),
 // BENCH_ROUNDS (3 alternating rounds of hello-world, discovery and JWKS, and of sign-in and raw argon2id),
 // BENCH_SIGNIN_CONCURRENCY (8 sign-ins at once), UV_THREADPOOL_SIZE (4).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -54,6 +54,12 @@ const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
+
+/** Pins every thread of this process (autocannon's load) to `core`. */
+function pinSelf(core: string): void {
+  const pinned = spawnSync('taskset', ['-a', '-p', '-c', core, String(process.pid)], { stdio: 'ignore' });
+  if (pinned.status !== 0) throw new Error(`taskset could not pin the benchmark to core ${core}`);
+}
 
 /** `node --import tsx <script>`, pinned to `core` (taskset, which execs node in the same process) when one is given. */
 function nodeCommand(script: string, core?: string): [string, string[]] {
@@ -408,9 +414,12 @@ async function main(): Promise<void> {
   const bare = `http://127.0.0.1:${barePort}`;
   const bareSecret = randomBytes(24).toString('base64url');
   log(`starting the auth server on ${issuer}, the Koa hello-world on 127.0.0.1:${helloPort}, the bare provider on ${bare}`);
-  const auth = startChild('auth', 'src/main.ts', serverEnv);
-  const hello = startChild('hello', 'bench/hello-server.ts', { PORT: String(helloPort) });
-  const bareProvider = startChild('bare', 'bench/bare-provider.ts', { PORT: String(barePort), BARE_SECRET: bareSecret });
+  // As the issue's figures were taken: each single-process server on one core, the load generator (this process) on the
+  // other, so that a server's rate is what its own CPU allows; PostgreSQL and Redis run where the scheduler puts them.
+  pinSelf(CLIENT_CORE);
+  const auth = startChild('auth', 'src/main.ts', serverEnv, SERVER_CORE);
+  const hello = startChild('hello', 'bench/hello-server.ts', { PORT: String(helloPort) }, SERVER_CORE);
+  const bareProvider = startChild('bare', 'bench/bare-provider.ts', { PORT: String(barePort), BARE_SECRET: bareSecret }, SERVER_CORE);
   await Promise.all([
     waitFor(`${issuer}/healthz`, auth),
     waitFor(`http://127.0.0.1:${helloPort}/`, hello),
@@ -463,6 +472,8 @@ async function main(): Promise<void> {
   const workersIssuer = `http://127.0.0.1:${workersPort}`;
   log(`starting the auth server with AUTH_WORKERS=2 on ${workersIssuer}`);
   stopping = false;
+  // Two workers are about using both cores: nothing pinned from here on (children inherit this process's affinity).
+  pinSelf(`0-${cpus().length - 1}`);
   const workers = startChild('auth-2-workers', 'src/main.ts', { ...serverEnv, AUTH_PORT: String(workersPort), AUTH_ISSUER: workersIssuer, AUTH_WORKERS: '2' });
   await waitFor(`${workersIssuer}/healthz`, workers);
   await workersSettled(workers, 2);
@@ -507,7 +518,7 @@ async function main(): Promise<void> {
       baseline: 'Koa hello-world in its own process (bench/hello-server.ts)',
       bareProvider: 'oidc-provider with its in-memory adapter and static clients, ES256 JWTs (bench/bare-provider.ts)',
       serverCpu: 'user + system CPU of the serving process (and its workers) over the measured run, from /proc',
-      note: 'autocannon runs in the benchmark process on the same machine as both servers',
+      cores: `each one-process server on core ${SERVER_CORE}, autocannon (this process) on core ${CLIENT_CORE}; AUTH_WORKERS=2 unpinned`,
     },
     targets: results.map((result) => ({
       ...result,
