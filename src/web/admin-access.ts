@@ -119,6 +119,25 @@ export function adminAccessPages(services: Services, guards: WebGuards): Router 
     await renderAccessPage(ctx, services, await instances.get(param(ctx, 'id')), pageNumber);
   });
 
+  /** Grants the access; a refusal of the operation (a taken local id, ...) is answered on the form instead: false. */
+  async function granted(
+    ctx: Context,
+    instanceId: string,
+    accountId: string,
+    { role, localUserId }: { role: InstanceRole; localUserId?: number | null | undefined },
+    refuse: (message: string, status?: number) => Promise<void>,
+  ): Promise<boolean> {
+    try {
+      await accessOperations.grant(instanceId, accountId, role, localUserId ?? null, webActor(ctx));
+      return true;
+    } catch (error) {
+      const problem = formProblem(error);
+      if (!problem) throw error;
+      await refuse(problem.message, problem.status);
+      return false;
+    }
+  }
+
   router.post(accessPath, ...action, async function addMember(ctx) {
     const instance = await instances.get(param(ctx, 'id'));
     const fields = formFields(ctx);
@@ -128,13 +147,7 @@ export function adminAccessPages(services: Services, guards: WebGuards): Router 
     if (!input.success) return refuse(inputProblem(input.error, FIELD_LABELS));
     const account = add.username.trim() ? await accounts.findByUsername(add.username.trim()) : null;
     if (!account) return refuse(add.username.trim() ? `There is no user named ${add.username.trim()}.` : 'Username: enter the username of the person to add.');
-    try {
-      await accessOperations.grant(instance.id, account.id, input.data.role, input.data.localUserId ?? null, webActor(ctx));
-    } catch (error) {
-      const problem = formProblem(error);
-      if (!problem) throw error;
-      return refuse(problem.message, problem.status);
-    }
+    if (!(await granted(ctx, instance.id, account.id, input.data, refuse))) return;
     doneThen(ctx, instanceAccessPath(instance.id), `${account.username} may use ${instance.name} as ${input.data.role}.`);
   });
 
@@ -147,13 +160,7 @@ export function adminAccessPages(services: Services, guards: WebGuards): Router 
     if (!input.success) return refuse(inputProblem(input.error, FIELD_LABELS));
     const instance = grant.instanceId ? await instances.get(grant.instanceId).catch(() => null) : null;
     if (!instance) return refuse('Instance: choose the instance to give access to.');
-    try {
-      await accessOperations.grant(instance.id, account.id, input.data.role, input.data.localUserId ?? null, webActor(ctx));
-    } catch (error) {
-      const problem = formProblem(error);
-      if (!problem) throw error;
-      return refuse(problem.message, problem.status);
-    }
+    if (!(await granted(ctx, instance.id, account.id, input.data, refuse))) return;
     doneThen(ctx, userPath(account.id), `${account.username} may use ${instance.name} as ${input.data.role}.`);
   });
 

@@ -1,8 +1,24 @@
-// What the admin console's tests do besides driving pages: age a sign-in past the fresh window, read the audit trail
-// of an account, post a form as the browser would but with fields of the test's choosing.
-import type { Page } from 'playwright-core';
+// What the admin console's tests do besides driving pages: start and close the deployment a suite drives, age a
+// sign-in past the fresh window, read the audit trail of an account, post a form as the browser would but with fields
+// of the test's choosing.
+import type { Browser, Page } from 'playwright-core';
 import { MAX_AUDIT_PAGE } from '../../src/audit/audit-log.js';
-import type { TestServer } from './test-server.js';
+import { launchChromium } from './chromium.js';
+import { addAccount } from './fixtures.js';
+import { startTestServer, type Backend, type TestServer } from './test-server.js';
+
+/** A console suite's deployment: the server on `backend` with the admin `root` it signs in as, and Chromium. */
+export async function consoleDeployment(backend: Backend): Promise<{ server: TestServer; browser: Browser; rootId: string }> {
+  const [server, browser] = await Promise.all([startTestServer(backend), launchChromium()]);
+  const root = await addAccount(server, 'root', { isAdmin: true });
+  return { server, browser, rootId: root.id };
+}
+
+/** Closes what consoleDeployment started (either may be missing when its `before` failed). */
+export async function closeDeployment(server: TestServer | undefined, browser: Browser | undefined): Promise<void> {
+  await browser?.close();
+  await server?.close();
+}
 
 /**
  * Makes every provider session of the account look as if its password was entered `seconds` ago (the session's

@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import type { Instance } from '../../src/instances/instance-entity.js';
-import { launchChromium } from '../support/chromium.js';
-import { auditActions, postForm } from '../support/console.js';
+import { auditActions, closeDeployment, consoleDeployment, postForm } from '../support/console.js';
 import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
-import { startTestServer, type Backend, type TestServer } from '../support/test-server.js';
+import type { Backend, TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
 
 function accessPath(instance: Instance): string {
@@ -18,16 +17,12 @@ describe('the admin console: access to an instance', function () {
   let invite: Instance;
 
   before(async function () {
-    [server, browser] = await Promise.all([startTestServer('sqlite'), launchChromium()]);
-    await addAccount(server, 'root', { isAdmin: true });
+    ({ server, browser } = await consoleDeployment('sqlite'));
     invite = (await addInstance(server, { name: 'Invite only', accessPolicy: 'invite' })).instance;
     page = await (await browser.newContext()).newPage();
     await signInToWeb(page, server, 'root', PASSWORD, accessPath(invite));
   });
-  after(async function () {
-    await browser?.close();
-    await server?.close();
-  });
+  after(() => closeDeployment(server, browser));
 
   function accessOf(instance: Instance, username: string) {
     return server.services.accounts.findByUsername(username).then((account) => server.services.instances.accessOf(instance.id, account!.id));
@@ -189,13 +184,9 @@ for (const backend of ['postgres+redis'] as Backend[]) {
     let browser: Browser;
 
     before(async function () {
-      [server, browser] = await Promise.all([startTestServer(backend), launchChromium()]);
-      await addAccount(server, 'root', { isAdmin: true });
+      ({ server, browser } = await consoleDeployment(backend));
     });
-    after(async function () {
-      await browser?.close();
-      await server?.close();
-    });
+    after(() => closeDeployment(server, browser));
 
     it('invites a member and removes them', async function () {
       const { instance } = await addInstance(server, { name: 'Shared', accessPolicy: 'invite' });

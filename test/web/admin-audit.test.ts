@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN_CONSOLE_PREFIX } from '../../src/web/page.js';
-import { launchChromium } from '../support/chromium.js';
 import { addAccount, addInstance, PASSWORD } from '../support/fixtures.js';
-import { startTestServer, type Backend, type TestServer } from '../support/test-server.js';
+import { closeDeployment, consoleDeployment } from '../support/console.js';
+import type { Backend, TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
 
 const AUDIT = `${ADMIN_CONSOLE_PREFIX}/audit`;
@@ -25,8 +25,7 @@ describe('the console: audit trail', function () {
   let clientId: string;
 
   before(async function () {
-    [server, browser] = await Promise.all([startTestServer('sqlite'), launchChromium()]);
-    await addAccount(server, 'root', { isAdmin: true });
+    ({ server, browser } = await consoleDeployment('sqlite'));
     julesId = (await addAccount(server, 'jules')).id;
     ({ instance: { id: instanceId, clientId } } = await addInstance(server, { name: 'Living room' }));
     const { audit } = server.services;
@@ -37,10 +36,7 @@ describe('the console: audit trail', function () {
     page = await browser.newPage();
     await signInToWeb(page, server, 'root', PASSWORD, AUDIT);
   });
-  after(async function () {
-    await browser?.close();
-    await server?.close();
-  });
+  after(() => closeDeployment(server, browser));
 
   it('shows the newest entries first, a page at a time through the cursor', async function () {
     expect(await page.title()).to.contain('Audit trail');
@@ -147,13 +143,9 @@ for (const backend of ['postgres+redis'] as Backend[]) {
     let browser: Browser;
 
     before(async function () {
-      [server, browser] = await Promise.all([startTestServer(backend), launchChromium()]);
-      await addAccount(server, 'root', { isAdmin: true });
+      ({ server, browser } = await consoleDeployment(backend));
     });
-    after(async function () {
-      await browser?.close();
-      await server?.close();
-    });
+    after(() => closeDeployment(server, browser));
 
     it('shows the trail, filtered, and exports it', async function () {
       const page = await browser.newPage();

@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { AuditEventEntity } from '../../src/audit/audit-event-entity.js';
 import { ADMIN_CONSOLE_PREFIX } from '../../src/web/page.js';
-import { launchChromium } from '../support/chromium.js';
 import { addAccount, addInstance, PASSWORD } from '../support/fixtures.js';
-import { startTestServer, type Backend, type TestServer } from '../support/test-server.js';
+import { closeDeployment, consoleDeployment } from '../support/console.js';
+import type { Backend, TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
 
 /** The number the dashboard shows beside `label`. */
@@ -20,9 +20,8 @@ describe('the console: dashboard', function () {
   let page: Page;
 
   before(async function () {
-    [server, browser] = await Promise.all([startTestServer('sqlite'), launchChromium()]);
+    ({ server, browser } = await consoleDeployment('sqlite'));
     const { accounts, audit, dataSource } = server.services;
-    await addAccount(server, 'root', { isAdmin: true });
     await addAccount(server, 'second-admin', { isAdmin: true });
     const jules = await addAccount(server, 'jules');
     const gone = await addAccount(server, 'gone');
@@ -48,10 +47,7 @@ describe('the console: dashboard', function () {
     page = await browser.newPage();
     await signInToWeb(page, server, 'root', PASSWORD, ADMIN_CONSOLE_PREFIX);
   });
-  after(async function () {
-    await browser?.close();
-    await server?.close();
-  });
+  after(() => closeDeployment(server, browser));
 
   it('counts users, admins, disabled and locked accounts, instances and active keys', async function () {
     expect(await count(page, 'users')).to.equal(5);
@@ -106,16 +102,12 @@ for (const backend of ['postgres+redis'] as Backend[]) {
     let browser: Browser;
 
     before(async function () {
-      [server, browser] = await Promise.all([startTestServer(backend), launchChromium()]);
-      await addAccount(server, 'root', { isAdmin: true });
+      ({ server, browser } = await consoleDeployment(backend));
       const locked = await addAccount(server, 'locked-out');
       await server.services.accounts.reserveLoginAttempt(locked.id, 1, 300);
       await server.services.audit.record({ action: 'login', outcome: 'failure', accountId: locked.id, details: { reason: 'locked' } });
     });
-    after(async function () {
-      await browser?.close();
-      await server?.close();
-    });
+    after(() => closeDeployment(server, browser));
 
     it('counts in the database and lists the lockouts', async function () {
       const page = await browser.newPage();

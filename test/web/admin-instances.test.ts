@@ -2,11 +2,10 @@ import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN_CONSOLE_PREFIX } from '../../src/web/page.js';
 import { FRESH_SIGN_IN_SECONDS } from '../../src/web/web-session.js';
-import { launchChromium } from '../support/chromium.js';
 import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
-import { startTestServer, type Backend, type TestServer } from '../support/test-server.js';
+import type { Backend, TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
-import { ageSignIn, postForm } from '../support/console.js';
+import { ageSignIn, closeDeployment, consoleDeployment, postForm } from '../support/console.js';
 
 const INSTANCES = `${ADMIN_CONSOLE_PREFIX}/instances`;
 
@@ -18,16 +17,12 @@ describe('the console: instances', function () {
   let rootId: string;
 
   before(async function () {
-    [server, browser] = await Promise.all([startTestServer('sqlite'), launchChromium()]);
-    rootId = (await addAccount(server, 'root', { isAdmin: true })).id;
+    ({ server, browser, rootId } = await consoleDeployment('sqlite'));
     await addAccount(server, 'jules');
     page = await browser.newPage();
     await signInToWeb(page, server, 'root', PASSWORD, INSTANCES);
   });
-  after(async function () {
-    await browser?.close();
-    await server?.close();
-  });
+  after(() => closeDeployment(server, browser));
 
   /** The newest audit entries of this action. */
   async function auditEntries(action: string) {
@@ -245,13 +240,9 @@ for (const backend of ['postgres+redis'] as Backend[]) {
     let browser: Browser;
 
     before(async function () {
-      [server, browser] = await Promise.all([startTestServer(backend), launchChromium()]);
-      await addAccount(server, 'root', { isAdmin: true });
+      ({ server, browser } = await consoleDeployment(backend));
     });
-    after(async function () {
-      await browser?.close();
-      await server?.close();
-    });
+    after(() => closeDeployment(server, browser));
 
     it('registers an instance and shows its secret once', async function () {
       const page = await browser.newPage();

@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from '../support/chromium.js';
 import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
-import { startTestServer, type Backend, type TestServer } from '../support/test-server.js';
+import type { Backend, TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
-import { ageSignIn, auditActions, postForm } from '../support/console.js';
+import { ageSignIn, auditActions, closeDeployment, consoleDeployment, postForm } from '../support/console.js';
 
 const USERS = '/admin/users';
 
@@ -16,16 +15,12 @@ describe('the admin console: users', function () {
   let rootId: string;
 
   before(async function () {
-    [server, browser] = await Promise.all([startTestServer('sqlite'), launchChromium()]);
-    rootId = (await addAccount(server, 'root', { isAdmin: true })).id;
+    ({ server, browser, rootId } = await consoleDeployment('sqlite'));
     context = await browser.newContext();
     page = await context.newPage();
     await signInToWeb(page, server, 'root', PASSWORD, USERS);
   });
-  after(async function () {
-    await browser?.close();
-    await server?.close();
-  });
+  after(() => closeDeployment(server, browser));
 
   function accountNamed(username: string) {
     return server.services.accounts.findByUsername(username);
@@ -313,13 +308,9 @@ for (const backend of ['postgres+redis'] as Backend[]) {
     let browser: Browser;
 
     before(async function () {
-      [server, browser] = await Promise.all([startTestServer(backend), launchChromium()]);
-      await addAccount(server, 'root', { isAdmin: true });
+      ({ server, browser } = await consoleDeployment(backend));
     });
-    after(async function () {
-      await browser?.close();
-      await server?.close();
-    });
+    after(() => closeDeployment(server, browser));
 
     it('lists, creates, shows and disables a user', async function () {
       const page = await browser.newPage();
