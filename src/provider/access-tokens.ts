@@ -23,20 +23,32 @@ export interface AccessTokenClaims extends JWTPayload {
 /** How many verified tokens a node remembers (a few MB at most). */
 const VERIFIED_TOKENS = 10_000;
 
-/** Three base64url parts, as a compact JWS is spelled: what the stages hand to `verify` rather than to the provider. */
-export function isJwtShaped(value: unknown): value is string {
-  return typeof value === 'string' && /^[\w-]+\.[\w-]+\.[\w-]*$/.test(value);
+/** Three base64url parts, as a compact JWS is spelled: the cheap test, enough for every token this server issues. */
+function isJwtShaped(value: string): boolean {
+  return /^[\w-]+\.[\w-]+\.[\w-]*$/.test(value);
 }
 
-/** A compact JWS with a readable header. Anything else is not worth a verification. */
-function looksLikeJwt(value: string): boolean {
-  if (!isJwtShaped(value)) return false;
+function hasReadableHeader(value: string): boolean {
   try {
     decodeProtectedHeader(value);
     return true;
   } catch {
     return false;
   }
+}
+
+/**
+ * A token the stages answer for rather than the provider: one spelled as a JWS, or any whose first part reads as a JOSE
+ * header, which the provider would refuse at introspection and revocation as a structured token it cannot look up
+ * (400 unsupported_token_type) where it is just an unknown token (inactive, RFC 7662; ignored, RFC 7009).
+ */
+export function isStructuredToken(value: unknown): value is string {
+  return typeof value === 'string' && (isJwtShaped(value) || hasReadableHeader(value));
+}
+
+/** A compact JWS with a readable header. Anything else is not worth a verification. */
+function looksLikeJwt(value: string): boolean {
+  return isJwtShaped(value) && hasReadableHeader(value);
 }
 
 function isAccessTokenClaims(payload: JWTPayload): payload is AccessTokenClaims {

@@ -14,7 +14,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { InstanceStore } from '../instances/instance-store.js';
 import { settledInstance } from '../http/client-call.js';
 import { isPlainForm, oauthForm } from '../http/oauth-form.js';
-import { grantIdOf, isJwtShaped, type AccessTokenClaims, type AccessTokens } from './access-tokens.js';
+import { grantIdOf, isStructuredToken, type AccessTokenClaims, type AccessTokens } from './access-tokens.js';
 import { GRANT_ID_CLAIM } from './revocation-marks.js';
 
 /** Stands in for a token nobody issued: not a possible token id (ids never contain '!'). */
@@ -69,7 +69,7 @@ export function jwtIntrospection({ path, issuer, accessTokens, instances }: JwtI
 
   return async function introspectJwtAccessTokens(ctx, next) {
     const form = oauthForm(ctx);
-    if (ctx.method !== 'POST' || ctx.path !== path || !form || !isJwtShaped(form.token)) return next();
+    if (ctx.method !== 'POST' || ctx.path !== path || !form || !isStructuredToken(form.token)) return next();
     const token = form.token;
     const caller = settledInstance(ctx);
     const hint = form.token_type_hint;

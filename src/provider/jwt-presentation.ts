@@ -13,7 +13,7 @@ import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { oauthForm } from '../http/oauth-form.js';
 import { deriveKey } from '../security/secret-box.js';
-import { grantIdOf, isJwtShaped, type AccessTokenClaims, type AccessTokens } from './access-tokens.js';
+import { grantIdOf, isStructuredToken, type AccessTokenClaims, type AccessTokens } from './access-tokens.js';
 
 /** Stands in for a token nobody issued: not a possible token id (ids never contain '!'). */
 const UNKNOWN_TOKEN = '!';
@@ -62,17 +62,17 @@ export function jwtPresentation({ accessTokens, provider, secretKey, paths }: Jw
     if (ctx.path === paths.userinfo) {
       // RFC 6750 §2.1 (header) and §2.2 (form): a token that is ours but revoked or expired is an unknown one.
       const bearer = /^Bearer ([^\s]+)$/i.exec(ctx.get('authorization'))?.[1];
-      if (isJwtShaped(bearer)) {
+      if (isStructuredToken(bearer)) {
         const claims = await accessTokens.live(bearer);
         ctx.req.headers.authorization = `Bearer ${claims ? await present(claims) : UNKNOWN_TOKEN}`;
       }
-      if (form && isJwtShaped(form.access_token)) {
+      if (form && isStructuredToken(form.access_token)) {
         const claims = await accessTokens.live(form.access_token);
         form.access_token = claims ? await present(claims) : UNKNOWN_TOKEN;
       }
       return next();
     }
-    if (ctx.path !== paths.revocation || !form || !isJwtShaped(form.token)) return next();
+    if (ctx.path !== paths.revocation || !form || !isStructuredToken(form.token)) return next();
     // A JWT that is not ours, or no longer verifies, is an unknown token, quietly ignored (RFC 7009 §2.2).
     const claims = await accessTokens.verify(form.token);
     form.token = claims ? await present(claims) : UNKNOWN_TOKEN;

@@ -168,6 +168,65 @@ for (const backend of BACKENDS) {
       });
     });
 
+    describe('under attack', function () {
+      it('answers the same at every spelling of the token and introspection paths the provider runs', async function () {
+        const { instance, clientSecret } = await addInstance(server);
+        const auth = { authorization: basicAuth(instance.clientId, clientSecret) };
+        for (const path of ['/token', '/TOKEN', '/Token/']) {
+          const issued = await post(server, path, { grant_type: 'client_credentials' }, auth);
+          expect(issued.status, path).to.equal(200);
+          for (const introspection of ['/token/introspection', '/TOKEN/INTROSPECTION', '/token/Introspection/']) {
+            const answer = await post(server, introspection, { token: issued.body.access_token as string }, auth);
+            expect(answer.body, `${path} then ${introspection}`).to.include({ active: true, client_id: instance.clientId });
+          }
+        }
+      });
+
+      it('answers 20 parallel issuances with 20 distinct live tokens, and none of them once revoked, racing or not', async function () {
+        const { instance, clientSecret } = await addInstance(server);
+        const auth = { authorization: basicAuth(instance.clientId, clientSecret) };
+        const issued = await Promise.all(Array.from({ length: 20 }, () => post(server, '/token', { grant_type: 'client_credentials' }, auth)));
+        const tokens = issued.map(({ body }) => body.access_token as string);
+        expect(new Set(tokens.map((token) => decodeJwt(token).jti)).size).to.equal(20);
+        const [victim] = tokens;
+        await Promise.all([
+          post(server, '/token/revocation', { token: victim! }, auth),
+          ...Array.from({ length: 19 }, () => post(server, '/token/introspection', { token: victim! }, auth)),
+        ]);
+        const after = await Promise.all(tokens.map((token) => post(server, '/token/introspection', { token }, auth)));
+        expect(after.map(({ body }) => body.active)).to.deep.equal([false, ...Array.from({ length: 19 }, () => true)]);
+        const again = await Promise.all(Array.from({ length: 20 }, () => post(server, '/token/introspection', { token: victim! }, auth)));
+        for (const answer of again) expect(answer.body).to.deep.equal({ active: false });
+      });
+
+      it('answers input no store can hold, huge or odd as an unknown token or the OAuth error, never a 5xx', async function () {
+        const { instance, clientSecret } = await addInstance(server);
+        const auth = { authorization: basicAuth(instance.clientId, clientSecret) };
+        const token = (await post(server, '/token', { grant_type: 'client_credentials' }, auth)).body.access_token as string;
+        const [header, payload, signature] = token.split('.');
+        const odd = [
+          `${header}.${payload}.${signature}\u0000`,
+          `${header}\u0000.${payload}.${signature}`,
+          `${'A'.repeat(40_000)}.${'B'.repeat(10_000)}.${'C'.repeat(86)}`,
+          `${header}.${payload}.${signature}\u{1F600}`,
+          `é.${payload}.${signature}`,
+          '..',
+        ];
+        for (const candidate of odd) {
+          const answer = await post(server, '/token/introspection', { token: candidate }, auth);
+          expect([answer.status, answer.body], JSON.stringify(candidate.slice(0, 40))).to.deep.equal([200, { active: false }]);
+          const revoked = await post(server, '/token/revocation', { token: candidate }, auth);
+          expect(revoked.status, `revocation of ${JSON.stringify(candidate.slice(0, 40))}`).to.equal(200);
+        }
+        for (const scope of ['openid\u0000', 'x'.repeat(40_000), 'openid  profile', '\u{1F600}']) {
+          const answer = await post(server, '/token', { grant_type: 'client_credentials', scope }, auth);
+          expect(answer.status, JSON.stringify(scope.slice(0, 20))).to.be.within(200, 499);
+          // Whatever was asked, a service token carries only scopes it may have (here: none of the odd ones).
+          if (answer.status === 200) expect(decodeJwt(answer.body.access_token as string)).to.not.have.property('scope');
+        }
+      });
+    });
+
     describe('userinfo and revocation through the provider', function () {
       it('serves userinfo for a live token, refuses it once revoked, and stores nothing beyond the request', async function () {
         const account = await addAccount(server, `userinfo-${backend}`);
@@ -182,6 +241,36 @@ for (const backend of BACKENDS) {
         expect((await oidc.tokenIntrospection(client, tokens.access_token)).active).to.equal(false);
         expect(claims.grant_id).to.be.a('string');
       });
+    });
+  });
+}
+
+for (const backend of BACKENDS) {
+  describe(`stateless access tokens past the failure budget (${backend})`, function () {
+    let server: TestServer;
+    before(async function () {
+      server = await startTestServer(backend, { CLIENT_AUTH_FAILURES_PER_CLIENT: '3' });
+    });
+    after(async function () {
+      await server?.close();
+    });
+
+    it('refuses the right secret on both fast paths once the wrong ones spent the budget, whatever X-Forwarded-For says', async function () {
+      const { instance, clientSecret } = await addInstance(server);
+      const auth = { authorization: basicAuth(instance.clientId, clientSecret) };
+      const token = (await post(server, '/token', { grant_type: 'client_credentials' }, auth)).body.access_token as string;
+      const guesses = await Promise.all(
+        Array.from({ length: 20 }, () => post(server, '/token', { grant_type: 'client_credentials' }, { authorization: basicAuth(instance.clientId, 'wrong') })),
+      );
+      expect(guesses.filter(({ status }) => status === 401)).to.have.length(3);
+      expect(guesses.filter(({ status }) => status === 429)).to.have.length(17);
+      const spoofs: Record<string, string>[] = [{}, { 'x-forwarded-for': '203.0.113.9' }, { 'x-forwarded-for': '203.0.113.9, 198.51.100.1', 'x-real-ip': '203.0.113.9' }];
+      for (const spoof of spoofs) {
+        const issued = await post(server, '/token', { grant_type: 'client_credentials' }, { ...auth, ...spoof });
+        const introspected = await post(server, '/token/introspection', { token }, { ...auth, ...spoof });
+        expect([issued.status, introspected.status], JSON.stringify(spoof)).to.deep.equal([429, 429]);
+        expect(issued.headers.get('retry-after')).to.match(/^\d+$/);
+      }
     });
   });
 }
