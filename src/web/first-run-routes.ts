@@ -9,7 +9,7 @@ import type { Context } from 'koa';
 import { MAX_PASSWORD_LENGTH } from '../accounts/password-policy.js';
 import type { Services } from '../services.js';
 import { INSTANCES_PATH } from './console-paths.js';
-import { formFields, formProblem } from './form-input.js';
+import { formFields, formProblem, webActor } from './form-input.js';
 import { renderPage } from './page.js';
 import { SIGN_IN_PATH } from './sign-in-routes.js';
 import { currentViewer, HOME_PATH, redirectToSignIn, type WebGuards } from './web-session.js';
@@ -66,7 +66,7 @@ export function firstRunRoutes(services: Services, guards: WebGuards): Router {
     if ((fields.password ?? '') !== (fields.confirm ?? '')) {
       return showForm(ctx, { username, error: 'The two passwords are not the same.' }, 400);
     }
-    const actor = { accountId: null, via: 'web' as const, ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
+    const actor = webActor(ctx, null);
     let created;
     try {
       created = await firstRun.whileNoAdmin(() => accountOperations.create({ username, password: fields.password ?? '', isAdmin: true }, actor));

@@ -45,8 +45,7 @@ export function formProblem(error: unknown): { message: string; status: number }
   return { message: sentence(error.message), status: error.status };
 }
 
-/** Who sent the form, as the audit trail names them: the signed-in admin, through the web. */
-export function webActor(ctx: Context): Actor {
-  const viewer = ctx.state.viewer as { account: { id: string } };
-  return { accountId: viewer.account.id, via: 'web', ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
+/** Who sent the form, as the audit trail names them: the signed-in person (or `accountId`: nobody yet, a link's owner), through the web. */
+export function webActor(ctx: Context, accountId: string | null = (ctx.state.viewer as { account: { id: string } }).account.id): Actor {
+  return { accountId, via: 'web', ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
 }

@@ -10,6 +10,7 @@ import { MAX_PASSWORD_LENGTH, type PasswordPolicy } from '../accounts/password-p
 import { SET_PASSWORD_PATH, type AccountOperations } from '../admin/account-operations.js';
 import { AppError } from '../errors.js';
 import { renderView } from '../http/views.js';
+import { webActor } from './form-input.js';
 
 export interface SetPasswordDependencies {
   accounts: AccountStore;
@@ -68,7 +69,7 @@ export function setPasswordRoutes(deps: SetPasswordDependencies): Router {
       return page(ctx, { username: account.username, token, error: 'The two passwords are not the same.' }, 400);
     }
     try {
-      await deps.accountOperations.setPasswordWithLink(token, password, { accountId: account.id, via: 'web', ip: ctx.ip, userAgent: ctx.get('user-agent') });
+      await deps.accountOperations.setPasswordWithLink(token, password, webActor(ctx, account.id));
     } catch (error) {
       // A password the policy refuses: ask again. Anything else (the link was used meanwhile) ends on the error page.
       if (!(error instanceof AppError) || error.code !== 'bad_request') throw error;

@@ -5,6 +5,7 @@ import Router from '@koa/router';
 import { AppError } from '../errors.js';
 import { WEB_CALLBACK_PATH } from '../provider/console-client.js';
 import type { Services } from '../services.js';
+import { webActor } from './form-input.js';
 import { currentViewer, finishSignIn, HOME_PATH, localPath, redirectToSignIn, type Viewer, type WebGuards } from './web-session.js';
 
 export const SIGN_IN_PATH = '/web/sign-in';
@@ -35,12 +36,7 @@ export function signInRoutes(services: Services, guards: WebGuards): Router {
 
   router.post(SIGN_OUT_PATH, guards.signedIn, guards.form, guards.csrf, async function signOut(ctx) {
     const { account, sessionUid } = ctx.state.viewer as Viewer;
-    await services.accountOperations.endSessions(account.id, { uid: sessionUid }, {
-      accountId: account.id,
-      via: 'web',
-      ip: ctx.ip,
-      userAgent: ctx.get('user-agent') || null,
-    });
+    await services.accountOperations.endSessions(account.id, { uid: sessionUid }, webActor(ctx));
     ctx.status = 303;
     ctx.redirect('/');
   });
