@@ -13,6 +13,13 @@
 //
 // Not covered: a retry that reaches a node while the lost request is still running (it races the rotation and, like
 // every concurrent reuse, revokes), and a node stopped between using up the token and storing its successor.
+//
+// Relied on beyond oidc-provider's public API, pinned by test/provider/refresh-retry-grace.test.ts (the retry is
+// answered with the very successor the lost answer carried): a refresh that does not rotate answers with the
+// `refresh_token` parameter it was given (lib/actions/grants/refresh_token.js), read from the form as the stages left
+// it (lib/shared/selective_body.js, see src/http/oauth-form.ts); the mounted provider runs on this request's context,
+// so what this stage puts in ctx.state reaches `rotateRefreshToken`; and the provider leaves its answer in ctx.body
+// as an object for the stages around it to read.
 import type { Context, Middleware, Next } from 'koa';
 import type { Adapter, KoaContextWithOIDC } from 'oidc-provider';
 import { isStoreFailure } from '../db/store-failure.js';
