@@ -26,7 +26,7 @@ import { isStoreFailure } from '../db/store-failure.js';
 import { oauthForm } from '../http/oauth-form.js';
 
 /** The model under which the store keeps the record of a rotation, keyed by the refresh token it used up. */
-export const ROTATION_MODEL = 'RefreshTokenRotation';
+const ROTATION_MODEL = 'RefreshTokenRotation';
 
 export interface RefreshRetryGraceOptions {
   /** The token endpoint's path. */
