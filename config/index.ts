@@ -94,6 +94,12 @@ const schema = z.object({
   TOKEN_TTL: integer(60, 86_400).default(900),
   // Refresh token lifetime in seconds (the plan's 7 days). Refresh tokens rotate on every use.
   REFRESH_TTL: integer(300, 31_536_000).default(604_800),
+  // Seconds after a refresh during which the same refresh token, presented again by the same client, gets the answer's
+  // refresh token again instead of counting as reuse (which revokes the whole grant): a client whose answer was lost
+  // (a node or connection gone mid-refresh) retries without being signed out. Within it a thief replaying a token
+  // just used gets that same successor too, and is caught only when the two of them use it (docs/operations.md).
+  // 0 turns it off: any second use revokes.
+  REFRESH_RETRY_GRACE_SECONDS: integer(0, 60).default(10),
   // ID token lifetime in seconds.
   ID_TOKEN_TTL: integer(60, 86_400).default(3600),
   // Single sign-on session lifetime in seconds.
@@ -196,6 +202,8 @@ export interface Config {
   readonly clientAuthFailures: { readonly perIp: number; readonly perClient: number };
   /** Seconds a rotated-out client secret keeps working. */
   readonly clientSecretGraceSeconds: number;
+  /** REFRESH_RETRY_GRACE_SECONDS: how long a used refresh token still gets its successor again; 0 = never. */
+  readonly refreshRetryGraceSeconds: number;
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
   readonly workers: number;
   readonly shutdownTimeoutSeconds: number;
@@ -315,6 +323,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: env.AUTH_TRUST_PROXY,
     clientAuthFailures: Object.freeze({ perIp: env.CLIENT_AUTH_FAILURES_PER_IP, perClient: env.CLIENT_AUTH_FAILURES_PER_CLIENT }),
     clientSecretGraceSeconds: env.CLIENT_SECRET_GRACE_SECONDS,
+    refreshRetryGraceSeconds: env.REFRESH_RETRY_GRACE_SECONDS,
     tls: env.AUTH_TLS_CERT && env.AUTH_TLS_KEY ? Object.freeze({ cert: env.AUTH_TLS_CERT, key: env.AUTH_TLS_KEY }) : undefined,
     workers: env.AUTH_WORKERS,
     shutdownTimeoutSeconds: env.AUTH_SHUTDOWN_TIMEOUT,

@@ -97,6 +97,9 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
     accessTokens: services.accessTokens,
     signer: services.accessTokenSigner,
     accessTokenTtl: config.ttl.accessToken,
+    refreshRetryGraceSeconds: config.refreshRetryGraceSeconds,
+    adapter: (model) => new services.oidcStore.Adapter(model),
+    now: services.clock,
   });
   const presentJwts = jwtPresentation({
     accessTokens: services.accessTokens,

@@ -54,9 +54,17 @@ export interface Services extends Stores {
   /** Where every rate limiter keeps its counters: shared by all nodes (see rate-limiter-store.ts). */
   limiterBackend: LimiterBackend;
   loginRateLimit: LoginRateLimit;
+  /** Now, in epoch milliseconds, for the deadlines kept in the stores' records (the refresh retry grace). */
+  clock: () => number;
 }
 
-export async function startServices(config: Config, logger: Logger, { schema }: { schema: SchemaMode }): Promise<Services> {
+export interface ServiceOptions {
+  schema: SchemaMode;
+  /** Date.now unless a test moves time itself. */
+  clock?: () => number;
+}
+
+export async function startServices(config: Config, logger: Logger, { schema, clock = Date.now }: ServiceOptions): Promise<Services> {
   const stores = await openStores(config, { schema, logger });
   if (stores.redis) await checkRedisEviction(stores.redis, logger);
   await stores.keys.ensureActiveKeys([config.algorithms.accessToken, config.algorithms.idToken]);
@@ -136,6 +144,7 @@ export async function startServices(config: Config, logger: Logger, { schema }: 
     passwordLinks,
     limiterBackend: limiters,
     loginRateLimit: new LoginRateLimit(limiters, config.loginRateLimit),
+    clock,
     async close() {
       // The audit entries still being written (provider events are recorded in the background) go in before the
       // database closes.

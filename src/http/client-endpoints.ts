@@ -15,10 +15,14 @@
 //                           401 invalid_client, a grant type the client may not use is 400 unauthorized_client
 //   7. answerIntrospection  introspection of this server's JWT access tokens (src/provider/jwt-introspection.ts)
 //   8. issueServiceToken    a plain client_credentials request from a client settled in stage 2
-//                           (src/provider/client-credentials-grant.ts); everything else goes on to the provider
+//                           (src/provider/client-credentials-grant.ts)
+//   9. answerRefreshRetry   a refresh token used less than REFRESH_RETRY_GRACE_SECONDS ago is replaced by the successor
+//                           it got, which the provider hands over again unrotated; every rotation's successor is
+//                           recorded for that (src/provider/refresh-retry-grace.ts). Everything goes on to the provider
 //
 // Paths are canonical by then (canonical-path.ts runs first), so an exact comparison covers every spelling.
 import type { Context, Middleware, Next } from 'koa';
+import type { Adapter } from 'oidc-provider';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config/index.js';
 import type { InstanceStore } from '../instances/instance-store.js';
@@ -27,6 +31,7 @@ import { rateLimited } from '../metrics/metrics.js';
 import type { AccessTokens } from '../provider/access-tokens.js';
 import { clientCredentialsGrant } from '../provider/client-credentials-grant.js';
 import { jwtIntrospection } from '../provider/jwt-introspection.js';
+import { refreshRetryGrace } from '../provider/refresh-retry-grace.js';
 import { resourceOf, SERVICE_RESOURCE_SCOPES } from '../provider/resource-servers.js';
 import { ROUTES } from '../provider/routes.js';
 import { presentedCredentials, settledBySecret } from '../security/client-credentials.js';
@@ -63,6 +68,12 @@ export interface ClientEndpointDependencies {
   accessTokens: AccessTokens;
   signer: AccessTokenSigner;
   accessTokenTtl: number;
+  /** REFRESH_RETRY_GRACE_SECONDS. */
+  refreshRetryGraceSeconds: number;
+  /** The oidc-provider adapter of a model, on the shared store. */
+  adapter: (model: string) => Adapter;
+  /** Now, in epoch milliseconds. */
+  now: () => number;
 }
 
 interface OAuthErrorBody {
@@ -114,7 +125,7 @@ async function consume(limiter: RateLimiterAbstract, key: string): Promise<{ ok:
 
 /** The stages, in order; each passes requests to other paths straight through. */
 export function clientEndpointStages(deps: ClientEndpointDependencies): Middleware[] {
-  const { instances, limiterBackend, clientAuthFailures, issuer, accessTokens, signer, accessTokenTtl } = deps;
+  const { instances, limiterBackend, clientAuthFailures, issuer, accessTokens, signer, accessTokenTtl, refreshRetryGraceSeconds, adapter, now } = deps;
   const failuresPerIp = createRateLimiter(limiterBackend, {
     keyPrefix: 'client-auth-failures-ip',
     points: clientAuthFailures.perIp,
@@ -269,5 +280,17 @@ export function clientEndpointStages(deps: ClientEndpointDependencies): Middlewa
     resourceOf,
   });
 
-  return [readForm, identifyClient, limitFailures, enforceAllowlist, chargeBudget, conformErrors, answerIntrospection, issueServiceToken];
+  const answerRefreshRetry = refreshRetryGrace({ path: ROUTES.token, graceSeconds: refreshRetryGraceSeconds, adapter, now });
+
+  return [
+    readForm,
+    identifyClient,
+    limitFailures,
+    enforceAllowlist,
+    chargeBudget,
+    conformErrors,
+    answerIntrospection,
+    issueServiceToken,
+    answerRefreshRetry,
+  ];
 }

@@ -15,6 +15,7 @@ import { instanceAccessCheck } from './instance-access-check.js';
 import { loadExistingGrant } from './load-existing-grant.js';
 import { outgoingFetch } from './outgoing-fetch.js';
 import { renderError } from './provider-pages.js';
+import { isRefreshRetry } from './refresh-retry-grace.js';
 import { GRANT_ID_CLAIM } from './revocation-marks.js';
 import { ROUTES } from './routes.js';
 
@@ -65,7 +66,8 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     clientBasedCORS: () => false,
     conformIdTokenClaims: false,
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    rotateRefreshToken: true,
+    // Every refresh rotates, but for a retry within REFRESH_RETRY_GRACE_SECONDS, handed the successor it missed.
+    rotateRefreshToken: (ctx) => !isRefreshRetry(ctx),
     ttl: {
       AccessToken: config.ttl.accessToken,
       ClientCredentials: config.ttl.accessToken,

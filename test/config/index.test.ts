@@ -107,6 +107,15 @@ describe('config', function () {
     expect(message).to.contain('AUTH_PORT').and.contain('TOKEN_TTL').and.contain('AUTH_REDIS_URL');
   });
 
+  it('gives a refresh retry a grace of 10 seconds unless told otherwise, 0 turning it off, at most a minute', function () {
+    expect(loadConfig({ AUTH_DATA_DIR: dataDir }).refreshRetryGraceSeconds).to.equal(10);
+    expect(loadConfig({ AUTH_DATA_DIR: dataDir, REFRESH_RETRY_GRACE_SECONDS: '0' }).refreshRetryGraceSeconds).to.equal(0);
+    for (const refused of ['-1', '61', '2.5', 'soon']) {
+      expect(() => loadConfig({ AUTH_DATA_DIR: dataDir, REFRESH_RETRY_GRACE_SECONDS: refused }), refused)
+        .to.throw(ConfigError, /REFRESH_RETRY_GRACE_SECONDS/);
+    }
+  });
+
   it('builds a PostgreSQL URL from the plan\'s split settings', function () {
     const config = loadConfig({ AUTH_DB_HOST: 'db.internal', AUTH_DB_NAME: 'auth', AUTH_DB_USER: 'chill', AUTH_DB_PASSWORD: 'p@ss', ...SECRET });
     expect(config.database).to.deep.equal({ type: 'postgres', url: 'postgres://chill:p%40ss@db.internal:5432/auth' });

@@ -43,12 +43,16 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect(inactive.active).to.equal(false);
     });
 
+    // Reuse once the chain has moved on: a second use within REFRESH_RETRY_GRACE_SECONDS of a refresh, before its
+    // successor is used, is a retry (test/provider/refresh-retry-grace.test.ts).
     it('rotates refresh tokens and revokes the grant when an old one is reused', async function () {
       const { client } = await addInstance(server);
       const { tokens } = await codeFlow(client, { username: 'alice' });
       const first = tokens.refresh_token!;
       const second = await oidc.refreshTokenGrant(client, first);
       expect(second.refresh_token).to.be.a('string').and.not.equal(first);
+      const third = await oidc.refreshTokenGrant(client, second.refresh_token!);
+      expect(third.refresh_token).to.be.a('string').and.not.equal(second.refresh_token);
       let reuse: unknown;
       try {
         await oidc.refreshTokenGrant(client, first);
@@ -56,8 +60,8 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         reuse = error;
       }
       expect(reuse).to.have.property('error', 'invalid_grant');
-      expect((await oidc.tokenIntrospection(client, second.access_token)).active).to.equal(false);
-      expect((await oidc.tokenIntrospection(client, second.refresh_token!)).active).to.equal(false);
+      expect((await oidc.tokenIntrospection(client, third.access_token)).active).to.equal(false);
+      expect((await oidc.tokenIntrospection(client, third.refresh_token!)).active).to.equal(false);
     });
 
     it('issues client_credentials tokens that introspect as active', async function () {

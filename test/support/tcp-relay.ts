@@ -8,13 +8,20 @@ export interface TcpRelay {
   stall(): void;
   /** Passes bytes again, what was held included. */
   resume(): void;
+  /**
+   * The next connection's request reaches the target, but the first bytes of its answer close both sides instead of
+   * passing, as when a node or a load balancer goes away mid-answer. Resolves once that answer was lost: the target had
+   * finished handling the request.
+   */
+  loseNextAnswer(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A TCP relay to `target` on the loopback, for a store that stops answering without closing anything. */
+/** A TCP relay to `target` on the loopback, for a store that stops answering without closing anything, or an answer lost. */
 export async function tcpRelay(target: { host: string; port: number }): Promise<TcpRelay> {
   const sockets = new Set<Socket>();
   let stalled = false;
+  let answerLost: (() => void) | undefined;
   const server = createServer((client) => {
     const upstream = connect(target.port, target.host);
     for (const socket of [client, upstream]) {
@@ -23,7 +30,17 @@ export async function tcpRelay(target: { host: string; port: number }): Promise<
       socket.on('error', () => [client, upstream].forEach((each) => each.destroy()));
       if (stalled) socket.pause();
     }
-    client.pipe(upstream).pipe(client);
+    client.pipe(upstream);
+    const lost = answerLost;
+    answerLost = undefined;
+    if (!lost) {
+      upstream.pipe(client);
+      return;
+    }
+    upstream.once('data', () => {
+      [client, upstream].forEach((each) => each.destroy());
+      lost();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -35,6 +52,11 @@ export async function tcpRelay(target: { host: string; port: number }): Promise<
     resume() {
       stalled = false;
       for (const socket of sockets) socket.resume();
+    },
+    loseNextAnswer() {
+      return new Promise<void>((resolve) => {
+        answerLost = resolve;
+      });
     },
     async close() {
       for (const socket of sockets) socket.destroy();

@@ -31,11 +31,12 @@ const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '8192', ARGON2_TIME_COST: '1' };
  * The real server on a free loopback port, on a fresh database: SQLite alone, or PostgreSQL with Redis.
  * With `join`, another node of the same deployment: same database, Redis, secret and issuer as that server.
  * With `database`, on that one instead of a fresh one (e.g. in a PostgreSQL cluster of the test's own).
+ * With `clock`, the server reads the time from it (services.clock); a joined node shares the first node's.
  */
 export async function startTestServer(
   backend: Backend = 'sqlite',
   extraEnv: Record<string, string> = {},
-  { join, database: given }: { join?: TestServer; database?: ScratchDatabase } = {},
+  { join, database: given, clock }: { join?: TestServer; database?: ScratchDatabase; clock?: () => number } = {},
 ): Promise<TestServer> {
   const database: ScratchDatabase =
     join?.database ?? given ?? (backend === 'sqlite' ? await scratchSqlite() : await scratchPostgres());
@@ -62,7 +63,7 @@ export async function startTestServer(
       };
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel);
-  const services = await startServices(config, logger, { schema: 'migrate' });
+  const services = await startServices(config, logger, { schema: 'migrate', clock: clock ?? join?.services.clock });
   const app = await createApp({ services, logger });
   server.on('request', app.callback());
   return {
