@@ -1,7 +1,8 @@
 // Set-password links: what an admin hands a person whose account has no password (new, imported without one, or
 // reset). The link carries a random secret; only its SHA-256 is stored, so a database copy opens no account. A link
-// works once (redeemed by one conditional UPDATE: of concurrent uses exactly one wins) until it expires, and issuing a
-// new one for an account withdraws the older ones.
+// works once (redeemed by one conditional UPDATE: of concurrent uses exactly one wins) until it expires; issuing a
+// new one for an account withdraws the older ones, and so does any change of its password (AccountOperations): a link
+// is for the password the account had when it was issued.
 import { createHash, randomBytes } from 'node:crypto';
 import { IsNull, LessThanOrEqual, MoreThan, type DataSource, type Repository } from 'typeorm';
 import { type PasswordLink, PasswordLinkEntity } from './password-link-entity.js';
@@ -30,10 +31,15 @@ export class PasswordLinks {
     const secret = randomBytes(32).toString('base64url');
     const expiresAt = new Date(Date.now() + this.ttlSeconds * 1000);
     // Withdraws the account's older links, and clears out every expired one while at it.
-    await this.#links.delete({ accountId });
+    await this.withdraw(accountId);
     await this.#links.delete({ expiresAt: LessThanOrEqual(new Date()) });
     await this.#links.insert({ id: digest(secret), accountId, expiresAt, usedAt: null });
     return { secret, expiresAt };
+  }
+
+  /** Withdraws every link of the account: none of them works any more. */
+  async withdraw(accountId: string): Promise<void> {
+    await this.#links.delete({ accountId });
   }
 
   /** The account a live, unused link opens (without using it), or null. */

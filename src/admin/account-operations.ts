@@ -49,6 +49,17 @@ export interface AccountOperationsDependencies {
 /** The page a set-password link opens (src/web/set-password.ts serves it). */
 export const SET_PASSWORD_PATH = '/set-password';
 
+/**
+ * Nobody makes a set-password link for their own account, nor clears their own password for one: they change it with
+ * the current one. A link of one's own would set a new password without the old, and with it pass the console's
+ * fresh sign-in (src/web/web-session.ts) that stands before deleting users and rotating keys.
+ */
+function refuseOwnLink(id: string, actor: Actor): void {
+  if (actor.accountId === id) {
+    throw new BadRequest('you cannot make a set-password link for your own account: change your password on your account page, with the current one');
+  }
+}
+
 /** A set-password link that is unknown, used, expired or withdrawn. */
 function invalidLink(): AppError {
   return new AppError('invalid_link', 'this link is not valid any more: ask an admin for a new one', { status: 400 });
@@ -118,9 +129,7 @@ export class AccountOperations {
   async setPassword(id: string, password: string, actor: Actor): Promise<Account> {
     const account = await this.deps.accounts.get(id);
     const hash = await this.deps.hasher.hash(this.deps.policy.check(password, account.username));
-    await this.deps.accounts.setPasswordHash(id, hash);
-    await this.deps.accounts.unlock(id);
-    const ended = await this.deps.sessions.endAll(id);
+    const ended = await this.replacePassword(id, hash, { unlock: true });
     await this.record('account.password_set', id, actor, { ...ended });
     return account;
   }
@@ -130,14 +139,18 @@ export class AccountOperations {
    * (shown once), and is signed out everywhere now.
    */
   async clearPassword(id: string, actor: Actor): Promise<PasswordLinkView> {
-    await this.deps.accounts.setPasswordHash(id, null);
-    const ended = await this.deps.sessions.endAll(id);
+    refuseOwnLink(id, actor);
+    const ended = await this.replacePassword(id, null);
     await this.record('account.password_cleared', id, actor, { ...ended });
     return this.issuePasswordLink(id, actor);
   }
 
-  /** A fresh set-password link for the account (older ones stop working). */
+  /**
+   * A fresh set-password link for the account (older ones stop working). It works on an account with a password too
+   * (an admin's reset: the password stays until the link is used), but never for the actor's own account.
+   */
   async issuePasswordLink(id: string, actor: Actor): Promise<PasswordLinkView> {
+    refuseOwnLink(id, actor);
     await this.deps.accounts.get(id);
     const { secret, expiresAt } = await this.deps.passwordLinks.issue(id);
     await this.record('account.password_link_issued', id, actor, { expires_at: expiresAt.toISOString() });
@@ -147,9 +160,9 @@ export class AccountOperations {
   }
 
   /**
-   * The owner sets a password through a link: used once, whatever the concurrency; the account is unlocked. Refused
-   * with `invalid_link` for a link that is unknown, used or expired, and with `bad_request` for a password the policy
-   * refuses (the link stays usable).
+   * The owner sets a password through a link: used once, whatever the concurrency; the account is unlocked and signed
+   * out everywhere, as by any other password change. Refused with `invalid_link` for a link that is unknown, used or
+   * expired, and with `bad_request` for a password the policy refuses (the link stays usable).
    */
   async setPasswordWithLink(secret: string, password: string, actor: Actor): Promise<Account> {
     const owner = await this.deps.passwordLinks.accountOf(secret);
@@ -157,9 +170,8 @@ export class AccountOperations {
     if (!account) throw invalidLink();
     const hash = await this.deps.hasher.hash(this.deps.policy.check(password, account.username));
     if ((await this.deps.passwordLinks.redeem(secret)) !== account.id) throw invalidLink();
-    await this.deps.accounts.setPasswordHash(account.id, hash);
-    await this.deps.accounts.unlock(account.id);
-    await this.record('account.password_set', account.id, actor, { with: 'link' });
+    const ended = await this.replacePassword(account.id, hash, { unlock: true });
+    await this.record('account.password_set', account.id, actor, { with: 'link', ...ended });
     return account;
   }
 
@@ -175,8 +187,7 @@ export class AccountOperations {
       throw new BadRequest('the current password is not right');
     }
     const hash = await this.deps.hasher.hash(this.deps.policy.check(next, account.username));
-    await this.deps.accounts.setPasswordHash(id, hash);
-    const ended = await this.deps.sessions.endAll(id, { keepUid: actor.keepSessionUid });
+    const ended = await this.replacePassword(id, hash, { keepUid: actor.keepSessionUid });
     await this.record('account.password_changed', id, actor, { ...ended });
   }
 
@@ -186,6 +197,18 @@ export class AccountOperations {
     const ended = await this.deps.sessions.endAll(id);
     if (!(await this.deps.accounts.delete(id))) throw new NotFound(`account ${id} not found`);
     await this.record('account.deleted', id, actor, { username: account.username, ...ended });
+  }
+
+  /**
+   * Every change of a password ends here, whoever asks and however: the new hash (null: none) is stored, the account's
+   * set-password links are withdrawn, and every session and grant of it ends with its codes and tokens (instances told
+   * by back-channel logout), but for the session `keepUid` names: whoever knew the old password is out.
+   */
+  private async replacePassword(id: string, hash: string | null, { unlock = false, keepUid }: { unlock?: boolean; keepUid?: string } = {}): Promise<EndedSessions> {
+    await this.deps.accounts.setPasswordHash(id, hash);
+    await this.deps.passwordLinks.withdraw(id);
+    if (unlock) await this.deps.accounts.unlock(id);
+    return this.deps.sessions.endAll(id, { keepUid });
   }
 
   private async record(

@@ -202,8 +202,8 @@ export function openApiDocument(issuer: string) {
       description:
         'Accounts of the ChillFi3 sign-in server. Every call carries an access token this server issued to an instance: a ' +
         "user's (authorization code flow) or the instance's own (client_credentials, scope users:read). Who may do what: " +
-        'README.md, "User API". Under /admin, the admin API: a token with scope admin of an admin of this server ' +
-        '(README.md, "Admin API").',
+        'README.md, "User API"; "an admin" there is an admin of this server whose token carries scope admin, as the ' +
+        'admin API under /admin needs (README.md, "Admin API").',
     },
     servers: [{ url: issuer }],
     security: [{ bearer: [] }],

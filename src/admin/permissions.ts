@@ -2,23 +2,28 @@
 // (src/admin/api-auth.ts finds them, src/admin/user-routes.ts asks). Every access token names the instance it was
 // issued to, and the rules are relative to it:
 //
-//   caller                                   register   read        edit, password, sessions   delete
-//   the user themself                        -          own         own                        -
-//   an admin of this server (isAdmin)        yes        anyone      anyone                     anyone
-//   an admin of the token's instance         yes (1)    its users   -                          -
-//   the instance itself, scope users:read    -          its users   -                          -
-//   the instance itself, any scope           local id of its users (maySetLocalId), nothing else without users:read
+//   caller                                          register   read        edit, password, sessions   delete
+//   the user themself                               -          own         own                        -
+//   an admin of this server, token of scope admin   yes        anyone      anyone                     anyone
+//   an admin of the token's instance                yes (1)    its users   -                          -
+//   the instance itself, scope users:read           -          its users   -                          -
+//   the instance itself, any scope                  local id of its users (maySetLocalId), nothing else without users:read
 //
 //   (1) the new account gets access to that instance only, as a member.
 //   "its users": accounts with access to the token's instance.
+//
+// Power over every account (hasServerPower) takes what the admin API takes: the admin flag says the person is an
+// admin of this server, the admin scope that the instance the token was issued to is trusted with their power. A
+// server admin's token without the scope is an ordinary user's: their own account, and the instance's users where
+// their role on it is admin. Otherwise any instance an admin ever signed in to, or whoever took it over, could set
+// every password here, other admins' included.
 //
 // A caller who may not see an account is told it does not exist (404), whether it exists or not: who has an account
 // here is nobody else's business. A caller who may see it but not do what they ask is refused (403). An instance's own
 // token without users:read may do nothing here (403 insufficient_scope).
 //
 // The admin API (/admin/...) is for one caller only: an admin of this server, with a token that carries the admin
-// scope (mayAdminister). Both are needed: the scope says the instance that asked for the token is trusted with it, the
-// flag that the person signed in there is an admin; a token without the scope is refused whoever holds it.
+// scope (mayAdminister); a token without the scope is refused whoever holds it.
 import type { InstanceRole } from '../instances/instance-access-entity.js';
 import { ADMIN_SCOPE, USERS_READ_SCOPE } from '../instances/instance-store.js';
 
@@ -42,8 +47,9 @@ export type UserAction = 'read' | 'edit' | 'password' | 'sessions' | 'delete';
 
 export type Verdict = 'allowed' | 'forbidden' | 'not_found' | 'insufficient_scope';
 
-function isServerAdmin(caller: CallerRights): boolean {
-  return caller.account?.isAdmin === true;
+/** An admin of this server calling with a token of scope admin: power over every account (see above). */
+function hasServerPower(caller: CallerRights): boolean {
+  return caller.account?.isAdmin === true && caller.scopes.has(ADMIN_SCOPE);
 }
 
 function isInstanceWithoutScope(caller: CallerRights): boolean {
@@ -52,13 +58,13 @@ function isInstanceWithoutScope(caller: CallerRights): boolean {
 
 /** Whether the caller may see the account at all. */
 function maySee(caller: CallerRights, target: TargetFacts): boolean {
-  if (isServerAdmin(caller) || caller.account?.id === target.id) return true;
+  if (hasServerPower(caller) || caller.account?.id === target.id) return true;
   if (!target.onCallersInstance) return false;
   return caller.account === null ? caller.scopes.has(USERS_READ_SCOPE) : caller.instanceRole === 'admin';
 }
 
 function mayDo(caller: CallerRights, action: UserAction, target: TargetFacts): boolean {
-  if (isServerAdmin(caller)) return true;
+  if (hasServerPower(caller)) return true;
   switch (action) {
     case 'read':
       return maySee(caller, target);
@@ -74,13 +80,13 @@ function mayDo(caller: CallerRights, action: UserAction, target: TargetFacts): b
 /** May the caller use the admin API? */
 export function mayAdminister(caller: CallerRights): Verdict {
   if (!caller.scopes.has(ADMIN_SCOPE)) return 'insufficient_scope';
-  return isServerAdmin(caller) ? 'allowed' : 'forbidden';
+  return hasServerPower(caller) ? 'allowed' : 'forbidden';
 }
 
 /** May the caller register accounts? */
 export function mayRegister(caller: CallerRights): Verdict {
   if (isInstanceWithoutScope(caller)) return 'insufficient_scope';
-  return isServerAdmin(caller) || (caller.account !== null && caller.instanceRole === 'admin') ? 'allowed' : 'forbidden';
+  return hasServerPower(caller) || (caller.account !== null && caller.instanceRole === 'admin') ? 'allowed' : 'forbidden';
 }
 
 /** May the caller do `action` to the account `target` (null: no such account)? */
@@ -96,7 +102,7 @@ export function maySetLocalId(caller: CallerRights, target: TargetFacts | null):
   return target !== null && maySee(caller, target) ? 'forbidden' : 'not_found';
 }
 
-/** Setting or clearing someone's password without knowing the current one is for this server's admins. */
+/** Setting or clearing someone's password without knowing the current one takes server power. */
 export function maySetPasswordWithoutCurrent(caller: CallerRights): boolean {
-  return isServerAdmin(caller);
+  return hasServerPower(caller);
 }

@@ -113,7 +113,7 @@ export function userApiRoutes(deps: UserApiDependencies): Router {
     const caller = apiCaller(ctx);
     const account = await target(ctx, 'password');
     const own = caller.account?.id === account.id;
-    // The owner gives the current password; an admin need not, and may only for their own.
+    // The owner gives the current password; a caller with server power need not, and may give it only for their own.
     const schema = !maySetPasswordWithoutCurrent(caller) ? OwnPasswordChange : own ? PasswordChange : AdminPasswordSet;
     const input = await jsonInput(ctx, schema);
     if ('current' in input) {

@@ -123,6 +123,9 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
   const { accounts, accountOperations } = services;
   const page = [guards.signedIn, guards.admin, guards.csrf];
   const action = [guards.signedIn, guards.admin, guards.form, guards.csrf];
+  // What hands out a way into an account (a set-password link, a new account, admin rights) needs the password as
+  // recently as deleting does: otherwise whoever finds a console left open could make themselves a way in, sign in
+  // through it, and so pass every fresh sign-in.
   const freshPage = [guards.signedIn, guards.admin, guards.fresh, guards.csrf];
   const freshAction = [guards.signedIn, guards.admin, guards.fresh, guards.form, guards.csrf];
   router.use(function usersSection(ctx, next) {
@@ -165,11 +168,11 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
     });
   });
 
-  router.get(`${USERS_PATH}/new`, ...page, async function newUserForm(ctx) {
+  router.get(`${USERS_PATH}/new`, ...freshPage, async function newUserForm(ctx) {
     await renderPage(ctx, 'admin-users-new', { title: 'New user', values: createValues({}), action: USERS_PATH, cancelUrl: USERS_PATH });
   });
 
-  router.post(USERS_PATH, ...action, async function createUser(ctx) {
+  router.post(USERS_PATH, ...freshAction, async function createUser(ctx) {
     const fields = formFields(ctx);
     const refuse = (error: string, status: number) =>
       renderPage(ctx, 'admin-users-new', { title: 'New user', values: createValues(fields), error, action: USERS_PATH, cancelUrl: USERS_PATH }, status);
@@ -246,7 +249,7 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
     doneThen(ctx, userPath(account.id), `${account.username} is unlocked.`);
   });
 
-  router.post(`${USERS_PATH}/:id/admin`, ...action, async function makeAdmin(ctx) {
+  router.post(`${USERS_PATH}/:id/admin`, ...freshAction, async function makeAdmin(ctx) {
     const account = await accountOf(ctx);
     await accountOperations.setAdmin(account.id, true, webActor(ctx));
     doneThen(ctx, userPath(account.id), `${account.username} is an admin of this server now.`);
@@ -270,13 +273,13 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
     doneThen(ctx, userPath(account.id), `${account.username} is no longer an admin.`);
   });
 
-  router.post(`${USERS_PATH}/:id/password-link`, ...action, async function resetPassword(ctx) {
+  router.post(`${USERS_PATH}/:id/password-link`, ...freshAction, async function resetPassword(ctx) {
     const account = await accountOf(ctx);
     const link = await accountOperations.issuePasswordLink(account.id, webActor(ctx));
     await showLink(ctx, account, link, `New set-password link for ${account.username}`);
   });
 
-  router.get(`${USERS_PATH}/:id/password/clear`, ...page, async function confirmClearPassword(ctx) {
+  router.get(`${USERS_PATH}/:id/password/clear`, ...freshPage, async function confirmClearPassword(ctx) {
     const account = await accountOf(ctx);
     notSelf(ctx, account, 'clear the password of');
     await confirm(ctx, account, {
@@ -290,7 +293,7 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
     });
   });
 
-  router.post(`${USERS_PATH}/:id/password/clear`, ...action, async function clearPassword(ctx) {
+  router.post(`${USERS_PATH}/:id/password/clear`, ...freshAction, async function clearPassword(ctx) {
     const account = await accountOf(ctx);
     notSelf(ctx, account, 'clear the password of');
     const link = await accountOperations.clearPassword(account.id, webActor(ctx));

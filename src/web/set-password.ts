@@ -1,6 +1,7 @@
 // The page a set-password link opens (src/admin/account-operations.ts issues the links): the owner of an account
-// without a password, or whose password an admin cleared, chooses one. The link's secret is the page's only key, so
-// no session or CSRF token is needed: whoever can post the form holds the link.
+// without a password, or whose password an admin cleared or reset, chooses one, and the account is signed out
+// everywhere as by any password change. The link's secret is the page's only key, so no session or CSRF token is
+// needed: whoever can post the form holds the link.
 import Router from '@koa/router';
 import { koaBody } from 'koa-body';
 import type { Context } from 'koa';
@@ -19,7 +20,8 @@ export interface SetPasswordDependencies {
   passwordPolicy: PasswordPolicy;
 }
 
-const LINK_NOT_VALID = 'this link is not valid any more: it was used, it expired, or a newer one was issued. Ask an admin for a new one';
+const LINK_NOT_VALID =
+  'this link is not valid any more: it was used, it expired, a newer one was issued, or the password was changed since. Ask an admin for a new one';
 
 /** A message of ours as a sentence on the page. */
 function sentence(message: string): string {

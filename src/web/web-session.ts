@@ -21,7 +21,10 @@ export interface Viewer {
   authTime: number;
 }
 
-/** Deleting users or instances, rotating keys and secrets: only within this long of entering the password. */
+/**
+ * Deleting users or instances, rotating keys and secrets, and handing out a way into an account (a set-password link,
+ * a new account, admin rights): only within this long of entering the password.
+ */
 export const FRESH_SIGN_IN_SECONDS = 600;
 
 export interface WebGuards {

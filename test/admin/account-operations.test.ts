@@ -6,12 +6,12 @@ import type { Actor } from '../../src/admin/account-operations.js';
 import { backchannelReceiver } from '../support/backchannel-receiver.js';
 import { BrowserAgent, formAction, hiddenInputs } from '../support/browser-agent.js';
 import { addAccount, addInstance, codeFlow, openLoginPage, PASSWORD, REDIRECT_URI } from '../support/fixtures.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { BACKENDS, startTestServer, type TestServer } from '../support/test-server.js';
 
 const OPERATOR: Actor = { accountId: null, via: 'cli' };
 const NEW_PASSWORD = 'a brand new passphrase';
 
-for (const backend of ['sqlite', 'postgres+redis'] as const) {
+for (const backend of BACKENDS) {
   describe(`account operations (${backend})`, function () {
     let server: TestServer;
     let receiver: Awaited<ReturnType<typeof backchannelReceiver>>;
@@ -40,6 +40,13 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       const { page, agent } = await openLoginPage(client);
       const done = await agent.signIn(page, username, password, REDIRECT_URI);
       return done.status === 0 ? 'signed-in' : 'refused';
+    }
+
+    /** Sets a password through the set-password page a link opens, in a browser of its own. */
+    async function useLink(url: string, password: string) {
+      const browser = new BrowserAgent();
+      const form = await browser.open(url);
+      return browser.open(new URL(formAction(form.body), form.url).toString(), { form: { ...hiddenInputs(form.body), password, confirm: password } });
     }
 
     async function lastAudit(accountId: string) {
@@ -122,6 +129,63 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect(again.body).to.contain('not valid any more');
       expect((await browser.open(link.url)).status).to.equal(400);
       expect(await signIn(instance.client, 'cleared-one', NEW_PASSWORD)).to.equal('signed-in');
+    });
+
+    it('signs the account out everywhere when a link sets its password, as every password change does', async function () {
+      const { account, instance, agent, tokens } = await signedIn('link-user');
+      const link = await ops().issuePasswordLink(account.id, OPERATOR);
+      expect(await signIn(instance.client, 'link-user', PASSWORD), 'the password works until the link is used').to.equal('signed-in');
+      const logouts = receiver.tokens.length;
+      const done = await useLink(link.url, NEW_PASSWORD);
+      expect(done.body).to.contain('Your password is set').and.contain('signed out');
+      expect(receiver.tokens.slice(logouts).map((token) => decodeJwt(token).sub)).to.deep.equal([account.id, account.id]);
+      expect((await oidc.tokenIntrospection(instance.client, tokens.access_token)).active, 'the old access token').to.equal(false);
+      let refused: unknown;
+      await oidc.refreshTokenGrant(instance.client, tokens.refresh_token as string).catch((error: unknown) => (refused = error));
+      expect(refused, 'the old refresh token').to.have.property('error', 'invalid_grant');
+      const { page } = await openLoginPage(instance.client, agent);
+      expect(page.body, 'the browser is asked to sign in again').to.contain('name="password"');
+      expect(await server.services.accountSessions.list(account.id)).to.deep.equal([]);
+      expect(await lastAudit(account.id)).to.include({ action: 'account.password_set' });
+      expect((await lastAudit(account.id))?.details).to.include({ with: 'link', sessions: 2 });
+      expect(await signIn(instance.client, 'link-user', PASSWORD)).to.equal('refused');
+      expect(await signIn(instance.client, 'link-user', NEW_PASSWORD)).to.equal('signed-in');
+    });
+
+    it('withdraws the links given out before a password change, whoever changes it', async function () {
+      const account = await addAccount(server, 'link-withdrawn');
+      const changes = [
+        () => ops().changeOwnPassword(account.id, PASSWORD, NEW_PASSWORD, { ...OPERATOR, via: 'api' }),
+        () => ops().setPassword(account.id, PASSWORD, OPERATOR),
+      ];
+      for (const change of changes) {
+        const link = await ops().issuePasswordLink(account.id, OPERATOR);
+        await change();
+        const opened = await new BrowserAgent().open(link.url);
+        expect(opened.status).to.equal(400);
+        expect(opened.body).to.contain('not valid any more');
+        await ops().setPasswordWithLink(new URL(link.url).searchParams.get('token') as string, 'a password from an old link', OPERATOR).then(
+          () => expect.fail('a withdrawn link set the password'),
+          (error: Error & { code?: string }) => expect(error.code).to.equal('invalid_link'),
+        );
+      }
+      expect(await server.services.authenticator.signIn('link-withdrawn', PASSWORD)).to.include({ ok: true });
+    });
+
+    it("refuses anyone a link for their own account, or clearing their own password for one", async function () {
+      const account = await addAccount(server, 'own-linker', { isAdmin: true });
+      const self: Actor = { accountId: account.id, via: 'web' };
+      for (const attempt of [() => ops().issuePasswordLink(account.id, self), () => ops().clearPassword(account.id, self)]) {
+        await attempt().then(
+          () => expect.fail('made a link for its own actor'),
+          (error: Error & { status?: number }) => {
+            expect(error.status).to.equal(400);
+            expect(error.message).to.equal('you cannot make a set-password link for your own account: change your password on your account page, with the current one');
+          },
+        );
+      }
+      expect(await server.services.accounts.hasPassword(account.id)).to.equal(true);
+      expect(await server.services.audit.recent(10, account.id), 'nothing done, nothing audited').to.deep.equal([]);
     });
 
     it('lets exactly one of 20 concurrent uses of a link set the password', async function () {

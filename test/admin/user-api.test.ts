@@ -4,14 +4,16 @@ import { expect } from 'chai';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import type { Actor } from '../../src/admin/account-operations.js';
-import { DEFAULT_SCOPES, USERS_READ_SCOPE } from '../../src/instances/instance-store.js';
+import { ADMIN_SCOPE, DEFAULT_SCOPES, USERS_READ_SCOPE } from '../../src/instances/instance-store.js';
 import { backchannelReceiver } from '../support/backchannel-receiver.js';
 import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
 import { OpenApiCheck, type OpenApiDocument } from '../support/openapi-check.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { BACKENDS, startTestServer, type TestServer } from '../support/test-server.js';
 
 const OPERATOR: Actor = { accountId: null, via: 'cli' };
 const NEW_PASSWORD = 'a brand new passphrase';
+/** What an instance allowed the admin scope asks for when it signs its admins in. */
+const ADMIN_TOKEN_SCOPE = `openid profile ${ADMIN_SCOPE}`;
 
 interface Answer {
   status: number;
@@ -19,7 +21,7 @@ interface Answer {
   body: Record<string, unknown> & { detail?: string };
 }
 
-for (const backend of ['sqlite', 'postgres+redis'] as const) {
+for (const backend of BACKENDS) {
   describe(`user API (${backend})`, function () {
     let server: TestServer;
     let receiver: Awaited<ReturnType<typeof backchannelReceiver>>;
@@ -28,12 +30,15 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
     let home: Awaited<ReturnType<typeof addInstance>>;
     /** Another instance, with the default scopes. */
     let other: Awaited<ReturnType<typeof addInstance>>;
+    /** A first-party admin page allowed the admin scope for its users' tokens (and users:read for its own). */
+    let adminPage: Awaited<ReturnType<typeof addInstance>>;
 
     before(async function () {
       server = await startTestServer(backend);
       receiver = await backchannelReceiver();
       home = await addInstance(server, { backchannelLogoutUri: receiver.url, scopes: [...DEFAULT_SCOPES.split(' '), USERS_READ_SCOPE] });
       other = await addInstance(server);
+      adminPage = await addInstance(server, { scopes: [...DEFAULT_SCOPES.split(' '), USERS_READ_SCOPE, ADMIN_SCOPE] });
       const served = await fetch(`${server.url}/openapi.json`);
       expect(served.status).to.equal(200);
       openApi = new OpenApiCheck((await served.json()) as OpenApiDocument);
@@ -64,10 +69,15 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
     }
 
     /** A new account signed in on `instance` (home by default) in a browser of its own, with its tokens. */
-    async function signedIn(username: string, { instance = home, isAdmin = false } = {}) {
+    async function signedIn(username: string, { instance = home, isAdmin = false, scope = undefined as string | undefined } = {}) {
       const account = await addAccount(server, username, { isAdmin });
-      const signIn = await codeFlow(instance.client, { username });
+      const signIn = await codeFlow(instance.client, { username, scope });
       return { account, token: signIn.tokens.access_token, agent: signIn.agent, tokens: signIn.tokens };
+    }
+
+    /** A new admin of this server, signed in on the admin page with a token of scope admin: power over every account. */
+    function poweredAdmin(username: string) {
+      return signedIn(username, { instance: adminPage, isAdmin: true, scope: ADMIN_TOKEN_SCOPE });
     }
 
     /** Another sign-in of an existing account, in a browser of its own: a second session. */
@@ -125,9 +135,9 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       });
     });
 
-    describe('an admin of this server', function () {
+    describe('an admin of this server, with a token of scope admin', function () {
       it('reads, edits and deletes anyone, and registers accounts', async function () {
-        const { token } = await signedIn('root', { isAdmin: true });
+        const { token } = await poweredAdmin('root');
         const stranger = await elsewhere('stranger');
         expect((await api('GET', `/users/${stranger.id}`, { token })).body).to.include({ username: 'stranger' });
         expect((await api('PUT', `/users/${stranger.id}`, { token, body: { displayName: 'Renamed' } })).body).to.include({ displayName: 'Renamed' });
@@ -142,7 +152,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       });
 
       it('deletes a signed-in account: its instances are told by back-channel logout and its tokens stop working', async function () {
-        const { token } = await signedIn('root-deleter', { isAdmin: true });
+        const { token } = await poweredAdmin('root-deleter');
         const victim = await signedIn('deleted-by-api');
         const logouts = receiver.tokens.length;
         expect((await api('DELETE', `/users/${victim.account.id}`, { token })).status).to.equal(204);
@@ -153,7 +163,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       });
 
       it('sets a password (the account is signed out everywhere) and clears one with a set-password link', async function () {
-        const { token } = await signedIn('root-resetter', { isAdmin: true });
+        const { token } = await poweredAdmin('root-resetter');
         const victim = await signedIn('reset-by-api');
         const set = await api('PUT', `/users/${victim.account.id}/password`, { token, body: { password: NEW_PASSWORD } });
         expect(set.status).to.equal(204);
@@ -170,13 +180,107 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       });
 
       it('registers an account without a password: the answer carries its set-password link, once', async function () {
-        const { token } = await signedIn('root-registrar', { isAdmin: true });
+        const { token } = await poweredAdmin('root-registrar');
         const registered = await api('POST', '/auth/register', { token, body: { username: 'linked-user', displayName: 'Linked' } });
         expect(registered.status).to.equal(201);
         const user = registered.body.user as { id: string };
         expect((registered.body.passwordLink as { url: string }).url).to.match(/\/set-password\?token=[\w-]{43}$/);
         expect(await server.services.accounts.hasPassword(user.id)).to.equal(false);
         expect((await api('GET', `/users/${user.id}`, { token })).body).to.not.have.property('passwordLink');
+      });
+    });
+
+    describe('an admin of this server, with a token without the admin scope', function () {
+      /** Every call with power over `id`'s account, with a body each would take. */
+      const powers = (id: string, sessionUid: string): [string, string, unknown?][] => [
+        ['GET', `/users/${id}`],
+        ['PUT', `/users/${id}`, { displayName: 'Taken over' }],
+        ['PUT', `/users/${id}/password`, { password: NEW_PASSWORD }],
+        ['PUT', `/users/${id}/password`, { password: null }],
+        ['GET', `/users/${id}/sessions`],
+        ['DELETE', `/users/${id}/sessions/${sessionUid}`],
+        ['DELETE', `/users/${id}/sessions`],
+        ['DELETE', `/users/${id}`],
+      ];
+
+      /** An account signed in at home, with the uid of its session. */
+      async function victim(username: string, isAdmin = false) {
+        const signIn = await signedIn(username, { isAdmin });
+        const [session] = await server.services.accountSessions.list(signIn.account.id);
+        return { ...signIn, sessionUid: session!.uid };
+      }
+
+      /** Nothing those calls could change did change: the password, the profile, the session, the account. */
+      async function untouched({ account, token }: { account: { id: string; username: string }; token: string }) {
+        expect(await server.services.authenticator.signIn(account.username, PASSWORD)).to.include({ ok: true });
+        expect((await server.services.accounts.get(account.id)).displayName).to.equal(`${account.username} display`);
+        expect((await oidc.tokenIntrospection(home.client, token)).active).to.equal(true);
+        expect(await server.services.accountSessions.list(account.id)).to.have.length(1);
+      }
+
+      it("is an ordinary user at an instance not trusted with it: nobody else's password, sessions or account, other admins' neither", async function () {
+        const root = await signedIn('root-at-home', { isAdmin: true });
+        expect(decodeJwt(root.token).scope).to.not.contain(ADMIN_SCOPE);
+        for (const target of [await victim('bob-at-home'), await victim('admin-at-home', true)]) {
+          for (const [method, path, body] of powers(target.account.id, target.sessionUid)) {
+            expect((await api(method, path, { token: root.token, body })).status, `${method} ${path} ${JSON.stringify(body)}`).to.equal(404);
+          }
+          await untouched(target);
+        }
+        const registered = await api('POST', '/auth/register', { token: root.token, body: { username: 'by-root-at-home', password: NEW_PASSWORD } });
+        expect(registered.status).to.equal(403);
+        expect(await server.services.accounts.findByUsername('by-root-at-home')).to.equal(null);
+        expect((await api('GET', '/admin/users', { token: root.token })).status, 'as the admin API answers').to.equal(403);
+        // Their own account as anyone's: the password with the current one only.
+        const withoutCurrent = await api('PUT', `/users/${root.account.id}/password`, { token: root.token, body: { password: null } });
+        expect(withoutCurrent.status).to.equal(400);
+        expect(withoutCurrent.body.detail).to.match(/^current: /);
+        expect((await api('GET', `/users/${root.account.id}`, { token: root.token })).body).to.include({ username: 'root-at-home', isAdmin: true });
+      });
+
+      it("is an admin of that instance where their role there says so, and no more", async function () {
+        const root = await addAccount(server, 'root-home-admin', { isAdmin: true });
+        await server.services.accessOperations.grant(home.instance.id, root.id, 'admin', null, OPERATOR);
+        const token = await anotherSession(root.username);
+        const bob = await victim('bob-of-home-admin');
+        const stranger = await elsewhere('stranger-of-home-admin');
+        expect((await api('GET', `/users/${bob.account.id}`, { token })).body).to.include({ username: 'bob-of-home-admin' });
+        for (const [method, path, body] of powers(bob.account.id, bob.sessionUid).slice(1)) {
+          expect((await api(method, path, { token, body })).status, `${method} ${path} ${JSON.stringify(body)}`).to.equal(403);
+        }
+        await untouched(bob);
+        expect((await api('GET', `/users/${stranger.id}`, { token })).status).to.equal(404);
+        const registered = await api('POST', '/auth/register', { token, body: { username: 'by-root-home-admin', password: NEW_PASSWORD } });
+        expect(registered.status).to.equal(201);
+        const access = await server.services.accessOperations.list({ accountId: (registered.body.user as { id: string }).id });
+        expect(access.map(({ instanceId, role }) => ({ instanceId, role }))).to.deep.equal([{ instanceId: home.instance.id, role: 'member' }]);
+      });
+
+      it('has the power back with a token of scope admin from an instance allowed it, and only with that scope', async function () {
+        await addAccount(server, 'root-two-tokens', { isAdmin: true });
+        const withoutScope = (await codeFlow(adminPage.client, { username: 'root-two-tokens' })).tokens.access_token;
+        const powered = (await codeFlow(adminPage.client, { username: 'root-two-tokens', scope: ADMIN_TOKEN_SCOPE })).tokens.access_token;
+        const bob = await victim('bob-of-two-tokens');
+        expect((await api('PUT', `/users/${bob.account.id}/password`, { token: withoutScope, body: { password: NEW_PASSWORD } })).status).to.equal(404);
+        await untouched(bob);
+        expect((await api('GET', `/users/${bob.account.id}/sessions`, { token: powered })).body.sessions).to.have.length(1);
+        expect((await api('PUT', `/users/${bob.account.id}/password`, { token: powered, body: { password: NEW_PASSWORD } })).status).to.equal(204);
+        expect((await oidc.tokenIntrospection(home.client, bob.token)).active).to.equal(false);
+        const again = await victim('bob-of-two-tokens-2');
+        expect((await api('DELETE', `/users/${again.account.id}/sessions/${again.sessionUid}`, { token: powered })).status).to.equal(204);
+        expect((await api('DELETE', `/users/${again.account.id}`, { token: powered })).status).to.equal(204);
+        expect(await server.services.accounts.find(again.account.id)).to.equal(null);
+      });
+
+      it("gives an instance's own token no admin power, whatever scopes the instance is allowed", async function () {
+        const token = (await oidc.clientCredentialsGrant(adminPage.client, { scope: `${USERS_READ_SCOPE} ${ADMIN_SCOPE}` })).access_token;
+        expect(decodeJwt(token).scope).to.equal(USERS_READ_SCOPE);
+        const member = await signedIn('member-of-admin-page', { instance: adminPage });
+        expect((await api('GET', `/users/${member.account.id}`, { token })).body).to.include({ username: 'member-of-admin-page' });
+        for (const [method, path, body] of powers(member.account.id, 'any').slice(1)) {
+          expect((await api(method, path, { token, body })).status, `${method} ${path}`).to.equal(403);
+        }
+        expect((await api('POST', '/auth/register', { token, body: { username: 'by-admin-page' } })).status).to.equal(403);
       });
     });
 
@@ -386,7 +490,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
           expect(answer.body.detail).to.contain(detail);
         }
         const localId = await api('POST', '/auth/register', {
-          token: (await signedIn('bad-input-root', { isAdmin: true })).token,
+          token: (await poweredAdmin('bad-input-root')).token,
           body: { username: 'fractional', localUserId: 1.5 },
         });
         expect(localId.body.detail).to.equal('localUserId: Invalid input: expected int, received number');
@@ -404,7 +508,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       });
 
       it('answers 404 for ids no store can hold', async function () {
-        const { token: rootToken } = await signedIn('bad-input-admin', { isAdmin: true });
+        const { token: rootToken } = await poweredAdmin('bad-input-admin');
         for (const id of ['%00', `a%00${account.id}`, 'x'.repeat(300)]) {
           expect((await api('GET', `/users/${id}`, { token: rootToken })).status, id).to.equal(404);
           expect((await api('PUT', `/users/${id}`, { token: rootToken, body: { bio: 'x' } })).status, id).to.equal(404);

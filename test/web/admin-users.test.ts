@@ -1,7 +1,10 @@
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
-import type { Backend, TestServer } from '../support/test-server.js';
+import type { Browser, BrowserContext, Page as BrowserPage } from 'playwright-core';
+import { PasswordLinkEntity } from '../../src/accounts/password-link-entity.js';
+import { FRESH_SIGN_IN_SECONDS } from '../../src/web/web-session.js';
+import { BrowserAgent, formAction, hiddenInputs, type Page } from '../support/browser-agent.js';
+import { addAccount, addInstance, codeFlow, openLoginPage, PASSWORD, REDIRECT_URI } from '../support/fixtures.js';
+import { BACKENDS, startTestServer, type Backend, type TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
 import { ageSignIn, auditActions, closeDeployment, consoleDeployment, postForm } from '../support/console.js';
 
@@ -11,7 +14,7 @@ describe('the admin console: users', function () {
   let server: TestServer;
   let browser: Browser;
   let context: BrowserContext;
-  let page: Page;
+  let page: BrowserPage;
   let rootId: string;
 
   before(async function () {
@@ -270,6 +273,10 @@ describe('the admin console: users', function () {
     await openUser('root');
     expect(await page.getByRole('link', { name: 'Disable account' }).count()).to.equal(0);
     expect(await page.getByRole('link', { name: 'Delete user' }).count()).to.equal(0);
+    expect(await page.getByRole('button', { name: 'New set-password link' }).count(), 'nor a link for their own account').to.equal(0);
+    expect(await page.getByRole('link', { name: 'account page' }).getAttribute('href')).to.equal('/account');
+    const ownLink = await postForm(page, `${server.url}${USERS}/${rootId}/password-link`, { _csrf: await page.locator('input[name="_csrf"]').first().inputValue() });
+    expect(ownLink.status).to.equal(400);
     for (const step of ['disable', 'delete', 'admin/remove', 'password/clear']) {
       const refused = await page.goto(`${server.url}${USERS}/${rootId}/${step}`);
       expect(refused?.status(), step).to.equal(400);
@@ -331,6 +338,110 @@ for (const backend of ['postgres+redis'] as Backend[]) {
       await page.goto(`${server.url}${USERS}/${quinn.id}/disable`);
       await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Disable account' }).click()]);
       expect((await server.services.accounts.get(quinn.id)).disabled).to.equal(true);
+    });
+  });
+}
+
+// The issue's chain, with an 11-minute-old admin session: a set-password link for one's own account, a new password
+// through it, a fresh sign-in with that, a user deleted. And its neighbours: whatever hands out a way into an account
+// asks for the password first. Over HTTP (the console works without JavaScript), on every store.
+for (const backend of BACKENDS) {
+  describe(`the admin console: ways into an account need a fresh sign-in, on ${backend}`, function () {
+    const STALE_SECONDS = 11 * 60;
+    let server: TestServer;
+    let rootId: string;
+
+    before(async function () {
+      expect(STALE_SECONDS).to.be.greaterThan(FRESH_SIGN_IN_SECONDS);
+      server = await startTestServer(backend);
+      rootId = (await addAccount(server, 'root', { isAdmin: true })).id;
+    });
+    after(() => server?.close());
+
+    /** root signed in to the console in a browser of its own. */
+    async function rootConsole(): Promise<BrowserAgent> {
+      const agent = new BrowserAgent();
+      const back = await agent.signIn(await agent.open(`${server.url}${USERS}`), 'root', PASSWORD);
+      expect(back.url).to.equal(`${server.url}${USERS}`);
+      return agent;
+    }
+
+    /** Posts a console form as the user page would (its CSRF token), following redirects to the page it ends on. */
+    async function post(agent: BrowserAgent, path: string, fields: Record<string, string> = {}): Promise<Page> {
+      const { _csrf = '' } = hiddenInputs((await agent.open(`${server.url}${USERS}/${rootId}`)).body);
+      return agent.open(`${server.url}${path}`, { form: { ...fields, _csrf } });
+    }
+
+    function asksForPassword(page: Page): boolean {
+      return page.status === 200 && page.url.includes('/interaction/') && page.body.includes('name="password"');
+    }
+
+    function linksOf(accountId: string): Promise<number> {
+      return server.services.dataSource.getRepository(PasswordLinkEntity).countBy({ accountId });
+    }
+
+    it("cannot make itself a way in: no link for one's own account, stale or fresh, and nobody is deleted", async function () {
+      const agent = await rootConsole();
+      const doomed = await addAccount(server, 'chain-doomed');
+      await ageSignIn(server, rootId, STALE_SECONDS);
+      const stale = await post(agent, `${USERS}/${rootId}/password-link`);
+      expect(asksForPassword(stale), 'the link asks for the password first').to.equal(true);
+      expect(await linksOf(rootId)).to.equal(0);
+      await agent.signIn(stale, 'root', PASSWORD);
+      const fresh = await post(agent, `${USERS}/${rootId}/password-link`);
+      expect(fresh.status).to.equal(400);
+      expect(fresh.body).to.match(/cannot make a set-password link for your own account: change your password on your account page, with the current one/i);
+      expect(await linksOf(rootId)).to.equal(0);
+      await ageSignIn(server, rootId, STALE_SECONDS);
+      expect(asksForPassword(await post(agent, `${USERS}/${doomed.id}/delete`))).to.equal(true);
+      expect(await server.services.accounts.find(doomed.id)).to.not.equal(null);
+      expect(await server.services.authenticator.signIn('root', PASSWORD)).to.include({ ok: true });
+      expect(await auditActions(server, rootId)).to.not.include('account.password_link_issued');
+    });
+
+    it('asks a stale session for the password before a link, a cleared password, a new user or a new admin', async function () {
+      const agent = await rootConsole();
+      const bob = await addAccount(server, 'stale-bob');
+      await ageSignIn(server, rootId, STALE_SECONDS);
+      const attempts: [string, Record<string, string>][] = [
+        [`${USERS}/${bob.id}/password-link`, {}],
+        [`${USERS}/${bob.id}/password/clear`, {}],
+        [`${USERS}/${bob.id}/admin`, {}],
+        [USERS, { username: 'made-when-stale', password: 'a long enough password', isAdmin: 'on' }],
+      ];
+      for (const [path, fields] of attempts) expect(asksForPassword(await post(agent, path, fields)), path).to.equal(true);
+      for (const path of [`${USERS}/new`, `${USERS}/${bob.id}/password/clear`]) {
+        expect(asksForPassword(await agent.open(`${server.url}${path}`)), path).to.equal(true);
+      }
+      expect(await linksOf(bob.id)).to.equal(0);
+      expect(await server.services.accounts.hasPassword(bob.id)).to.equal(true);
+      expect((await server.services.accounts.get(bob.id)).isAdmin).to.equal(false);
+      expect(await server.services.accounts.findByUsername('made-when-stale')).to.equal(null);
+      expect(await auditActions(server, bob.id), 'nothing done to bob').to.deep.equal([]);
+    });
+
+    it("makes a link for someone else's account after a fresh sign-in: it works on an account with a password, and signs it out", async function () {
+      const agent = await rootConsole();
+      const bob = await addAccount(server, 'reset-bob');
+      const instance = await addInstance(server);
+      const bobSignedIn = await codeFlow(instance.client, { username: 'reset-bob' });
+      await ageSignIn(server, rootId, STALE_SECONDS);
+      await agent.signIn(await post(agent, `${USERS}/${bob.id}/password-link`), 'root', PASSWORD);
+      const shown = await post(agent, `${USERS}/${bob.id}/password-link`);
+      expect(shown.status).to.equal(200);
+      const url = /value="([^"]*\/set-password\?token=[\w-]+)"/.exec(shown.body)?.[1] as string;
+      expect(url, 'the link on the page').to.be.a('string');
+      const linkHolder = new BrowserAgent();
+      const opened = await linkHolder.open(url);
+      const done = await linkHolder.open(new URL(formAction(opened.body), opened.url).toString(), {
+        form: { ...hiddenInputs(opened.body), password: 'bob chose a new one', confirm: 'bob chose a new one' },
+      });
+      expect(done.body).to.contain('Your password is set');
+      expect((await openLoginPage(instance.client, bobSignedIn.agent)).page.body, "bob's browser is signed out").to.contain('name="password"');
+      const { page, agent: bobAgain } = await openLoginPage(instance.client);
+      const signedIn = await bobAgain.signIn(page, 'reset-bob', 'bob chose a new one', REDIRECT_URI);
+      expect(signedIn.status).to.equal(0);
+      expect(await auditActions(server, bob.id)).to.include.members(['account.password_link_issued', 'account.password_set']);
     });
   });
 }
