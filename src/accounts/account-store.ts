@@ -74,12 +74,12 @@ export class AccountStore {
   }
 
   /** A new account, its username under the rules for new ones (username.ts); Conflict when its key is taken. */
-  create(input: NewAccount): Promise<Account> {
+  async create(input: NewAccount): Promise<Account> {
     return this.#insert(checkNewUsername(input.username), input);
   }
 
   /** An account brought over by the import: its username kept as the other server had it, if any store can hold it. */
-  createImported(input: NewAccount): Promise<Account> {
+  async createImported(input: NewAccount): Promise<Account> {
     return this.#insert(checkImportedUsername(input.username), input);
   }
 
