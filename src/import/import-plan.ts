@@ -6,12 +6,12 @@
 //     or created under the username it gives;
 //  4. a row whose username no account has yet becomes a new account;
 //  5. a row whose username an account has already (by the username's key: any case, look-alike forms) is the same
-//     person only with --match username and the very same bcrypt hash string on both sides (an account keeps an imported
-//     bcrypt hash as it came until its first sign-in makes it argon2id), on an account that is no server admin and has
-//     no set-password link pending. Anything else is a clash: reported, never merged. A missing
-//     password shows nothing (whoever holds the username on the other server would take over the account here, or the
-//     account would be tied to a row nobody can sign in as); two different hashes cannot be compared without the
-//     password; an admin, or an account whose owner is about to choose a password, is linked only by the mapping file.
+//     person only with --match username and the very same bcrypt hash string on both sides (an account keeps an
+//     imported bcrypt hash as it came until its first sign-in makes it argon2id), on an account that is no server admin
+//     and has no set-password link pending. Anything else is a clash: reported, never merged. A missing password shows
+//     nothing (whoever holds the username on the other server would take over the account here, or the account would
+//     be tied to a row nobody can sign in as); two different hashes cannot be compared without the password; an admin,
+//     or an account whose owner is about to choose a password, is linked only by the mapping file.
 import { checkNewUsername, usernameKey } from '../accounts/username.js';
 import type { AppError } from '../errors.js';
 import type { InstanceRole } from '../instances/instance-access-entity.js';
