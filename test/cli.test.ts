@@ -130,7 +130,7 @@ function cliSuite(
     it('refuses a duplicate username whatever its case', async () => {
       const run = await cli(env, ['users', 'add', '--username', 'ALICE', '--password', 'another password']);
       expect(run.code).to.equal(1);
-      expect(run.stderr).to.equal('error: username "ALICE" is taken\n');
+      expect(run.stderr).to.equal('error: username "ALICE" is taken (usernames that differ only in case or in look-alike forms are one)\n');
       expect(run.stdout).to.equal('');
     });
 

@@ -4,7 +4,7 @@ import { EntitySchema } from 'typeorm';
 export interface Account {
   id: string;
   username: string;
-  /** username in lower case: the unique key, so usernames are unique without regard to case. */
+  /** The username's key (usernameKey in username.ts: NFKC, lower case): unique, so look-alikes and case variants are one. */
   usernameKey: string;
   displayName: string | null;
   email: string | null;

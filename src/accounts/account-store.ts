@@ -1,9 +1,11 @@
 import { v7 as uuidv7 } from 'uuid';
 import { In, MoreThan, type DataSource, type Repository } from 'typeorm';
+import { isDuplicateKey } from '../db/duplicate-key.js';
 import { escapeLike } from '../db/like.js';
 import { isStorable } from '../db/storable.js';
 import { BadRequest, Conflict, NotFound } from '../errors.js';
 import { type Account, AccountEntity } from './account-entity.js';
+import { checkImportedUsername, checkNewUsername, usernameKey } from './username.js';
 
 export interface NewAccount {
   username: string;
@@ -24,14 +26,7 @@ export interface ProfileChanges {
 /** The longest value of each profile field, in characters (the columns' sizes; ChillFi3's TEXT bio bounded). */
 export const PROFILE_LIMITS = { displayName: 100, email: 255, bio: 2000, picture: 255 } as const;
 
-const USERNAME = /^[^\s\p{C}][^\p{C}]{0,48}[^\s\p{C}]$|^[^\s\p{C}]$/u;
 export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-/** Validates a username: 1 to 50 printable characters, no leading or trailing space. */
-export function checkUsername(username: string): string {
-  if (!USERNAME.test(username)) throw new BadRequest('username must be 1 to 50 printable characters, without leading or trailing spaces');
-  return username;
-}
 
 function checkDisplayName(displayName: string | null | undefined): string | null {
   if (displayName === undefined || displayName === null || displayName.trim() === '') return null;
@@ -78,14 +73,25 @@ export class AccountStore {
     this.#accounts = dataSource.getRepository(AccountEntity);
   }
 
+  /** A new account, its username under the rules for new ones (username.ts); Conflict when its key is taken. */
   async create(input: NewAccount): Promise<Account> {
-    const username = checkUsername(input.username);
-    const usernameKey = username.toLowerCase();
-    if (await this.#accounts.existsBy({ usernameKey })) throw new Conflict(`username "${username}" is taken`);
+    return this.#insert(checkNewUsername(input.username), input);
+  }
+
+  /** An account brought over by the import: its username kept as the other server had it, if any store can hold it. */
+  async createImported(input: NewAccount): Promise<Account> {
+    return this.#insert(checkImportedUsername(input.username), input);
+  }
+
+  /**
+   * One INSERT, and the unique key decides: of any number of creations of one username (or of look-alikes of it) at
+   * once, on any number of nodes, exactly one wins and the others are told it is taken.
+   */
+  async #insert(username: string, input: NewAccount): Promise<Account> {
     const account = this.#accounts.create({
       id: uuidv7(),
       username,
-      usernameKey,
+      usernameKey: usernameKey(username),
       displayName: checkDisplayName(input.displayName),
       email: checkEmail(input.email),
       passwordHash: input.passwordHash,
@@ -97,7 +103,12 @@ export class AccountStore {
       picture: null,
       lastLoginAt: null,
     });
-    await this.#accounts.insert(account);
+    try {
+      await this.#accounts.insert(account);
+    } catch (error) {
+      if (isDuplicateKey(error)) throw new Conflict(`username "${username}" is taken (usernames that differ only in case or in look-alike forms are one)`);
+      throw error;
+    }
     return this.get(account.id);
   }
 
@@ -114,7 +125,7 @@ export class AccountStore {
 
   async findByUsername(username: string): Promise<Account | null> {
     if (!isStorable(username)) return null;
-    return this.#accounts.findOneBy({ usernameKey: username.toLowerCase() });
+    return this.#accounts.findOneBy({ usernameKey: usernameKey(username) });
   }
 
   /** The account with its password hash, for checking a sign-in. */
@@ -123,7 +134,7 @@ export class AccountStore {
     return this.#accounts
       .createQueryBuilder('account')
       .addSelect('account.passwordHash')
-      .where('account.usernameKey = :key', { key: username.toLowerCase() })
+      .where('account.usernameKey = :key', { key: usernameKey(username) })
       .getOne();
   }
 
@@ -135,9 +146,14 @@ export class AccountStore {
     const query = this.#accounts.createQueryBuilder('account').orderBy('account.usernameKey', 'ASC').offset(offset).limit(limit);
     if (search === undefined || search === '') return query.getMany();
     if (!isStorable(search)) return Promise.resolve([]);
+    // Usernames are searched by their keys, so a look-alike of the text finds them too; the other fields in lower case.
+    const keyPattern = `%${escapeLike(usernameKey(search))}%`;
     const pattern = `%${escapeLike(search.toLowerCase())}%`;
     return query
-      .where("(account.usernameKey LIKE :pattern ESCAPE '\\' OR LOWER(account.displayName) LIKE :pattern ESCAPE '\\' OR LOWER(account.email) LIKE :pattern ESCAPE '\\')", { pattern })
+      .where(
+        "(account.usernameKey LIKE :keyPattern ESCAPE '\\' OR LOWER(account.displayName) LIKE :pattern ESCAPE '\\' OR LOWER(account.email) LIKE :pattern ESCAPE '\\')",
+        { keyPattern, pattern },
+      )
       .getMany();
   }
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Account } from '../accounts/account-entity.js';
 import { EMAIL_PATTERN, PROFILE_LIMITS } from '../accounts/account-store.js';
 import { MAX_PASSWORD_LENGTH } from '../accounts/password-policy.js';
+import { newUsernameProblem, USERNAME_RULE } from '../accounts/username.js';
 import type { PasswordLinkView } from './account-operations.js';
 import type { SessionSummary } from '../provider/account-sessions.js';
 
@@ -18,6 +19,15 @@ function text(max: number) {
 
 const password = text(MAX_PASSWORD_LENGTH);
 
+/** A new username (src/accounts/username.ts): a refusal names the field and the rule. */
+const newUsername = z
+  .string()
+  .superRefine((value, check) => {
+    const problem = newUsernameProblem(value);
+    if (problem) check.addIssue({ code: 'custom', message: problem });
+  })
+  .meta({ description: `${USERNAME_RULE}; unique without regard to case or look-alike forms (NFKC)` });
+
 const profileFields = {
   displayName: text(PROFILE_LIMITS.displayName).nullable().meta({ description: 'null (or blank) clears it' }),
   email: text(PROFILE_LIMITS.email).regex(EMAIL_PATTERN, 'not a valid email address').nullable().meta({ description: 'null clears it' }),
@@ -26,7 +36,7 @@ const profileFields = {
 };
 
 export const RegisterRequest = z.strictObject({
-  username: text(50),
+  username: newUsername,
   password: password.optional().meta({ description: 'under the password policy; without one, the answer carries a set-password link' }),
   displayName: profileFields.displayName.optional(),
   email: profileFields.email.optional(),

@@ -40,7 +40,10 @@ export function addImportCommand(program: Command, context: CliContext): void {
     .option('--env-file <path>', "ChillFi3's .env: its DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME")
     .option('--json-file <path>', "a JSON array of users rows with ChillFi3's column names")
     .addOption(
-      new Option('--match <rule>', 'username: an account of the same username is the same person if it has the same bcrypt hash or one side has no password').choices(['username']),
+      new Option(
+        '--match <rule>',
+        'username: an account of the same username is the same person when it has the very same bcrypt hash, is no server admin and has no set-password link pending; any other clash needs --map',
+      ).choices(['username']),
     )
     .option('--map <file>', 'JSON {"<id or username>": "<account id or username>" | {"create": "<new username>"}}, admin-confirmed')
     .option('--picture-base <url>', "the instance's address, to make profile_image_url paths absolute")
@@ -104,7 +107,7 @@ function rowView(step: ImportStep | AppliedStep) {
     role: step.user.role,
     hasPassword: step.user.passwordHash !== null,
     account: step.kind === 'create' ? (createdId ?? null) : (step.account?.id ?? null),
-    ...(step.kind === 'link' ? { matchedBy: step.reason } : {}),
+    ...(step.kind === 'link' ? { matchedBy: step.reason, setsPassword: step.setPassword } : {}),
     ...(step.kind === 'clash' ? { reason: step.reason } : {}),
     ...(failed === undefined ? {} : { reason: failed }),
     ...('notes' in step && step.notes.length > 0 ? { notes: step.notes } : {}),
@@ -122,7 +125,7 @@ function rowLines(step: ImportStep | AppliedStep): string[] {
     case 'clash':
       return [`  clash   ${row}: ${step.reason}`];
     case 'link':
-      return [`  link    ${row} to account "${step.account.username}" (${step.reason})`, ...notes];
+      return [`  link    ${row} to account "${step.account.username}" (${step.reason}${step.setPassword ? ", which takes the row's password" : ''})`, ...notes];
     case 'update':
       return [`  update  ${row}: role ${step.previousRole} to ${step.user.role}`];
     default:

@@ -27,7 +27,7 @@ export function addUsersCommand(program: Command, context: CliContext): void {
       'Create an account. Give exactly one of --password, --password-stdin, --no-password; passwords need at least ' +
         'PASSWORD_MIN_LENGTH characters (8 by default). Without a password it prints a set-password link, once.',
     )
-    .requiredOption('--username <name>', 'the sign-in name, unique whatever its case')
+    .requiredOption('--username <name>', 'the sign-in name: letters, digits and . _ - @; unique whatever its case or look-alike forms')
     .option('--password <password>', 'the password (it shows in process listings and shell history: prefer --password-stdin)')
     .option('--password-stdin', 'read the password from the first line of stdin')
     .option('--no-password', 'no password: the account cannot sign in until a password is set for it')

@@ -49,7 +49,7 @@ async function applyStep(step: ImportStep, target: ImportTarget): Promise<string
   switch (step.kind) {
     case 'create': {
       const { user } = step;
-      const account = await accounts.create({ username: user.username, passwordHash: user.passwordHash, displayName: user.displayName });
+      const account = await accounts.createImported({ username: user.username, passwordHash: user.passwordHash, displayName: user.displayName });
       try {
         if (user.bio !== null || user.picture !== null) await accounts.updateProfile(account.id, { bio: user.bio, picture: user.picture });
         await instances.grantAccess(instanceId, account.id, user.role, user.localId);

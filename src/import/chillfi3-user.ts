@@ -1,6 +1,7 @@
 // One row of a ChillFi3 instance's `users` table, checked and turned into what the auth server keeps of it. Pure: the
 // same check for a row read from MySQL and for one from a JSON export, so --dry-run and the import agree.
-import { checkUsername, PROFILE_LIMITS } from '../accounts/account-store.js';
+import { PROFILE_LIMITS } from '../accounts/account-store.js';
+import { checkImportedUsername, newUsernameProblem, USERNAME_RULE } from '../accounts/username.js';
 import { isStorable } from '../db/storable.js';
 import { AppError } from '../errors.js';
 import type { InstanceRole } from '../instances/instance-access-entity.js';
@@ -74,7 +75,7 @@ export function checkRow(row: ChillFi3Row, { pictureBase }: { pictureBase?: stri
   if (localId === null) return { bad: { id: row.id ?? null, reason: `id is not a whole number from 1 to ${MAX_LOCAL_ID}` } };
   if (typeof row.username !== 'string') return { bad: { id: localId, reason: 'username is missing' } };
   try {
-    checkUsername(row.username);
+    checkImportedUsername(row.username);
   } catch (error) {
     return { bad: { id: localId, reason: error instanceof AppError ? error.message : String(error) } };
   }
@@ -83,6 +84,8 @@ export function checkRow(row: ChillFi3Row, { pictureBase }: { pictureBase?: stri
     return { bad: { id: localId, reason: 'password is not a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters)' } };
   }
   const notes: string[] = [];
+  // Kept as it is, so the instance's tokens and its own table agree; only new names must keep to the rule.
+  if (newUsernameProblem(row.username) !== null) notes.push(`username kept as it is, though new usernames must be ${USERNAME_RULE}`);
   return {
     user: {
       localId,

@@ -4,6 +4,7 @@
 // row to, or { "create": "<new username>" } to import the row as a new account under that name.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { usernameKey } from '../accounts/username.js';
 import { BadRequest } from '../errors.js';
 
 export type MappingTarget = { account: string } | { create: string };
@@ -24,12 +25,12 @@ export function parseMapping(document: unknown): ImportMapping {
   }
   const entries = new Map<string, MappingTarget>();
   for (const [key, value] of Object.entries(parsed.data)) {
-    // Ids stay as written ("17"); usernames are matched without regard to case, as accounts are.
-    const name = /^\d+$/.test(key) ? key : key.toLowerCase();
+    // Ids stay as written ("17"); usernames are matched by their keys (any case, look-alike forms), as accounts are.
+    const name = /^\d+$/.test(key) ? key : usernameKey(key);
     if (entries.has(name)) throw new BadRequest(`the mapping file names "${key}" twice`);
     entries.set(name, typeof value === 'string' ? { account: value } : value);
   }
-  return { targetOf: (localId, username) => entries.get(String(localId)) ?? entries.get(username.toLowerCase()) };
+  return { targetOf: (localId, username) => entries.get(String(localId)) ?? entries.get(usernameKey(username)) };
 }
 
 export async function readMapping(path: string): Promise<ImportMapping> {

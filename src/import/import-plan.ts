@@ -2,12 +2,17 @@
 // prints this plan, an import carries it out (apply-import.ts). The rules, in order, for each row:
 //  1. a row that fails its checks, or repeats an id or a username of the table, is a bad row;
 //  2. a row already imported (this instance, this local id) is skipped, or its role updated;
-//  3. a row the mapping file names is linked to the account it names, or created under the username it gives;
+//  3. a row the mapping file names is linked to the account it names (which takes the row's password if it has none),
+//     or created under the username it gives;
 //  4. a row whose username no account has yet becomes a new account;
-//  5. a row whose username an account has already is the same person only with --match username and either the very
-//     same bcrypt hash string or no password on one side (with two different hashes, no one here knows the password
-//     that would show they match); anything else is a clash: reported, never merged.
-import { checkUsername } from '../accounts/account-store.js';
+//  5. a row whose username an account has already (by the username's key: any case, look-alike forms) is the same
+//     person only with --match username and the very same bcrypt hash string on both sides (an account keeps an
+//     imported bcrypt hash as it came until its first sign-in makes it argon2id), on an account that is no server admin
+//     and has no set-password link pending. Anything else is a clash: reported, never merged. A missing password shows
+//     nothing (whoever holds the username on the other server would take over the account here, or the account would
+//     be tied to a row nobody can sign in as); two different hashes cannot be compared without the password; an admin,
+//     or an account whose owner is about to choose a password, is linked only by the mapping file.
+import { checkNewUsername, usernameKey } from '../accounts/username.js';
 import type { AppError } from '../errors.js';
 import type { InstanceRole } from '../instances/instance-access-entity.js';
 import { checkRow, type BadRow, type ChillFi3Row, type ChillFi3User } from './chillfi3-user.js';
@@ -18,6 +23,10 @@ export interface KnownAccount {
   id: string;
   username: string;
   passwordHash: string | null;
+  /** A server admin: linked only by the mapping file. */
+  isAdmin: boolean;
+  /** Has a live, unused set-password link: linked only by the mapping file. */
+  passwordLinkPending: boolean;
 }
 
 /** An existing access link of the instance being imported into. */
@@ -33,14 +42,14 @@ export interface ImportState {
 }
 
 export interface ImportOptions {
-  /** `username`: an account of the same username may be the same person (rule 5). */
+  /** `username`: an account of the same username and the same password hash is the same person (rule 5). */
   match?: 'username';
   mapping: ImportMapping;
   pictureBase?: string;
 }
 
 /** Why a row is linked to an existing account rather than created. */
-export type LinkReason = 'mapping' | 'same password hash' | 'no password on one side';
+export type LinkReason = 'mapping' | 'same password hash';
 
 export type ImportStep =
   | { kind: 'create'; user: ChillFi3User; notes: string[] }
@@ -55,7 +64,7 @@ export type StepKind = ImportStep['kind'];
 /** Decides, row by row and in the table's order, what the import does (see the rules above). */
 export function planImport(rows: readonly ChillFi3Row[], state: ImportState, options: ImportOptions): ImportStep[] {
   const accountById = new Map(state.accounts.map((account) => [account.id, account]));
-  const accountByName = new Map(state.accounts.map((account) => [account.username.toLowerCase(), account]));
+  const accountByName = new Map(state.accounts.map((account) => [usernameKey(account.username), account]));
   const linkByLocalId = new Map(state.links.flatMap((link) => (link.localUserId === null ? [] : [[link.localUserId, link] as const])));
   const linkByAccount = new Map(state.links.map((link) => [link.accountId, link]));
   const seenIds = new Set<number>();
@@ -68,41 +77,38 @@ export function planImport(rows: readonly ChillFi3Row[], state: ImportState, opt
     const knownAccount = known && accountById.get(known.accountId);
     if (known && knownAccount) {
       claimed.add(knownAccount.id);
-      seenNames.add(user.username.toLowerCase());
+      seenNames.add(usernameKey(user.username));
       return known.role === user.role
         ? { kind: 'skip', user, account: knownAccount }
         : { kind: 'update', user, account: knownAccount, previousRole: known.role };
     }
     const target = options.mapping.targetOf(user.localId, user.username);
     if (target && 'account' in target) {
-      const account = accountById.get(target.account) ?? accountByName.get(target.account.toLowerCase());
+      const account = accountById.get(target.account) ?? accountByName.get(usernameKey(target.account));
       if (!account) return { kind: 'bad', bad: { id: user.localId, reason: `the mapping file names no existing account "${target.account}"` } };
       return linkTo(user, account, 'mapping', notes);
     }
-    const wanted = target ? { ...user, username: target.create } : user;
+    let wanted = user;
     if (target) {
+      // A name the admin chooses here is a new one: under the rules for new usernames.
       try {
-        checkUsername(wanted.username);
+        wanted = { ...user, username: checkNewUsername(target.create) };
       } catch (error) {
         return { kind: 'bad', bad: { id: user.localId, reason: `the mapping file's username: ${(error as AppError).message}` } };
       }
     }
-    const name = wanted.username.toLowerCase();
+    const name = usernameKey(wanted.username);
     if (seenNames.has(name)) return { kind: 'bad', bad: { id: user.localId, reason: `username "${wanted.username}" is repeated in the table` } };
     seenNames.add(name);
     const sameName = accountByName.get(name);
     if (!sameName) return { kind: 'create', user: wanted, notes };
-    const reason = options.match === 'username' && !target ? sameAccountReason(sameName, wanted) : null;
-    if (reason) return linkTo(wanted, sameName, reason, notes);
-    return {
-      kind: 'clash',
-      user: wanted,
-      account: sameName,
-      reason:
-        options.match === 'username' && !target
-          ? `account "${sameName.username}" has another password: confirm in a mapping file`
-          : `account "${sameName.username}" exists: link to it with --match username or a mapping file, or import under another username with a mapping file`,
-    };
+    if (options.match !== 'username' || target) {
+      const reason = `account "${sameName.username}" exists: link to it with --match username or a mapping file, or import under another username with a mapping file`;
+      return { kind: 'clash', user: wanted, account: sameName, reason };
+    }
+    const unmatched = unmatchedBecause(sameName, wanted);
+    if (unmatched) return { kind: 'clash', user: wanted, account: sameName, reason: `${unmatched}: confirm in a mapping file` };
+    return linkTo(wanted, sameName, 'same password hash', notes);
   }
 
   function linkTo(user: ChillFi3User, account: KnownAccount, reason: LinkReason, notes: string[]): ImportStep {
@@ -112,7 +118,8 @@ export function planImport(rows: readonly ChillFi3Row[], state: ImportState, opt
       return { kind: 'clash', user, account, reason: `account "${account.username}" is already linked to this instance${where}` };
     }
     claimed.add(account.id);
-    // An account without a password gets the row's, else its owner could never sign in; one with a password keeps it.
+    // Only a mapped account can be without a password here (rule 5): the admin said the row's person owns it, so it
+    // takes the row's password, else its owner could never sign in. One with a password keeps it.
     const setPassword = account.passwordHash === null && user.passwordHash !== null;
     return { kind: 'link', user, account, reason, setPassword, notes };
   }
@@ -127,10 +134,14 @@ export function planImport(rows: readonly ChillFi3Row[], state: ImportState, opt
   });
 }
 
-/** Rule 5: why an account of the same username is this row's person, or null when nothing shows it. */
-function sameAccountReason(account: KnownAccount, user: ChillFi3User): LinkReason | null {
-  if (account.passwordHash === null || user.passwordHash === null) return 'no password on one side';
-  return account.passwordHash === user.passwordHash ? 'same password hash' : null;
+/** Rule 5: why --match username does not take the account of the row's username as the row's person; null: it does. */
+function unmatchedBecause(account: KnownAccount, user: ChillFi3User): string | null {
+  const named = `account "${account.username}"`;
+  if (account.isAdmin) return `${named} is a server admin`;
+  if (account.passwordLinkPending) return `${named} has a set-password link pending`;
+  if (account.passwordHash === null) return `${named} has no password, so nothing shows the row's user owns it`;
+  if (user.passwordHash === null) return `the row has no password, so nothing shows its user owns ${named}`;
+  return account.passwordHash === user.passwordHash ? null : `${named} has another password`;
 }
 
 /** How many steps of each kind. */

@@ -1,7 +1,9 @@
 // What the plan must know of the auth server before an import: every account (with its password hash, to tell whether
-// two instances' users share one) and the access links of the instance imported into.
-import type { DataSource } from 'typeorm';
+// two instances' users share one; whether it is a server admin or has a set-password link pending, since those are
+// linked only by the mapping file) and the access links of the instance imported into.
+import { IsNull, MoreThan, type DataSource } from 'typeorm';
 import { AccountEntity } from '../accounts/account-entity.js';
+import { PasswordLinkEntity } from '../accounts/password-link-entity.js';
 import type { InstanceStore } from '../instances/instance-store.js';
 import type { ImportState } from './import-plan.js';
 
@@ -10,12 +12,16 @@ export async function loadImportState(dataSource: DataSource, instances: Instanc
   const accounts = await dataSource
     .getRepository(AccountEntity)
     .createQueryBuilder('account')
-    .select(['account.id', 'account.username'])
+    .select(['account.id', 'account.username', 'account.isAdmin'])
     .addSelect('account.passwordHash')
     .getMany();
+  const liveLinks = await dataSource
+    .getRepository(PasswordLinkEntity)
+    .find({ select: { accountId: true }, where: { usedAt: IsNull(), expiresAt: MoreThan(new Date()) } });
+  const pending = new Set(liveLinks.map((link) => link.accountId));
   const links = await instances.listAccess({ instanceId });
   return {
-    accounts: accounts.map(({ id, username, passwordHash }) => ({ id, username, passwordHash })),
+    accounts: accounts.map(({ id, username, passwordHash, isAdmin }) => ({ id, username, passwordHash, isAdmin, passwordLinkPending: pending.has(id) })),
     links: links.map(({ accountId, role, localUserId }) => ({ accountId, role, localUserId })),
   };
 }

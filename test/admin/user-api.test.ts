@@ -540,3 +540,77 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+// Issue 16: look-alike usernames. Registration by an instance's admin (/auth/register) and by a server admin
+// (/admin/users) keeps new usernames to the rule, as a problem+json field error, and one username per key whatever
+// the race, on every store set-up.
+for (const backend of BACKENDS) {
+  describe(`usernames through the user and admin APIs (${backend})`, function () {
+    let server: TestServer;
+    let home: Awaited<ReturnType<typeof addInstance>>;
+    let instanceAdminToken: string;
+    let serverAdminToken: string;
+
+    before(async function () {
+      server = await startTestServer(backend);
+      home = await addInstance(server, { scopes: [...DEFAULT_SCOPES.split(' '), ADMIN_SCOPE] });
+      const homeAdmin = await addAccount(server, 'home-admin');
+      await server.services.accessOperations.grant(home.instance.id, homeAdmin.id, 'admin', null, OPERATOR);
+      instanceAdminToken = (await codeFlow(home.client, { username: 'home-admin' })).tokens.access_token;
+      await addAccount(server, 'root', { isAdmin: true });
+      serverAdminToken = (await codeFlow(home.client, { username: 'root', scope: `openid profile ${ADMIN_SCOPE}` })).tokens.access_token;
+    });
+    after(async function () {
+      await server?.close();
+    });
+
+    async function post(path: string, token: string, body: unknown): Promise<{ status: number; type: string | null; body: { detail?: string; user?: { username: string } } }> {
+      const response = await fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, type: response.headers.get('content-type'), body: (await response.json()) as { detail?: string } };
+    }
+
+    it('creates one account of 20 simultaneous alice, ａlice, ALICE, Ａｌｉｃｅ; the other 19 get 409 problem+json', async function () {
+      const names = ['alice', '\uff41lice', 'ALICE', '\uff21\uff4c\uff49\uff43\uff45'];
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, n) =>
+          n % 2 === 0 ? post('/auth/register', instanceAdminToken, { username: names[n % 4] }) : post('/admin/users', serverAdminToken, { username: names[n % 4] }),
+        ),
+      );
+      expect(answers.map((answer) => answer.status).sort()).to.deep.equal([201, ...Array<number>(19).fill(409)]);
+      for (const refused of answers.filter((answer) => answer.status === 409)) {
+        expect(refused.type).to.equal('application/problem+json');
+        expect(refused.body.detail).to.match(/^username ".+" is taken \(usernames that differ only in case or in look-alike forms are one\)$/);
+      }
+    });
+
+    it('creates one account of 20 simultaneous émile, composed and decomposed, and keeps it composed', async function () {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, n) => post(n % 2 === 0 ? '/auth/register' : '/admin/users', n % 2 === 0 ? instanceAdminToken : serverAdminToken, { username: n % 4 < 2 ? 'e\u0301mile' : '\u00e9mile' })),
+      );
+      expect(answers.map((answer) => answer.status).sort()).to.deep.equal([201, ...Array<number>(19).fill(409)]);
+      expect(answers.find((answer) => answer.status === 201)?.body.user?.username).to.equal('\u00e9mile');
+    });
+
+    it('refuses a username outside the rule as a field error (400 problem+json), markup and bidi controls included', async function () {
+      for (const username of ['<script>alert(1)</script>', 'a b', '-rf', 'evil\u202egnp.exe', '']) {
+        for (const [path, token] of [['/auth/register', instanceAdminToken], ['/admin/users', serverAdminToken]] as const) {
+          const refused = await post(path, token, { username });
+          expect([refused.status, refused.type], `${path} ${JSON.stringify(username)}`).to.deep.equal([400, 'application/problem+json']);
+          expect(refused.body.detail).to.match(/^username: (may only hold letters, digits and \. _ - @, and must start with a letter or a digit|must be 1 to 50 characters)$/);
+        }
+      }
+      expect(await server.services.accounts.findByUsername('<script>alert(1)</script>')).to.equal(null);
+    });
+
+    it('signs an account in by any spelling of its username with the same key; its tokens carry the one it has', async function () {
+      const created = await post('/admin/users', serverAdminToken, { username: 'Zoë', password: NEW_PASSWORD });
+      expect(created.status).to.equal(201);
+      const { tokens } = await codeFlow(home.client, { username: '\uff3a\uff4fe\u0308', password: NEW_PASSWORD });
+      expect(tokens.claims()).to.include({ preferred_username: 'Zoë' });
+    });
+  });
+}

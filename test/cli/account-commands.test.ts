@@ -147,5 +147,17 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       );
       expect(active).to.deep.equal([false, false]);
     });
+    it('adds a user only under the username rule and one per key, and finds them by any spelling of it', async function () {
+      const markup = await run('users', 'add', '--username', '<script>alert(1)</script>', '--no-password');
+      expect([markup.code, markup.stderr]).to.deep.equal([1, 'error: username may only hold letters, digits and . _ - @, and must start with a letter or a digit\n']);
+      expect((await run('users', 'add', '--username', 'shell-alice', '--no-password')).code).to.equal(0);
+      const lookAlike = await run('users', 'add', '--username', 'ＳＨＥＬＬ-ａｌｉｃｅ', '--no-password');
+      expect([lookAlike.code, lookAlike.stderr]).to.deep.equal([
+        1,
+        'error: username "ＳＨＥＬＬ-ａｌｉｃｅ" is taken (usernames that differ only in case or in look-alike forms are one)\n',
+      ]);
+      const shown = await json<{ user: { username: string } }>('users', 'show', 'Ｓhell-Alice');
+      expect(shown.user.username).to.equal('shell-alice');
+    });
   });
 }

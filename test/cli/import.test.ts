@@ -10,8 +10,8 @@ import { decodeJwt } from 'jose';
 import { runCli } from '../../src/cli/program.js';
 import { bcryptOf, manyUsers, scratchChillFi3, type ChillFi3Database } from '../import/chillfi3-database.js';
 import { cli, cliJson, FAST_ARGON2 } from '../support/cli.js';
-import { addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
+import { BACKENDS, startTestServer, type TestServer } from '../support/test-server.js';
 
 interface ImportRow {
   id: unknown;
@@ -20,6 +20,7 @@ interface ImportRow {
   role?: string;
   account?: string | null;
   matchedBy?: string;
+  setsPassword?: boolean;
   reason?: string;
   notes?: string[];
 }
@@ -34,7 +35,7 @@ interface ImportResult {
 const MANY = 2000;
 const B_PASSWORD = 'the password used on instance B';
 
-for (const backend of ['sqlite', 'postgres+redis'] as const) {
+for (const backend of BACKENDS) {
   describe(`import chillfi3 (${backend})`, function () {
     this.timeout(120_000);
     let server: TestServer;
@@ -57,16 +58,21 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         { id: MANY + 5, username: 'not-hashed', password: 'plain text password' },
         { id: MANY + 6, username: '', password: null },
       ]);
-      // B numbers its users from 1 too. The same person by the same hash (Dora), by a missing password (nopass); carol
-      // with another password is another person as far as anyone here can tell; so is alice, whose hash on this server
-      // became argon2id at her first sign-in: only the mapping file can say she is the same.
+      // B numbers its users from 1 too. The same person by the same hash (Dora). Only the mapping file can say who the
+      // others are: nopass has no password here (B's nopass taking it would be whoever holds that name on B); carol has
+      // another password; alice's hash here became argon2id at her first sign-in; chief is a server admin still to
+      // choose a password through their link; root, an admin here, has no password on B (issue 16: it was linked as that server's user).
       await tableB.insert([
         ...manyUsers(1000, { prefix: 'b-user', firstId: 10, password: B_PASSWORD }),
         { id: 3, username: 'Dora', password: bcryptOf(PASSWORD), is_admin: false },
         { id: 4, username: 'nopass', password: bcryptOf(B_PASSWORD), is_admin: 1 },
         { id: 5, username: 'carol', password: bcryptOf(B_PASSWORD) },
         { id: 6, username: 'alice', password: bcryptOf(PASSWORD) },
+        { id: 7, username: 'chief', password: bcryptOf(B_PASSWORD), is_admin: 1 },
+        { id: 8, username: 'root', password: null, is_admin: 1 },
       ]);
+      await addAccount(server, 'root', { isAdmin: true });
+      expect((await run('users', 'add', '--username', 'chief', '--no-password', '--admin')).code).to.equal(0);
     });
     after(async function () {
       await Promise.all([server?.close(), tableA?.drop(), tableB?.drop()]);
@@ -94,7 +100,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         { id: MANY + 5, action: 'bad', reason: 'password is not a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters)' },
         { id: MANY + 6, action: 'bad', reason: 'username must be 1 to 50 printable characters, without leading or trailing spaces' },
       ]);
-      expect(await accountCount()).to.equal(MANY + 4);
+      expect(await accountCount()).to.equal(MANY + 4 + 2);
       const alice = await server.services.accounts.findByUsername('alice');
       expect(alice).to.include({ picture: 'https://a.example/uploads/profile/alice.png', isAdmin: false });
       expect(await server.services.instances.accessOf(instanceA.instance.id, alice?.id as string)).to.include({ role: 'admin', localUserId: MANY + 1 });
@@ -131,44 +137,60 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       const before = { accounts: await accountCount(), audit: (await server.services.audit.query({ limit: 1 })).events[0]?.id };
       const result = await importJson('--instance', instanceB.instance.clientId, '--mysql', tableB.url, '--match', 'username', '--dry-run');
       expect(result.dryRun).to.equal(true);
-      expect(result.summary).to.include({ create: 1000, link: 2, clash: 2, bad: 0 });
+      expect(result.summary).to.include({ create: 1000, link: 1, clash: 5, bad: 0 });
       expect(await accountCount()).to.equal(before.accounts);
       expect((await server.services.audit.query({ limit: 1 })).events[0]?.id).to.equal(before.audit);
       expect(await server.services.instances.listAccess({ instanceId: instanceB.instance.id })).to.deep.equal([]);
       const lines = await run('import', 'chillfi3', '--instance', instanceB.instance.clientId, '--mysql', tableB.url, '--dry-run');
       expect(lines.stdout).to.contain(`Dry run for "${instanceB.instance.name}": nothing was written.`);
       expect(lines.stdout).to.contain('  clash   id 3 "Dora": account "dora" exists: link to it with --match username or a mapping file');
-      expect(lines.stdout).to.contain('would be created 1000, linked 0, updated 0, skipped 0, clashes 4, bad rows 0 (1004 rows in ');
+      expect(lines.stdout).to.contain('would be created 1000, linked 0, updated 0, skipped 0, clashes 6, bad rows 0 (1006 rows in ');
     });
 
-    it('merges a second instance only by --match username or the mapping file; a clash is left alone until mapped', async function () {
+    it('merges a second instance by --match username only where both sides hold the same hash; the rest waits for the mapping file', async function () {
       const matched = await importJson('--instance', instanceB.instance.clientId, '--mysql', tableB.url, '--match', 'username');
-      expect(matched.summary).to.include({ create: 1000, link: 2, clash: 2 });
+      expect(matched.summary).to.include({ create: 1000, link: 1, clash: 5 });
       expect(matched.rows.filter((row) => row.action !== 'create').map((row) => [row.username, row.action, row.matchedBy ?? row.reason])).to.deep.equal([
         ['Dora', 'link', 'same password hash'],
-        ['nopass', 'link', 'no password on one side'],
+        ['nopass', 'clash', 'account "nopass" has no password, so nothing shows the row\'s user owns it: confirm in a mapping file'],
         ['carol', 'clash', 'account "carol" has another password: confirm in a mapping file'],
         ['alice', 'clash', 'account "alice" has another password: confirm in a mapping file'],
+        ['chief', 'clash', 'account "chief" is a server admin: confirm in a mapping file'],
+        ['root', 'clash', 'account "root" is a server admin: confirm in a mapping file'],
       ]);
       const dora = await server.services.accounts.findByUsername('dora');
       const onB = await codeFlow(instanceB.client, { username: 'Dora' });
       expect(onB.tokens.claims(), "B's id and role, not A's").to.include({ sub: dora?.id, chillfi3_user_id: 3, chillfi3_role: 'member' });
-      const nopass = await codeFlow(instanceB.client, { username: 'nopass', password: B_PASSWORD });
-      expect(nopass.tokens.claims()).to.include({ chillfi3_user_id: 4, chillfi3_role: 'admin' });
-      await server.services.audit.flush();
-      const passwordSet = await server.services.audit.query({ accountId: nopass.tokens.claims()?.sub, actions: ['account.password_set'] });
-      expect(passwordSet.events.map((event) => event.details)).to.deep.equal([{ with: 'import', imported: 'chillfi3', by: null, via: 'cli' }]);
-      const carolOnB = await codeFlow(instanceB.client, { username: 'carol', password: B_PASSWORD }).then(() => 'signed in', () => 'refused');
-      expect(carolOnB, "B's carol is not A's carol").to.equal('refused');
+      const signIn = (username: string) => codeFlow(instanceB.client, { username, password: B_PASSWORD }).then(() => 'signed in', () => 'refused');
+      expect(await signIn('carol'), "B's carol is not A's carol").to.equal('refused');
+      expect(await signIn('nopass'), "B's nopass took no password here").to.equal('refused');
+      expect(await signIn('chief'), "B's chief is not this server's admin").to.equal('refused');
+      const [nopass, chief, root] = await Promise.all(['nopass', 'chief', 'root'].map(async (name) => (await server.services.accounts.findByUsername(name))?.id as string));
+      expect(await Promise.all([nopass, chief].map((id) => server.services.accounts.hasPassword(id as string)))).to.deep.equal([false, false]);
+      for (const id of [nopass, chief, root]) expect(await server.services.instances.accessOf(instanceB.instance.id, id as string), 'no link').to.equal(null);
+    });
 
-      const map = writeFile('map.json', JSON.stringify({ 5: { create: 'carol-b' }, ALICE: 'alice' }));
+    it('links what the mapping file says: an account without a password takes the row\'s, the rest stay clashes', async function () {
+      const map = writeFile('map.json', JSON.stringify({ 5: { create: 'carol-b' }, ALICE: 'alice', nopass: 'nopass' }));
       const mapped = await importJson('--instance', instanceB.instance.clientId, '--mysql', tableB.url, '--match', 'username', '--map', map);
-      expect(mapped.summary).to.include({ create: 1, link: 1, skip: 1002, clash: 0 });
+      expect(mapped.summary).to.include({ create: 1, link: 2, skip: 1001, clash: 2 });
+      expect(mapped.rows.filter((row) => row.action === 'link').map((row) => [row.username, row.matchedBy, row.setsPassword])).to.deep.equal([
+        ['nopass', 'mapping', true],
+        ['alice', 'mapping', false],
+      ]);
       const carolB = await codeFlow(instanceB.client, { username: 'carol-b', password: B_PASSWORD });
       expect(carolB.tokens.claims()).to.include({ chillfi3_user_id: 5, chillfi3_role: 'member' });
       const alice = await server.services.accounts.findByUsername('alice');
       const aliceOnB = await codeFlow(instanceB.client, { username: 'alice' });
       expect(aliceOnB.tokens.claims()).to.include({ sub: alice?.id, chillfi3_user_id: 6, chillfi3_role: 'member' });
+      const nopass = await codeFlow(instanceB.client, { username: 'nopass', password: B_PASSWORD });
+      expect(nopass.tokens.claims()).to.include({ chillfi3_user_id: 4, chillfi3_role: 'admin' });
+      await server.services.audit.flush();
+      const passwordSet = await server.services.audit.query({ accountId: nopass.tokens.claims()?.sub, actions: ['account.password_set'] });
+      expect(passwordSet.events.map((event) => event.details)).to.deep.equal([{ with: 'import', imported: 'chillfi3', by: null, via: 'cli' }]);
+      const lines = await run('import', 'chillfi3', '--instance', instanceB.instance.clientId, '--mysql', tableB.url, '--match', 'username', '--dry-run');
+      expect(lines.stdout).to.contain('  clash   id 7 "chief": account "chief" is a server admin: confirm in a mapping file');
+      expect(lines.stdout).to.contain('  clash   id 8 "root": account "root" is a server admin: confirm in a mapping file');
     });
 
     it('plans a JSON export made as docs/operations.md says exactly as the table it came from', async function () {
@@ -179,7 +201,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       const file = writeFile('export.json', JSON.stringify(exported?.users));
       const plan = (source: string[]) => importJson('--instance', instanceB.instance.clientId, ...source, '--match', 'username', '--dry-run');
       const [fromTable, fromFile] = await Promise.all([plan(['--mysql', tableB.url]), plan(['--json-file', file])]);
-      expect(fromFile.rows).to.have.length(1004);
+      expect(fromFile.rows).to.have.length(1006);
       expect(fromFile.rows).to.deep.equal(fromTable.rows);
     });
 
@@ -194,6 +216,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         { id: 4, username: 'json-four', password: '$2b$10$short' },
         'not a row',
         { id: 6, username: 'json-six', password: hash, is_admin: true },
+        { id: 7, username: 'json <seven>', password: hash },
       ];
       const file = writeFile('users.json', JSON.stringify(rows));
       let stderr = '';
@@ -205,16 +228,21 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         env: { NODE_ENV: 'test', ...FAST_ARGON2, ...server.env },
       });
       expect(code, stderr).to.equal(0);
-      expect(stderr).to.contain('] 7/7 rows\n');
+      expect(stderr).to.contain('] 8/8 rows\n');
       expect(stdout.split('\n').filter((line) => line.startsWith('  bad'))).to.deep.equal([
         '  bad     id 2: id is repeated in the table',
         '  bad     id x: id is not a whole number from 1 to 2147483647',
         '  bad     id 4: password is not a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters)',
         '  bad     id null: id is not a whole number from 1 to 2147483647',
       ]);
-      expect(stdout).to.contain('created 3, linked 0, updated 0, skipped 0, clashes 0, bad rows 4 (7 rows in');
+      expect(stdout).to.contain('created 4, linked 0, updated 0, skipped 0, clashes 0, bad rows 4 (8 rows in');
+      expect(stdout.split('\n').filter((line) => line.startsWith('  note'))).to.deep.equal([
+        '  note    id 7 "json <seven>": username kept as it is, though new usernames must be 1 to 50 letters, digits and . _ - @, starting with a letter or a digit',
+      ]);
       const six = await codeFlow(third.client, { username: 'json-six' });
       expect(six.tokens.claims()).to.include({ chillfi3_user_id: 6, chillfi3_role: 'admin' });
+      const seven = await codeFlow(third.client, { username: 'JSON <SEVEN>' });
+      expect(seven.tokens.claims(), 'an imported name outside the rules signs in').to.include({ preferred_username: 'json <seven>', chillfi3_user_id: 7 });
       expect((await run('import', 'chillfi3', '--instance', third.instance.clientId, '--json-file', file)).stderr, 'no terminal, no progress').to.equal('');
     });
 

@@ -107,7 +107,7 @@ for (const backend of BACKENDS) {
 
     describe('introspection', function () {
       it("answers with the token's claims for a user's and a service token, and no subject for the service token", async function () {
-        const account = await addAccount(server, `intro-${backend}`);
+        const account = await addAccount(server, `intro-${backend.replace('+', '-')}`);
         const { instance, client } = await addInstance(server);
         const { tokens } = await codeFlow(client, { username: account.username, scope: 'openid profile' });
         const user = await oidc.tokenIntrospection(client, tokens.access_token);
@@ -145,7 +145,7 @@ for (const backend of BACKENDS) {
       });
 
       it('says inactive at once after revocation of the token, of its grant, of its session, or deletion of its instance', async function () {
-        const account = await addAccount(server, `revoked-${backend}`);
+        const account = await addAccount(server, `revoked-${backend.replace('+', '-')}`);
         const { instance, client } = await addInstance(server);
         const first = await codeFlow(client, { username: account.username, scope: 'openid profile offline_access' });
         const second = await codeFlow(client, { username: account.username, scope: 'openid profile offline_access' });
@@ -229,7 +229,7 @@ for (const backend of BACKENDS) {
 
     describe('userinfo and revocation through the provider', function () {
       it('serves userinfo for a live token, refuses it once revoked, and stores nothing beyond the request', async function () {
-        const account = await addAccount(server, `userinfo-${backend}`);
+        const account = await addAccount(server, `userinfo-${backend.replace('+', '-')}`);
         const { client } = await addInstance(server);
         const { tokens } = await codeFlow(client, { username: account.username, scope: 'openid profile' });
         const claims = decodeJwt(tokens.access_token);

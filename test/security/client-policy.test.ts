@@ -148,16 +148,18 @@ for (const backend of BACKENDS) {
     });
 
     it('translates JWT access tokens at every spelling of userinfo, in the header and in a form body', async function () {
-      await addAccount(server, `me-${backend}`);
+      // A username may not hold the "+" of postgres+redis.
+      const username = `me-${backend.replace('+', '-')}`;
+      await addAccount(server, username);
       const { client } = await addInstance(server);
-      const { tokens } = await codeFlow(client, { username: `me-${backend}` });
+      const { tokens } = await codeFlow(client, { username });
       for (const spelling of ['/me', '/ME', '/Me/']) {
         const byHeader = await fetch(`${server.url}${spelling}`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
         expect(byHeader.status, spelling).to.equal(200);
-        expect(await byHeader.json()).to.have.property('preferred_username', `me-${backend}`);
+        expect(await byHeader.json()).to.have.property('preferred_username', username);
         const byForm = await post(server, spelling, new URLSearchParams({ access_token: tokens.access_token }).toString());
         expect(byForm.status, spelling).to.equal(200);
-        expect(await byForm.json()).to.have.property('preferred_username', `me-${backend}`);
+        expect(await byForm.json()).to.have.property('preferred_username', username);
       }
       const introspection = await post(server, '/TOKEN/INTROSPECTION/', new URLSearchParams({ token: tokens.access_token }).toString(), {
         authorization: basicAuth(client.clientMetadata().client_id, client.clientMetadata().client_secret as string),

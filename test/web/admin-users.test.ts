@@ -123,6 +123,18 @@ describe('the admin console: users', function () {
     const bad = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
     expect(bad[0]?.status()).to.equal(400);
     expect(await page.getByRole('alert').textContent()).to.contain('Username');
+
+    await page.getByLabel('Username').fill('<script>alert(1)</script>');
+    const markup = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
+    expect(markup[0]?.status()).to.equal(400);
+    expect(await page.getByRole('alert').textContent()).to.equal('Username: may only hold letters, digits and . _ - @, and must start with a letter or a digit.');
+    expect(await page.getByLabel('Username').inputValue()).to.equal('<script>alert(1)</script>');
+    expect(await page.locator('#username-hint').textContent(), 'the rule under the field').to.equal('Letters, digits and . _ - @ (up to 50), starting with a letter or a digit.');
+
+    await page.getByLabel('Username').fill('\uff21\uff24\uff21');
+    const lookAlike = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
+    expect(lookAlike[0]?.status(), 'full-width ＡＤＡ is ada').to.equal(409);
+    expect(await page.getByRole('alert').textContent()).to.contain('Username "ＡＤＡ" is taken');
     await expectAccessible(page, 'the new user form with an error');
   });
 

@@ -54,6 +54,12 @@ describe('web: first run', function () {
     });
 
     it('shows the password policy and a mismatch on the form, keeping the username', async function () {
+      await page.fill('#username', '<script>alert(1)</script>');
+      await page.fill('#password', PASSWORD);
+      await page.fill('#confirm', PASSWORD);
+      await page.click('button:has-text("Create the admin account")');
+      expect(await page.textContent('.alert-error')).to.equal('Username may only hold letters, digits and . _ - @, and must start with a letter or a digit.');
+      expect(await page.inputValue('#username')).to.equal('<script>alert(1)</script>');
       await page.fill('#username', 'root');
       await page.fill('#password', 'short');
       await page.fill('#confirm', 'short');

@@ -1,0 +1,65 @@
+// The migration to NFKC username keys, on accounts as the version before it left them (keys in lower case only): keys
+// computed again, and a database with look-alike accounts refused with every group named, nothing changed.
+import { expect } from 'chai';
+import type { DataSource } from 'typeorm';
+import { loadConfig } from '../../config/index.js';
+import { AccountEntity } from '../../src/accounts/account-entity.js';
+import { openDatabase } from '../../src/db/data-source.js';
+import { scratchPostgres, scratchSqlite, type ScratchDatabase } from '../support/databases.js';
+import { TEST_SECRET_KEY } from '../support/test-server.js';
+
+const NFD_EMILE = 'E\u0301mile';
+
+for (const [backend, scratch] of [['SQLite', scratchSqlite], ['PostgreSQL', scratchPostgres]] as const) {
+  describe(`migration UsernameKeys1764800000000 (${backend})`, function () {
+    let database: ScratchDatabase;
+    let dataSource: DataSource;
+
+    /** The schema up to the migration before this one, with these accounts as that version keyed them. */
+    async function seed(usernames: string[]): Promise<void> {
+      database = await scratch();
+      dataSource = await openDatabase(loadConfig({ ...database.env, AUTH_SECRET_KEY: TEST_SECRET_KEY }).database, { schema: 'migrate' });
+      await dataSource.undoLastMigration();
+      await dataSource
+        .getRepository(AccountEntity)
+        .insert(usernames.map((username, index) => ({ id: `account-${index}`, username, usernameKey: username.toLowerCase(), passwordHash: null })));
+    }
+    const keys = async () =>
+      (await dataSource.getRepository(AccountEntity).find({ order: { id: 'ASC' } })).map((account) => [account.username, account.usernameKey]);
+
+    afterEach(async function () {
+      await dataSource?.destroy();
+      await database?.drop();
+    });
+
+    it('keys every account by NFKC and lower case, and back again when undone', async function () {
+      await seed(['Alice', 'ｂｏｂ', NFD_EMILE, 'carol', 'ﬁona']);
+      expect(await dataSource.runMigrations()).to.have.length(1);
+      expect(await keys()).to.deep.equal([
+        ['Alice', 'alice'],
+        ['ｂｏｂ', 'bob'],
+        [NFD_EMILE, 'émile'],
+        ['carol', 'carol'],
+        ['ﬁona', 'fiona'],
+      ]);
+      await dataSource.undoLastMigration();
+      expect((await keys()).map(([, key]) => key)).to.deep.equal(['alice', 'ｂｏｂ', NFD_EMILE.toLowerCase(), 'carol', 'ﬁona']);
+    });
+
+    it('refuses look-alike accounts, naming each group with its code points, and changes nothing', async function () {
+      await seed(['alice', 'ａlice', 'émile', NFD_EMILE, 'dave', '\uFDFA\uFDFA\uFDFA']);
+      const unchanged = await keys();
+      const failure = await dataSource.runMigrations().then(
+        () => null,
+        (error: unknown) => (error as Error).message,
+      );
+      expect(failure).to.match(/^usernames must be unique once case and look-alike forms are set aside/);
+      expect(failure).to.contain('  the same: "alice" (id account-0), "\\u{ff41}lice" (id account-1)');
+      expect(failure).to.contain('  the same: "\\u{e9}mile" (id account-2), "E\\u{301}mile" (id account-3)');
+      expect(failure).to.contain('  longer than 50 characters once written out: "\\u{fdfa}\\u{fdfa}\\u{fdfa}" (id account-5)');
+      expect(failure).not.to.contain('dave');
+      expect(await keys()).to.deep.equal(unchanged);
+      expect(await dataSource.showMigrations(), 'still pending').to.equal(true);
+    });
+  });
+}
