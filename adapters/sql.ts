@@ -22,12 +22,12 @@ import {
   IsNull,
   LessThanOrEqual,
   MoreThan,
-  QueryFailedError,
   type DataSource,
   type FindOptionsWhere,
   type Repository,
 } from 'typeorm';
 import { consumedPayload } from './consumed-payload.js';
+import { isDuplicateKey } from '../src/db/duplicate-key.js';
 import type { OidcStore } from './index.js';
 import { LONGEST_ACCESS_TOKEN_SECONDS, REVOCATION_MODEL } from '../src/provider/revocation-marks.js';
 import { epochSeconds, modelAdapterClass, type ModelStore } from './model-adapter.js';
@@ -180,12 +180,6 @@ function rowOf(model: string, id: string, payload: AdapterPayload, expiresIn: nu
 }
 
 /** The key is taken: PostgreSQL's unique_violation, better-sqlite3's primary key constraint. */
-function isDuplicateKey(error: unknown): boolean {
-  if (!(error instanceof QueryFailedError)) return false;
-  const { code } = error.driverError as { code?: unknown };
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
-
 function payloadOf(row: StoredModel): AdapterPayload {
   const payload = JSON.parse(row.payload) as AdapterPayload;
   if (row.consumedAt) payload.consumed = Math.floor(row.consumedAt.getTime() / 1000);
