@@ -3,11 +3,11 @@ import { instanceNameKey, NAME_KEY_LENGTH } from '../src/instances/instance-name
 
 const NAME_LENGTH = 100;
 
-/** `name (n)` for the first n from 2 whose key nobody holds yet, the name cut short to leave room for the suffix. */
+/** `name (n)` for the first n from 2 whose key nobody holds, the name trimmed and cut short to leave room for it. */
 function freeName(name: string, taken: Set<string>): string {
   for (let n = 2; ; n++) {
     const suffix = ` (${n})`;
-    const candidate = `${[...name].slice(0, NAME_LENGTH - suffix.length).join('').trimEnd()}${suffix}`;
+    const candidate = `${[...name.trim()].slice(0, NAME_LENGTH - suffix.length).join('').trimEnd()}${suffix}`;
     if (!taken.has(instanceNameKey(candidate))) return candidate;
   }
 }
@@ -32,9 +32,12 @@ export class InstanceNameKey1764820000000 implements MigrationInterface {
       .orderBy('instance.created_at', 'ASC')
       .addOrderBy('instance.id', 'ASC')
       .getRawMany();
-    const taken = new Set<string>();
+    // The oldest holder of each name keeps it; only then are the others renamed, around every name kept.
+    const holders = new Map<string, string>();
+    for (const row of rows) if (!holders.has(instanceNameKey(row.name))) holders.set(instanceNameKey(row.name), row.id);
+    const taken = new Set(holders.keys());
     for (const row of rows) {
-      const name = taken.has(instanceNameKey(row.name)) ? freeName(row.name, taken) : row.name;
+      const name = holders.get(instanceNameKey(row.name)) === row.id ? row.name : freeName(row.name, taken);
       const nameKey = instanceNameKey(name);
       taken.add(nameKey);
       await queryRunner.manager.createQueryBuilder().update('server_instances').set({ name, name_key: nameKey }).where('id = :id', { id: row.id }).execute();
