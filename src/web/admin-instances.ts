@@ -46,6 +46,12 @@ interface ShownSecret {
   previousSecretExpiresAt: string | null;
 }
 
+/** An operation's refusal of the form, and whether it is the name's: that one is said under the Name field. */
+interface FormRefusal {
+  message: string;
+  nameTaken: boolean;
+}
+
 /** Where the secret an action made is shown, under the result's id. */
 function shownSecretPath(instanceId: string, resultId: string): string {
   return `${instancePath(instanceId)}/secret/${encodeURIComponent(resultId)}`;
@@ -73,18 +79,18 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
   }
 
   /** A refusal of the form: a taken name is said under the Name field, anything else above the fields. */
-  function formErrors(error: { message: string; nameTaken: boolean } | string | undefined): { error?: string; nameError?: string } {
+  function formErrors(error: FormRefusal | string | undefined): { error?: string; nameError?: string } {
     if (error === undefined || typeof error === 'string') return { error };
     return error.nameTaken ? { nameError: error.message } : { error: error.message };
   }
 
   /** The form's answer to an operation that refused its input; null when the error is not a refusal of the input. */
-  function refusal(error: unknown): { message: string; status: number; nameTaken: boolean } | null {
+  function refusal(error: unknown): (FormRefusal & { status: number }) | null {
     const problem = formProblem(error);
     return problem && { ...problem, nameTaken: error instanceof InstanceNameTaken };
   }
 
-  function newForm(ctx: Context, values: InstanceFormValues, error?: { message: string; nameTaken: boolean } | string, status = 200): Promise<void> {
+  function newForm(ctx: Context, values: InstanceFormValues, error?: FormRefusal | string, status = 200): Promise<void> {
     return renderPage(
       ctx,
       'admin-instances-new',
@@ -93,12 +99,7 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
     );
   }
 
-  function instancePage(
-    ctx: Context,
-    instance: Instance,
-    edit: { values?: InstanceFormValues; error?: { message: string; nameTaken: boolean } | string } = {},
-    status = 200,
-  ): Promise<void> {
+  function instancePage(ctx: Context, instance: Instance, edit: { values?: InstanceFormValues; error?: FormRefusal | string } = {}, status = 200): Promise<void> {
     const url = instancePath(instance.id);
     return renderPage(
       ctx,
@@ -199,8 +200,9 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
         {
           title: 'Shown once',
           message:
-            `A client secret is shown for ${RESULT_SECONDS / 60} minutes after it is made, to the session that made it, and is not kept: ` +
-            `this one cannot be shown again. If it was not copied, rotate the secret of ${instance.name} for a new one.`,
+            `This page is shown for ${RESULT_SECONDS / 60} minutes after the change that made it, to the session that made it, and its ` +
+            'client secret is not kept: it cannot be shown again. ' +
+            (hasSecret(instance) ? `If it was not copied, rotate the secret of ${instance.name} for a new one.` : `The client id is on the page of ${instance.name}.`),
           backUrl: instancePath(instance.id),
           backLabel: `Go to ${instance.name}`,
         },
