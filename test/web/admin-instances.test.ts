@@ -174,6 +174,13 @@ describe('the console: instances', function () {
     expect(await page.locator('input[name="scopes"]:checked').count(), 'the boxes stay as they were left').to.equal(0);
     await page.getByLabel('openid').check();
 
+    await page.getByLabel('Name').fill('LIVING ROOM');
+    const [taken] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Save changes' }).click()]);
+    expect(taken.status(), 'the name of another instance').to.equal(409);
+    expect(await page.locator('#instance-name-error').textContent()).to.contain('An instance named "Living room" exists already');
+    expect((await server.services.instances.get(instance.id)).name).to.equal('Kitchen speaker');
+    await page.getByLabel('Name').fill('Kitchen speaker');
+
     await page.getByLabel('Redirect URIs', { exact: true }).fill('not a url');
     const [refused] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Save changes' }).click()]);
     expect(refused.status()).to.equal(400);
