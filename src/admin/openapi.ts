@@ -18,7 +18,7 @@ const PROBLEMS = {
   401: 'No access token, or one that is not valid any more (WWW-Authenticate says which)',
   403: 'The caller may see the account but not do this, or its token lacks the scope needed (users:read; admin under /admin)',
   404: 'No such account or instance, or none the caller may see',
-  409: 'The username is taken, the local id belongs to another account of the instance, or the key change does not fit the keys as they are',
+  409: 'The username or the instance name is taken, the local id belongs to another account of the instance, or the key change does not fit the keys as they are',
   413: `The body is larger than ${BODY_LIMIT}`,
   415: 'The body is not JSON',
   503: 'A store is unavailable: try again after Retry-After',
@@ -65,7 +65,7 @@ function adminPaths() {
         operationId: 'createInstance',
         summary: 'Register an instance; its client secret is shown once',
         requestBody: body('InstanceCreate'),
-        responses: { 201: { description: 'Registered', content: json('InstanceWithSecret') }, ...problems(403, ...BODY_PROBLEMS) },
+        responses: { 201: { description: 'Registered', content: json('InstanceWithSecret') }, ...problems(403, 409, ...BODY_PROBLEMS) },
       },
     },
     '/admin/instances/{id}': {
@@ -79,7 +79,7 @@ function adminPaths() {
         operationId: 'updateInstance',
         summary: 'Change an instance; in effect at once on this node, on every node within 10 seconds',
         requestBody: body('InstanceUpdate'),
-        responses: { 200: { description: 'The instance as it now is', content: json('InstanceWithSecret') }, ...problems(403, 404, ...BODY_PROBLEMS) },
+        responses: { 200: { description: 'The instance as it now is', content: json('InstanceWithSecret') }, ...problems(403, 404, 409, ...BODY_PROBLEMS) },
       },
       delete: {
         operationId: 'deleteInstance',

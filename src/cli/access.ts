@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { BadRequest } from '../errors.js';
 import type { InstanceAccess, InstanceRole } from '../instances/instance-access-entity.js';
+import type { InstanceStore } from '../instances/instance-store.js';
 import { type CliContext, OPERATOR } from './context.js';
 import { accountNamed, instanceNamed } from './lookups.js';
 import { printed, table, usageError, type Output } from './output.js';
@@ -13,11 +14,17 @@ function localId(value: string): number | null {
   return Number(value);
 }
 
-function accessLines(links: InstanceAccess[]): string[] {
+/** The links as a table, each instance named with its client id beside (names alone can look alike). */
+async function accessLines(instances: InstanceStore, links: InstanceAccess[]): Promise<string[]> {
   if (links.length === 0) return ['No access.'];
+  const named = new Map((await instances.findMany([...new Set(links.map((link) => link.instanceId))])).map((instance) => [instance.id, instance]));
   return table(
-    ['INSTANCE', 'ACCOUNT', 'ROLE', 'LOCAL ID', 'SINCE'],
-    links.map((link) => [link.instanceId, link.accountId, link.role, link.localUserId === null ? '' : String(link.localUserId), link.createdAt.toISOString()]),
+    ['INSTANCE', 'NAME', 'CLIENT_ID', 'ACCOUNT', 'ROLE', 'LOCAL ID', 'SINCE'],
+    links.map((link) => {
+      const instance = named.get(link.instanceId);
+      const localUserId = link.localUserId === null ? '' : String(link.localUserId);
+      return [link.instanceId, instance?.name ?? '', instance?.clientId ?? '', link.accountId, link.role, localUserId, link.createdAt.toISOString()];
+    }),
   );
 }
 
@@ -94,7 +101,7 @@ export function addAccessCommand(program: Command, context: CliContext): void {
         const links = options.user
           ? await instances.listAccess({ accountId: (await accountNamed(accounts, options.user)).id })
           : await instances.listAccess({ instanceId: (await instanceNamed(instances, options.instance as string)).id });
-        return { json: { access: links }, lines: accessLines(links) };
+        return { json: { access: links }, lines: await accessLines(instances, links) };
       });
     }),
   );

@@ -1,4 +1,5 @@
 import { EntitySchema } from 'typeorm';
+import { NAME_KEY_LENGTH } from './instance-name.js';
 
 export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'none';
 export type AccessPolicy = 'open' | 'invite';
@@ -7,6 +8,8 @@ export type AccessPolicy = 'open' | 'invite';
 export interface Instance {
   id: string;
   name: string;
+  /** The name as compared for uniqueness (src/instances/instance-name.ts): never two instances of the same key. */
+  nameKey: string;
   clientId: string;
   /** The client secret, encrypted with AUTH_SECRET_KEY (src/security/secret-box.ts). */
   secretEncrypted: string | null;
@@ -39,6 +42,7 @@ export const InstanceEntity = new EntitySchema<Instance>({
   columns: {
     id: { type: 'varchar', length: 36, primary: true },
     name: { type: 'varchar', length: 100 },
+    nameKey: { name: 'name_key', type: 'varchar', length: NAME_KEY_LENGTH, unique: true },
     clientId: { name: 'client_id', type: 'varchar', length: 64, unique: true },
     secretEncrypted: { name: 'secret_encrypted', type: 'text', nullable: true, select: false },
     previousSecretEncrypted: { name: 'previous_secret_encrypted', type: 'text', nullable: true, select: false },

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { In, type DataSource, type Repository } from 'typeorm';
+import { isDuplicateKey } from '../db/duplicate-key.js';
 import { isStorable } from '../db/storable.js';
-import { BadRequest, NotFound } from '../errors.js';
+import { BadRequest, Conflict, NotFound } from '../errors.js';
 import { parseAllowlist } from '../security/ip-allowlist.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { type AccessPolicy, type Instance, InstanceEntity, type TokenAuthMethod } from './instance-entity.js';
 import { type InstanceAccess, InstanceAccessEntity, type InstanceRole } from './instance-access-entity.js';
+import { instanceNameKey, NAME_KEY_LENGTH } from './instance-name.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export const AUTH_METHODS = [
@@ -115,9 +117,11 @@ function checkJwks(jwks: InstanceJwks | null, jwksUri: string | null, method: To
   return jwks;
 }
 
-function checkNewInstance(input: NewInstance): Omit<Required<NewInstance>, 'scopes'> & { scopes: string } {
+function checkNewInstance(input: NewInstance): Omit<Required<NewInstance>, 'scopes'> & { scopes: string; nameKey: string } {
   const name = input.name.trim();
   if (name.length < 1 || name.length > 100) throw new BadRequest('name must be 1 to 100 characters');
+  const nameKey = instanceNameKey(name);
+  if (nameKey.length < 1 || nameKey.length > NAME_KEY_LENGTH) throw new BadRequest('name must hold visible characters, and not too many once normalised');
   const grantTypes = input.grantTypes?.length ? [...new Set(input.grantTypes)] : ['authorization_code', 'refresh_token'];
   for (const grantType of grantTypes) {
     if (!(GRANT_TYPES as readonly string[]).includes(grantType)) throw new BadRequest(`unsupported grant type "${grantType}"`);
@@ -133,6 +137,7 @@ function checkNewInstance(input: NewInstance): Omit<Required<NewInstance>, 'scop
   }
   return {
     name,
+    nameKey,
     redirectUris,
     postLogoutRedirectUris: (input.postLogoutRedirectUris ?? []).map((uri) => checkUri(uri, 'post-logout redirect URI')),
     backchannelLogoutUri: input.backchannelLogoutUri ? checkUri(input.backchannelLogoutUri, 'back-channel logout URI') : null,
@@ -202,6 +207,13 @@ function checkRateLimit(rateLimit: number | null): number | null {
   return rateLimit;
 }
 
+/** Another instance has this name, as names compare (src/instances/instance-name.ts). */
+export class InstanceNameTaken extends Conflict {
+  constructor(name: string, holder: Instance | null) {
+    super(`an instance named "${name}" exists already${holder ? ` (client id ${holder.clientId})` : ''}: pick another name`);
+  }
+}
+
 /** Registered instances (OIDC clients) and who may use them. Client secrets are sealed at rest. */
 export class InstanceStore {
   readonly #instances: Repository<Instance>;
@@ -228,7 +240,7 @@ export class InstanceStore {
       previousSecretEncrypted: null,
       previousSecretExpiresAt: null,
     });
-    await this.#instances.save(instance);
+    await this.#uniquelyNamed(instance.nameKey, instance.id, () => this.#instances.save(instance));
     return { instance: await this.get(instance.id), clientSecret, previousSecret: null };
   }
 
@@ -242,7 +254,7 @@ export class InstanceStore {
     const needsSecret = SECRET_METHODS.includes(checked.tokenEndpointAuthMethod) && current.secretEncrypted === null;
     const clientSecret = needsSecret ? newSecret() : null;
     if (clientSecret !== null) current.secretEncrypted = await this.secrets.seal(clientSecret, SECRET_PURPOSE);
-    await this.#instances.save(this.#instances.merge(current, checked));
+    await this.#uniquelyNamed(checked.nameKey, id, () => this.#instances.save(this.#instances.merge(current, checked)));
     this.#byClientId.clear();
     return { instance: await this.get(id), clientSecret };
   }
@@ -280,6 +292,26 @@ export class InstanceStore {
     const result = await this.#instances.delete({ id });
     this.#byClientId.clear();
     return result.affected === 1;
+  }
+
+  /**
+   * Runs `write` unless another instance holds `nameKey`. The unique index on name_key decides between concurrent
+   * writes of one name (exactly one succeeds, on any number of nodes); the look-up first only names the holder.
+   */
+  async #uniquelyNamed(nameKey: string, id: string, write: () => Promise<unknown>): Promise<void> {
+    const taken = async () => {
+      const holder = await this.#instances.findOneBy({ nameKey });
+      return holder && holder.id !== id ? holder : null;
+    };
+    const before = await taken();
+    if (before) throw new InstanceNameTaken(before.name, before);
+    try {
+      await write();
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      const holder = await taken();
+      throw new InstanceNameTaken(holder?.name ?? nameKey, holder);
+    }
   }
 
   /**

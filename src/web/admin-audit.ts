@@ -10,6 +10,7 @@ import { AuditQueryParams } from '../admin/admin-api-schemas.js';
 import type { AuditEvent } from '../audit/audit-event-entity.js';
 import { DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE, type AuditFilter, type AuditPage } from '../audit/audit-log.js';
 import { accountNamed, idOf, instanceNamed } from '../cli/lookups.js';
+import type { Instance } from '../instances/instance-entity.js';
 import type { Services } from '../services.js';
 import { instancePath, userPath } from './console-paths.js';
 import { formProblem, inputProblem } from './form-input.js';
@@ -91,7 +92,7 @@ export function adminAuditPages(services: Services, guards: WebGuards): Router {
   }
 
   /** Who and which instance each entry names, as people know them: one query each for the whole page. */
-  async function namesOf(events: AuditEvent[]): Promise<{ usernames: Map<string, string>; instanceNames: Map<string, string> }> {
+  async function namesOf(events: AuditEvent[]): Promise<{ usernames: Map<string, string>; instancesById: Map<string, Instance> }> {
     const distinct = (ids: (string | null)[]) => [...new Set(ids.filter((id): id is string => id !== null))];
     const [named, registered] = await Promise.all([
       accounts.findMany(distinct(events.map((event) => event.accountId))),
@@ -99,14 +100,14 @@ export function adminAuditPages(services: Services, guards: WebGuards): Router {
     ]);
     return {
       usernames: new Map(named.map((account) => [account.id, account.username])),
-      instanceNames: new Map(registered.map((instance) => [instance.id, instance.name])),
+      instancesById: new Map(registered.map((instance) => [instance.id, instance])),
     };
   }
 
   /** The page: the filter form with `values` as typed, then `found` (none when the filter was refused, with `error`). */
   async function auditPage(ctx: Context, values: Record<string, string | undefined>, found: AuditPage | null, error?: string, status = 200): Promise<void> {
     const query = filterQuery(values);
-    const { usernames, instanceNames } = await namesOf(found?.events ?? []);
+    const { usernames, instancesById } = await namesOf(found?.events ?? []);
     await renderPage(
       ctx,
       'admin-audit',
@@ -119,8 +120,10 @@ export function adminAuditPages(services: Services, guards: WebGuards): Router {
           ...event,
           username: event.accountId ? (usernames.get(event.accountId) ?? null) : null,
           userUrl: event.accountId && usernames.has(event.accountId) ? userPath(event.accountId) : null,
-          instanceName: event.instanceId ? (instanceNames.get(event.instanceId) ?? null) : null,
-          instanceUrl: event.instanceId && instanceNames.has(event.instanceId) ? instancePath(event.instanceId) : null,
+          instanceName: event.instanceId ? (instancesById.get(event.instanceId)?.name ?? null) : null,
+          // The client id beside the name: names alone can look alike.
+          instanceClientId: event.instanceId ? (instancesById.get(event.instanceId)?.clientId ?? null) : null,
+          instanceUrl: event.instanceId && instancesById.has(event.instanceId) ? instancePath(event.instanceId) : null,
         })),
         olderUrl: found?.nextCursor ? withQuery(AUDIT_PATH, filterQuery(values, found.nextCursor)) : null,
         newestUrl: values.cursor ? withQuery(AUDIT_PATH, query) : null,
@@ -156,7 +159,8 @@ export function adminAuditPages(services: Services, guards: WebGuards): Router {
     async function* rows(): AsyncGenerator<string[]> {
       let found: AuditPage | null = first;
       while (found) {
-        const { usernames, instanceNames } = await namesOf(found.events);
+        const { usernames, instancesById } = await namesOf(found.events);
+        const instanceNames = new Map([...instancesById].map(([id, instance]) => [id, instance.name]));
         for (const event of found.events) yield csvRow(event, usernames, instanceNames);
         found = found.nextCursor ? await audit.query({ ...filter, limit: MAX_AUDIT_PAGE, cursor: found.nextCursor }) : null;
       }

@@ -1,19 +1,22 @@
-// The console's instances pages: the list, registering one (its client secret shown once, in the answer to the form
-// itself, with the .env block a ChillFi3 server needs), its settings, rotating its secret and deleting it. Every change
-// is an InstanceOperations call (audited, ending what must end) with the admin API's zod schema checking the input.
+// The console's instances pages: the list, registering one (its client secret shown once, with the .env block a
+// ChillFi3 server needs), its settings, rotating its secret and deleting it. Every change is an InstanceOperations call
+// (audited, ending what must end) with the admin API's zod schema checking the input. A new secret is shown on a page
+// of its own that the POST redirects to (src/web/one-time-results.ts), so that a reload never registers or rotates
+// again.
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { param, queryInput } from '../admin/admin-routes.js';
 import type { Instance } from '../instances/instance-entity.js';
-import { SECRET_METHODS } from '../instances/instance-store.js';
+import { InstanceNameTaken, SECRET_METHODS } from '../instances/instance-store.js';
 import type { Services } from '../services.js';
 import { doneThen } from './console-actions.js';
 import { INSTANCES_PATH, instanceAccessPath, instancePath } from './console-paths.js';
 import { formProblem, webActor } from './form-input.js';
 import { INSTANCE_FORM_CHOICES, instanceFormValues, instanceInput, type InstanceFormValues, NEW_INSTANCE_FORM, readInstanceForm } from './instance-form.js';
+import { OneTimeResults, RESULT_SECONDS } from './one-time-results.js';
 import { ADMIN_CONSOLE_PREFIX, renderPage } from './page.js';
-import type { WebGuards } from './web-session.js';
+import type { Viewer, WebGuards } from './web-session.js';
 
 /** Instances per page of the list. */
 const INSTANCES_PAGE_SIZE = 25;
@@ -35,6 +38,25 @@ function chillfi3Env(issuer: string, clientId: string, clientSecret: string | nu
   ].join('\n');
 }
 
+/** What the secret page shows, kept between the POST that made the secret and the page (one-time-results.ts). */
+interface ShownSecret {
+  heading: string;
+  clientSecret: string | null;
+  /** ISO time. */
+  previousSecretExpiresAt: string | null;
+}
+
+/** An operation's refusal of the form, and whether it is the name's: that one is said under the Name field. */
+interface FormRefusal {
+  message: string;
+  nameTaken: boolean;
+}
+
+/** Where the secret an action made is shown, under the result's id. */
+function shownSecretPath(instanceId: string, resultId: string): string {
+  return `${instancePath(instanceId)}/secret/${encodeURIComponent(resultId)}`;
+}
+
 function hasSecret(instance: Instance): boolean {
   return SECRET_METHODS.includes(instance.tokenEndpointAuthMethod);
 }
@@ -46,6 +68,7 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
   const action = [guards.signedIn, guards.admin, guards.form, guards.csrf];
   const freshPage = [guards.signedIn, guards.admin, guards.fresh, guards.csrf];
   const freshAction = [guards.signedIn, guards.admin, guards.fresh, guards.form, guards.csrf];
+  const results = new OneTimeResults(services.oidcStore, services.secrets);
   router.use(function instancesSection(ctx, next) {
     ctx.state.nav = 'instances';
     return next();
@@ -55,16 +78,28 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
     return instances.get(param(ctx, 'id'));
   }
 
-  function newForm(ctx: Context, values: InstanceFormValues, error?: string, status = 200): Promise<void> {
+  /** A refusal of the form: a taken name is said under the Name field, anything else above the fields. */
+  function formErrors(error: FormRefusal | string | undefined): { error?: string; nameError?: string } {
+    if (error === undefined || typeof error === 'string') return { error };
+    return error.nameTaken ? { nameError: error.message } : { error: error.message };
+  }
+
+  /** The form's answer to an operation that refused its input; null when the error is not a refusal of the input. */
+  function refusal(error: unknown): (FormRefusal & { status: number }) | null {
+    const problem = formProblem(error);
+    return problem && { ...problem, nameTaken: error instanceof InstanceNameTaken };
+  }
+
+  function newForm(ctx: Context, values: InstanceFormValues, error?: FormRefusal | string, status = 200): Promise<void> {
     return renderPage(
       ctx,
       'admin-instances-new',
-      { title: 'Register an instance', values, error, choices: INSTANCE_FORM_CHOICES, action: INSTANCES_PATH, cancelUrl: INSTANCES_PATH },
+      { title: 'Register an instance', values, ...formErrors(error), choices: INSTANCE_FORM_CHOICES, action: INSTANCES_PATH, cancelUrl: INSTANCES_PATH },
       status,
     );
   }
 
-  function instancePage(ctx: Context, instance: Instance, edit: { values?: InstanceFormValues; error?: string } = {}, status = 200): Promise<void> {
+  function instancePage(ctx: Context, instance: Instance, edit: { values?: InstanceFormValues; error?: FormRefusal | string } = {}, status = 200): Promise<void> {
     const url = instancePath(instance.id);
     return renderPage(
       ctx,
@@ -74,7 +109,7 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
         instance,
         hasSecret: hasSecret(instance),
         values: edit.values ?? instanceFormValues(instance),
-        error: edit.error,
+        ...formErrors(edit.error),
         choices: INSTANCE_FORM_CHOICES,
         action: url,
         cancelUrl: url,
@@ -88,17 +123,11 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
     );
   }
 
-  /** The one page that shows a client secret: the answer to the POST that made it, never stored, never redirected to. */
-  function secretPage(ctx: Context, instance: Instance, clientSecret: string | null, heading: string, previousSecretExpiresAt?: Date | null): Promise<void> {
-    return renderPage(ctx, 'admin-instances-secret', {
-      title: heading,
-      heading,
-      instance,
-      clientSecret,
-      previousSecretExpiresAt: previousSecretExpiresAt ?? null,
-      env: chillfi3Env(config.issuer, instance.clientId, clientSecret),
-      instanceUrl: instancePath(instance.id),
-    });
+  /** Ends an action that made a secret: kept for its page (one-time-results.ts), the browser sent there with 303. */
+  async function showSecretOnce(ctx: Context, instance: Instance, shown: ShownSecret): Promise<void> {
+    const resultId = await results.keep(ctx.state.viewer as Viewer, `instance:${instance.id}`, shown);
+    ctx.status = 303;
+    ctx.redirect(shownSecretPath(instance.id, resultId));
   }
 
   function confirm(ctx: Context, instance: Instance, locals: { title: string; consequences: string[]; action: string; confirmLabel: string }): Promise<void> {
@@ -127,14 +156,15 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
     const values = readInstanceForm((ctx.request.body ?? {}) as Record<string, unknown>);
     const read = instanceInput(values);
     if ('error' in read) return newForm(ctx, values, read.error, 400);
+    let created;
     try {
-      const { instance, clientSecret } = await instanceOperations.create({ ...read.input, redirectUris: read.input.redirectUris ?? [] }, webActor(ctx));
-      await secretPage(ctx, instance, clientSecret, `${instance.name} is registered`);
+      created = await instanceOperations.create({ ...read.input, redirectUris: read.input.redirectUris ?? [] }, webActor(ctx));
     } catch (error) {
-      const problem = formProblem(error);
+      const problem = refusal(error);
       if (!problem) throw error;
-      await newForm(ctx, values, problem.message, problem.status);
+      return newForm(ctx, values, problem, problem.status);
     }
+    await showSecretOnce(ctx, created.instance, { heading: `${created.instance.name} is registered`, clientSecret: created.clientSecret, previousSecretExpiresAt: null });
   });
 
   router.get(`${INSTANCES_PATH}/:id`, ...page, async function showInstance(ctx) {
@@ -147,16 +177,48 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
     // The form sends every field, so it is read as a whole (InstanceCreate) and saved as the change of all of them.
     const read = instanceInput(values);
     if ('error' in read) return instancePage(ctx, instance, { values, error: read.error }, 400);
+    let updated;
     try {
-      const updated = await instanceOperations.update(instance.id, read.input, webActor(ctx));
-      // A move to a secret method gives the instance its first secret: shown now, once, like at registration.
-      if (updated.clientSecret !== null) return await secretPage(ctx, updated.instance, updated.clientSecret, `${updated.instance.name} has a client secret now`);
+      updated = await instanceOperations.update(instance.id, read.input, webActor(ctx));
     } catch (error) {
-      const problem = formProblem(error);
+      const problem = refusal(error);
       if (!problem) throw error;
-      return instancePage(ctx, instance, { values, error: problem.message }, problem.status);
+      return instancePage(ctx, instance, { values, error: problem }, problem.status);
     }
-    doneThen(ctx, instancePath(instance.id), `${values.name.trim()} saved.`);
+    // A move to a secret method gives the instance its first secret: shown once, like at registration.
+    if (updated.clientSecret === null) return doneThen(ctx, instancePath(instance.id), `${values.name.trim()} saved.`);
+    await showSecretOnce(ctx, updated.instance, { heading: `${updated.instance.name} has a client secret now`, clientSecret: updated.clientSecret, previousSecretExpiresAt: null });
+  });
+
+  router.get(`${INSTANCES_PATH}/:id/secret/:result`, ...page, async function showSecret(ctx) {
+    const instance = await instanceOf(ctx);
+    const shown = await results.read<ShownSecret>(ctx.state.viewer as Viewer, `instance:${instance.id}`, param(ctx, 'result'));
+    if (!shown) {
+      return renderPage(
+        ctx,
+        'admin-shown-once',
+        {
+          title: 'Shown once',
+          message:
+            `This page is shown for ${RESULT_SECONDS / 60} minutes after the change that made it, to the session that made it, and its ` +
+            'client secret is not kept: it cannot be shown again. ' +
+            (hasSecret(instance) ? `If it was not copied, rotate the secret of ${instance.name} for a new one.` : `The client id is on the page of ${instance.name}.`),
+          backUrl: instancePath(instance.id),
+          backLabel: `Go to ${instance.name}`,
+        },
+        410,
+      );
+    }
+    const previousSecretExpiresAt = shown.previousSecretExpiresAt === null ? null : new Date(shown.previousSecretExpiresAt);
+    await renderPage(ctx, 'admin-instances-secret', {
+      title: shown.heading,
+      heading: shown.heading,
+      instance,
+      clientSecret: shown.clientSecret,
+      previousSecretExpiresAt,
+      env: chillfi3Env(config.issuer, instance.clientId, shown.clientSecret),
+      instanceUrl: instancePath(instance.id),
+    });
   });
 
   router.get(`${INSTANCES_PATH}/:id/secret`, ...freshPage, async function confirmRotateSecret(ctx) {
@@ -178,7 +240,11 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
   router.post(`${INSTANCES_PATH}/:id/secret`, ...freshAction, async function rotateSecret(ctx) {
     const instance = await instanceOf(ctx);
     const rotated = await instanceOperations.rotateSecret(instance.id, webActor(ctx));
-    await secretPage(ctx, rotated.instance, rotated.clientSecret, `New secret for ${instance.name}`, rotated.previousSecretExpiresAt);
+    await showSecretOnce(ctx, rotated.instance, {
+      heading: `New secret for ${instance.name}`,
+      clientSecret: rotated.clientSecret,
+      previousSecretExpiresAt: rotated.previousSecretExpiresAt?.toISOString() ?? null,
+    });
   });
 
   router.get(`${INSTANCES_PATH}/:id/delete`, ...freshPage, async function confirmDeleteInstance(ctx) {

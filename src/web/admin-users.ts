@@ -1,6 +1,8 @@
 // The console's users pages: find, create and look after accounts, and end their sessions. Every action is the
 // operation the CLI and the admin API call (src/admin/account-operations.ts), with the same zod schemas checking the
-// input; what differs is only the shape: forms in, a page or a redirect with a notice out.
+// input; what differs is only the shape: forms in, a page or a redirect with a notice out. A set-password link is shown
+// on a page of its own that the POST redirects to (src/web/one-time-results.ts): a reload shows it again, never
+// makes another.
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -17,6 +19,7 @@ import { renderPage } from './page.js';
 import type { Viewer, WebGuards } from './web-session.js';
 import { doneThen } from './console-actions.js';
 import { blankAsNull, formFields, formProblem, inputProblem, webActor } from './form-input.js';
+import { OneTimeResults, RESULT_SECONDS } from './one-time-results.js';
 
 /** Users per page of the list. */
 export const USERS_PAGE_SIZE = 25;
@@ -93,6 +96,7 @@ export async function renderUserPage(ctx: Context, services: Services, account: 
         return {
           ...link,
           instanceName: byId.get(link.instanceId)?.name ?? link.instanceId,
+          instanceClientId: byId.get(link.instanceId)?.clientId ?? null,
           instanceUrl: instancePath(link.instanceId),
           url: memberPath(link.instanceId, account.id),
           role: edited?.role ?? link.role,
@@ -107,11 +111,29 @@ export async function renderUserPage(ctx: Context, services: Services, account: 
       sessions: sessions.map((session) => ({
         ...session,
         current: session.uid === viewer.sessionUid,
-        instances: session.clientIds.map((clientId) => (clientId === CONSOLE_CLIENT_ID ? 'This server’s own pages' : (byClientId.get(clientId)?.name ?? clientId))),
+        instances: session.clientIds.map((clientId) => {
+          if (clientId === CONSOLE_CLIENT_ID) return 'This server’s own pages';
+          const instance = byClientId.get(clientId);
+          // The client id beside the name: names alone can look alike.
+          return instance ? `${instance.name} (${clientId})` : clientId;
+        }),
       })),
     },
     status,
   );
+}
+
+/** What the link page shows, kept between the POST that made the link and the page (one-time-results.ts). */
+interface ShownLink {
+  heading: string;
+  url: string;
+  /** ISO time. */
+  expiresAt: string;
+}
+
+/** Where the set-password link an action made is shown, under the result's id. */
+function shownLinkPath(accountId: string, resultId: string): string {
+  return `${userPath(accountId)}/password-link/${encodeURIComponent(resultId)}`;
 }
 
 function createValues(fields: Record<string, string>): Record<string, string> {
@@ -128,6 +150,7 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
   // through it, and so pass every fresh sign-in.
   const freshPage = [guards.signedIn, guards.admin, guards.fresh, guards.csrf];
   const freshAction = [guards.signedIn, guards.admin, guards.fresh, guards.form, guards.csrf];
+  const results = new OneTimeResults(services.oidcStore, services.secrets);
   router.use(function usersSection(ctx, next) {
     ctx.state.nav = 'users';
     return next();
@@ -143,8 +166,12 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
     if (account.id === viewer.account.id) throw new BadRequest(`you cannot ${what} your own account here: ask another admin`);
   }
 
-  function showLink(ctx: Context, account: Account, link: PasswordLinkView, heading: string): Promise<void> {
-    return renderPage(ctx, 'admin-users-link', { title: heading, heading, account, link, userUrl: userPath(account.id) });
+  /** Ends an action that made a link: kept for its page (one-time-results.ts), the browser sent there with 303. */
+  async function showLink(ctx: Context, account: Account, link: PasswordLinkView, heading: string): Promise<void> {
+    const shown: ShownLink = { heading, url: link.url, expiresAt: link.expiresAt.toISOString() };
+    const resultId = await results.keep(ctx.state.viewer as Viewer, `account:${account.id}`, shown);
+    ctx.status = 303;
+    ctx.redirect(shownLinkPath(account.id, resultId));
   }
 
   /** The confirmation step of a destructive action (views/web/partials/confirm.ejs): what will happen, then Cancel or go. */
@@ -184,15 +211,17 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
       isAdmin: fields.isAdmin === 'on',
     });
     if (!input.success) return refuse(inputProblem(input.error, FIELD_LABELS), 400);
+    let created;
     try {
-      const { account, passwordLink } = await accountOperations.create({ ...input.data, password: input.data.password ?? null }, webActor(ctx));
-      if (!passwordLink) return doneThen(ctx, userPath(account.id), `User ${account.username} created.`);
-      await showLink(ctx, account, passwordLink, `User ${account.username} created`);
+      created = await accountOperations.create({ ...input.data, password: input.data.password ?? null }, webActor(ctx));
     } catch (error) {
       const problem = formProblem(error);
       if (!problem) throw error;
-      await refuse(problem.message, problem.status);
+      return refuse(problem.message, problem.status);
     }
+    const { account, passwordLink } = created;
+    if (!passwordLink) return doneThen(ctx, userPath(account.id), `User ${account.username} created.`);
+    await showLink(ctx, account, passwordLink, `User ${account.username} created`);
   });
 
   router.get(`${USERS_PATH}/:id`, ...page, async function showUser(ctx) {
@@ -277,6 +306,28 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
     const account = await accountOf(ctx);
     const link = await accountOperations.issuePasswordLink(account.id, webActor(ctx));
     await showLink(ctx, account, link, `New set-password link for ${account.username}`);
+  });
+
+  router.get(`${USERS_PATH}/:id/password-link/:result`, ...page, async function showPasswordLink(ctx) {
+    const account = await accountOf(ctx);
+    const shown = await results.read<ShownLink>(ctx.state.viewer as Viewer, `account:${account.id}`, param(ctx, 'result'));
+    if (!shown) {
+      return renderPage(
+        ctx,
+        'admin-shown-once',
+        {
+          title: 'Shown once',
+          message:
+            `A set-password link is shown for ${RESULT_SECONDS / 60} minutes after it is made, to the session that made it, and is not kept: ` +
+            `this one cannot be shown again. If it was not copied, issue a new link for ${account.username}.`,
+          backUrl: userPath(account.id),
+          backLabel: `Go to ${account.username}`,
+        },
+        410,
+      );
+    }
+    const link = { url: shown.url, expiresAt: new Date(shown.expiresAt) };
+    await renderPage(ctx, 'admin-users-link', { title: shown.heading, heading: shown.heading, account, link, userUrl: userPath(account.id) });
   });
 
   router.get(`${USERS_PATH}/:id/password/clear`, ...freshPage, async function confirmClearPassword(ctx) {

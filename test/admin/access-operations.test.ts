@@ -51,7 +51,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
 
     it('links an account to an open instance as a member at its first sign-in', async function () {
       const account = await addAccount(server, 'newcomer');
-      const open = await addInstance(server, { name: 'Open' });
+      const open = await addInstance(server, { name: 'Open (first sign-in)' });
       expect(await access().list({ instanceId: open.instance.id })).to.deep.equal([]);
       await codeFlow(open.client, { username: 'newcomer' });
       await codeFlow(open.client, { username: 'newcomer' });
@@ -76,7 +76,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
     it('takes access away: that instance is told and its tokens die, the others stay signed in', async function () {
       const account = await addAccount(server, 'removed');
       const kept = await addInstance(server, { name: 'Kept', backchannelLogoutUri: receiver.url });
-      const invite = await addInstance(server, { name: 'Invite', accessPolicy: 'invite', backchannelLogoutUri: receiver.url });
+      const invite = await addInstance(server, { name: 'Invite (taken away)', accessPolicy: 'invite', backchannelLogoutUri: receiver.url });
       await access().grant(invite.instance.id, account.id, 'member', 3, OPERATOR);
       const agent = new BrowserAgent();
       const onKept = await codeFlow(kept.client, { username: 'removed', agent });

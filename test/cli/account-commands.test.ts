@@ -107,6 +107,9 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect(changed.access).to.include({ role: 'member', localUserId: null });
       const listed = await json<{ access: { accountId: string }[] }>('access', 'list', '--instance', instance.clientId);
       expect(listed.access.map((link) => link.accountId)).to.deep.equal([account.id]);
+      const lines = (await run('access', 'list', '--user', 'shell-access')).stdout.split('\n');
+      expect(lines[0]).to.match(/^INSTANCE +NAME +CLIENT_ID +ACCOUNT/);
+      expect(lines[1], 'the instance named with its client id beside').to.contain(`${instance.name}  `).and.contain(instance.clientId);
       expect((await run('access', 'list')).code).to.equal(2);
 
       expect((await run('access', 'revoke', 'shell-access', instance.clientId)).code).to.equal(0);

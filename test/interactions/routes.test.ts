@@ -88,7 +88,7 @@ describe('sign-in and consent pages', function () {
 
   it('answers the sign-in and consent pages with Cache-Control: no-store', async function () {
     await addAccount(server, 'jill');
-    const { client } = await addInstance(server, { skipConsent: false, name: 'Third party' });
+    const { client } = await addInstance(server, { skipConsent: false, name: 'Third party (headers)' });
     const { page, agent } = await openLoginPage(client);
     const headersOf = async (url: string) => (await fetch(url, { headers: { cookie: await agent.jar.getCookieString(url) } })).headers;
     expect((await headersOf(page.url)).get('cache-control'), 'sign-in page').to.equal('no-store');

@@ -27,8 +27,8 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
     it('ends the session everywhere on sign-out: back-channel logout to every instance, tokens inactive', async function () {
       const receiver = await backchannelReceiver();
       try {
-        const a = await addInstance(server, { name: 'A', backchannelLogoutUri: receiver.url });
-        const b = await addInstance(server, { name: 'B', backchannelLogoutUri: receiver.url });
+        const a = await addInstance(server, { name: 'A (sign-out)', backchannelLogoutUri: receiver.url });
+        const b = await addInstance(server, { name: 'B (sign-out)', backchannelLogoutUri: receiver.url });
         const { agent, tokens } = await codeFlow(a.client, { username: 'bob' });
         const onB = await codeFlow(b.client, { agent });
 
@@ -73,8 +73,8 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
     });
 
     it('keeps a token for A away from B: B can neither introspect it as active nor revoke it', async function () {
-      const a = await addInstance(server, { name: 'A' });
-      const b = await addInstance(server, { name: 'B' });
+      const a = await addInstance(server, { name: 'A (audience)' });
+      const b = await addInstance(server, { name: 'B (audience)' });
       const { tokens } = await codeFlow(a.client, { username: 'bob', agent: new BrowserAgent() });
       expect((await oidc.tokenIntrospection(b.client, tokens.access_token)).active).to.equal(false);
       await oidc.tokenRevocation(b.client, tokens.access_token);

@@ -1,8 +1,9 @@
 // What the admin console's tests do besides driving pages: start and close the deployment a suite drives, age a
-// sign-in past the fresh window, read the audit trail of an account, post a form as the browser would but with fields
+// sign-in past the fresh window, let a one-time result's time run out, read the audit trail of an account, post a form as the browser would but with fields
 // of the test's choosing.
 import type { Browser, Page } from 'playwright-core';
 import { MAX_AUDIT_PAGE } from '../../src/audit/audit-log.js';
+import { CONSOLE_RESULT_MODEL } from '../../src/web/one-time-results.js';
 import { launchChromium } from './chromium.js';
 import { addAccount } from './fixtures.js';
 import { startTestServer, type Backend, type TestServer } from './test-server.js';
@@ -32,6 +33,15 @@ export async function ageSignIn(server: TestServer, accountId: string, seconds: 
     const expiresIn = typeof session.exp === 'number' ? session.exp - now : undefined;
     await sessions.upsert(session.jti as string, { ...session, loginTs: now - seconds }, expiresIn);
   }
+}
+
+/**
+ * Ends the life of the one-time result shown at `url` (its last path segment is its id, src/web/one-time-results.ts)
+ * as RESULT_SECONDS passing would: the store no longer has it.
+ */
+export async function expireResult(server: TestServer, url: string): Promise<void> {
+  const id = new URL(url).pathname.split('/').at(-1) as string;
+  await new server.services.oidcStore.Adapter(CONSOLE_RESULT_MODEL).destroy(id);
 }
 
 /** The actions of the account's audit entries, oldest first. */

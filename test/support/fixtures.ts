@@ -15,7 +15,7 @@ export async function addAccount(server: TestServer, username: string, extra: { 
 
 export async function addInstance(server: TestServer, input: Partial<NewInstance> = {}) {
   const { instance, clientSecret } = await server.services.instances.create({
-    name: 'Test instance',
+    name: `Test instance ${randomUUID()}`,
     redirectUris: [REDIRECT_URI],
     postLogoutRedirectUris: ['http://127.0.0.1:9/signed-out'],
     grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],

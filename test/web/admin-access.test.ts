@@ -111,7 +111,7 @@ describe('the admin console: access to an instance', function () {
   it("gives, changes and removes access from the user's page, coming back to it", async function () {
     const hana = await addAccount(server, 'hana');
     await page.goto(`${server.url}/admin/users/${hana.id}`);
-    await page.getByLabel('Give access to').selectOption({ label: 'Invite only' });
+    await page.getByLabel('Give access to').selectOption({ label: `Invite only (client id ${invite.clientId})` });
     await page.getByLabel('Local id (optional)').fill('12x');
     expect(await submit('Give access')).to.equal(400);
     expect(await page.locator('#access-error').textContent()).to.contain('Local id');
@@ -121,6 +121,7 @@ describe('the admin console: access to an instance', function () {
     expect(await submit('Give access')).to.equal(200);
     expect(page.url()).to.equal(`${server.url}/admin/users/${hana.id}`);
     expect(await accessOf(invite, 'hana')).to.include({ role: 'member', localUserId: 12 });
+    expect(await page.locator('td[data-label="Instance"]').textContent(), 'the client id beside the name').to.contain('Invite only').and.contain(invite.clientId);
 
     await page.getByLabel('Role on Invite only').selectOption('admin');
     expect(await submit('Save access to Invite only')).to.equal(200);

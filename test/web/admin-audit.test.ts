@@ -79,6 +79,7 @@ describe('the console: audit trail', function () {
     await page.goto(`${server.url}${AUDIT}?${new URLSearchParams({ instance: clientId, action: 'token.*' })}`);
     expect(await page.locator('tbody tr').count()).to.equal(50);
     expect(await page.locator('tbody tr').first().getByRole('link', { name: 'Living room' }).getAttribute('href')).to.equal(`${ADMIN_CONSOLE_PREFIX}/instances/${instanceId}`);
+    expect(await page.locator('tbody tr').first().textContent(), 'the client id beside the name').to.contain(clientId);
 
     const today = new Date().toISOString().slice(0, 10);
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);

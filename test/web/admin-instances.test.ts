@@ -5,9 +5,11 @@ import { FRESH_SIGN_IN_SECONDS } from '../../src/web/web-session.js';
 import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
 import type { Backend, TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
-import { ageSignIn, closeDeployment, consoleDeployment, postForm } from '../support/console.js';
+import { ageSignIn, closeDeployment, consoleDeployment, expireResult, postForm } from '../support/console.js';
 
 const INSTANCES = `${ADMIN_CONSOLE_PREFIX}/instances`;
+/** The page a new secret is shown on: the instance's, under the id of the kept result (src/web/one-time-results.ts). */
+const SECRET_PAGE = new RegExp(`${INSTANCES}/[\\w-]+/secret/[\\w-]{22}$`);
 
 describe('the console: instances', function () {
   this.timeout(60_000);
@@ -65,9 +67,9 @@ describe('the console: instances', function () {
     await page.getByLabel('Rate limit').fill('600');
     await page.getByLabel(/Skip consent/).check();
     const [answer] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Register instance' }).click()]);
-    expect(answer.status()).to.equal(200);
-    expect(answer.headers()['cache-control']).to.equal('no-store');
-    expect(page.url(), 'the secret page is the answer to the form, not a redirect').to.equal(`${server.url}${INSTANCES}`);
+    expect(answer.status(), 'the form is answered with a redirect to the secret page').to.equal(303);
+    await page.waitForLoadState();
+    expect(page.url()).to.match(SECRET_PAGE);
 
     const clientId = (await page.locator('#client-id').textContent()) as string;
     const secret = (await page.locator('#client-secret').textContent()) as string;
@@ -90,6 +92,56 @@ describe('the console: instances', function () {
     await page.getByRole('link', { name: /go to the instance/ }).click();
     expect(await page.content()).to.not.contain(secret);
     expect(await page.getByRole('link', { name: 'Access' }).getAttribute('href')).to.equal(`${INSTANCES}/${stored?.instance.id}/access`);
+  });
+
+  it('reloading the "registered" page shows the same secret and registers nothing; sending the form again is refused under the Name field', async function () {
+    const registered = async () => (await server.services.instances.list()).filter((instance) => instance.name === 'Reloaded');
+    await page.goto(`${server.url}${INSTANCES}/new`);
+    await page.getByLabel('Name').fill('Reloaded');
+    await page.getByLabel('Redirect URIs', { exact: true }).fill('https://reload.example.com/cb');
+    await Promise.all([page.waitForURL(SECRET_PAGE), page.getByRole('button', { name: 'Register instance' }).click()]);
+    const secretUrl = page.url();
+    const secret = (await page.locator('#client-secret').textContent()) as string;
+    expect(await registered()).to.have.length(1);
+
+    const reloaded = await page.reload();
+    expect(reloaded?.status()).to.equal(200);
+    expect(reloaded?.headers()['cache-control']).to.equal('no-store');
+    expect(page.url()).to.equal(secretUrl);
+    expect(await page.locator('#client-secret').textContent(), 'the same secret, not a new registration').to.equal(secret);
+    expect(await registered()).to.have.length(1);
+
+    // Back to the form and sent again, as it was: the name is taken, said under its field.
+    await page.goBack();
+    expect(page.url()).to.equal(`${server.url}${INSTANCES}/new`);
+    await page.getByLabel('Name').fill(' reloaded ');
+    await page.getByLabel('Redirect URIs', { exact: true }).fill('https://reload.example.com/cb');
+    const [again] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Register instance' }).click()]);
+    expect(again.status()).to.equal(409);
+    expect(await page.locator('#instance-name-error').textContent()).to.contain('An instance named "Reloaded" exists already');
+    expect(await page.getByLabel('Name').getAttribute('aria-invalid')).to.equal('true');
+    expect(await page.getByLabel('Name').inputValue()).to.equal(' reloaded ');
+    await expectAccessible(page, 'the register form with a taken name');
+    await screenshots(page, 'admin-instances-name-taken');
+    expect(await registered()).to.have.length(1);
+
+    // Another session (even the same admin's) does not see it.
+    const other = await browser.newPage();
+    await signInToWeb(other, server, 'root', PASSWORD, INSTANCES);
+    const elsewhere = await other.goto(secretUrl);
+    expect(elsewhere?.status()).to.equal(410);
+    expect(await other.content()).to.not.contain(secret);
+    await other.close();
+
+    // Once its time is up, a clear page says so, and the secret is nowhere.
+    await expireResult(server, secretUrl);
+    const gone = await page.goto(secretUrl);
+    expect(gone?.status()).to.equal(410);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).to.equal('Shown once');
+    expect(await page.content()).to.not.contain(secret);
+    await expectAccessible(page, 'the shown-once page');
+    await screenshots(page, 'admin-shown-once');
+    expect(await registered()).to.have.length(1);
   });
 
   it('edits an instance from the keyboard: Tab reaches the fields, Enter saves, the change is audited', async function () {
@@ -122,6 +174,13 @@ describe('the console: instances', function () {
     expect(await page.locator('input[name="scopes"]:checked').count(), 'the boxes stay as they were left').to.equal(0);
     await page.getByLabel('openid').check();
 
+    await page.getByLabel('Name').fill('LIVING ROOM');
+    const [taken] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Save changes' }).click()]);
+    expect(taken.status(), 'the name of another instance').to.equal(409);
+    expect(await page.locator('#instance-name-error').textContent()).to.contain('An instance named "Living room" exists already');
+    expect((await server.services.instances.get(instance.id)).name).to.equal('Kitchen speaker');
+    await page.getByLabel('Name').fill('Kitchen speaker');
+
     await page.getByLabel('Redirect URIs', { exact: true }).fill('not a url');
     const [refused] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Save changes' }).click()]);
     expect(refused.status()).to.equal(400);
@@ -139,14 +198,18 @@ describe('the console: instances', function () {
     await screenshots(page, 'admin-instances-rotate');
 
     const [answer] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Rotate secret' }).click()]);
-    expect(answer.status()).to.equal(200);
-    expect(answer.headers()['cache-control']).to.equal('no-store');
+    expect(answer.status()).to.equal(303);
+    await page.waitForURL(SECRET_PAGE);
     const after = (await page.locator('#client-secret').textContent()) as string;
     expect(after).to.not.equal(before);
     const stored = await server.services.instances.findWithSecret(instance.clientId);
     expect(stored?.clientSecret).to.equal(after);
     expect(stored?.previousSecret?.secret, 'the old secret works through the grace period').to.equal(before);
     expect(await page.getByText('The previous secret works until').count()).to.equal(1);
+    await page.reload();
+    expect(await page.locator('#client-secret').textContent(), 'a reload shows it again and rotates nothing').to.equal(after);
+    expect((await server.services.instances.findWithSecret(instance.clientId))?.clientSecret).to.equal(after);
+    expect((await server.services.instances.findWithSecret(instance.clientId))?.previousSecret?.secret).to.equal(before);
     const [rotated] = await auditEntries('instance.secret_rotated');
     expect(rotated).to.include({ instanceId: instance.id });
     expect(rotated?.details).to.include({ by: rootId, via: 'web' });
@@ -190,7 +253,8 @@ describe('the console: instances', function () {
     expect(await page.getByRole('link', { name: 'Rotate secret' }).count(), 'nothing to rotate').to.equal(0);
     await page.getByLabel('Token endpoint authentication').selectOption('client_secret_basic');
     const [answer] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Save changes' }).click()]);
-    expect(answer.status()).to.equal(200);
+    expect(answer.status()).to.equal(303);
+    await page.waitForURL(SECRET_PAGE);
     const secret = (await page.locator('#client-secret').textContent()) as string;
     expect((await server.services.instances.findWithSecret(clientId))?.clientSecret).to.equal(secret);
   });
@@ -233,7 +297,7 @@ describe('the console: instances', function () {
   });
 });
 
-for (const backend of ['postgres+redis'] as Backend[]) {
+for (const backend of ['postgres', 'postgres+redis'] as Backend[]) {
   describe(`the console: instances, on ${backend}`, function () {
     this.timeout(60_000);
     let server: TestServer;
@@ -244,15 +308,17 @@ for (const backend of ['postgres+redis'] as Backend[]) {
     });
     after(() => closeDeployment(server, browser));
 
-    it('registers an instance and shows its secret once', async function () {
+    it('registers an instance and shows its secret once, again on a reload, registering nothing more', async function () {
       const page = await browser.newPage();
       await signInToWeb(page, server, 'root', PASSWORD, `${INSTANCES}/new`);
       await page.getByLabel('Name').fill('Living room');
       await page.getByLabel('Redirect URIs', { exact: true }).fill('https://music.example.com/auth/callback');
-      await page.getByRole('button', { name: 'Register instance' }).click();
-      await page.waitForLoadState();
+      await Promise.all([page.waitForURL(SECRET_PAGE), page.getByRole('button', { name: 'Register instance' }).click()]);
       const clientId = (await page.locator('#client-id').textContent()) as string;
-      expect((await server.services.instances.findWithSecret(clientId))?.clientSecret).to.equal(await page.locator('#client-secret').textContent());
+      const secret = (await page.locator('#client-secret').textContent()) as string;
+      expect((await server.services.instances.findWithSecret(clientId))?.clientSecret).to.equal(secret);
+      await page.reload();
+      expect(await page.locator('#client-secret').textContent(), 'a reload shows the same secret').to.equal(secret);
       await page.goto(`${server.url}${INSTANCES}`);
       expect(await page.locator('tbody tr').count()).to.equal(1);
     });

@@ -6,9 +6,11 @@ import { BrowserAgent, formAction, hiddenInputs, type Page } from '../support/br
 import { addAccount, addInstance, codeFlow, openLoginPage, PASSWORD, REDIRECT_URI } from '../support/fixtures.js';
 import { BACKENDS, startTestServer, type Backend, type TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
-import { ageSignIn, auditActions, closeDeployment, consoleDeployment, postForm } from '../support/console.js';
+import { ageSignIn, auditActions, closeDeployment, consoleDeployment, expireResult, postForm } from '../support/console.js';
 
 const USERS = '/admin/users';
+/** The page a set-password link is shown on: the user's, under the id of the kept result (src/web/one-time-results.ts). */
+const LINK_PAGE = new RegExp(`${USERS}/[\\w-]+/password-link/[\\w-]{22}$`);
 
 describe('the admin console: users', function () {
   let server: TestServer;
@@ -100,6 +102,43 @@ describe('the admin console: users', function () {
     expect(await server.services.accounts.hasPassword(grace!.id)).to.equal(false);
     expect(await auditActions(server, grace!.id)).to.include.members(['account.created', 'account.password_link_issued']);
     expect((await fetch(link, { headers: { accept: 'text/html' } })).status).to.equal(200);
+  });
+
+  it('reloading "user created" or a new link shows the same link again, making no other; once gone, a clear page says so', async function () {
+    await page.goto(`${server.url}${USERS}/new`);
+    await page.getByLabel('Username').fill('lin');
+    await Promise.all([page.waitForURL(LINK_PAGE), page.getByRole('button', { name: 'Create user' }).click()]);
+    const createdUrl = page.url();
+    const link = await page.getByLabel('Set-password link').inputValue();
+    const lin = (await accountNamed('lin'))!;
+    const actions = await auditActions(server, lin.id);
+
+    const reloaded = await page.reload();
+    expect(reloaded?.status()).to.equal(200);
+    expect(reloaded?.headers()['cache-control']).to.equal('no-store');
+    expect(await page.locator('h1').textContent()).to.contain('User lin created');
+    expect(await page.getByLabel('Set-password link').inputValue(), 'the same link, not lost').to.equal(link);
+    expect((await fetch(link, { headers: { accept: 'text/html' } })).status, 'and still the live one').to.equal(200);
+
+    await openUser('lin');
+    await confirmWith('New set-password link');
+    await page.waitForURL(LINK_PAGE);
+    const newer = await page.getByLabel('Set-password link').inputValue();
+    await page.reload();
+    expect(await page.getByLabel('Set-password link').inputValue()).to.equal(newer);
+    expect((await fetch(newer, { headers: { accept: 'text/html' } })).status, 'a reload issued no newer link').to.equal(200);
+    expect(await auditActions(server, lin.id)).to.deep.equal([...actions, 'account.password_link_issued']);
+
+    // The pages of one user do not open under another's address.
+    const ada = (await accountNamed('ada'))!;
+    const elsewhere = await page.goto(page.url().replace(lin.id, ada.id));
+    expect(elsewhere?.status()).to.equal(410);
+
+    await expireResult(server, createdUrl);
+    const gone = await page.goto(createdUrl);
+    expect(gone?.status()).to.equal(410);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).to.equal('Shown once');
+    expect(await page.content()).to.not.contain(link);
   });
 
   it('keeps what was typed when a new user is refused: a bad username, a taken one, a weak password', async function () {
@@ -218,6 +257,10 @@ describe('the admin console: users', function () {
     expect(await page.locator('h1').textContent()).to.contain('Password of ada cleared');
     expect(await server.services.accounts.hasPassword(ada.id)).to.equal(false);
     expect(await auditActions(server, ada.id)).to.include.members(['account.password_link_issued', 'account.password_cleared']);
+    const cleared = (await auditActions(server, ada.id)).filter((action) => action === 'account.password_cleared').length;
+    await page.reload();
+    expect(await page.locator('h1').textContent()).to.contain('Password of ada cleared');
+    expect((await auditActions(server, ada.id)).filter((action) => action === 'account.password_cleared'), 'a reload clears nothing again').to.have.length(cleared);
   });
 
   it("lists a user's sessions with the instances signed in, and ends one or all after confirming", async function () {
@@ -229,7 +272,7 @@ describe('the admin console: users', function () {
     await openUser('jules');
     await screenshots(page, 'admin-users-show');
     expect(await page.locator('#sessions-title + .table-scroll tbody tr').count()).to.equal(2);
-    expect(await page.locator('#sessions-title + .table-scroll').textContent()).to.contain(instance.name);
+    expect(await page.locator('#sessions-title + .table-scroll').textContent(), 'named with the client id beside').to.contain(`${instance.name} (${instance.clientId})`);
     await expectAccessible(page, 'the user page with sessions');
 
     await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: /^End the session/ }).first().click()]);
@@ -321,7 +364,7 @@ describe('the admin console: users', function () {
   });
 });
 
-for (const backend of ['postgres+redis'] as Backend[]) {
+for (const backend of ['postgres', 'postgres+redis'] as Backend[]) {
   describe(`the admin console: users, on ${backend}`, function () {
     let server: TestServer;
     let browser: Browser;
@@ -331,7 +374,7 @@ for (const backend of ['postgres+redis'] as Backend[]) {
     });
     after(() => closeDeployment(server, browser));
 
-    it('lists, creates, shows and disables a user', async function () {
+    it('lists, creates (the link shown again on a reload), shows and disables a user', async function () {
       const page = await browser.newPage();
       await signInToWeb(page, server, 'root', PASSWORD, USERS);
       await page.goto(`${server.url}${USERS}/new`);
@@ -344,8 +387,11 @@ for (const backend of ['postgres+redis'] as Backend[]) {
 
       await page.goto(`${server.url}${USERS}/new`);
       await page.getByLabel('Username').fill('quinn');
-      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
-      expect(await page.getByLabel('Set-password link').inputValue()).to.contain('/set-password?token=');
+      await Promise.all([page.waitForURL(LINK_PAGE), page.getByRole('button', { name: 'Create user' }).click()]);
+      const link = await page.getByLabel('Set-password link').inputValue();
+      expect(link).to.contain('/set-password?token=');
+      await page.reload();
+      expect(await page.getByLabel('Set-password link').inputValue(), 'a reload shows the same link').to.equal(link);
       const quinn = (await server.services.accounts.findByUsername('quinn'))!;
       await page.goto(`${server.url}${USERS}/${quinn.id}/disable`);
       await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Disable account' }).click()]);
