@@ -31,7 +31,7 @@ export class Authenticator {
     const passwordHash = account?.passwordHash ?? null;
     const { maxAttempts, durationSeconds } = this.lockout;
     const [reserved, check] = await Promise.all([
-      this.accounts.reserveLoginAttempt(passwordHash === null ? NO_ACCOUNT : (account as Account).id, maxAttempts, durationSeconds),
+      this.accounts.reserveLoginAttempt(account && passwordHash !== null ? account.id : NO_ACCOUNT, maxAttempts, durationSeconds),
       passwordHash === null ? this.hasher.verifyNothing(password).then(() => null) : this.hasher.verify(passwordHash, password),
     ]);
     if (!account) return { ok: false, reason: 'invalid_credentials' };

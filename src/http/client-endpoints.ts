@@ -8,7 +8,7 @@
 //                           a secret proven to be the previous one within its grace is replaced by the current one
 //   3. limitFailures        429 for an address, or an address and instance, over its failed-authentication budget;
 //                           a wrong credential is counted before anything is answered, any other invalid_client after;
-//                           an instance's own secret is held to that instance's budget only, not the address's
+//                           an instance's own credentials are held to that instance's budget only, not the address's
 //   4. enforceAllowlist     401 invalid_client for an instance calling from outside its IP allowlist
 //   5. chargeBudget         the instance's per-minute budget, charged for proven calls only (a client_id is public),
 //                           given back when the provider refuses the client after all; 429 past it
@@ -172,10 +172,10 @@ export function clientEndpointStages(deps: ClientEndpointDependencies): Middlewa
   /**
    * The spent failure budget this caller is over, if any. Every call to a client endpoint asks, valid credentials too
    * (else a right guess past the budget would be told apart from the refused wrong ones): both counters in one read.
-   * A call proven with an instance's own secret is asked of that instance's budget alone: other callers at its address
-   * (another instance, a stranger) must not shut it out by failing. The address's budget still bounds guessing: once
-   * it is spent an unknown client_id is refused outright, and a guess at an instance is told apart only within that
-   * instance's own budget, so one address gets no more answers than CLIENT_AUTH_FAILURES_PER_IP plus
+   * A call proven with an instance's own credentials is asked of that instance's budget alone: other callers at its
+   * address (another instance, a stranger) must not shut it out by failing. The address's budget still bounds
+   * guessing: once it is spent an unknown client_id is refused outright, and a guess at an instance is told apart only
+   * within that instance's own budget, so one address gets no more answers than CLIENT_AUTH_FAILURES_PER_IP plus
    * CLIENT_AUTH_FAILURES_PER_CLIENT for each instance that exists.
    */
   async function overFailureBudget(ctx: Context, call: ClientCall | undefined): Promise<{ state: RateLimiterRes; quota: number } | undefined> {
