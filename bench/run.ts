@@ -8,9 +8,10 @@
 // (bench/bare-provider.ts: in memory, static clients, ES256 JWTs; its introspection takes only its opaque tokens);
 // then (c) again on AUTH_WORKERS=2. Each server runs in a process of its own; the CPU it spent per request is read from
 // /proc. `comparisons` gives each operation as a ratio to the bare provider and to hello-world. Then, with the servers
-// stopped, the instance SDK's micro benchmark (bench/sdk-verify.ts, under `sdk`) and what the audit trail costs sign-in
-// (bench/sign-in-audit.ts, under `signInAudit`). Last, sign-in throughput as a ratio to raw argon2id verifications
-// (under `signIn`), compared on equal terms: the server and the raw verifications (bench/argon2-verify.ts) each in a
+// stopped, the instance SDK's micro benchmark (bench/sdk-verify.ts, under `sdk`), what the audit trail costs sign-in
+// (bench/sign-in-audit.ts, under `signInAudit`) and whether a failed sign-in's time tells an existing account from an
+// unknown username (bench/sign-in-timing.ts, under `signInTiming`). Last, sign-in throughput as a ratio to raw
+// argon2id verifications (under `signIn`), compared on equal terms: the server and the raw verifications (bench/argon2-verify.ts) each in a
 // process of its own pinned to the same core, with the same argon2 cost, thread pool size (UV_THREADPOOL_SIZE) and
 // concurrency, and the browsers (bench/sign-in.ts) on the other core, in alternating rounds.
 //
@@ -497,6 +498,8 @@ async function main(): Promise<void> {
   const sdk = await runBenchmarkScript('bench/sdk-verify.ts');
   log('sign-in with and without audit writes (bench/sign-in-audit.ts)');
   const signInAudit = await runBenchmarkScript('bench/sign-in-audit.ts');
+  log('failed sign-in time, existing account vs. unknown username (bench/sign-in-timing.ts)');
+  const signInTiming = await runBenchmarkScript('bench/sign-in-timing.ts');
   const signIn = await signInAgainstArgon2(serverEnv, signInClient, signInUsernames);
 
   const report = {
@@ -527,6 +530,7 @@ async function main(): Promise<void> {
     comparisons,
     sdk,
     signInAudit,
+    signInTiming,
     signIn,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

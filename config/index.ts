@@ -120,6 +120,7 @@ const schema = z.object({
   AUTH_TRUST_PROXY: trustedProxies.default(false),
   // Failed client authentications (wrong secret or assertion, unknown client, refused address) allowed per 15 minutes
   // from one address, and from one address for one instance; past either, that caller gets 429 until the window ends.
+  // An instance proving its own credentials is held to its per-instance budget only (docs/operations.md).
   CLIENT_AUTH_FAILURES_PER_IP: integer(1, 100_000).default(50),
   CLIENT_AUTH_FAILURES_PER_CLIENT: integer(1, 100_000).default(10),
   // Seconds an instance's previous client secret keeps working after its secret is rotated (CLI or admin API), so that

@@ -225,11 +225,12 @@ export class AccountStore {
   }
 
   /**
-   * Reserves one password check for the account, before the password is verified, in one conditional UPDATE: so that
-   * however many sign-ins run at once, at most `maxAttempts` passwords are checked per lockout. Counts the attempt as
-   * failed (a count left over from an expired lock starts again) and, as the count reaches `maxAttempts`, locks the
-   * account for `lockSeconds` at once: a process that dies mid-check leaves a lock that expires. A correct password
-   * undoes it (`recordSuccessfulLogin`). False, with nothing changed, while the account is locked.
+   * Reserves one password check for the account, before the check's verdict is used, in one conditional UPDATE: so
+   * that however many sign-ins run at once, at most `maxAttempts` passwords are told apart per lockout. Counts the
+   * attempt as failed (a count left over from an expired lock starts again) and, as the count reaches `maxAttempts`,
+   * locks the account for `lockSeconds` at once: a process that dies mid-check leaves a lock that expires. A correct
+   * password undoes it (`recordSuccessfulLogin`). False, with nothing changed, while the account is locked (or when
+   * no account has this id: Authenticator counts attempts without an account that way, with the same statement).
    */
   async reserveLoginAttempt(id: string, maxAttempts: number, lockSeconds: number): Promise<boolean> {
     const now = new Date();

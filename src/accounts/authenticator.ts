@@ -6,11 +6,18 @@ import type { PasswordHasher } from './password-hasher.js';
 export type SignInFailure = 'invalid_credentials' | 'locked' | 'disabled' | 'password_not_set';
 export type SignInResult = { ok: true; account: Account } | { ok: false; reason: SignInFailure; account?: Account };
 
+/** An account id that no account has (ids are UUIDs): what an attempt without an account to count is counted against. */
+const NO_ACCOUNT = '-';
+
 /**
  * Checks a username and password: argon2id (or an imported bcrypt hash, upgraded on success), per-account
- * lockout after MAX_LOGIN_ATTEMPTS for LOCKOUT_DURATION. Every attempt is counted before its password is checked
- * (see AccountStore.reserveLoginAttempt), so parallel guesses cannot outrun the lockout. Every failure spends one
- * password hash, whatever its reason, so timing tells nobody whether an account exists, is locked or has no password.
+ * lockout after MAX_LOGIN_ATTEMPTS for LOCKOUT_DURATION. Every attempt is counted before its password's verdict is
+ * used (see AccountStore.reserveLoginAttempt), so parallel guesses cannot outrun the lockout.
+ *
+ * Timing tells nobody whether an account exists, is locked or has no password: every attempt makes the same store
+ * statements (one look-up, one counting UPDATE, which for no account, or no password, matches no row) and spends one
+ * password hash, and the UPDATE runs while the hash is computed, so that its write (a commit the database flushes,
+ * which an UPDATE of no row never has) is hidden behind the hashing every attempt waits for alike.
  */
 export class Authenticator {
   constructor(
@@ -21,23 +28,20 @@ export class Authenticator {
 
   async signIn(username: string, password: string): Promise<SignInResult> {
     const account = await this.accounts.findForLogin(username);
-    if (!account) return this.refuse(password, 'invalid_credentials');
-    if (account.passwordHash === null) return this.refuse(password, 'password_not_set', account);
+    const passwordHash = account?.passwordHash ?? null;
     const { maxAttempts, durationSeconds } = this.lockout;
-    if (!(await this.accounts.reserveLoginAttempt(account.id, maxAttempts, durationSeconds))) {
-      return this.refuse(password, 'locked', account);
-    }
-    const check = await this.hasher.verify(account.passwordHash, password);
+    const [reserved, check] = await Promise.all([
+      this.accounts.reserveLoginAttempt(account && passwordHash !== null ? account.id : NO_ACCOUNT, maxAttempts, durationSeconds),
+      passwordHash === null ? this.hasher.verifyNothing(password).then(() => null) : this.hasher.verify(passwordHash, password),
+    ]);
+    if (!account) return { ok: false, reason: 'invalid_credentials' };
+    if (check === null) return { ok: false, reason: 'password_not_set', account };
+    // Locked: the check's verdict is not used, right or wrong, so no more passwords are told apart than the lockout allows.
+    if (!reserved) return { ok: false, reason: 'locked', account };
     if (!check.valid) return { ok: false, reason: 'invalid_credentials', account };
     if (account.disabled) return { ok: false, reason: 'disabled', account };
     if (check.rehash) await this.accounts.setPasswordHash(account.id, check.rehash);
     await this.accounts.recordSuccessfulLogin(account.id);
     return { ok: true, account };
-  }
-
-  /** A failure decided without checking the password, after the same hashing work a check costs. */
-  private async refuse(password: string, reason: SignInFailure, account?: Account): Promise<SignInResult> {
-    await this.hasher.verifyNothing(password);
-    return { ok: false, reason, account };
   }
 }

@@ -7,7 +7,8 @@
 //   2. identifyClient       which instance the credentials name, and whether they are its own (client-credentials.ts);
 //                           a secret proven to be the previous one within its grace is replaced by the current one
 //   3. limitFailures        429 for an address, or an address and instance, over its failed-authentication budget;
-//                           a wrong credential is counted before anything is answered, any other invalid_client after
+//                           a wrong credential is counted before anything is answered, any other invalid_client after;
+//                           an instance's own credentials are held to that instance's budget only, not the address's
 //   4. enforceAllowlist     401 invalid_client for an instance calling from outside its IP allowlist
 //   5. chargeBudget         the instance's per-minute budget, charged for proven calls only (a client_id is public),
 //                           given back when the provider refuses the client after all; 429 past it
@@ -166,22 +167,33 @@ export function clientEndpointStages(deps: ClientEndpointDependencies): Middlewa
     client: call?.found ? `${call.found.instance.id}|${ctx.ip}` : undefined,
   });
 
-  /** Counts one failed authentication on both budgets; false when either was already spent. */
+  /**
+   * Counts one failed authentication on the address's budget and, for an instance that exists, on its own; false when
+   * either was already spent. Both count whatever the other says: a guess at an instance's secret made once the
+   * address's budget is spent still spends that instance's budget.
+   */
   async function countFailure(ctx: Context, call: ClientCall | undefined): Promise<{ ok: boolean; state: RateLimiterRes; quota: number }> {
     const keys = failureKeys(ctx, call);
-    const perIp = await consume(failuresPerIp, keys.ip);
-    if (!perIp.ok || keys.client === undefined) return { ...perIp, quota: clientAuthFailures.perIp };
-    return { ...(await consume(failuresPerClient, keys.client)), quota: clientAuthFailures.perClient };
+    const perIp = { ...(await consume(failuresPerIp, keys.ip)), quota: clientAuthFailures.perIp };
+    if (keys.client === undefined) return perIp;
+    const perClient = { ...(await consume(failuresPerClient, keys.client)), quota: clientAuthFailures.perClient };
+    return perIp.ok ? perClient : perIp;
   }
 
   /**
    * The spent failure budget this caller is over, if any. Every call to a client endpoint asks, valid credentials too
    * (else a right guess past the budget would be told apart from the refused wrong ones): both counters in one read.
+   * A call proven with an instance's own credentials is asked of that instance's budget alone: other callers at its
+   * address (another instance, a stranger) must not shut it out by failing. The address's budget still bounds
+   * guessing: once it is spent an unknown client_id is refused outright, and a guess at an instance is told apart only
+   * within that instance's own budget, so one address gets no more answers than CLIENT_AUTH_FAILURES_PER_IP plus
+   * CLIENT_AUTH_FAILURES_PER_CLIENT for each instance that exists.
    */
   async function overFailureBudget(ctx: Context, call: ClientCall | undefined): Promise<{ state: RateLimiterRes; quota: number } | undefined> {
     const keys = failureKeys(ctx, call);
+    const proven = call?.verdict === 'valid' || call?.verdict === 'previous';
     const budgets = [
-      { limiter: failuresPerIp, key: keys.ip, quota: clientAuthFailures.perIp },
+      ...(proven ? [] : [{ limiter: failuresPerIp, key: keys.ip, quota: clientAuthFailures.perIp }]),
       ...(keys.client === undefined ? [] : [{ limiter: failuresPerClient, key: keys.client, quota: clientAuthFailures.perClient }]),
     ];
     const consumed = await consumedPoints(limiterBackend, budgets.map(({ limiter, key }) => [limiter, key] as const));
@@ -214,12 +226,15 @@ export function clientEndpointStages(deps: ClientEndpointDependencies): Middlewa
   async function limitFailures(ctx: Context, next: Next) {
     if (!isClientEndpointCall(ctx)) return next();
     const call = clientCallOf(ctx);
+    const failed = call !== undefined && (call.verdict === 'invalid' || call.verdict === 'unknown');
     const over = await overFailureBudget(ctx, call);
     if (over) {
+      // Refused unanswered, and still counted: a guess at an instance spends its budget even past the address's.
+      if (failed) await countFailure(ctx, call);
       tooManyRequests(ctx, 'client-auth-failures', over.quota, FAILURE_WINDOW_SECONDS, over.state, 'too many failed client authentications; try again later');
       return;
     }
-    if (call && (call.verdict === 'invalid' || call.verdict === 'unknown')) {
+    if (call && failed) {
       call.failureCounted = true;
       const counted = await countFailure(ctx, call);
       if (!counted.ok) {

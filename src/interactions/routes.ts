@@ -127,7 +127,15 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const password = formField(ctx, 'password');
 
     await loginRateLimit.reserve(ctx.ip);
-    const result = await authenticator.signIn(username, password);
+    const result = await authenticator.signIn(username, password).catch(async (error: unknown) => {
+      // No verdict on the password (the store failed: a 503): the point goes back, as only a refused sign-in may keep
+      // it, else an outage would spend the address's budget on correct passwords. The limiter may sit on the store
+      // that failed: then the point stays, and the request's own error is still the one answered.
+      await loginRateLimit.release(ctx.ip).catch(() => undefined);
+      throw error;
+    });
+    // Given back before anything else may fail: a correct password never spends the budget.
+    if (result.ok) await loginRateLimit.release(ctx.ip);
     signIns.inc({ outcome: result.ok ? 'success' : result.reason });
     const clientId = details.params.client_id as string;
     const facts = await requestFacts(ctx, instances, clientId);
@@ -141,7 +149,6 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       });
       return renderLogin(ctx, details.uid, clientName, { username, error: SIGN_IN_FAILED });
     }
-    await loginRateLimit.release(ctx.ip);
     await audit.record({
       action: 'login',
       outcome: 'success',

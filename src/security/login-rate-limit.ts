@@ -8,7 +8,8 @@ const WINDOW_SECONDS = 15 * 60;
 /**
  * Failed sign-ins per client IP (LOGIN_RATE_LIMIT per 15 minutes), on top of the per-account lockout, shared by every
  * node. A point is reserved before the password is checked, so parallel requests cannot check more passwords than the
- * budget, and given back when the sign-in succeeds: a household behind one address never locks itself out.
+ * budget, and given back when the sign-in succeeds or no verdict was reached (a store outage): a household behind
+ * one address never locks itself out, and an outage spends nothing.
  */
 export class LoginRateLimit {
   readonly #limiter: RateLimiterAbstract;
@@ -29,7 +30,7 @@ export class LoginRateLimit {
     }
   }
 
-  /** Gives back the attempt reserved for a sign-in that succeeded. */
+  /** Gives back the attempt reserved for a sign-in that succeeded, or that failed before the password was judged. */
   async release(ip: string): Promise<void> {
     await this.#limiter.reward(ip);
   }

@@ -169,6 +169,91 @@ for (const backend of BACKENDS) {
   });
 }
 
+for (const backend of BACKENDS) {
+  describe(`instances sharing one address on ${backend}`, function () {
+    let server: TestServer;
+    before(async function () {
+      // The test is the one trusted proxy: every call below comes from the address it appends, as through a shared
+      // egress; what a caller writes to the left of it is its own spoofing. Instance B alone can spend the address.
+      server = await startTestServer(backend, { AUTH_TRUST_PROXY: '1', CLIENT_AUTH_FAILURES_PER_IP: '5', CLIENT_AUTH_FAILURES_PER_CLIENT: '10' });
+    });
+    after(() => server.close());
+
+    /** Headers from `address`, with a spoofed entry of the caller's own on the left for every other call. */
+    const from = (address: string, i: number) => ({ 'x-forwarded-for': i % 2 ? `${freshAddress()}, ${address}` : address });
+
+    /** Spends the address's failure budget with B's wrong secrets, 20 at once; each one is either answered or refused. */
+    async function spendAddress(address: string, clientId: string): Promise<void> {
+      const guesses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => post(server, '/token', ENDPOINTS['/token'] as string, { ...from(address, i), authorization: basicAuth(clientId, `guess-${i}`) })),
+      );
+      const statuses = guesses.map(({ status }) => status);
+      expect(statuses.filter((status) => status === 401)).to.have.length(5);
+      expect(statuses.filter((status) => status === 429)).to.have.length(15);
+    }
+
+    it("admits an instance with its own secret on every client endpoint though another instance's failures spent the address", async function () {
+      const address = freshAddress();
+      const a = await addInstance(server);
+      const b = await addInstance(server);
+      const authorization = basicAuth(a.instance.clientId, a.clientSecret);
+      const token = ((await (await post(server, '/token', ENDPOINTS['/token'] as string, { ...from(address, 0), authorization })).json()) as { access_token: string })
+        .access_token;
+      await spendAddress(address, b.instance.clientId);
+
+      // A, 20 at once: both fast paths, and the provider's own token, introspection and revocation endpoints.
+      const calls: [string, string][] = [
+        ['/token', ENDPOINTS['/token'] as string],
+        ['/token/introspection', new URLSearchParams({ token }).toString()],
+        ['/token', `${ENDPOINTS['/token']}&unlisted=1`],
+        ['/token/introspection', new URLSearchParams({ token, token_type_hint: 'refresh_token' }).toString()],
+        ['/token/revocation', 'token=unknown'],
+      ];
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const [path, body] = calls[i % calls.length] as [string, string];
+          const response = await post(server, path, body, { ...from(address, i), authorization });
+          return { path, body, status: response.status, json: (await response.json().catch(() => ({}))) as { access_token?: string; active?: boolean } };
+        }),
+      );
+      for (const answer of answers) {
+        expect(answer.status, `${answer.path} ${answer.body.slice(0, 40)}`).to.equal(200);
+        if (answer.path === '/token') expect(answer.json.access_token).to.be.a('string');
+        if (answer.path === '/token/introspection') expect(answer.json.active).to.equal(true);
+      }
+
+      // B, right secret or wrong, and any made-up client id: the address's budget is spent for them.
+      const b429 = await post(server, '/token', ENDPOINTS['/token'] as string, { ...from(address, 1), authorization: basicAuth(b.instance.clientId, b.clientSecret) });
+      expect(b429.status).to.equal(429);
+      expect(b429.headers.get('ratelimit-policy')).to.equal('"client-auth-failures";q=10;w=900');
+      for (const [i, clientId] of [b.instance.clientId, 'no-such-client'].entries()) {
+        const refused = await post(server, '/token/introspection', `token=${token}`, { ...from(address, i), authorization: basicAuth(clientId, 'guess') });
+        expect(refused.status, clientId).to.equal(429);
+        expect(Number(refused.headers.get('retry-after'))).to.be.within(1, 900);
+      }
+      // Elsewhere, B is only over its own budget (20 guesses counted); a fresh stranger is not over anything.
+      expect((await post(server, '/token', ENDPOINTS['/token'] as string, { 'x-forwarded-for': freshAddress(), authorization: basicAuth('no-such-client', 'x') })).status).to.equal(401);
+    });
+
+    it("refuses a guess at an instance once the address is spent, unanswered, and counts it against that instance's own budget", async function () {
+      const address = freshAddress();
+      const a = await addInstance(server);
+      const b = await addInstance(server);
+      await spendAddress(address, b.instance.clientId);
+      const guesses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          post(server, '/token/introspection', 'token=x', { ...from(address, i), authorization: basicAuth(a.instance.clientId, `guess-${i}`) }),
+        ),
+      );
+      expect(guesses.map(({ status }) => status)).to.deep.equal(Array.from({ length: 20 }, () => 429));
+      // Those guesses spent A's budget at this address: now its right secret is refused here too, but not elsewhere.
+      const authorization = basicAuth(a.instance.clientId, a.clientSecret);
+      expect((await post(server, '/token', ENDPOINTS['/token'] as string, { ...from(address, 0), authorization })).status).to.equal(429);
+      expect((await post(server, '/token', ENDPOINTS['/token'] as string, { 'x-forwarded-for': freshAddress(), authorization })).status).to.equal(200);
+    });
+  });
+}
+
 describe('forwarded client addresses', function () {
   const allowlisted = (server: TestServer) => addInstance(server, { ipAllowlist: ['10.9.9.0/24'] });
   const tokenCall = (server: TestServer, authorization: string, forwardedFor?: string) =>
