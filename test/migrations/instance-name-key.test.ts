@@ -4,11 +4,13 @@
 // database itself refuses a second instance of one name.
 import { expect } from 'chai';
 import { DataSource } from 'typeorm';
+import { InstanceNameKey1764820000000 } from '../../migrations/1764820000000-instance-name-key.js';
 import { migrations } from '../../migrations/index.js';
 import { instanceNameKey } from '../../src/instances/instance-name.js';
 import { POSTGRES_URL, scratchPostgres, scratchSqlite, type ScratchDatabase } from '../support/databases.js';
+import { migrationsBefore } from '../support/migrations.js';
 
-const PREVIOUS_MIGRATIONS = migrations.slice(0, -1);
+const PREVIOUS_MIGRATIONS = migrationsBefore(InstanceNameKey1764820000000);
 
 function dataSourceOn(backend: 'sqlite' | 'postgres', scratch: ScratchDatabase, upTo: typeof migrations): DataSource {
   return backend === 'postgres'

@@ -22,8 +22,8 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
     /** Signs `username` in on two instances through one browser session. */
     async function signedInTwice(username: string) {
       const account = await addAccount(server, username);
-      const a = await addInstance(server, { name: 'A', backchannelLogoutUri: receiver.url });
-      const b = await addInstance(server, { name: 'B', backchannelLogoutUri: receiver.url });
+      const a = await addInstance(server, { name: `A for ${username}`, backchannelLogoutUri: receiver.url });
+      const b = await addInstance(server, { name: `B for ${username}`, backchannelLogoutUri: receiver.url });
       const agent = new BrowserAgent();
       const onA = await codeFlow(a.client, { username, agent });
       const onB = await codeFlow(b.client, { agent });
