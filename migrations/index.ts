@@ -3,6 +3,7 @@ import { RateLimits1764400000000 } from './1764400000000-rate-limits.js';
 import { PasswordLinks1764500000000 } from './1764500000000-password-links.js';
 import { InstanceJwksUri1764600000000 } from './1764600000000-instance-jwks-uri.js';
 import { FirstRun1764750000000 } from './1764750000000-first-run.js';
+import { ServerSettings1764810000000 } from './1764810000000-server-settings.js';
 
 /** Every migration, oldest first. Listed by hand so the same list works from source and from dist/. */
-export const migrations = [InitialSchema1764300000000, RateLimits1764400000000, PasswordLinks1764500000000, InstanceJwksUri1764600000000, FirstRun1764750000000];
+export const migrations = [InitialSchema1764300000000, RateLimits1764400000000, PasswordLinks1764500000000, InstanceJwksUri1764600000000, FirstRun1764750000000, ServerSettings1764810000000];

@@ -1,9 +1,10 @@
 import { v7 as uuidv7 } from 'uuid';
-import { In, MoreThan, type DataSource, type Repository } from 'typeorm';
+import { In, MoreThan, type DataSource, type EntityManager, type Repository } from 'typeorm';
 import { escapeLike } from '../db/like.js';
 import { isStorable } from '../db/storable.js';
-import { BadRequest, Conflict, NotFound } from '../errors.js';
+import { AppError, BadRequest, Conflict, NotFound } from '../errors.js';
 import { type Account, AccountEntity } from './account-entity.js';
+import { endFirstRun } from './first-run-store.js';
 
 export interface NewAccount {
   username: string;
@@ -63,6 +64,28 @@ function checkPicture(picture: string | null): string | null {
   return picture;
 }
 
+/**
+ * Whether the accounts row a statement is about may stop being an enabled admin (be demoted, disabled or deleted): it
+ * is none, or another enabled admin remains. Checked in the very statement that writes (KEEPS_AN_ADMIN_FLAGS with :id).
+ */
+const KEEPS_AN_ADMIN =
+  '(is_admin = :no OR disabled = :yes OR EXISTS (SELECT 1 FROM accounts other WHERE other.is_admin = :yes AND other.disabled = :no AND other.id <> :id))';
+const KEEPS_AN_ADMIN_FLAGS = { yes: true, no: false };
+/** The PostgreSQL advisory lock every change to who is an admin holds (see #adminsChange). */
+const ADMINS_LOCK = 'chillfi3-auth:admins';
+
+/** Demoting, disabling or deleting the last enabled admin: allowed with `force` only (the CLI's --force). */
+export interface LastAdminRule {
+  force?: boolean;
+}
+
+/** The change would leave the server without an enabled admin. */
+export class LastAdmin extends AppError {
+  constructor(username: string, remedy = 'make another account an admin first') {
+    super('last_admin', `"${username}" is the last enabled admin of this server: ${remedy}`, { status: 409 });
+  }
+}
+
 export interface AccountCounts {
   users: number;
   admins: number;
@@ -74,7 +97,7 @@ export interface AccountCounts {
 export class AccountStore {
   readonly #accounts: Repository<Account>;
 
-  constructor(dataSource: DataSource) {
+  constructor(private readonly dataSource: DataSource) {
     this.#accounts = dataSource.getRepository(AccountEntity);
   }
 
@@ -97,7 +120,8 @@ export class AccountStore {
       picture: null,
       lastLoginAt: null,
     });
-    await this.#accounts.insert(account);
+    if (!account.isAdmin) await this.#accounts.insert(account);
+    else await this.#adminsChange((manager) => this.#makeAdmin(manager, () => manager.getRepository(AccountEntity).insert(account).then(() => true)));
     return this.get(account.id);
   }
 
@@ -181,12 +205,69 @@ export class AccountStore {
     return account.passwordHash !== null;
   }
 
-  setDisabled(id: string, disabled: boolean): Promise<Account> {
-    return this.#change(id, { disabled });
+  /** Disables or enables the account; disabling the last enabled admin needs `force` (LastAdmin otherwise). */
+  async setDisabled(id: string, disabled: boolean, { force = false }: LastAdminRule = {}): Promise<Account> {
+    if (!disabled) return this.#change(id, { disabled });
+    if (!(await this.#takeAdminAway(id, { disabled }, force))) throw new NotFound(`account ${id} not found`);
+    return this.get(id);
   }
 
-  setAdmin(id: string, isAdmin: boolean): Promise<Account> {
-    return this.#change(id, { isAdmin });
+  /** Makes the account an admin of this server (ending first run) or no longer one (the last: see LastAdminRule). */
+  async setAdmin(id: string, isAdmin: boolean, { force = false }: LastAdminRule = {}): Promise<Account> {
+    await this.get(id);
+    const changed = isAdmin
+      ? await this.#adminsChange((manager) =>
+          this.#makeAdmin(manager, async () => (await manager.getRepository(AccountEntity).update({ id }, { isAdmin })).affected === 1),
+        )
+      : await this.#takeAdminAway(id, { isAdmin }, force);
+    if (!changed) throw new NotFound(`account ${id} not found`);
+    return this.get(id);
+  }
+
+  /** Whether the account is the server's only enabled admin: demoting, disabling or deleting it would leave none. */
+  isLastAdmin(id: string): Promise<boolean> {
+    if (!isStorable(id)) return Promise.resolve(false);
+    return this.#accounts
+      .createQueryBuilder('account')
+      .where('id = :id', { id })
+      .andWhere(`NOT ${KEEPS_AN_ADMIN}`, KEEPS_AN_ADMIN_FLAGS)
+      .getExists();
+  }
+
+  /**
+   * Runs one change to who is an admin in a transaction. On PostgreSQL it holds the admins' lock until it commits: two
+   * writes taking different admins away at once would otherwise each see the other's admin still there, and both pass
+   * KEEPS_AN_ADMIN.
+   */
+  #adminsChange<T>(write: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(async (manager) => {
+      if (this.dataSource.options.type === 'postgres') await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [ADMINS_LOCK]);
+      return write(manager);
+    });
+  }
+
+  /** A write that makes an admin (true when it did), ending first run in its transaction: no setup token outlives it. */
+  async #makeAdmin(manager: EntityManager, write: () => Promise<boolean>): Promise<boolean> {
+    const made = await write();
+    if (made) await endFirstRun(manager);
+    return made;
+  }
+
+  /**
+   * Demotes, disables (`changes`) or deletes (null) the account, as one statement that also asks KEEPS_AN_ADMIN unless
+   * `force`. False when there is no such account; LastAdmin when it is the last enabled admin.
+   */
+  async #takeAdminAway(id: string, changes: Partial<Account> | null, force: boolean): Promise<boolean> {
+    const account = await this.find(id);
+    if (!account) return false;
+    const result = await this.#adminsChange((manager) => {
+      const statement = changes === null ? manager.createQueryBuilder().delete().from(AccountEntity) : manager.createQueryBuilder().update(AccountEntity).set(changes);
+      const where = statement.where('id = :id', { id });
+      return (force ? where : where.andWhere(KEEPS_AN_ADMIN, KEEPS_AN_ADMIN_FLAGS)).execute();
+    });
+    if (result.affected === 1) return true;
+    if (await this.find(id)) throw new LastAdmin(account.username);
+    return false;
   }
 
   /** Lifts a lockout and forgets the failed attempts. */
@@ -201,11 +282,12 @@ export class AccountStore {
     return this.get(id);
   }
 
-  /** Deletes the account (its access links and set-password links go with it); false when there was none. */
-  async delete(id: string): Promise<boolean> {
-    if (!isStorable(id)) return false;
-    const result = await this.#accounts.delete({ id });
-    return result.affected === 1;
+  /**
+   * Deletes the account (its access links and set-password links go with it); false when there was none. The last
+   * enabled admin needs `force` (LastAdmin otherwise).
+   */
+  delete(id: string, { force = false }: LastAdminRule = {}): Promise<boolean> {
+    return this.#takeAdminAway(id, null, force);
   }
 
   /**

@@ -1,8 +1,9 @@
-// `/`: first run, then the front door. While the server has no admin, it offers to create the first one: from this
-// very host on the embedded default (SQLite) with a plain form, otherwise only with a setup token from the server's
-// log (src/main.ts prints one at every start until the first admin exists), so that nobody who merely reaches a fresh
-// server over the network can take it. Of any number of concurrent submissions exactly one creates the admin
-// (FirstRunStore.whileNoAdmin). Afterwards `/` sends a signed-in person to their account and anyone else to sign in.
+// `/`: first run, then the front door. While the server has never had an admin, it offers to create the first one:
+// from this very host on the embedded default (SQLite) with a plain form, otherwise only with a setup token from the
+// server's log (src/main.ts prints one at every start until the first admin exists), so that nobody who merely reaches
+// a fresh server over the network can take it. Of any number of concurrent submissions exactly one creates the admin
+// (FirstRunStore.whileFirstRun). Afterwards, whatever made the first admin (this page, the CLI, the console, the admin
+// API), `/` sends a signed-in person to their account and anyone else to sign in, even if every admin is gone later.
 import { BlockList, isIPv4 } from 'node:net';
 import Router from '@koa/router';
 import type { Context } from 'koa';
@@ -69,7 +70,7 @@ export function firstRunRoutes(services: Services, guards: WebGuards): Router {
     const actor = webActor(ctx, null);
     let created;
     try {
-      created = await firstRun.whileNoAdmin(() => accountOperations.create({ username, password: fields.password ?? '', isAdmin: true }, actor));
+      created = await firstRun.whileFirstRun(() => accountOperations.create({ username, password: fields.password ?? '', isAdmin: true }, actor));
     } catch (error) {
       const problem = formProblem(error);
       if (!problem) throw error;

@@ -35,27 +35,27 @@ for (const [label, scratch] of [
       const locks = stores.dataSource.getRepository(SetupLockEntity);
       await locks.insert({ id: 'first-admin', holder: 'someone-else', lockedAt: new Date() });
       let ran = false;
-      expect(await stores.firstRun.whileNoAdmin(async () => (ran = true))).to.equal('taken');
+      expect(await stores.firstRun.whileFirstRun(async () => (ran = true))).to.equal('taken');
       expect(ran).to.equal(false);
 
       await locks.update({ id: 'first-admin' }, { lockedAt: new Date(Date.now() - 61_000) });
-      expect(await stores.firstRun.whileNoAdmin(async () => 'created')).to.equal('created');
+      expect(await stores.firstRun.whileFirstRun(async () => 'created')).to.equal('created');
       expect(await locks.count(), 'the lock is released').to.equal(0);
     });
 
     it('releases the lock when creating fails, and withdraws every setup token once an admin exists', async function () {
       const token = await stores.firstRun.issueSetupToken();
       let failure: unknown;
-      await stores.firstRun.whileNoAdmin(() => Promise.reject(new Error('refused'))).catch((error: unknown) => (failure = error));
+      await stores.firstRun.whileFirstRun(() => Promise.reject(new Error('refused'))).catch((error: unknown) => (failure = error));
       expect(failure).to.be.instanceOf(Error);
       expect(await stores.dataSource.getRepository(SetupLockEntity).count()).to.equal(0);
       expect(await stores.firstRun.isSetupToken(token)).to.equal(true);
 
       expect(await stores.firstRun.needed()).to.equal(true);
-      await stores.firstRun.whileNoAdmin(() => stores.accounts.create({ username: 'root', passwordHash: null, isAdmin: true }));
+      await stores.firstRun.whileFirstRun(() => stores.accounts.create({ username: 'root', passwordHash: null, isAdmin: true }));
       expect(await stores.firstRun.needed()).to.equal(false);
       expect(await stores.firstRun.isSetupToken(token)).to.equal(false);
-      expect(await stores.firstRun.whileNoAdmin(async () => 'second')).to.equal('taken');
+      expect(await stores.firstRun.whileFirstRun(async () => 'second')).to.equal('taken');
     });
   });
 }
