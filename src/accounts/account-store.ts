@@ -121,7 +121,7 @@ export class AccountStore {
       lastLoginAt: null,
     });
     if (!account.isAdmin) await this.#accounts.insert(account);
-    else await this.#adminsChange((manager) => this.#makeAdmin(manager, () => manager.getRepository(AccountEntity).insert(account).then(() => true)));
+    else await this.#makeAdmin((accounts) => accounts.insert(account));
     return this.get(account.id);
   }
 
@@ -215,12 +215,8 @@ export class AccountStore {
   /** Makes the account an admin of this server (ending first run) or no longer one (the last: see LastAdminRule). */
   async setAdmin(id: string, isAdmin: boolean, { force = false }: LastAdminRule = {}): Promise<Account> {
     await this.get(id);
-    const changed = isAdmin
-      ? await this.#adminsChange((manager) =>
-          this.#makeAdmin(manager, async () => (await manager.getRepository(AccountEntity).update({ id }, { isAdmin })).affected === 1),
-        )
-      : await this.#takeAdminAway(id, { isAdmin }, force);
-    if (!changed) throw new NotFound(`account ${id} not found`);
+    if (isAdmin) await this.#makeAdmin((accounts) => accounts.update({ id }, { isAdmin }));
+    else if (!(await this.#takeAdminAway(id, { isAdmin }, force))) throw new NotFound(`account ${id} not found`);
     return this.get(id);
   }
 
@@ -235,22 +231,28 @@ export class AccountStore {
   }
 
   /**
-   * Runs one change to who is an admin in a transaction. On PostgreSQL it holds the admins' lock until it commits: two
+   * Runs one change to who is an admin. On PostgreSQL, in a transaction holding the admins' lock until it commits: two
    * writes taking different admins away at once would otherwise each see the other's admin still there, and both pass
-   * KEEPS_AN_ADMIN.
+   * KEEPS_AN_ADMIN. On SQLite, where one statement at a time writes the file, as it is (its one connection cannot hold
+   * two transactions at once).
    */
   #adminsChange<T>(write: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (this.dataSource.options.type !== 'postgres') return write(this.dataSource.manager);
     return this.dataSource.transaction(async (manager) => {
-      if (this.dataSource.options.type === 'postgres') await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [ADMINS_LOCK]);
+      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [ADMINS_LOCK]);
       return write(manager);
     });
   }
 
-  /** A write that makes an admin (true when it did), ending first run in its transaction: no setup token outlives it. */
-  async #makeAdmin(manager: EntityManager, write: () => Promise<boolean>): Promise<boolean> {
-    const made = await write();
-    if (made) await endFirstRun(manager);
-    return made;
+  /**
+   * A write that makes an admin, after ending first run (withdrawing every setup token): in one transaction on
+   * PostgreSQL, in this order on SQLite, so that no setup token is ever good while an admin exists.
+   */
+  async #makeAdmin(write: (accounts: Repository<Account>) => Promise<unknown>): Promise<void> {
+    await this.#adminsChange(async (manager) => {
+      await endFirstRun(manager);
+      await write(manager.getRepository(AccountEntity));
+    });
   }
 
   /**
