@@ -54,14 +54,18 @@ export function firstRunRoutes(services: Services, guards: WebGuards): Router {
     redirectToSignIn(ctx, config.issuer, HOME_PATH);
   });
 
+  function alreadySetUp(ctx: Context): Promise<void> {
+    const message = 'This server has its first admin already: sign in with your account.';
+    return renderPage(ctx, 'refused', { title: 'This server is set up', message }, 409);
+  }
+
   router.post(FIRST_RUN_PATH, guards.form, guards.csrf, async function createFirstAdmin(ctx) {
     const fields = formFields(ctx);
     const username = (fields.username ?? '').trim();
-    if (!(await firstRun.needed())) {
-      const message = 'This server has its first admin already: sign in with your account.';
-      return renderPage(ctx, 'refused', { title: 'This server is set up', message }, 409);
-    }
+    if (!(await firstRun.needed())) return alreadySetUp(ctx);
     if (tokenNeeded(ctx) && !(await firstRun.isSetupToken((fields.setup_token ?? '').trim()))) {
+      // Every token goes with the first admin: one made a moment ago is what the visitor should hear of.
+      if (!(await firstRun.needed())) return alreadySetUp(ctx);
       return showForm(ctx, { username, error: 'That setup token is not right. Copy it from the server’s log, printed when it started.' }, 403);
     }
     if ((fields.password ?? '') !== (fields.confirm ?? '')) {
