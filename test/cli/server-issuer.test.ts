@@ -4,12 +4,15 @@
 import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
+import { decodeJwt } from 'jose';
+import { backchannelReceiver } from '../support/backchannel-receiver.js';
 import { BrowserAgent } from '../support/browser-agent.js';
 import { cli, cliJson } from '../support/cli.js';
 import { scratchPostgres, scratchSqlite, type ScratchDatabase } from '../support/databases.js';
 import { freePort } from '../support/free-port.js';
 import { output, startMain, waitForLog } from '../support/main-process.js';
-import { TEST_SECRET_KEY } from '../support/test-server.js';
+import { addAccount, addInstance, codeFlow } from '../support/fixtures.js';
+import { startTestServer, TEST_SECRET_KEY } from '../support/test-server.js';
 
 interface RunningServer {
   child: ChildProcess;
@@ -85,5 +88,26 @@ for (const [label, scratch] of [
       expect((await new BrowserAgent().open(link.passwordLink.url)).status).to.equal(200);
       expect((await cli({ ...shellEnv, AUTH_ISSUER: `http://localhost:${port}` }, ['users', 'list'])).code, 'the old one is refused now').to.equal(78);
     });
+  });
+}
+
+for (const backend of ['sqlite', 'postgres+redis'] as const) {
+  it(`the logout tokens the CLI sends when it ends sessions carry the server's issuer, not its own default (${backend})`, async function () {
+    const server = await startTestServer(backend);
+    const receiver = await backchannelReceiver();
+    try {
+      // What the server's start does (src/main.ts).
+      await server.services.issuerRecord.record(server.issuer);
+      const { client } = await addInstance(server, { backchannelLogoutUri: receiver.url });
+      const account = await addAccount(server, 'signed-in');
+      await codeFlow(client, { username: 'signed-in' });
+      const { AUTH_ISSUER: _own, ...shellEnv } = server.env;
+      expect((await cli(shellEnv, ['users', 'disable', 'signed-in'])).code).to.equal(0);
+      const [logout] = receiver.tokens.map((token) => decodeJwt(token));
+      expect(logout).to.include({ iss: server.issuer, sub: account.id });
+    } finally {
+      receiver.server.close();
+      await server.close();
+    }
   });
 }
