@@ -4,8 +4,9 @@
 // Setup tokens live in the database (their SHA-256 only), not in memory: every node and cluster worker prints its
 // own at start, and a form posted to any of them must accept it. First run ends for good with the first admin, made
 // by whatever path (the first-run page, the CLI, the console, the admin API): the account store's write that makes an
-// admin also marks first run over and withdraws every setup token, in one transaction (endFirstRun). A server that
-// loses its admins later does not open first run again: an operator makes one from the shell.
+// admin also marks first run over and withdraws every setup token (endFirstRun), in its transaction on PostgreSQL and
+// just before it on SQLite. A server that loses its admins later does not open first run again: an operator makes one
+// from the shell.
 import { createHash, randomBytes } from 'node:crypto';
 import { LessThan, type DataSource, type EntityManager, type Repository } from 'typeorm';
 import { type ServerSetting, ServerSettingEntity } from '../db/server-setting-entity.js';
@@ -25,8 +26,8 @@ function digest(token: string): string {
 }
 
 /**
- * Ends first run for good and withdraws every setup token: part of every write that makes an admin, in its
- * transaction (src/accounts/account-store.ts), so that no setup token outlives the moment an admin exists.
+ * Ends first run for good and withdraws every setup token: part of every write that makes an admin
+ * (src/accounts/account-store.ts), so that no setup token is good once an admin exists.
  */
 export async function endFirstRun(manager: EntityManager): Promise<void> {
   await manager
