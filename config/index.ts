@@ -181,6 +181,11 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly issuer: string;
+  /**
+   * Whether AUTH_ISSUER was given, rather than made from AUTH_PORT: the CLI holds a given one against the issuer the
+   * server recorded at its start, and takes the server's over a default one (src/cli/server-issuer.ts).
+   */
+  readonly issuerSet: boolean;
   readonly database: DatabaseConfig;
   readonly redisUrl: string | undefined;
   /** Longest wait for one connection or one statement/command of each store (ms), past which a request gets 503. */
@@ -306,6 +311,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     port: env.AUTH_PORT,
     host: env.AUTH_HOST,
     issuer,
+    issuerSet: env.AUTH_ISSUER !== undefined,
     database: Object.freeze(database),
     redisUrl: env.AUTH_REDIS_URL,
     storeTimeouts: Object.freeze({ databaseMs: env.AUTH_DB_TIMEOUT_MS, redisMs: env.AUTH_REDIS_TIMEOUT_MS }),

@@ -4,6 +4,7 @@ import { PasswordLinks1764500000000 } from './1764500000000-password-links.js';
 import { InstanceJwksUri1764600000000 } from './1764600000000-instance-jwks-uri.js';
 import { FirstRun1764750000000 } from './1764750000000-first-run.js';
 import { UsernameKeys1764800000000 } from './1764800000000-username-keys.js';
+import { ServerSettings1764810000000 } from './1764810000000-server-settings.js';
 import { InstanceNameKey1764820000000 } from './1764820000000-instance-name-key.js';
 
 /** Every migration, oldest first. Listed by hand so the same list works from source and from dist/. */
@@ -14,5 +15,6 @@ export const migrations = [
   InstanceJwksUri1764600000000,
   FirstRun1764750000000,
   UsernameKeys1764800000000,
+  ServerSettings1764810000000,
   InstanceNameKey1764820000000,
 ];

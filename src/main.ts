@@ -35,6 +35,13 @@ async function runServer(config: Config, logger: Logger, { schema }: { schema: S
     );
   }
   const services = await startServices(config, logger, { schema });
+  const previous = await services.issuerRecord.record(config.issuer);
+  if (previous) {
+    logger.warn(
+      { issuer: config.issuer, previous: previous.issuer },
+      'the server last started under another issuer: recorded this one (the CLI uses it); every node must run under the same AUTH_ISSUER',
+    );
+  }
   if (await services.firstRun.needed()) {
     // Every start prints a token of its own (each node and worker: any of them accepts any); all go with the first admin.
     const setupToken = await services.firstRun.issueSetupToken();

@@ -65,7 +65,12 @@ export interface ServiceOptions {
 }
 
 export async function startServices(config: Config, logger: Logger, { schema, clock = Date.now }: ServiceOptions): Promise<Services> {
-  const stores = await openStores(config, { schema, logger });
+  return servicesOn(await openStores(config, { schema, logger }), logger, clock);
+}
+
+/** The services on stores already open, under their configuration (the CLI's: src/cli/context.ts). */
+export async function servicesOn(stores: Stores, logger: Logger, clock: () => number = Date.now): Promise<Services> {
+  const { config } = stores;
   if (stores.redis) await checkRedisEviction(stores.redis, logger);
   await stores.keys.ensureActiveKeys([config.algorithms.accessToken, config.algorithms.idToken]);
   const servedVersion = await stores.keys.version();

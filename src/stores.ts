@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../config/index.js';
 import { AccountStore } from './accounts/account-store.js';
 import { FirstRunStore } from './accounts/first-run-store.js';
+import { IssuerRecord } from './db/issuer-record.js';
 import { PasswordHasher } from './accounts/password-hasher.js';
 import { AuditLog } from './audit/audit-log.js';
 import { openDatabase, type SchemaMode } from './db/data-source.js';
@@ -22,6 +23,8 @@ export interface Stores {
   accounts: AccountStore;
   /** Whether the server has its first admin yet; the setup tokens until it does. */
   firstRun: FirstRunStore;
+  /** The issuer the server runs under, recorded at its start for the CLI. */
+  issuerRecord: IssuerRecord;
   instances: InstanceStore;
   keys: KeyStore;
   audit: AuditLog;
@@ -72,6 +75,7 @@ export async function openStores(config: Config, { schema, logger }: OpenStoresO
     secrets,
     accounts: new AccountStore(dataSource),
     firstRun: new FirstRunStore(dataSource),
+    issuerRecord: new IssuerRecord(dataSource),
     instances: new InstanceStore(dataSource, secrets),
     keys: new KeyStore(dataSource, secrets),
     audit: new AuditLog(dataSource),

@@ -1,10 +1,11 @@
 import { v7 as uuidv7 } from 'uuid';
-import { In, MoreThan, type DataSource, type Repository } from 'typeorm';
+import { In, MoreThan, type DataSource, type EntityManager, type Repository } from 'typeorm';
 import { isDuplicateKey } from '../db/duplicate-key.js';
 import { escapeLike } from '../db/like.js';
 import { isStorable } from '../db/storable.js';
-import { BadRequest, Conflict, NotFound } from '../errors.js';
+import { AppError, BadRequest, Conflict, NotFound } from '../errors.js';
 import { type Account, AccountEntity } from './account-entity.js';
+import { endFirstRun } from './first-run-store.js';
 import { checkImportedUsername, checkNewUsername, usernameKey } from './username.js';
 
 export interface NewAccount {
@@ -58,6 +59,28 @@ function checkPicture(picture: string | null): string | null {
   return picture;
 }
 
+/**
+ * Whether the accounts row a statement is about may stop being an enabled admin (be demoted, disabled or deleted): it
+ * is none, or another enabled admin remains. Checked in the very statement that writes (KEEPS_AN_ADMIN_FLAGS with :id).
+ */
+const KEEPS_AN_ADMIN =
+  '(is_admin = :no OR disabled = :yes OR EXISTS (SELECT 1 FROM accounts other WHERE other.is_admin = :yes AND other.disabled = :no AND other.id <> :id))';
+const KEEPS_AN_ADMIN_FLAGS = { yes: true, no: false };
+/** The PostgreSQL advisory lock every change to who is an admin holds (see #adminsChange). */
+const ADMINS_LOCK = 'chillfi3-auth:admins';
+
+/** Demoting, disabling or deleting the last enabled admin: allowed with `force` only (the CLI's --force). */
+export interface LastAdminRule {
+  force?: boolean;
+}
+
+/** The change would leave the server without an enabled admin. */
+export class LastAdmin extends AppError {
+  constructor(username: string, remedy = 'make another account an admin first') {
+    super('last_admin', `"${username}" is the last enabled admin of this server: ${remedy}`, { status: 409 });
+  }
+}
+
 export interface AccountCounts {
   users: number;
   admins: number;
@@ -69,7 +92,7 @@ export interface AccountCounts {
 export class AccountStore {
   readonly #accounts: Repository<Account>;
 
-  constructor(dataSource: DataSource) {
+  constructor(private readonly dataSource: DataSource) {
     this.#accounts = dataSource.getRepository(AccountEntity);
   }
 
@@ -104,7 +127,8 @@ export class AccountStore {
       lastLoginAt: null,
     });
     try {
-      await this.#accounts.insert(account);
+      if (!account.isAdmin) await this.#accounts.insert(account);
+      else await this.#makeAdmin((accounts) => accounts.insert(account));
     } catch (error) {
       if (isDuplicateKey(error)) throw new Conflict(`username "${username}" is taken (usernames that differ only in case or in look-alike forms are one)`);
       throw error;
@@ -197,12 +221,71 @@ export class AccountStore {
     return account.passwordHash !== null;
   }
 
-  setDisabled(id: string, disabled: boolean): Promise<Account> {
-    return this.#change(id, { disabled });
+  /** Disables or enables the account; disabling the last enabled admin needs `force` (LastAdmin otherwise). */
+  async setDisabled(id: string, disabled: boolean, { force = false }: LastAdminRule = {}): Promise<Account> {
+    if (!disabled) return this.#change(id, { disabled });
+    if (!(await this.#takeAdminAway(id, { disabled }, force))) throw new NotFound(`account ${id} not found`);
+    return this.get(id);
   }
 
-  setAdmin(id: string, isAdmin: boolean): Promise<Account> {
-    return this.#change(id, { isAdmin });
+  /** Makes the account an admin of this server (ending first run) or no longer one (the last: see LastAdminRule). */
+  async setAdmin(id: string, isAdmin: boolean, { force = false }: LastAdminRule = {}): Promise<Account> {
+    await this.get(id);
+    if (isAdmin) await this.#makeAdmin((accounts) => accounts.update({ id }, { isAdmin }));
+    else if (!(await this.#takeAdminAway(id, { isAdmin }, force))) throw new NotFound(`account ${id} not found`);
+    return this.get(id);
+  }
+
+  /** Whether the account is the server's only enabled admin: demoting, disabling or deleting it would leave none. */
+  isLastAdmin(id: string): Promise<boolean> {
+    if (!isStorable(id)) return Promise.resolve(false);
+    return this.#accounts
+      .createQueryBuilder('account')
+      .where('id = :id', { id })
+      .andWhere(`NOT ${KEEPS_AN_ADMIN}`, KEEPS_AN_ADMIN_FLAGS)
+      .getExists();
+  }
+
+  /**
+   * Runs one change to who is an admin. On PostgreSQL, in a transaction holding the admins' lock until it commits: two
+   * writes taking different admins away at once would otherwise each see the other's admin still there, and both pass
+   * KEEPS_AN_ADMIN. On SQLite, where one statement at a time writes the file, as it is (its one connection cannot hold
+   * two transactions at once).
+   */
+  #adminsChange<T>(write: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (this.dataSource.options.type !== 'postgres') return write(this.dataSource.manager);
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [ADMINS_LOCK]);
+      return write(manager);
+    });
+  }
+
+  /**
+   * A write that makes an admin, after ending first run (withdrawing every setup token): in one transaction on
+   * PostgreSQL, in this order on SQLite, so that no setup token is ever good while an admin exists.
+   */
+  async #makeAdmin(write: (accounts: Repository<Account>) => Promise<unknown>): Promise<void> {
+    await this.#adminsChange(async (manager) => {
+      await endFirstRun(manager);
+      await write(manager.getRepository(AccountEntity));
+    });
+  }
+
+  /**
+   * Demotes, disables (`changes`) or deletes (null) the account, as one statement that also asks KEEPS_AN_ADMIN unless
+   * `force`. False when there is no such account; LastAdmin when it is the last enabled admin.
+   */
+  async #takeAdminAway(id: string, changes: Partial<Account> | null, force: boolean): Promise<boolean> {
+    const account = await this.find(id);
+    if (!account) return false;
+    const result = await this.#adminsChange((manager) => {
+      const statement = changes === null ? manager.createQueryBuilder().delete().from(AccountEntity) : manager.createQueryBuilder().update(AccountEntity).set(changes);
+      const where = statement.where('id = :id', { id });
+      return (force ? where : where.andWhere(KEEPS_AN_ADMIN, KEEPS_AN_ADMIN_FLAGS)).execute();
+    });
+    if (result.affected === 1) return true;
+    if (await this.find(id)) throw new LastAdmin(account.username);
+    return false;
   }
 
   /** Lifts a lockout and forgets the failed attempts. */
@@ -217,11 +300,12 @@ export class AccountStore {
     return this.get(id);
   }
 
-  /** Deletes the account (its access links and set-password links go with it); false when there was none. */
-  async delete(id: string): Promise<boolean> {
-    if (!isStorable(id)) return false;
-    const result = await this.#accounts.delete({ id });
-    return result.affected === 1;
+  /**
+   * Deletes the account (its access links and set-password links go with it); false when there was none. The last
+   * enabled admin needs `force` (LastAdmin otherwise).
+   */
+  delete(id: string, { force = false }: LastAdminRule = {}): Promise<boolean> {
+    return this.#takeAdminAway(id, null, force);
   }
 
   /**

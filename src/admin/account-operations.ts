@@ -2,7 +2,7 @@
 // each operation checks its input, changes the account, ends the sessions the change must end (with back-channel
 // logout to the instances), and writes the audit trail, in that order.
 import type { Account } from '../accounts/account-entity.js';
-import type { AccountStore, ProfileChanges } from '../accounts/account-store.js';
+import { type AccountStore, LastAdmin, type LastAdminRule, type ProfileChanges } from '../accounts/account-store.js';
 import type { Authenticator } from '../accounts/authenticator.js';
 import type { PasswordHasher } from '../accounts/password-hasher.js';
 import type { PasswordLinks } from '../accounts/password-links.js';
@@ -98,9 +98,12 @@ export class AccountOperations {
     return ended;
   }
 
-  /** Disables the account and ends its sessions: its tokens stop working at once. */
-  async disable(id: string, actor: Actor): Promise<Account> {
-    const account = await this.deps.accounts.setDisabled(id, true);
+  /**
+   * Disables the account and ends its sessions: its tokens stop working at once. The last enabled admin only with
+   * `force` (LastAdmin otherwise), the same for setAdmin(false) and delete.
+   */
+  async disable(id: string, actor: Actor, rule: LastAdminRule = {}): Promise<Account> {
+    const account = await this.deps.accounts.setDisabled(id, true, rule);
     const ended = await this.deps.sessions.endAll(id);
     await this.record('account.disabled', id, actor, { ...ended });
     return account;
@@ -118,9 +121,9 @@ export class AccountOperations {
     return account;
   }
 
-  /** Makes the account an admin of this server, or no longer one. */
-  async setAdmin(id: string, isAdmin: boolean, actor: Actor): Promise<Account> {
-    const account = await this.deps.accounts.setAdmin(id, isAdmin);
+  /** Makes the account an admin of this server (first run is over then), or no longer one. */
+  async setAdmin(id: string, isAdmin: boolean, actor: Actor, rule: LastAdminRule = {}): Promise<Account> {
+    const account = await this.deps.accounts.setAdmin(id, isAdmin, rule);
     await this.record(isAdmin ? 'account.admin_granted' : 'account.admin_revoked', id, actor);
     return account;
   }
@@ -191,11 +194,15 @@ export class AccountOperations {
     await this.record('account.password_changed', id, actor, { ...ended });
   }
 
-  /** Deletes the account after ending its sessions and grants (back-channel logout to each instance first). */
-  async delete(id: string, actor: Actor): Promise<void> {
+  /**
+   * Deletes the account after ending its sessions and grants (back-channel logout to each instance first). The last
+   * enabled admin is refused before anything ends.
+   */
+  async delete(id: string, actor: Actor, rule: LastAdminRule = {}): Promise<void> {
     const account = await this.deps.accounts.get(id);
+    if (rule.force !== true && (await this.deps.accounts.isLastAdmin(id))) throw new LastAdmin(account.username);
     const ended = await this.deps.sessions.endAll(id);
-    if (!(await this.deps.accounts.delete(id))) throw new NotFound(`account ${id} not found`);
+    if (!(await this.deps.accounts.delete(id, rule))) throw new NotFound(`account ${id} not found`);
     await this.record('account.deleted', id, actor, { username: account.username, ...ended });
   }
 

@@ -18,7 +18,7 @@ const PROBLEMS = {
   401: 'No access token, or one that is not valid any more (WWW-Authenticate says which)',
   403: 'The caller may see the account but not do this, or its token lacks the scope needed (users:read; admin under /admin)',
   404: 'No such account or instance, or none the caller may see',
-  409: 'The username or the instance name is taken, the local id belongs to another account of the instance, or the key change does not fit the keys as they are',
+  409: 'The username or the instance name is taken, the local id belongs to another account of the instance, the account is the last enabled admin of this server, or the key change does not fit the keys as they are',
   413: `The body is larger than ${BODY_LIMIT}`,
   415: 'The body is not JSON',
   503: 'A store is unavailable: try again after Retry-After',
@@ -238,8 +238,8 @@ export function openApiDocument(issuer: string) {
         },
         delete: {
           operationId: 'deleteUser',
-          summary: 'Delete an account (admins): its sessions end and its instances are told first',
-          responses: { 204: { description: 'Deleted' }, ...problems(403, 404) },
+          summary: 'Delete an account (admins): its sessions end and its instances are told first; never the last enabled admin',
+          responses: { 204: { description: 'Deleted' }, ...problems(403, 404, 409) },
         },
       },
       '/users/{id}/password': {

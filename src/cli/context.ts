@@ -4,8 +4,9 @@ import { loadConfig, type Config } from '../../config/index.js';
 import type { Actor } from '../admin/account-operations.js';
 import { schemaModeFor } from '../db/data-source.js';
 import { createLogger } from '../logger.js';
-import { startServices, type Services } from '../services.js';
+import { servicesOn, type Services } from '../services.js';
 import { openStores, type Stores } from '../stores.js';
+import { serverConfig } from './server-issuer.js';
 
 /** Where the command reads and writes: the process's own streams, or captured ones in tests. */
 export interface CliIo {
@@ -33,8 +34,7 @@ export class CliContext {
    * server does; a PostgreSQL database must have been migrated with `chillfi3-auth migrate`.
    */
   async withStores<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
-    const config = this.config();
-    const stores = await openStores(config, { schema: schemaModeFor(config.database) });
+    const stores = await this.#openStores();
     try {
       return await work(stores);
     } finally {
@@ -48,12 +48,27 @@ export class CliContext {
    * Quiet: the command's output is its own.
    */
   async withServices<T>(work: (services: Services) => Promise<T>): Promise<T> {
-    const config = this.config();
-    const services = await startServices(config, createLogger('silent'), { schema: schemaModeFor(config.database) });
+    const stores = await this.#openStores();
+    const services = await servicesOn(stores, createLogger('silent')).catch(async (error: unknown) => {
+      await stores.close();
+      throw error;
+    });
     try {
       return await work(services);
     } finally {
       await services.close();
+    }
+  }
+
+  /** The stores, under the issuer the server runs under (src/cli/server-issuer.ts). */
+  async #openStores(): Promise<Stores> {
+    const config = this.config();
+    const stores = await openStores(config, { schema: schemaModeFor(config.database) });
+    try {
+      return { ...stores, config: serverConfig(config, await stores.issuerRecord.read()) };
+    } catch (error) {
+      await stores.close();
+      throw error;
     }
   }
 }

@@ -186,8 +186,7 @@ export function addInstancesCommand(program: Command, context: CliContext): void
 }
 
 async function addInstance(context: CliContext, options: AddInstanceOptions): Promise<Output> {
-  const issuer = context.config().issuer;
-  return context.withServices(async ({ instanceOperations }) => {
+  return context.withServices(async ({ config: { issuer }, instanceOperations }) => {
     const { instance, clientSecret } = await instanceOperations.create({
       name: options.name,
       redirectUris: options.redirectUri ?? [],

@@ -11,16 +11,18 @@ const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 const EXIT_CONFIG = 78;
 
-/** What a command prints: `json` with --json, otherwise `lines`. */
+/** What a command prints: `json` with --json, otherwise `lines`; `warnings` on stderr either way. */
 export interface Output {
   json: unknown;
   lines: string[];
+  warnings?: string[];
 }
 
 /** A commander action that runs `work` (given the action's arguments) and prints its Output as --json asks. */
 export function printed<Args extends unknown[]>(io: CliIo, work: (...args: Args) => Promise<Output>) {
   return async function print(this: Command, ...args: Args): Promise<void> {
     const output = await work(...args);
+    for (const warning of output.warnings ?? []) io.stderr.write(`warning: ${warning}\n`);
     io.stdout.write(wantsJson(this) ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.lines.join('\n')}\n`);
   };
 }

@@ -21,7 +21,9 @@ Configuration comes from the same environment as the server:
   AUTH_SECRET_KEY                 seals client secrets: required with
                                   PostgreSQL; unset on SQLite, the one generated
                                   beside the database is used
-  AUTH_ISSUER                     the URL instances use
+  AUTH_ISSUER                     the URL instances use; unset, the one the
+                                  server recorded at its last start (set, it
+                                  must be that one)
 Exit codes: 0 ok, 1 refused or failed, 2 usage error, 78 invalid configuration.`;
 
 /** Runs one command line; resolves to the exit code. Never throws for expected errors. */

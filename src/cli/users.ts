@@ -1,6 +1,7 @@
 // `chillfi3-auth users ...`: accounts, from a shell.
 import type { Command } from 'commander';
 import type { Account } from '../accounts/account-entity.js';
+import { type AccountStore, LastAdmin, type LastAdminRule } from '../accounts/account-store.js';
 import type { AccountOperations, PasswordLinkView } from '../admin/account-operations.js';
 import { type CliContext, type CliIo, OPERATOR } from './context.js';
 import { accountNamed } from './lookups.js';
@@ -95,38 +96,41 @@ export function addUsersCommand(program: Command, context: CliContext): void {
       ),
     );
 
-  const changes: [string, string, (operations: AccountOperations, id: string) => Promise<Account>, string][] = [
-    ['make-admin', 'Make an account an administrator of the auth server.', (ops, id) => ops.setAdmin(id, true, OPERATOR), 'is an administrator now'],
-    ['revoke-admin', 'Make an account no longer an administrator.', (ops, id) => ops.setAdmin(id, false, OPERATOR), 'is no longer an administrator'],
-    ['disable', 'Disable an account: it is signed out everywhere and cannot sign in.', (ops, id) => ops.disable(id, OPERATOR), 'is disabled and signed out everywhere'],
-    ['enable', 'Enable a disabled account.', (ops, id) => ops.enable(id, OPERATOR), 'is enabled'],
-    ['unlock', 'Lift the lockout of an account after failed sign-ins.', (ops, id) => ops.unlock(id, OPERATOR), 'is unlocked'],
+  // Each change, and whether it may take away the last enabled admin (then only with --force).
+  const changes: [string, string, (operations: AccountOperations, id: string, rule: LastAdminRule) => Promise<Account>, string, boolean][] = [
+    ['make-admin', 'Make an account an administrator of the auth server.', (ops, id) => ops.setAdmin(id, true, OPERATOR), 'is an administrator now', false],
+    ['revoke-admin', 'Make an account no longer an administrator.', (ops, id, rule) => ops.setAdmin(id, false, OPERATOR, rule), 'is no longer an administrator', true],
+    ['disable', 'Disable an account: it is signed out everywhere and cannot sign in.', (ops, id, rule) => ops.disable(id, OPERATOR, rule), 'is disabled and signed out everywhere', true],
+    ['enable', 'Enable a disabled account.', (ops, id) => ops.enable(id, OPERATOR), 'is enabled', false],
+    ['unlock', 'Lift the lockout of an account after failed sign-ins.', (ops, id) => ops.unlock(id, OPERATOR), 'is unlocked', false],
   ];
-  for (const [name, description, change, done] of changes) {
-    users
-      .command(name)
-      .description(description)
-      .argument('<user>', 'id or username')
-      .action(
-        printed(context.io, (user: string) =>
-          context.withServices(async ({ accounts, accountOperations }) => {
-            const account = await change(accountOperations, (await accountNamed(accounts, user)).id);
-            return { json: { user: accountView(account) }, lines: [`"${account.username}" ${done}.`] };
-          }),
-        ),
-      );
+  for (const [name, description, change, done, takesAdminAway] of changes) {
+    const command = users.command(name).description(description).argument('<user>', 'id or username');
+    if (takesAdminAway) command.option('--force', FORCE_HELP);
+    command.action(
+      printed(context.io, (user: string, options: LastAdminRule) =>
+        context.withServices(async ({ accounts, accountOperations }) => {
+          const named = await accountNamed(accounts, user);
+          const warnings = takesAdminAway ? await lastAdminWarnings(accounts, named, options) : [];
+          const account = await change(accountOperations, named.id, { force: options.force === true });
+          return { json: { user: accountView(account) }, lines: [`"${account.username}" ${done}.`], warnings };
+        }),
+      ),
+    );
   }
 
   users
     .command('delete')
     .description('Delete an account: it is signed out everywhere first (back-channel logout to its instances).')
     .argument('<user>', 'id or username')
+    .option('--force', FORCE_HELP)
     .action(
-      printed(context.io, (user: string) =>
+      printed(context.io, (user: string, options: LastAdminRule) =>
         context.withServices(async ({ accounts, accountOperations }) => {
           const account = await accountNamed(accounts, user);
-          await accountOperations.delete(account.id, OPERATOR);
-          return { json: { deleted: accountView(account) }, lines: [`Deleted "${account.username}" (id ${account.id}).`] };
+          const warnings = await lastAdminWarnings(accounts, account, options);
+          await accountOperations.delete(account.id, OPERATOR, { force: options.force === true });
+          return { json: { deleted: accountView(account) }, lines: [`Deleted "${account.username}" (id ${account.id}).`], warnings };
         }),
       ),
     );
@@ -136,6 +140,21 @@ export function addUsersCommand(program: Command, context: CliContext): void {
     .description('List accounts: id, username, display name, email, admin, disabled, last login.')
     .option('--search <text>', 'only accounts whose username, display name or email contains it (any case)')
     .action(printed(context.io, (options: { search?: string }) => listUsers(context, options.search)));
+}
+
+const FORCE_HELP = 'go ahead even if it is the last enabled admin, leaving the server without one';
+
+/**
+ * Refuses to take away the last enabled admin without --force; with it, the warning to print. First run does not open
+ * again on a server that has had an admin: the shell is the way back.
+ */
+async function lastAdminWarnings(accounts: AccountStore, account: Account, { force }: LastAdminRule): Promise<string[]> {
+  if (!(await accounts.isLastAdmin(account.id))) return [];
+  if (force !== true) throw new LastAdmin(account.username, 'make another account an admin first, or give --force');
+  return [
+    `"${account.username}" was the last enabled admin: this server has none now, and its first-run page does not open ` +
+      'again. Make one with "chillfi3-auth users make-admin <user>" or "chillfi3-auth users add --admin".',
+  ];
 }
 
 async function addUser(context: CliContext, options: AddUserOptions, password: string | null): Promise<Output> {

@@ -10,6 +10,7 @@ import { AuditEventEntity } from '../audit/audit-event-entity.js';
 import { InstanceAccessEntity } from '../instances/instance-access-entity.js';
 import { InstanceEntity } from '../instances/instance-entity.js';
 import { SigningKeyEntity } from '../keys/signing-key-entity.js';
+import { ServerSettingEntity } from './server-setting-entity.js';
 import { StoredModelEntity } from '../../adapters/sql-model-entity.js';
 import { AppError } from '../errors.js';
 
@@ -18,6 +19,7 @@ const entities = [
   PasswordLinkEntity,
   SetupTokenEntity,
   SetupLockEntity,
+  ServerSettingEntity,
   InstanceEntity,
   InstanceAccessEntity,
   SigningKeyEntity,

@@ -1,8 +1,9 @@
-// `/`: first run, then the front door. While the server has no admin, it offers to create the first one: from this
-// very host on the embedded default (SQLite) with a plain form, otherwise only with a setup token from the server's
-// log (src/main.ts prints one at every start until the first admin exists), so that nobody who merely reaches a fresh
-// server over the network can take it. Of any number of concurrent submissions exactly one creates the admin
-// (FirstRunStore.whileNoAdmin). Afterwards `/` sends a signed-in person to their account and anyone else to sign in.
+// `/`: first run, then the front door. While the server has never had an admin, it offers to create the first one:
+// from this very host on the embedded default (SQLite) with a plain form, otherwise only with a setup token from the
+// server's log (src/main.ts prints one at every start until the first admin exists), so that nobody who merely reaches
+// a fresh server over the network can take it. Of any number of concurrent submissions exactly one creates the admin
+// (FirstRunStore.whileFirstRun). Afterwards, whatever made the first admin (this page, the CLI, the console, the admin
+// API), `/` sends a signed-in person to their account and anyone else to sign in, even if every admin is gone later.
 import { BlockList, isIPv4 } from 'node:net';
 import Router from '@koa/router';
 import type { Context } from 'koa';
@@ -53,14 +54,18 @@ export function firstRunRoutes(services: Services, guards: WebGuards): Router {
     redirectToSignIn(ctx, config.issuer, HOME_PATH);
   });
 
+  function alreadySetUp(ctx: Context): Promise<void> {
+    const message = 'This server has its first admin already: sign in with your account.';
+    return renderPage(ctx, 'refused', { title: 'This server is set up', message }, 409);
+  }
+
   router.post(FIRST_RUN_PATH, guards.form, guards.csrf, async function createFirstAdmin(ctx) {
     const fields = formFields(ctx);
     const username = (fields.username ?? '').trim();
-    if (!(await firstRun.needed())) {
-      const message = 'This server has its first admin already: sign in with your account.';
-      return renderPage(ctx, 'refused', { title: 'This server is set up', message }, 409);
-    }
+    if (!(await firstRun.needed())) return alreadySetUp(ctx);
     if (tokenNeeded(ctx) && !(await firstRun.isSetupToken((fields.setup_token ?? '').trim()))) {
+      // Every token goes with the first admin: one made a moment ago is what the visitor should hear of.
+      if (!(await firstRun.needed())) return alreadySetUp(ctx);
       return showForm(ctx, { username, error: 'That setup token is not right. Copy it from the server’s log, printed when it started.' }, 403);
     }
     if ((fields.password ?? '') !== (fields.confirm ?? '')) {
@@ -69,7 +74,7 @@ export function firstRunRoutes(services: Services, guards: WebGuards): Router {
     const actor = webActor(ctx, null);
     let created;
     try {
-      created = await firstRun.whileNoAdmin(() => accountOperations.create({ username, password: fields.password ?? '', isAdmin: true }, actor));
+      created = await firstRun.whileFirstRun(() => accountOperations.create({ username, password: fields.password ?? '', isAdmin: true }, actor));
     } catch (error) {
       const problem = formProblem(error);
       if (!problem) throw error;

@@ -81,6 +81,7 @@ for (const backend of BACKENDS) {
     });
 
     it('makes an account an admin and takes it back, audited', async function () {
+      await addAccount(server, 'standing-admin', { isAdmin: true });
       const account = await addAccount(server, 'promoted');
       expect((await ops().setAdmin(account.id, true, OPERATOR)).isAdmin).to.equal(true);
       expect(await lastAudit(account.id)).to.include({ action: 'account.admin_granted' });
@@ -245,6 +246,68 @@ for (const backend of BACKENDS) {
         () => expect.fail('deleted twice'),
         (error: Error & { status?: number }) => expect(error.status).to.equal(404),
       );
+    });
+  });
+}
+
+for (const backend of BACKENDS) {
+  describe(`account operations: the last enabled admin (${backend})`, function () {
+    let server: TestServer;
+    beforeEach(async function () {
+      server = await startTestServer(backend);
+    });
+    afterEach(() => server.close());
+
+    const ops = () => server.services.accountOperations;
+    const refusal = (error: Error & { status?: number; code?: string }) => ({ status: error.status, code: error.code });
+    const lastAdminRefusal = { status: 409, code: 'last_admin' };
+
+    async function enabledAdmins(): Promise<string[]> {
+      const accounts = await server.services.accounts.list();
+      return accounts.filter((account) => account.isAdmin && !account.disabled).map((account) => account.username);
+    }
+
+    it('refuses to demote, disable or delete it (nothing ends), and does all three with force', async function () {
+      const root = await addAccount(server, 'root', { isAdmin: true });
+      // A disabled admin is no admin anyone can use: it does not count.
+      const dormant = await addAccount(server, 'dormant', { isAdmin: true });
+      await ops().disable(dormant.id, OPERATOR);
+      const { client } = await addInstance(server);
+      await codeFlow(client, { username: 'root' });
+      for (const takeAway of [() => ops().setAdmin(root.id, false, OPERATOR), () => ops().disable(root.id, OPERATOR), () => ops().delete(root.id, OPERATOR)]) {
+        expect(await takeAway().then(() => 'done', refusal)).to.deep.equal(lastAdminRefusal);
+      }
+      expect(await enabledAdmins()).to.deep.equal(['root']);
+      expect(await server.services.accountSessions.list(root.id), 'the refused delete ended no session').to.have.length(1);
+
+      await ops().setAdmin(dormant.id, false, OPERATOR);
+      await ops().setAdmin(root.id, false, OPERATOR, { force: true });
+      expect(await enabledAdmins()).to.deep.equal([]);
+      await ops().setAdmin(root.id, true, OPERATOR);
+      await ops().disable(root.id, OPERATOR, { force: true });
+      await ops().enable(root.id, OPERATOR);
+      await ops().delete(root.id, OPERATOR, { force: true });
+      expect(await server.services.accounts.find(root.id)).to.equal(null);
+    });
+
+    it('lets the others go while one remains', async function () {
+      const [first, second, third] = await Promise.all(['first', 'second', 'third'].map((name) => addAccount(server, name, { isAdmin: true })));
+      await ops().setAdmin(first!.id, false, OPERATOR);
+      await ops().disable(second!.id, OPERATOR);
+      expect(await ops().delete(third!.id, OPERATOR).then(() => 'done', refusal)).to.deep.equal(lastAdminRefusal);
+      expect(await enabledAdmins()).to.deep.equal(['third']);
+    });
+
+    it('keeps one of 20 admins taken away at once, each by another path', async function () {
+      const admins = await Promise.all(Array.from({ length: 20 }, (_, i) => addAccount(server, `admin${String(i).padStart(2, '0')}`, { isAdmin: true })));
+      const takeAway = [
+        (id: string) => ops().setAdmin(id, false, OPERATOR),
+        (id: string) => ops().disable(id, OPERATOR),
+        (id: string) => ops().delete(id, OPERATOR),
+      ];
+      const outcomes = await Promise.all(admins.map((admin, i) => takeAway[i % takeAway.length]!(admin.id).then(() => 'done', refusal)));
+      expect(outcomes.filter((outcome) => outcome !== 'done')).to.deep.equal([lastAdminRefusal]);
+      expect(await enabledAdmins()).to.have.length(1);
     });
   });
 }

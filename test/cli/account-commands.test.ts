@@ -35,6 +35,8 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect(shown.sessions).to.have.length(1);
       expect((await run('users', 'show', account.id)).stdout).to.contain('password      set');
 
+      // Another admin stands, so that taking this one's back needs no --force.
+      await addAccount(server, 'shell-root', { isAdmin: true });
       expect((await json<{ user: { isAdmin: boolean } }>('users', 'make-admin', 'shell-user')).user.isAdmin).to.equal(true);
       expect((await json<{ user: { isAdmin: boolean } }>('users', 'revoke-admin', 'shell-user')).user.isAdmin).to.equal(false);
 

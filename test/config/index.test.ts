@@ -26,6 +26,8 @@ describe('config', function () {
     const config = loadConfig({ AUTH_DATA_DIR: dataDir });
     expect(config.port).to.equal(3001);
     expect(config.issuer).to.equal('http://localhost:3001');
+    expect(config.issuerSet, 'made from AUTH_PORT, not given').to.equal(false);
+    expect(loadConfig({ AUTH_DATA_DIR: dataDir, AUTH_ISSUER: 'https://auth.example.com/' })).to.include({ issuer: 'https://auth.example.com', issuerSet: true });
     expect(config.database.type).to.equal('sqlite');
     expect(config.redisUrl).to.equal(undefined);
     expect(config.ttl).to.include({ accessToken: 900, refreshToken: 604800 });

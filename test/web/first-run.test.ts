@@ -214,3 +214,71 @@ describe('web: first run', function () {
     });
   }
 });
+
+// Issue 16, item 7: a setup token logged at a start outlived the first admin made from the shell; after the last admin
+// was demoted from the shell, that token (on PostgreSQL) or any local-looking request (on SQLite) made a new admin.
+for (const backend of BACKENDS) {
+  describe(`first run is over for good once an admin exists, by any path (${backend})`, function () {
+    this.timeout(60_000);
+    let server: TestServer;
+    let token: string;
+    /** Someone away from this host who opened the form while first run was open: its CSRF token, and the old setup token. */
+    const remote = new BrowserAgent({ 'x-forwarded-for': freshAddress() });
+    let remoteForm: Record<string, string>;
+
+    beforeEach(async function () {
+      // Through a trusted proxy, so that the remote visitor is remote on SQLite too.
+      server = await startTestServer(backend, { AUTH_TRUST_PROXY: '127.0.0.1/32' });
+      // What a start does while the server has no admin (src/main.ts): a token for its log.
+      token = await server.services.firstRun.issueSetupToken();
+      const { _csrf } = hiddenInputs((await remote.open(`${server.url}/`)).body);
+      remoteForm = { _csrf: _csrf ?? '', setup_token: token, username: 'intruder', password: PASSWORD, confirm: PASSWORD };
+    });
+    afterEach(() => server.close());
+
+    const shell = (argv: string[], stdin = '') => cli(server.env, argv, stdin);
+
+    async function expectClosed(): Promise<void> {
+      expect(await server.services.firstRun.isSetupToken(token), 'the setup token is withdrawn').to.equal(false);
+      const answer = await remote.open(`${server.url}/`, { form: remoteForm });
+      expect(answer.status).to.equal(409);
+      expect(answer.body).to.include('This server has its first admin already');
+      expect((await remote.open(`${server.url}/`)).body, 'no first-run form').not.to.include('name="setup_token"');
+      expect(await adminsOf(server)).not.to.include('intruder');
+    }
+
+    it('withdraws the logged setup token when the shell adds an admin (users add --admin)', async function () {
+      expect((await shell(['users', 'add', '--username', 'root', '--password-stdin', '--admin'], `${PASSWORD}\n`)).code).to.equal(0);
+      await expectClosed();
+    });
+
+    it('withdraws it on users make-admin; the last admin goes only with --force, and first run does not reopen', async function () {
+      expect((await shell(['users', 'add', '--username', 'alice', '--password-stdin'], `${PASSWORD}\n`)).code).to.equal(0);
+      expect(await server.services.firstRun.isSetupToken(token), 'an ordinary account ends nothing').to.equal(true);
+      expect((await shell(['users', 'make-admin', 'alice'])).code).to.equal(0);
+      await expectClosed();
+
+      for (const argv of [['users', 'revoke-admin', 'alice'], ['users', 'disable', 'alice'], ['users', 'delete', 'alice']]) {
+        const refused = await shell(argv);
+        expect(refused.code, argv.join(' ')).to.equal(1);
+        expect(refused.stderr).to.equal('error: "alice" is the last enabled admin of this server: make another account an admin first, or give --force\n');
+      }
+      expect(await adminsOf(server)).to.deep.equal(['alice']);
+
+      const forced = await shell(['users', 'revoke-admin', 'alice', '--force']);
+      expect(forced.code).to.equal(0);
+      expect(forced.stdout).to.equal('"alice" is no longer an administrator.\n');
+      expect(forced.stderr).to.match(/^warning: "alice" was the last enabled admin: this server has none now, and its first-run page does not open again\. .*users make-admin/);
+      expect(await adminsOf(server)).to.deep.equal([]);
+      await expectClosed();
+      // Nor for this host's own browser on the embedded default: `/` is the front door.
+      const local = new BrowserAgent();
+      const front = await local.open(`${server.url}/`);
+      expect(front.body).not.to.include('Set up ChillFi3 sign-in');
+      expect(front.url).to.include('/interaction/');
+
+      expect((await shell(['users', 'make-admin', 'alice'])).code, 'the way back').to.equal(0);
+      expect(await adminsOf(server)).to.deep.equal(['alice']);
+    });
+  });
+}
