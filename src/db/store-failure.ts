@@ -43,8 +43,9 @@ const DRIVER_ERROR_NAMES = new Set(['MaxRetriesPerRequestError']);
 /** Whether this error, or one it was caused by, says that a store is unavailable (rather than a request or a bug). */
 export function isStoreFailure(error: unknown): boolean {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
-    if (current instanceof StoreUnavailable) return true;
     const candidate = current instanceof QueryFailedError ? (current.driverError as Error) : current;
+    // Ours, also as the driver error of a statement the request's deadline refused (src/db/postgres-deadline.ts).
+    if (candidate instanceof StoreUnavailable) return true;
     const { code } = candidate as { code?: unknown };
     if (typeof code === 'string' && (NETWORK_CODES.has(code) || (code.length === 5 && POSTGRES_UNAVAILABLE_CLASSES.has(code.slice(0, 2))))) {
       return true;

@@ -1,0 +1,223 @@
+// A frozen store costs a request its store timeout once, not once per call (issue 16, item 11): each request has one
+// deadline per store (src/db/store-budget.ts), and every call it makes to that store waits only for what is left.
+//
+// How this is checked without timing anything on a loaded machine: the test records every call each request hands to
+// a store driver, and the order in which calls were made and settled (test/support/store-calls.ts: a counter, not a
+// clock). A request that waited its whole time on a frozen store has a call that failed as unavailable; with one
+// deadline it makes no further call to that store, it answers 503. Before, it went on to the next statement or command,
+// which waited a full timeout again (the sign-in page on a frozen PostgreSQL: two statement timeouts, 4.5 s at
+// AUTH_DB_TIMEOUT_MS 2000). So the assertion is "no call handed to a store after one of the same request's calls to it
+// had failed as unavailable": an order of events, true or false whatever the machine's speed. The latency bound kept
+// from the outage tests (3x the timeout) is only a sanity check.
+//
+// Stores are processes of the test's own, frozen with SIGSTOP and thawed with SIGCONT (test/support/store-processes.ts).
+// SQLite has no part here: it is a file in the server's own process, read and written synchronously, so nothing can
+// freeze it apart from the server; a write lock held by another process makes a write wait its busy timeout inside
+// the driver, the whole process with it, which no deadline of a request can shorten.
+import { expect } from 'chai';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_SCOPES, ADMIN_SCOPE } from '../../src/instances/instance-store.js';
+import { BrowserAgent, type Page } from '../support/browser-agent.js';
+import { addAccount, addInstance, authorizationRequest, basicAuth, codeFlow, openLoginPage, PASSWORD, REDIRECT_URI } from '../support/fixtures.js';
+import { callsAfterAFailure, recordStoreCalls, type Store, type StoreCall } from '../support/store-calls.js';
+import { startPostgresCluster, startRedisProcess, type PostgresCluster, type StoreProcess } from '../support/store-processes.js';
+import { startTestServer, type Backend, type TestServer } from '../support/test-server.js';
+
+/** Both stores' timeout (AUTH_DB_TIMEOUT_MS, AUTH_REDIS_TIMEOUT_MS): short, to keep the suite fast. */
+const STORE_TIMEOUT_MS = 500;
+/** Sanity only: far above the timeout plus the client's margin, below nothing a slow machine could reach by chance. */
+const SANITY_BOUND_MS = 3 * STORE_TIMEOUT_MS + 1000;
+
+type Kind = 'sign-in page' | 'sign-in form' | 'client_credentials' | 'introspection' | 'admin API' | 'account page' | 'discovery' | 'JWKS';
+const KINDS: readonly Kind[] = ['sign-in page', 'sign-in form', 'client_credentials', 'introspection', 'admin API', 'account page', 'discovery', 'JWKS'];
+/** Answered from memory: no store call at all, frozen store or not. */
+const STORELESS: ReadonlySet<Kind> = new Set(['discovery', 'JWKS']);
+/** The kinds of request that reach each store on each set-up (so that a frozen store is seen to be met, not missed). */
+const NEEDS: Record<Store, Partial<Record<Backend, Kind[]>>> = {
+  database: {
+    postgres: ['sign-in page', 'sign-in form', 'client_credentials', 'introspection', 'admin API', 'account page'],
+    'postgres+redis': ['sign-in form', 'admin API', 'account page'],
+  },
+  redis: { 'postgres+redis': ['sign-in page', 'sign-in form', 'client_credentials', 'introspection', 'admin API', 'account page'] },
+};
+
+interface Answer {
+  status: number;
+  type: string;
+  body: string;
+}
+
+interface Deployment {
+  server: TestServer;
+  calls: ReturnType<typeof recordStoreCalls>;
+  clientId: string;
+  secret: string;
+  accessToken: string;
+  adminToken: string;
+  /** Signed in to /account before the freeze. */
+  accountAgent: BrowserAgent;
+  client: Awaited<ReturnType<typeof addInstance>>['client'];
+}
+
+async function read(response: Response): Promise<Answer> {
+  return { status: response.status, type: response.headers.get('content-type') ?? '', body: await response.text() };
+}
+
+function asAnswer(page: Page): Answer {
+  // status 0: the agent stopped at the redirect to the instance, i.e. signed in.
+  return { status: page.status === 0 ? 302 : page.status, type: 'text/html', body: page.body };
+}
+
+function tokenEndpoint(deployment: Deployment, path: string, form: Record<string, string>): Promise<Response> {
+  return fetch(`${deployment.server.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: basicAuth(deployment.clientId, deployment.secret), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams(form),
+  });
+}
+
+/** One request of `kind`; the sign-in form is opened first (outside what is recorded) when `loginPage` is not given. */
+async function request(deployment: Deployment, kind: Kind, loginPage?: { page: Page; agent: BrowserAgent }): Promise<Answer> {
+  const { server } = deployment;
+  switch (kind) {
+    case 'sign-in page':
+      return asAnswer(await new BrowserAgent().open((await authorizationRequest(deployment.client)).url, {}, REDIRECT_URI));
+    case 'sign-in form': {
+      const { page, agent } = loginPage ?? (await openLoginPage(deployment.client));
+      return asAnswer(await agent.signIn(page, 'root', PASSWORD, REDIRECT_URI));
+    }
+    case 'client_credentials':
+      return read(await tokenEndpoint(deployment, '/token', { grant_type: 'client_credentials' }));
+    case 'introspection':
+      return read(await tokenEndpoint(deployment, '/token/introspection', { token: deployment.accessToken }));
+    case 'admin API':
+      return read(await fetch(`${server.url}/admin/users`, { headers: { authorization: `Bearer ${deployment.adminToken}`, accept: 'application/json' } }));
+    case 'account page':
+      return asAnswer(await deployment.accountAgent.open(`${server.url}/account`));
+    case 'discovery':
+      return read(await fetch(`${server.url}/.well-known/openid-configuration`));
+    case 'JWKS':
+      return read(await fetch(`${server.url}/jwks`));
+  }
+}
+
+/** The answer a request of `kind` gets while a store it needs is frozen: 503 in its path's dialect. */
+function expectUnavailable(kind: Kind, answer: Answer): void {
+  const what = `${kind}: ${answer.status} ${answer.body.slice(0, 200)}`;
+  expect(answer.status, what).to.equal(503);
+  expect(answer.body, what).not.to.match(/\n\s+at /);
+  if (kind === 'client_credentials' || kind === 'introspection') {
+    expect(JSON.parse(answer.body), what).to.include({ error: 'temporarily_unavailable' });
+  } else if (kind === 'admin API') {
+    expect(answer.type, what).to.match(/^application\/problem\+json/);
+  } else {
+    expect(answer.body, what).to.contain('Sign-in is unavailable right now');
+  }
+}
+
+function describeCalls(calls: readonly StoreCall[]): string {
+  return calls.map(({ store, what, made, settled, unavailable }) => `${store} ${what.slice(0, 60)} made ${made} settled ${settled ?? '-'}${unavailable ? ' unavailable' : ''}`).join('\n');
+}
+
+describe('faults: one deadline per request, so a frozen store answers within its timeout', function () {
+  this.timeout(120_000);
+  let postgres: PostgresCluster;
+  let redis: StoreProcess;
+
+  before(async function () {
+    [postgres, redis] = await Promise.all([startPostgresCluster(), startRedisProcess()]);
+  });
+  after(async function () {
+    await Promise.allSettled([postgres?.remove(), redis?.remove()]);
+  });
+
+  async function deploy(backend: Backend): Promise<Deployment> {
+    // Installed before the server opens its pool, to see its connections' statements (see store-calls.ts).
+    const calls = recordStoreCalls();
+    const url = await postgres.createDatabase();
+    const env = { AUTH_DB_TIMEOUT_MS: String(STORE_TIMEOUT_MS), AUTH_REDIS_TIMEOUT_MS: String(STORE_TIMEOUT_MS), ...(backend === 'postgres+redis' ? { AUTH_REDIS_URL: redis.url } : {}) };
+    const server = await startTestServer(backend, env, { database: { env: { AUTH_DATABASE_URL: url }, drop: async () => undefined } });
+    calls.attach(server);
+    const { instance, clientSecret, client } = await addInstance(server, { scopes: [...DEFAULT_SCOPES.split(' '), ADMIN_SCOPE] });
+    await addAccount(server, 'root', { isAdmin: true });
+    const adminToken = (await codeFlow(client, { username: 'root', scope: `openid profile ${ADMIN_SCOPE}` })).tokens.access_token;
+    const deployment = { server, calls, clientId: instance.clientId, secret: clientSecret, client, adminToken, accessToken: '', accountAgent: new BrowserAgent() };
+    deployment.accessToken = ((await (await tokenEndpoint(deployment, '/token', { grant_type: 'client_credentials' })).json()) as { access_token: string }).access_token;
+    const account = deployment.accountAgent;
+    const signIn = await account.open(`${server.url}/account`);
+    const signedIn = await account.signIn(signIn, 'root', PASSWORD);
+    expect(signedIn.body, 'signed in to /account before the freeze').to.contain('Your account');
+    return deployment;
+  }
+
+  /** Every kind of request, one at a time, twice (the second meets what the first left behind), while `store` is frozen. */
+  async function whileFrozen(deployment: Deployment, store: Store): Promise<Set<Kind>> {
+    const loginPages = await Promise.all([0, 1].map(() => openLoginPage(deployment.client)));
+    const frozen = store === 'database' ? postgres : redis;
+    const waitedOnTheStore = new Set<Kind>();
+    frozen.freeze();
+    try {
+      for (const round of [0, 1]) {
+        for (const kind of KINDS) {
+          const label = `${store} frozen, ${kind}, ${round}`;
+          const started = performance.now();
+          const answer = await deployment.calls.during(label, () => request(deployment, kind, loginPages[round]));
+          const ms = performance.now() - started;
+          const calls = deployment.calls.of(label);
+          if (STORELESS.has(kind)) {
+            expect(answer.status, label).to.equal(200);
+            expect(calls, `${label}: no store call`).to.deep.equal([]);
+            continue;
+          }
+          // A request that reached the frozen store must fail; one that did not (the provider keeps clients in memory
+          // a while, e.g.) answers as usual.
+          if (calls.some((call) => call.store === store)) {
+            expectUnavailable(kind, answer);
+            waitedOnTheStore.add(kind);
+          } else {
+            expect(answer.status, `${label}: ${answer.body.slice(0, 200)}`).to.be.oneOf([200, 302]);
+          }
+          expect(callsAfterAFailure(calls), `${label}: calls after the ${store} had failed\n${describeCalls(calls)}`).to.deep.equal([]);
+          expect(ms, `${label}: sanity bound`).to.be.below(SANITY_BOUND_MS);
+        }
+      }
+      return waitedOnTheStore;
+    } finally {
+      frozen.thaw();
+    }
+  }
+
+  /** After the thaw, every kind of request succeeds again: nothing left locked, no budget spent beyond its request. */
+  async function afterThaw(deployment: Deployment): Promise<void> {
+    for (let attempt = 0; (await request(deployment, 'client_credentials')).status !== 200; attempt++) {
+      if (attempt === 100) throw new Error('no token 10 s after the thaw');
+      await sleep(100);
+    }
+    for (const kind of KINDS) {
+      const answer = await request(deployment, kind);
+      const what = `${kind} after the thaw: ${answer.status} ${answer.body.slice(0, 200)}`;
+      expect(answer.status, what).to.equal(kind === 'sign-in form' ? 302 : 200);
+      if (kind === 'introspection') expect(JSON.parse(answer.body), what).to.include({ active: true });
+      if (kind === 'account page') expect(answer.body, what).to.contain('Your account');
+    }
+  }
+
+  const cases: [Backend, Store][] = [
+    ['postgres', 'database'],
+    ['postgres+redis', 'database'],
+    ['postgres+redis', 'redis'],
+  ];
+  for (const [backend, store] of cases) {
+    it(`${backend}, ${store} frozen: every endpoint that needs it answers 503 after one wait, never a second; then all works again`, async function () {
+      const deployment = await deploy(backend);
+      try {
+        const waited = await whileFrozen(deployment, store);
+        expect([...waited], 'the kinds of request that needed the frozen store').to.include.members(NEEDS[store][backend] ?? []);
+        await afterThaw(deployment);
+      } finally {
+        deployment.calls.restore();
+        await deployment.server.close();
+      }
+    });
+  }
+});
