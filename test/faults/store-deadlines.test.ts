@@ -11,9 +11,11 @@
 // from the outage tests (3x the timeout) is only a sanity check.
 //
 // Stores are processes of the test's own, frozen with SIGSTOP and thawed with SIGCONT (test/support/store-processes.ts).
-// SQLite has no part here: it is a file in the server's own process, read and written synchronously, so nothing can
-// freeze it apart from the server; a write lock held by another process makes a write wait its busy timeout inside
-// the driver, the whole process with it, which no deadline of a request can shorten.
+// SQLite has no deadline: it is a file in the server's own process, read and written synchronously, so nothing can
+// freeze it apart from the server. What can happen is a write lock held by another connection (the CLI writing): then
+// a write waits busy_timeout inside the driver, the whole process with it, which no timer of a request can cut short.
+// That wait ends in the same bounded 503 as any other store (checked last below), no longer a 500.
+import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_SCOPES, ADMIN_SCOPE } from '../../src/instances/instance-store.js';
@@ -201,6 +203,29 @@ describe('faults: one deadline per request, so a frozen store answers within its
       if (kind === 'account page') expect(answer.body, what).to.contain('Your account');
     }
   }
+
+  it('sqlite, the file write-locked by another connection: 503 on the sign-in page, not 500; it works again once released', async function () {
+    const server = await startTestServer('sqlite');
+    try {
+      const { client } = await addInstance(server);
+      const holder = new Database((server.services.dataSource.options as { database: string }).database);
+      // As the CLI does while it writes: readers go on (WAL), writers wait for the lock.
+      holder.exec('BEGIN IMMEDIATE');
+      let answer: Page;
+      try {
+        answer = await new BrowserAgent().open((await authorizationRequest(client)).url, {}, REDIRECT_URI);
+      } finally {
+        holder.exec('ROLLBACK');
+        holder.close();
+      }
+      expectUnavailable('sign-in page', { status: answer.status, type: 'text/html', body: answer.body });
+      const again = await new BrowserAgent().open((await authorizationRequest(client)).url, {}, REDIRECT_URI);
+      expect(again.status).to.equal(200);
+      expect(again.body).to.contain('Sign in');
+    } finally {
+      await server.close();
+    }
+  });
 
   const cases: [Backend, Store][] = [
     ['postgres', 'database'],
