@@ -70,16 +70,19 @@ function asAnswer(page: Page): Answer {
   return { status: page.status === 0 ? 302 : page.status, type: 'text/html', body: page.body };
 }
 
-function tokenEndpoint(deployment: Deployment, path: string, form: Record<string, string>): Promise<Response> {
+function tokenEndpoint(deployment: Deployment, path: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${deployment.server.url}${path}`, {
     method: 'POST',
-    headers: { authorization: basicAuth(deployment.clientId, deployment.secret), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    headers: { ...headers, authorization: basicAuth(deployment.clientId, deployment.secret), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
     body: new URLSearchParams(form),
   });
 }
 
-/** One request of `kind`; the sign-in form is opened first (outside what is recorded) when `loginPage` is not given. */
-async function request(deployment: Deployment, kind: Kind, loginPage?: { page: Page; agent: BrowserAgent }): Promise<Answer> {
+/**
+ * One request of `kind`; the sign-in form is opened first (outside what is recorded) when `loginPage` is not given.
+ * `headers` go with the requests that are not a browser's.
+ */
+async function request(deployment: Deployment, kind: Kind, loginPage?: { page: Page; agent: BrowserAgent }, headers: Record<string, string> = {}): Promise<Answer> {
   const { server } = deployment;
   switch (kind) {
     case 'sign-in page':
@@ -89,11 +92,11 @@ async function request(deployment: Deployment, kind: Kind, loginPage?: { page: P
       return asAnswer(await agent.signIn(page, 'root', PASSWORD, REDIRECT_URI));
     }
     case 'client_credentials':
-      return read(await tokenEndpoint(deployment, '/token', { grant_type: 'client_credentials' }));
+      return read(await tokenEndpoint(deployment, '/token', { grant_type: 'client_credentials' }, headers));
     case 'introspection':
-      return read(await tokenEndpoint(deployment, '/token/introspection', { token: deployment.accessToken }));
+      return read(await tokenEndpoint(deployment, '/token/introspection', { token: deployment.accessToken }, headers));
     case 'admin API':
-      return read(await fetch(`${server.url}/admin/users`, { headers: { authorization: `Bearer ${deployment.adminToken}`, accept: 'application/json' } }));
+      return read(await fetch(`${server.url}/admin/users`, { headers: { ...headers, authorization: `Bearer ${deployment.adminToken}`, accept: 'application/json' } }));
     case 'account page':
       return asAnswer(await deployment.accountAgent.open(`${server.url}/account`));
     case 'discovery':
@@ -183,9 +186,38 @@ describe('faults: one deadline per request, so a frozen store answers within its
           expect(ms, `${label}: sanity bound`).to.be.below(SANITY_BOUND_MS);
         }
       }
+      if (store === 'redis') await behindAnotherRequest(deployment);
       return waitedOnTheStore;
     } finally {
       frozen.thaw();
+    }
+  }
+
+  /**
+   * Redis only: a request whose commands are made while another request's batch waits on the frozen Redis. ioredis
+   * sends one batch at a time, so such a command is not even sent before that batch has failed, and its commandTimeout
+   * starts only then: the request used to answer after its command had failed, two timeouts after the other batch went
+   * out (2 s at AUTH_REDIS_TIMEOUT_MS 1000). With the deadline it answers when its own time is up, its command still
+   * queued or in flight. Checked as an order of events: the answer comes before any of its commands has failed. The
+   * second request is sent as soon as the first one's command is made: the check would only fail if sending it took
+   * longer than the whole timeout.
+   */
+  async function behindAnotherRequest(deployment: Deployment): Promise<void> {
+    const { calls } = deployment;
+    for (const kind of ['client_credentials', 'introspection', 'admin API'] as const) {
+      const ahead = `redis frozen, a request ahead of ${kind}`;
+      const behind = `redis frozen, ${kind} behind another request`;
+      const first = request(deployment, 'client_credentials', undefined, calls.header(ahead));
+      while (!calls.of(ahead).some((call) => call.store === 'redis')) await new Promise(setImmediate);
+      const answer = await request(deployment, kind, undefined, calls.header(behind));
+      const answeredAt = calls.mark();
+      expectUnavailable('client_credentials', await first);
+      expectUnavailable(kind, answer);
+      const commands = calls.of(behind).filter((call) => call.store === 'redis');
+      expect(commands, `${behind}: it waited on Redis`).not.to.deep.equal([]);
+      for (const command of commands) {
+        expect(command.settled ?? Infinity, `${behind}: answered before its ${command.what} failed\n${describeCalls(commands)}`).to.be.above(answeredAt);
+      }
     }
   }
 

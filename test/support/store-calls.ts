@@ -25,11 +25,17 @@ export interface StoreCall {
 export interface StoreCalls {
   /** Runs `request` (HTTP requests to the server, one at a time) with the calls they cause recorded under `label`. */
   during<T>(label: string, request: () => Promise<T>): Promise<T>;
+  /** For requests sent at the same time: the header that files a request's calls under `label`. */
+  header(label: string): Record<string, string>;
+  /** The position of now among the calls' events: to place an answer among them. */
+  mark(): number;
   /** The calls recorded under `label`. */
   of(label: string): StoreCall[];
   /** Puts the drivers back as they were. */
   restore(): void;
 }
+
+const LABEL_HEADER = 'x-store-calls-label';
 
 type Listener = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -124,8 +130,9 @@ export function recordStoreCalls(): StoreCalls & { attach(server: TestServer): v
       if (!listener) throw new Error('the test server has no request listener');
       server.server.removeListener('request', listener);
       server.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-        if (current === undefined) listener(request, response);
-        else labels.run(current, () => listener(request, response));
+        const label = request.headers[LABEL_HEADER] ?? current;
+        if (typeof label === 'string') labels.run(label, () => listener(request, response));
+        else listener(request, response);
       });
       if (server.services.redis) spyOnRedis(server.services.redis);
     },
@@ -137,6 +144,13 @@ export function recordStoreCalls(): StoreCalls & { attach(server: TestServer): v
       } finally {
         current = undefined;
       }
+    },
+    header(label) {
+      calls.set(label, calls.get(label) ?? []);
+      return { [LABEL_HEADER]: label };
+    },
+    mark() {
+      return position++;
     },
     of(label) {
       return calls.get(label) ?? [];
