@@ -23,17 +23,17 @@ function boundedQuery(client: pg.Client, query: (...args: QueryArguments) => unk
   const [config, second, third] = args;
   const callback = (typeof third === 'function' ? third : typeof second === 'function' ? second : undefined) as Callback | undefined;
   const values = typeof second === 'function' ? undefined : second;
-  const text = typeof config === 'string' ? { text: config } : (config as object);
-  if (typeof (text as { submit?: unknown }).submit === 'function') return query.apply(client, args);
+  const queryConfig = typeof config === 'string' ? { text: config } : (config as object);
+  if (typeof (queryConfig as { submit?: unknown }).submit === 'function') return query.apply(client, args);
   const remainingMs = budget.remainingMs();
   if (remainingMs <= 0) {
-    const error = budget.spent();
+    const error = budget.timeUp();
     if (!callback) return Promise.reject(error);
     process.nextTick(callback, error);
     return undefined;
   }
   const end = budget.startWait();
-  const bounded = { ...text, query_timeout: Math.ceil(remainingMs) + CLIENT_WAIT_MARGIN_MS };
+  const bounded = { ...queryConfig, query_timeout: Math.ceil(remainingMs) + CLIENT_WAIT_MARGIN_MS };
   if (callback) {
     return query.call(client, bounded, values, (error: Error | null, result?: unknown) => {
       end(error ?? undefined);

@@ -48,8 +48,8 @@ export class StoreBudget {
     };
   }
 
-  /** The error of a call refused or cut short because the request's time for the store is up. */
-  spent(): StoreUnavailable {
+  /** Marks the request's time for the store up; the error of the call refused or cut short for it (a 503). */
+  timeUp(): StoreUnavailable {
     this.#failed = true;
     return new StoreUnavailable(new Error(`no answer from the ${this.store} within the request's ${this.timeoutMs} ms`));
   }
@@ -85,11 +85,11 @@ export function storeBudget(store: StoreName): StoreBudget | undefined {
  */
 export async function withinBudget<T>(budget: StoreBudget, call: () => Promise<T>): Promise<T> {
   const remainingMs = budget.remainingMs();
-  if (remainingMs <= 0) throw budget.spent();
+  if (remainingMs <= 0) throw budget.timeUp();
   const end = budget.startWait();
   let timer: NodeJS.Timeout | undefined;
   const timeUp = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(budget.spent()), Math.ceil(remainingMs));
+    timer = setTimeout(() => reject(budget.timeUp()), Math.ceil(remainingMs));
   });
   try {
     const result = await Promise.race([call(), timeUp]);

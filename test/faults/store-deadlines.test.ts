@@ -2,13 +2,16 @@
 // deadline per store (src/db/store-budget.ts), and every call it makes to that store waits only for what is left.
 //
 // How this is checked without timing anything on a loaded machine: the test records every call each request hands to
-// a store driver, and the order in which calls were made and settled (test/support/store-calls.ts: a counter, not a
-// clock). A request that waited its whole time on a frozen store has a call that failed as unavailable; with one
-// deadline it makes no further call to that store, it answers 503. Before, it went on to the next statement or command,
-// which waited a full timeout again (the sign-in page on a frozen PostgreSQL: two statement timeouts, 4.5 s at
-// AUTH_DB_TIMEOUT_MS 2000). So the assertion is "no call handed to a store after one of the same request's calls to it
-// had failed as unavailable": an order of events, true or false whatever the machine's speed. The latency bound kept
-// from the outage tests (3x the timeout) is only a sanity check.
+// a store driver, and the order in which calls were made and settled and requests answered (test/support/
+// store-calls.ts: a counter, not a clock). Two orders of events say that a request waited once:
+// - no call handed to a store after one of the same request's calls to it had failed as unavailable (a request that
+//   met a frozen store answers 503, it does not wait on the next statement or command);
+// - on Redis, a request whose commands queue behind another request's batch answers before any of them has failed:
+//   ioredis sends one batch at a time and starts a command's timeout only when it sends it, so before, such a request
+//   waited the other batch's timeout and then its own (2 s at AUTH_REDIS_TIMEOUT_MS 1000). This check fails without
+//   the deadline; on PostgreSQL the first one holds with or without it in these runs (the issue's 4.5 s on the sign-in
+//   page was not reproduced here; bench/frozen-stores.ts measures it).
+// The latency bound kept from the outage tests is a sanity check only, far above the timeout.
 //
 // Stores are processes of the test's own, frozen with SIGSTOP and thawed with SIGCONT (test/support/store-processes.ts).
 // SQLite has no deadline: it is a file in the server's own process, read and written synchronously, so nothing can
@@ -136,9 +139,7 @@ describe('faults: one deadline per request, so a frozen store answers within its
     await Promise.allSettled([postgres?.remove(), redis?.remove()]);
   });
 
-  async function deploy(backend: Backend): Promise<Deployment> {
-    // Installed before the server opens its pool, to see its connections' statements (see store-calls.ts).
-    const calls = recordStoreCalls();
+  async function deploy(backend: Backend, calls: ReturnType<typeof recordStoreCalls>): Promise<Deployment> {
     const url = await postgres.createDatabase();
     const env = { AUTH_DB_TIMEOUT_MS: String(STORE_TIMEOUT_MS), AUTH_REDIS_TIMEOUT_MS: String(STORE_TIMEOUT_MS), ...(backend === 'postgres+redis' ? { AUTH_REDIS_URL: redis.url } : {}) };
     const server = await startTestServer(backend, env, { database: { env: { AUTH_DATABASE_URL: url }, drop: async () => undefined } });
@@ -266,14 +267,17 @@ describe('faults: one deadline per request, so a frozen store answers within its
   ];
   for (const [backend, store] of cases) {
     it(`${backend}, ${store} frozen: every endpoint that needs it answers 503 after one wait, never a second; then all works again`, async function () {
-      const deployment = await deploy(backend);
+      // Installed before the server opens its pool, to see its connections' statements (see store-calls.ts).
+      const calls = recordStoreCalls();
+      let deployment: Deployment | undefined;
       try {
+        deployment = await deploy(backend, calls);
         const waited = await whileFrozen(deployment, store);
         expect([...waited], 'the kinds of request that needed the frozen store').to.include.members(NEEDS[store][backend] ?? []);
         await afterThaw(deployment);
       } finally {
-        deployment.calls.restore();
-        await deployment.server.close();
+        calls.restore();
+        await deployment?.server.close();
       }
     });
   }
