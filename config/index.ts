@@ -63,13 +63,14 @@ const schema = z.object({
   AUTH_DATA_DIR: z.string().min(1).default('./data'),
   // Redis URL for sessions, grants, tokens and counters. Unset: they live in the SQL database.
   AUTH_REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
-  // How long PostgreSQL may take, in milliseconds, to give a connection (connect, or wait for a free one in the pool)
-  // and to answer one statement (statement_timeout on the server, query_timeout in the client for a frozen server).
-  // Past it the request is answered 503 temporarily_unavailable instead of waiting. Also bounds each migration
-  // statement: raise it for a long migration.
+  // How long a request may wait on PostgreSQL, in milliseconds, in all: connections from the pool and statements share
+  // it, each bounded by what is left (src/db/store-budget.ts). Past it the request is answered 503
+  // temporarily_unavailable instead of waiting. Also the server's statement_timeout, and the bound of each connection
+  // and statement outside requests, migrations included: raise it for a long migration.
   AUTH_DB_TIMEOUT_MS: integer(100, 600_000).default(2000),
-  // How long Redis may take, in milliseconds, to connect and to answer one command; past it, 503. While Redis is
-  // disconnected commands fail at once (no offline queue) and the connection is retried in the background.
+  // How long a request may wait on Redis, in milliseconds, in all its commands; past it, 503. Also the bound of the
+  // connection and of each command outside requests. While Redis is disconnected commands fail at once (no offline
+  // queue) and the connection is retried in the background.
   AUTH_REDIS_TIMEOUT_MS: integer(100, 600_000).default(1000),
   // Master secret (>= 32 characters): encrypts client secrets and signing keys at rest, derives cookie keys. Required
   // with PostgreSQL and in production. Unset on the embedded default: a random one is generated on first start and

@@ -13,6 +13,7 @@ import { clientEndpointStages } from './http/client-endpoints.js';
 import { discoveryCache } from './http/discovery-cache.js';
 import { errorHandler } from './http/error-handler.js';
 import { readiness } from './http/readiness.js';
+import { requestDeadline } from './http/request-deadline.js';
 import { requestMetrics } from './http/request-metrics.js';
 import { securityHeaders } from './http/security-headers.js';
 import { requireValidHost } from './http/valid-host.js';
@@ -113,6 +114,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   // Nobody reads the metrics without their listener (AUTH_METRICS_PORT).
   if (config.metrics) app.use(requestMetrics());
   app.use(errorHandler(logger));
+  app.use(requestDeadline(config.storeTimeouts));
   app.use(clientAddress(config.trustProxy));
   app.use(requireValidHost());
   app.use(canonicalProviderPaths(PROVIDER_PATHS));

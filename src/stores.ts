@@ -9,6 +9,7 @@ import { PasswordHasher } from './accounts/password-hasher.js';
 import { AuditLog } from './audit/audit-log.js';
 import { openDatabase, type SchemaMode } from './db/data-source.js';
 import { connectRedis } from './db/redis-connection.js';
+import { boundByRequestDeadlines } from './db/redis-deadline.js';
 import { watchStore, type StoreWatch } from './db/store-watch.js';
 import { InstanceStore } from './instances/instance-store.js';
 import { KeyStore } from './keys/key-store.js';
@@ -61,7 +62,7 @@ export async function openStores(config: Config, { schema, logger }: OpenStoresO
   const dataSource = await openDatabase(config.database, { schema, timeoutMs: databaseMs });
   let redis: Redis | undefined;
   try {
-    redis = config.redisUrl ? await connectRedis(config.redisUrl, redisMs) : undefined;
+    redis = config.redisUrl ? boundByRequestDeadlines(await connectRedis(config.redisUrl, redisMs)) : undefined;
   } catch (error) {
     await dataSource.destroy();
     throw error;

@@ -13,6 +13,7 @@ import { SigningKeyEntity } from '../keys/signing-key-entity.js';
 import { ServerSettingEntity } from './server-setting-entity.js';
 import { StoredModelEntity } from '../../adapters/sql-model-entity.js';
 import { AppError } from '../errors.js';
+import { CLIENT_WAIT_MARGIN_MS, deadlinePg } from './postgres-deadline.js';
 
 const entities = [
   AccountEntity,
@@ -27,15 +28,11 @@ const entities = [
   StoredModelEntity,
 ];
 
-/**
- * How much longer the client waits for an answer than the server lets a statement run: a statement the server cancels
- * (statement_timeout) leaves its connection clean, so the server should have the first word; the client's own limit
- * (query_timeout) is for a server that cannot answer at all, e.g. frozen.
- */
-const CLIENT_WAIT_MARGIN_MS = 250;
-
 export interface DataSourceOptions {
-  /** PostgreSQL: longest wait for a connection and for one statement (AUTH_DB_TIMEOUT_MS); unset, no limit. */
+  /**
+   * PostgreSQL: longest wait for a connection and for one statement (AUTH_DB_TIMEOUT_MS); unset, no limit. Within a
+   * request, what is left of the request's database time bounds each of them (postgres-deadline.ts).
+   */
   timeoutMs?: number | undefined;
 }
 
@@ -53,6 +50,7 @@ export function createDataSource(database: DatabaseConfig, { timeoutMs }: DataSo
       migrations,
       synchronize: false,
       migrationsTransactionMode: 'each',
+      driver: deadlinePg,
       // node-postgres Pool and Client options.
       extra: { max: 20, ...timeouts },
     });

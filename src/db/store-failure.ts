@@ -37,16 +37,26 @@ const DRIVER_MESSAGES = new Set([
  */
 const REDIS_UNAVAILABLE_REPLIES = /^(OOM|LOADING|MASTERDOWN|READONLY|TRYAGAIN|BUSY) /;
 
+/**
+ * better-sqlite3 (SqliteError codes): the embedded file stayed locked by another connection (the CLI writing, a backup
+ * tool) past busy_timeout. Extended codes (SQLITE_BUSY_SNAPSHOT, ...) are matched by their prefix.
+ */
+const SQLITE_LOCKED_CODES = /^SQLITE_(BUSY|LOCKED)(_|$)/;
+
 /** ioredis: commands flushed after maxRetriesPerRequest reconnection attempts. */
 const DRIVER_ERROR_NAMES = new Set(['MaxRetriesPerRequestError']);
 
 /** Whether this error, or one it was caused by, says that a store is unavailable (rather than a request or a bug). */
 export function isStoreFailure(error: unknown): boolean {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
-    if (current instanceof StoreUnavailable) return true;
     const candidate = current instanceof QueryFailedError ? (current.driverError as Error) : current;
+    // Ours, also as the driver error of a statement the request's deadline refused (src/db/postgres-deadline.ts).
+    if (candidate instanceof StoreUnavailable) return true;
     const { code } = candidate as { code?: unknown };
-    if (typeof code === 'string' && (NETWORK_CODES.has(code) || (code.length === 5 && POSTGRES_UNAVAILABLE_CLASSES.has(code.slice(0, 2))))) {
+    if (
+      typeof code === 'string' &&
+      (NETWORK_CODES.has(code) || (code.length === 5 && POSTGRES_UNAVAILABLE_CLASSES.has(code.slice(0, 2))) || SQLITE_LOCKED_CODES.test(code))
+    ) {
       return true;
     }
     if (DRIVER_MESSAGES.has(candidate.message) || DRIVER_ERROR_NAMES.has(candidate.name)) return true;
