@@ -14,7 +14,7 @@ import { doneThen } from './console-actions.js';
 import { INSTANCES_PATH, instanceAccessPath, instancePath } from './console-paths.js';
 import { formProblem, webActor } from './form-input.js';
 import { INSTANCE_FORM_CHOICES, instanceFormValues, instanceInput, type InstanceFormValues, NEW_INSTANCE_FORM, readInstanceForm } from './instance-form.js';
-import { OneTimeResults, RESULT_SECONDS } from './one-time-results.js';
+import { OneTimeResults, renderShownOnce, RESULT_SECONDS } from './one-time-results.js';
 import { ADMIN_CONSOLE_PREFIX, renderPage } from './page.js';
 import type { Viewer, WebGuards } from './web-session.js';
 
@@ -194,19 +194,12 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
     const instance = await instanceOf(ctx);
     const shown = await results.read<ShownSecret>(ctx.state.viewer as Viewer, `instance:${instance.id}`, param(ctx, 'result'));
     if (!shown) {
-      return renderPage(
+      return renderShownOnce(
         ctx,
-        'admin-shown-once',
-        {
-          title: 'Shown once',
-          message:
-            `This page is shown for ${RESULT_SECONDS / 60} minutes after the change that made it, to the session that made it, and its ` +
-            'client secret is not kept: it cannot be shown again. ' +
-            (hasSecret(instance) ? `If it was not copied, rotate the secret of ${instance.name} for a new one.` : `The client id is on the page of ${instance.name}.`),
-          backUrl: instancePath(instance.id),
-          backLabel: `Go to ${instance.name}`,
-        },
-        410,
+        `This page is shown for ${RESULT_SECONDS / 60} minutes after the change that made it, to the session that made it, and its ` +
+          'client secret is not kept: it cannot be shown again. ' +
+          (hasSecret(instance) ? `If it was not copied, rotate the secret of ${instance.name} for a new one.` : `The client id is on the page of ${instance.name}.`),
+        { url: instancePath(instance.id), label: `Go to ${instance.name}` },
       );
     }
     const previousSecretExpiresAt = shown.previousSecretExpiresAt === null ? null : new Date(shown.previousSecretExpiresAt);

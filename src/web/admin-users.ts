@@ -19,7 +19,7 @@ import { renderPage } from './page.js';
 import type { Viewer, WebGuards } from './web-session.js';
 import { doneThen } from './console-actions.js';
 import { blankAsNull, formFields, formProblem, inputProblem, webActor } from './form-input.js';
-import { OneTimeResults, RESULT_SECONDS } from './one-time-results.js';
+import { OneTimeResults, renderShownOnce, RESULT_SECONDS } from './one-time-results.js';
 
 /** Users per page of the list. */
 export const USERS_PAGE_SIZE = 25;
@@ -312,18 +312,11 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
     const account = await accountOf(ctx);
     const shown = await results.read<ShownLink>(ctx.state.viewer as Viewer, `account:${account.id}`, param(ctx, 'result'));
     if (!shown) {
-      return renderPage(
+      return renderShownOnce(
         ctx,
-        'admin-shown-once',
-        {
-          title: 'Shown once',
-          message:
-            `A set-password link is shown for ${RESULT_SECONDS / 60} minutes after it is made, to the session that made it, and is not kept: ` +
-            `this one cannot be shown again. If it was not copied, issue a new link for ${account.username}.`,
-          backUrl: userPath(account.id),
-          backLabel: `Go to ${account.username}`,
-        },
-        410,
+        `A set-password link is shown for ${RESULT_SECONDS / 60} minutes after it is made, to the session that made it, and is not kept: ` +
+          `this one cannot be shown again. If it was not copied, issue a new link for ${account.username}.`,
+        { url: userPath(account.id), label: `Go to ${account.username}` },
       );
     }
     const link = { url: shown.url, expiresAt: new Date(shown.expiresAt) };

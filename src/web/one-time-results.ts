@@ -4,8 +4,10 @@
 // RESULT_SECONDS, sealed with AUTH_SECRET_KEY (src/security/secret-box.ts) to the page it belongs to, and opens only
 // for the console session that made it.
 import { randomBytes } from 'node:crypto';
+import type { Context } from 'koa';
 import type { OidcStore } from '../../adapters/index.js';
 import type { SecretBox } from '../security/secret-box.js';
+import { renderPage } from './page.js';
 import type { Viewer } from './web-session.js';
 
 /** How long a reload of the page still shows the value: time to copy it, not to keep it. */
@@ -57,4 +59,9 @@ export class OneTimeResults {
 
 function purpose(subject: string, id: string): string {
   return `console-result:${subject}:${id}`;
+}
+
+/** Answers 410 with the page saying a one-time value is gone: `message` says what it was and what to do instead. */
+export function renderShownOnce(ctx: Context, message: string, back: { url: string; label: string }): Promise<void> {
+  return renderPage(ctx, 'admin-shown-once', { title: 'Shown once', message, backUrl: back.url, backLabel: back.label }, 410);
 }
