@@ -73,6 +73,16 @@ export function withinDeadline<T>(deadline: RequestDeadline, work: () => T): T {
   return requests.run(deadline, work);
 }
 
+/**
+ * Runs `work` on budgets of its own, as whole as the current request's were at its start (none outside a request): for
+ * each part of an answer that goes on for as long as there is data (a page of an export), which no one bound can fit.
+ */
+export function withRenewedDeadline<T>(work: () => Promise<T>): Promise<T> {
+  const current = requests.getStore();
+  if (!current) return work();
+  return requests.run(new RequestDeadline({ databaseMs: current.database.timeoutMs, redisMs: current.redis.timeoutMs }), work);
+}
+
 /** The current request's budget for `store`; none outside a request. */
 export function storeBudget(store: StoreName): StoreBudget | undefined {
   return requests.getStore()?.[store];

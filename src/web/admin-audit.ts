@@ -10,6 +10,7 @@ import { AuditQueryParams } from '../admin/admin-api-schemas.js';
 import type { AuditEvent } from '../audit/audit-event-entity.js';
 import { DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE, type AuditFilter, type AuditPage } from '../audit/audit-log.js';
 import { accountNamed, idOf, instanceNamed } from '../cli/lookups.js';
+import { withRenewedDeadline } from '../db/store-budget.js';
 import type { Instance } from '../instances/instance-entity.js';
 import type { Services } from '../services.js';
 import { instancePath, userPath } from './console-paths.js';
@@ -159,10 +160,13 @@ export function adminAuditPages(services: Services, guards: WebGuards): Router {
     async function* rows(): AsyncGenerator<string[]> {
       let found: AuditPage | null = first;
       while (found) {
-        const { usernames, instancesById } = await namesOf(found.events);
+        const events = found.events;
+        // Each page waits on the stores within a request's bound of its own: the export as a whole has none.
+        const { usernames, instancesById } = await withRenewedDeadline(() => namesOf(events));
         const instanceNames = new Map([...instancesById].map(([id, instance]) => [id, instance.name]));
-        for (const event of found.events) yield csvRow(event, usernames, instanceNames);
-        found = found.nextCursor ? await audit.query({ ...filter, limit: MAX_AUDIT_PAGE, cursor: found.nextCursor }) : null;
+        for (const event of events) yield csvRow(event, usernames, instanceNames);
+        const cursor: string | null = found.nextCursor;
+        found = cursor ? await withRenewedDeadline(() => audit.query({ ...filter, limit: MAX_AUDIT_PAGE, cursor })) : null;
       }
     }
     const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);

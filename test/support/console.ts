@@ -9,8 +9,8 @@ import { addAccount } from './fixtures.js';
 import { startTestServer, type Backend, type TestServer } from './test-server.js';
 
 /** A console suite's deployment: the server on `backend` with the admin `root` it signs in as, and Chromium. */
-export async function consoleDeployment(backend: Backend): Promise<{ server: TestServer; browser: Browser; rootId: string }> {
-  const [server, browser] = await Promise.all([startTestServer(backend), launchChromium()]);
+export async function consoleDeployment(backend: Backend, env: Record<string, string> = {}): Promise<{ server: TestServer; browser: Browser; rootId: string }> {
+  const [server, browser] = await Promise.all([startTestServer(backend, env), launchChromium()]);
   const root = await addAccount(server, 'root', { isAdmin: true });
   return { server, browser, rootId: root.id };
 }

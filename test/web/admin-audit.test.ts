@@ -157,3 +157,35 @@ for (const backend of ['postgres+redis'] as Backend[]) {
     });
   });
 }
+
+describe('the console: an audit export longer than one request may wait on the database (postgres)', function () {
+  this.timeout(120_000);
+  const ROWS = 40_000;
+  let server: TestServer;
+  let browser: Browser;
+
+  before(async function () {
+    // AUTH_DB_TIMEOUT_MS bounds what one request waits on the database in all (src/db/store-budget.ts); an export reads
+    // a page after another for as long as the trail lasts, 80 pages here, each far below the bound, together above it.
+    ({ server, browser } = await consoleDeployment('postgres', { AUTH_DB_TIMEOUT_MS: '500' }));
+    // In steps small enough for the statement timeout that the bound also sets.
+    for (let from = 1; from <= ROWS; from += 2_000) {
+      await server.services.dataSource.query(
+        `INSERT INTO auth_audit (id, at, action, outcome, details)
+         SELECT gen_random_uuid()::text, now() - n * interval '1 second', 'token.issued', 'success', '{"grant_type":"client_credentials"}'
+         FROM generate_series($1::int, $2::int) AS n`,
+        [from, from + 1_999],
+      );
+    }
+  });
+  after(() => closeDeployment(server, browser));
+
+  it('gives each page the whole bound, so the download ends with every entry', async function () {
+    const page = await browser.newPage();
+    await signInToWeb(page, server, 'root', PASSWORD, AUDIT);
+    const response = await page.request.get(`${server.url}${AUDIT}/export?${new URLSearchParams({ action: 'token.issued' })}`, { headers: { accept: 'text/html' } });
+    expect(response.status()).to.equal(200);
+    const exported = (await response.text()).trim().split('\n');
+    expect(exported, 'the header and every entry').to.have.length(1 + ROWS);
+  });
+});
