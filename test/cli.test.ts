@@ -313,7 +313,9 @@ describe('chillfi3-auth CLI usage and configuration', () => {
     expect(run.stderr).to.contain('AUTH_SECRET_KEY').and.contain('openssl rand -base64 48');
   });
 
-  describe('as a real process (npx tsx src/cli.ts)', () => {
+  describe('as a real process (npx tsx src/cli.ts)', function () {
+    // Three processes, each compiling the CLI with tsx as it starts (spawnCli gives each up to a minute).
+    this.timeout(180_000);
     let database: ScratchDatabase;
 
     before(async () => {
