@@ -17,8 +17,24 @@ export interface TcpRelay {
   close(): Promise<void>;
 }
 
-/** A TCP relay to `target` on the loopback, for a store that stops answering without closing anything, or an answer lost. */
-export async function tcpRelay(target: { host: string; port: number }): Promise<TcpRelay> {
+/**
+ * Passes what `from` sends on to `to`, each chunk `delayMs` later than it came and in order: a store far away, whose
+ * every answer takes at least that long whatever the machine's speed.
+ */
+function pipeLate(from: Socket, to: Socket, delayMs: number): void {
+  let due = 0;
+  from.on('data', (chunk: Buffer) => {
+    due = Math.max(due, Date.now() + delayMs);
+    setTimeout(() => to.write(chunk), due - Date.now());
+  });
+  from.on('end', () => setTimeout(() => to.end(), Math.max(0, due - Date.now())));
+}
+
+/**
+ * A TCP relay to `target` on the loopback, for a store that stops answering without closing anything, or an answer lost;
+ * with `answerDelayMs`, one whose every answer comes that much later.
+ */
+export async function tcpRelay(target: { host: string; port: number }, { answerDelayMs = 0 }: { answerDelayMs?: number } = {}): Promise<TcpRelay> {
   const sockets = new Set<Socket>();
   let stalled = false;
   let answerLost: (() => void) | undefined;
@@ -34,7 +50,8 @@ export async function tcpRelay(target: { host: string; port: number }): Promise<
     const lost = answerLost;
     answerLost = undefined;
     if (!lost) {
-      upstream.pipe(client);
+      if (answerDelayMs > 0) pipeLate(upstream, client, answerDelayMs);
+      else upstream.pipe(client);
       return;
     }
     upstream.once('data', () => {

@@ -4,6 +4,8 @@ import type { Browser, Page } from 'playwright-core';
 import { ADMIN_CONSOLE_PREFIX } from '../../src/web/page.js';
 import { addAccount, addInstance, PASSWORD } from '../support/fixtures.js';
 import { closeDeployment, consoleDeployment } from '../support/console.js';
+import { POSTGRES_URL, scratchPostgres, type ScratchDatabase } from '../support/databases.js';
+import { tcpRelay, type TcpRelay } from '../support/tcp-relay.js';
 import type { Backend, TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
 
@@ -161,14 +163,24 @@ for (const backend of ['postgres+redis'] as Backend[]) {
 describe('the console: an audit export longer than one request may wait on the database (postgres)', function () {
   this.timeout(120_000);
   const ROWS = 40_000;
+  const ANSWER_DELAY_MS = 25;
+  let database: ScratchDatabase;
+  let relay: TcpRelay;
   let server: TestServer;
   let browser: Browser;
 
   before(async function () {
-    // AUTH_DB_TIMEOUT_MS bounds what one request waits on the database in all (src/db/store-budget.ts); an export reads
-    // a page after another for as long as the trail lasts, 80 pages here, each far below the bound, together above it.
-    ({ server, browser } = await consoleDeployment('postgres', { AUTH_DB_TIMEOUT_MS: '500' }));
-    // In steps small enough for the statement timeout that the bound also sets.
+    // AUTH_DB_TIMEOUT_MS bounds what one request waits on the database in all (src/db/store-budget.ts). Through a relay
+    // that holds every answer of the database back, each of the export's 80 pages waits at least 25 ms: together at
+    // least 2 s, twice the bound, on any machine, while each page and every other request stays well within it.
+    database = await scratchPostgres();
+    const postgres = new URL(POSTGRES_URL);
+    relay = await tcpRelay({ host: postgres.hostname, port: Number(postgres.port) }, { answerDelayMs: ANSWER_DELAY_MS });
+    const relayed = new URL(database.env.AUTH_DATABASE_URL as string);
+    relayed.port = String(relay.port);
+    // The server's own scratch database stays unused: this one is reached through the relay.
+    ({ server, browser } = await consoleDeployment('postgres', { AUTH_DATABASE_URL: relayed.toString(), AUTH_DB_TIMEOUT_MS: '1000' }));
+    // In steps, each well within the statement timeout that the bound also sets.
     for (let from = 1; from <= ROWS; from += 2_000) {
       await server.services.dataSource.query(
         `INSERT INTO auth_audit (id, at, action, outcome, details)
@@ -178,7 +190,11 @@ describe('the console: an audit export longer than one request may wait on the d
       );
     }
   });
-  after(() => closeDeployment(server, browser));
+  after(async function () {
+    await closeDeployment(server, browser);
+    await relay?.close();
+    await database?.drop();
+  });
 
   it('gives each page the whole bound, so the download ends with every entry', async function () {
     const page = await browser.newPage();
