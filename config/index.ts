@@ -142,6 +142,9 @@ const schema = z.object({
   AUDIT_RETENTION_DAYS: integer(0, 36_500).default(365),
   // pino log level. `info` includes one access-log line per request; `warn` and above leave them out.
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // How log lines look: `json` (one JSON object per line, for collectors), `pretty` (time, level, message and
+  // key=value fields, for a person), or `auto`: pretty when stdout is a terminal, JSON otherwise.
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   // Port of the Prometheus metrics listener (GET /metrics), apart from the public port so that metrics are not public.
   // Unset: no metrics listener. With AUTH_WORKERS > 1 the primary serves the sum of every worker's metrics.
   AUTH_METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
@@ -215,6 +218,7 @@ export interface Config {
   readonly workers: number;
   readonly shutdownTimeoutSeconds: number;
   readonly logLevel: string;
+  readonly logFormat: 'auto' | 'json' | 'pretty';
   /** Days an audit entry is kept; 0: forever. */
   readonly auditRetentionDays: number;
   /** The Prometheus metrics listener; undefined when AUTH_METRICS_PORT is unset. */
@@ -336,6 +340,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     workers: env.AUTH_WORKERS,
     shutdownTimeoutSeconds: env.AUTH_SHUTDOWN_TIMEOUT,
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     metrics: env.AUTH_METRICS_PORT === undefined ? undefined : Object.freeze({ port: env.AUTH_METRICS_PORT, host: env.AUTH_METRICS_HOST }),
     algorithms: Object.freeze({ accessToken: env.ACCESS_TOKEN_ALG, idToken: env.ID_TOKEN_ALG }),

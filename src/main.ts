@@ -11,10 +11,11 @@ import { listen } from './http/listen.js';
 import { noOtherWorkerAccepts, runClusterPrimary } from './process/cluster.js';
 import { schemaModeFor, type SchemaMode } from './db/data-source.js';
 import { drainable } from './process/drain.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, logFormatFor, type LogFormat, type Logger } from './logger.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
 import { startServices } from './services.js';
 import { shutDownOnSignal } from './process/shutdown.js';
+import { setupBanner } from './setup-banner.js';
 
 function createServer(config: Config, handler: RequestListener): Server {
   if (!config.tls) return createHttpServer(handler);
@@ -24,7 +25,7 @@ function createServer(config: Config, handler: RequestListener): Server {
   );
 }
 
-async function runServer(config: Config, logger: Logger, { schema }: { schema: SchemaMode }): Promise<void> {
+async function runServer(config: Config, logger: Logger, { schema, logFormat }: { schema: SchemaMode; logFormat: LogFormat }): Promise<void> {
   if (config.generatedSecret) {
     // The path only, never the secret: whoever runs the server must know that this file now guards the database.
     logger.info(
@@ -45,7 +46,9 @@ async function runServer(config: Config, logger: Logger, { schema }: { schema: S
   if (await services.firstRun.needed()) {
     // Every start prints a token of its own (each node and worker: any of them accepts any); all go with the first admin.
     const setupToken = await services.firstRun.issueSetupToken();
-    logger.warn({ url: `${config.issuer}/`, setupToken }, 'no admin yet: open the url to create the first one (away from this host, with this setup token)');
+    const url = `${config.issuer}/`;
+    logger.warn({ url, setupToken }, 'no admin yet: open the url to create the first one (away from this host, with this setup token)');
+    if (logFormat === 'pretty') process.stdout.write(setupBanner(url, setupToken));
   }
   const app = await createApp({ services, logger });
   const server = createServer(config, app.callback());
@@ -76,9 +79,10 @@ async function main(): Promise<void> {
     console.error(error.message);
     process.exit(78);
   }
-  const logger = createLogger(config.logLevel);
+  const logFormat = logFormatFor(config.logFormat, process.stdout);
+  const logger = createLogger(config.logLevel, { format: logFormat });
   if (config.workers > 1 && cluster.isPrimary) return runClusterPrimary(config, logger);
-  await runServer(config, logger, { schema: cluster.isPrimary ? schemaModeFor(config.database) : 'require-current' });
+  await runServer(config, logger, { schema: cluster.isPrimary ? schemaModeFor(config.database) : 'require-current', logFormat });
 }
 
 main().catch((error: unknown) => {

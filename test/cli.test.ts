@@ -3,6 +3,7 @@
  * on PostgreSQL; then once as a real subprocess (npx tsx src/cli.ts) to prove the bin wiring.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { loadConfig } from '../config/index.js';
@@ -58,7 +59,7 @@ function cliSuite(
     if (migrateFirst) {
       it('refuses to work on an unmigrated database, then migrate lists what ran, then nothing is left', async () => {
         const early = await cli(env, ['users', 'list']);
-        expect(early.code).to.equal(1);
+        expect(early.code, 'not usable until migrated').to.equal(69);
         expect(early.stderr).to.match(/^error: .*run "chillfi3-auth migrate" first\n$/);
 
         const first = await cliJson<{ database: string; migrations: string[] }>(env, ['migrate']);
@@ -78,8 +79,8 @@ function cliSuite(
       });
     }
 
-    it('adds a user with --password and one with --password-stdin, and both passwords check', async () => {
-      const alice = await cli(env, ['users', 'add', '--username', 'Alice', '--password', 'correct horse', '--admin', '--email', 'alice@example.org']);
+    it('adds users with --password-stdin, and both passwords check', async () => {
+      const alice = await cli(env, ['users', 'add', '--username', 'Alice', '--password-stdin', '--admin', '--email', 'alice@example.org'], 'correct horse\n');
       expect(alice.code, alice.stderr).to.equal(0);
       expect(alice.stdout).to.match(/Created user "Alice" \(id [0-9a-f-]{36}\) as an administrator/);
 
@@ -127,32 +128,61 @@ function cliSuite(
       expect(table.stdout).to.contain('Bob B').and.not.match(/argon2/);
     });
 
-    it('refuses a duplicate username whatever its case', async () => {
-      const run = await cli(env, ['users', 'add', '--username', 'ALICE', '--password', 'another password']);
-      expect(run.code).to.equal(1);
+    it('refuses a duplicate username whatever its case (conflict, 73), in JSON too', async () => {
+      const run = await cli(env, ['users', 'add', '--username', 'ALICE', '--no-password']);
+      expect(run.code).to.equal(73);
       expect(run.stderr).to.equal('error: username "ALICE" is taken (usernames that differ only in case or in look-alike forms are one)\n');
       expect(run.stdout).to.equal('');
+      const json = await cli(env, ['users', 'add', '--username', 'ALICE', '--no-password', '--json']);
+      expect(json.code).to.equal(73);
+      expect(JSON.parse(json.stdout)).to.deep.equal({
+        error: { code: 'conflict', message: 'username "ALICE" is taken (usernames that differ only in case or in look-alike forms are one)' },
+      });
+      expect(json.stderr).to.equal('');
     });
 
-    it('refuses a password shorter than 8 characters, also from stdin', async () => {
-      const run = await cli(env, ['users', 'add', '--username', 'erin', '--password', 'seven77']);
-      expect(run.code).to.equal(1);
+    it('exits 66 when the user or instance named does not exist, with a not_found document under --json', async () => {
+      for (const argv of [['users', 'show', 'nobody'], ['instances', 'show', 'no-such-instance'], ['users', 'disable', 'nobody']]) {
+        const run = await cli(env, argv);
+        expect(run.code, argv.join(' ')).to.equal(66);
+        expect(run.stderr).to.match(/^error: no (user|instance) "no/);
+      }
+      const json = await cli(env, ['--json', 'users', 'show', 'nobody']);
+      expect(json.code).to.equal(66);
+      expect(JSON.parse(json.stdout)).to.deep.equal({ error: { code: 'not_found', message: 'no user "nobody" (give an id or a username)' } });
+      expect(json.stderr).to.equal('');
+    });
+
+    it('refuses a password shorter than 8 characters (invalid input, 65)', async () => {
+      const run = await cli(env, ['users', 'add', '--username', 'erin', '--password-stdin'], 'seven77\n');
+      expect(run.code, run.stderr).to.equal(65);
       expect(run.stderr).to.equal('error: the password must be at least 8 characters long\n');
-      const piped = await cli(env, ['users', 'add', '--username', 'erin', '--password-stdin'], 'short\n');
-      expect(piped.code).to.equal(1);
       const empty = await cli(env, ['users', 'add', '--username', 'erin', '--password-stdin']);
-      expect(empty.code).to.equal(1);
+      expect(empty.code).to.equal(65);
       const list = await cliJson<{ users: UserView[] }>(env, ['users', 'list']);
       expect(list.users.map((user) => user.username)).not.to.include('erin');
     });
 
-    it('wants exactly one password source (usage error)', async () => {
+    it('wants exactly one password source, never a password on the command line (usage error)', async () => {
       const none = await cli(env, ['users', 'add', '--username', 'frank']);
       expect(none.code).to.equal(2);
-      expect(none.stderr).to.contain('give exactly one of --password, --password-stdin, --no-password');
+      expect(none.stderr).to.contain('give exactly one of --password-stdin, --no-password');
       expect(none.stderr).to.contain('Usage: chillfi3-auth users add');
-      const two = await cli(env, ['users', 'add', '--username', 'frank', '--password', 'long enough', '--no-password']);
+      const two = await cli(env, ['users', 'add', '--username', 'frank', '--password-stdin', '--no-password'], 'long enough\n');
       expect(two.code).to.equal(2);
+      for (const argv of [
+        ['users', 'add', '--username', 'frank', '--password', 'long enough'],
+        ['users', 'set-password', 'Alice', '--password', 'long enough'],
+      ]) {
+        const given = await cli(env, argv);
+        expect(given.code, argv.join(' ')).to.equal(2);
+        expect(given.stderr).to.match(/^error: unknown option '--password'\n/);
+      }
+      const help = await cliJson<{ commands: { command: string; options: { flags: string }[] }[] }>(env, ['help']);
+      const flags = help.commands.flatMap((entry) => entry.options.map((option) => option.flags));
+      expect(flags.filter((flag) => /^--password\b(?!-)/.test(flag))).to.deep.equal([]);
+      const list = await cliJson<{ users: UserView[] }>(env, ['users', 'list']);
+      expect(list.users.map((user) => user.username)).not.to.include('frank');
     });
 
     let clientId: string;
@@ -223,20 +253,20 @@ function cliSuite(
 
     it('refuses a bad redirect URI and an unknown grant type', async () => {
       const bad = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'not a url']);
-      expect(bad.code).to.equal(1);
+      expect(bad.code).to.equal(65);
       expect(bad.stderr).to.equal('error: redirect URI "not a url" is not an absolute URL\n');
       const fragment = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'https://x.example/cb#frag']);
-      expect(fragment.code).to.equal(1);
+      expect(fragment.code).to.equal(65);
       const grant = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'https://x.example/cb', '--grant-types', 'password']);
-      expect(grant.code).to.equal(1);
+      expect(grant.code).to.equal(65);
       expect(grant.stderr).to.contain('unsupported grant type "password"');
       for (const entry of ['10.0.0.0/40', '10.0.0.0/', '10.0.0.0/8/99']) {
         const cidr = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'https://x.example/cb', '--ip-allow', entry]);
-        expect(cidr.code, entry).to.equal(1);
+        expect(cidr.code, entry).to.equal(65);
         expect(cidr.stderr).to.equal(`error: "${entry}" is not an IP address or address/prefix (for example 10.0.0.0/8 or fd00::/8)\n`);
       }
       const limit = await cli(env, ['instances', 'add', '--name', 'Bad', '--redirect-uri', 'https://x.example/cb', '--rate-limit', 'lots']);
-      expect(limit.code).to.equal(1);
+      expect(limit.code).to.equal(65);
       const list = await cliJson<{ instances: InstanceView[] }>(env, ['instances', 'list']);
       expect(list.instances).to.have.length(2);
     });
@@ -305,6 +335,46 @@ describe('chillfi3-auth CLI usage and configuration', () => {
     expect(run.code).to.equal(78);
     expect(run.stderr).to.match(/^error: invalid configuration:\n {2}AUTH_PORT: /);
     expect(run.stderr).not.to.match(/\bat .*\.ts:\d+/);
+     const json = await cli({ AUTH_PORT: 'abc' }, ['users', 'list', '--json']);
+    expect(json.code).to.equal(78);
+    const { error } = JSON.parse(json.stdout) as { error: { code: string; message: string } };
+    expect(error.code).to.equal('invalid_configuration');
+    expect(error.message).to.match(/^invalid configuration:\n {2}AUTH_PORT: /);
+  });
+
+  it('prints its version from package.json on --version and -V, as JSON with --json', async () => {
+    const { version } = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { version: string };
+    for (const argv of [['--version'], ['-V']]) {
+      const run = await cli({ AUTH_PORT: 'not read' }, argv);
+      expect(run).to.deep.equal({ code: 0, stdout: `chillfi3-auth ${version}\n`, stderr: '' });
+    }
+    const json = await cli({}, ['--version', '--json']);
+    expect(json.code).to.equal(0);
+    expect(JSON.parse(json.stdout)).to.deep.equal({ version });
+  });
+
+  it('answers usage errors under --json with an error document on stdout and nothing on stderr (exit 2)', async () => {
+    for (const argv of [['users', 'list', '--verbose', '--json'], ['--json', 'frobnicate'], ['users', '--json'], ['--json', 'help', 'nope']]) {
+      const run = await cli({}, argv);
+      expect(run.code, argv.join(' ')).to.equal(2);
+      expect(run.stderr, argv.join(' ')).to.equal('');
+      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+      expect(error.code).to.equal('usage');
+      expect(error.message).to.be.a('string').and.not.match(/^error: /);
+    }
+    const option = JSON.parse((await cli({}, ['users', 'list', '--verbose', '--json'])).stdout) as { error: { message: string } };
+    expect(option.error.message).to.equal("unknown option '--verbose'");
+  });
+
+  it('exits 75 (try again) when the database does not answer, with a temporarily_unavailable document under --json', async () => {
+    const env = { AUTH_DATABASE_URL: 'postgres://127.0.0.1:9/none', AUTH_SECRET_KEY: 's'.repeat(40) };
+    const run = await cli(env, ['users', 'list']);
+    expect(run.code).to.equal(75);
+    expect(run.stderr).to.match(/^error: .*ECONNREFUSED/);
+    expect(run.stderr, 'an outage is not a bug: no stack').not.to.match(/\n\s+at /);
+    const json = await cli(env, ['users', 'list', '--json']);
+    expect(json.code).to.equal(75);
+    expect((JSON.parse(json.stdout) as { error: { code: string } }).error.code).to.equal('temporarily_unavailable');
   });
 
   it('exits 78 on PostgreSQL without AUTH_SECRET_KEY, saying how to make one', async () => {
@@ -326,13 +396,15 @@ describe('chillfi3-auth CLI usage and configuration', () => {
       await database?.drop();
     });
 
-    function spawnCli(argv: string[], input = '') {
+    function spawnCli(argv: string[], input = '', nodeFlags: string[] = []) {
       const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', ...FAST_ARGON2, ...database.env };
       for (const key of ['AUTH_DATABASE_URL', 'AUTH_DB_HOST', 'AUTH_REDIS_URL']) delete env[key];
-      return spawnSync('npx', ['tsx', 'src/cli.ts', ...argv], { cwd: ROOT, env, input, encoding: 'utf8', timeout: 60_000 });
+      return spawnSync('npx', ['tsx', ...nodeFlags, 'src/cli.ts', ...argv], { cwd: ROOT, env, input, encoding: 'utf8', timeout: 60_000 });
     }
 
-    it('reads the password from a real stdin and lists users as JSON', () => {
+    it('reads the password from a real stdin and lists users as JSON', function () {
+      // Three processes, each compiling the CLI with tsx: slow on a busy machine.
+      this.timeout(120_000);
       const added = spawnCli(['users', 'add', '--username', 'piped', '--password-stdin'], 'from a real pipe\n');
       expect(added.status, added.stderr).to.equal(0);
       const listed = spawnCli(['users', 'list', '--json']);
@@ -341,6 +413,20 @@ describe('chillfi3-auth CLI usage and configuration', () => {
       expect(users.map((user) => user.username)).to.deep.equal(['piped']);
       const usage = spawnCli(['nope']);
       expect(usage.status).to.equal(2);
+    });
+
+    it('prints help and its version without a runtime warning, which commands that start the services still print', function () {
+      this.timeout(240_000);
+      // A Node.js that is not an LTS release (a "Current" one): oidc-provider warns on loading there.
+      const notLts = ['--import', 'data:text/javascript,Object.defineProperty(process,"release",{value:{...process.release,lts:undefined}})'];
+      for (const argv of [['--help'], ['--version'], ['users', 'list']]) {
+        const run = spawnCli(argv, '', notLts);
+        expect(run.status, run.stderr).to.equal(0);
+        expect(run.stderr, argv.join(' ')).to.equal('');
+      }
+      const added = spawnCli(['users', 'add', '--username', 'on-current-node', '--no-password'], '', notLts);
+      expect(added.status, added.stderr).to.equal(0);
+      expect(added.stderr, 'a real warning is not hidden').to.contain('oidc-provider WARNING: Unsupported runtime');
     });
   });
 });

@@ -88,6 +88,37 @@ describe('main: starting and stopping the server', function () {
     expect(code).to.equal(0);
   });
 
+  it('logs JSON lines to a pipe, and readable lines with a first-run banner under LOG_FORMAT=pretty', async function () {
+    // Two starts of the server from source.
+    this.timeout(120_000);
+    async function startAndStop(env: Record<string, string>): Promise<string> {
+      const port = await freePort();
+      const child = startMain({ AUTH_DATA_DIR: dataDir, AUTH_PORT: String(port), AUTH_HOST: '127.0.0.1', ...env });
+      const read = output(child);
+      try {
+        await waitForLog(read, /chillfi3-auth listening/, child);
+      } finally {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      return read();
+    }
+    const json = await startAndStop({});
+    const records = json.trim().split('\n').map((line) => JSON.parse(line) as { msg: string; setupToken?: string; url?: string });
+    const noAdmin = records.find((record) => record.msg.startsWith('no admin yet'));
+    expect(noAdmin?.setupToken).to.be.a('string');
+    expect(json, 'no banner among the JSON lines').not.to.contain('=====');
+
+    const pretty = await startAndStop({ LOG_FORMAT: 'pretty' });
+    expect(pretty).not.to.match(/^\{/m);
+    const line = /^\d\d:\d\d:\d\d\.\d{3} WARN {2}no admin yet: .* url=(\S+) setupToken=(\S+)$/m.exec(pretty);
+    expect(line, pretty).not.to.equal(null);
+    const [, url, setupToken] = line!;
+    expect(pretty).to.contain(`No admin yet. To create the first one, open:\n    ${url}\n`);
+    expect(pretty).to.contain(`the page asks for this setup token (good until an admin exists):\n    ${setupToken}\n`);
+    expect(pretty).to.match(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}chillfi3-auth listening issuer=/m);
+  });
+
   it('serves HTTPS with TLS 1.3 only when given a certificate', async function () {
     const cert = join(dataDir, 'cert.pem');
     const key = join(dataDir, 'key.pem');

@@ -4,7 +4,8 @@ import { loadConfig, type Config } from '../../config/index.js';
 import type { Actor } from '../admin/account-operations.js';
 import { schemaModeFor } from '../db/data-source.js';
 import { createLogger } from '../logger.js';
-import { servicesOn, type Services } from '../services.js';
+import type { Logger } from '../logger.js';
+import type { Services } from '../services.js';
 import { openStores, type Stores } from '../stores.js';
 import { serverConfig } from './server-issuer.js';
 
@@ -16,13 +17,23 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * Starts the server's services on open stores (servicesOn in src/services.ts). Given by the caller rather than
+ * imported here: the services load oidc-provider, which warns on loading under a Node.js that is not an LTS release,
+ * so the bin imports them only when a command starts them (src/cli.ts) and help and --version print no such warning.
+ */
+export type ServicesStarter = (stores: Stores, logger: Logger) => Promise<Services>;
+
 /** Who the audit trail records for what a shell does. */
 export const OPERATOR: Actor = { accountId: null, via: 'cli' };
 
 export class CliContext {
   #config: Config | undefined;
 
-  constructor(readonly io: CliIo) {}
+  constructor(
+    readonly io: CliIo,
+    private readonly startServices: ServicesStarter,
+  ) {}
 
   /** The configuration from io.env, loaded on first use (a bad one throws ConfigError: exit 78). */
   config(): Config {
@@ -49,7 +60,7 @@ export class CliContext {
    */
   async withServices<T>(work: (services: Services) => Promise<T>): Promise<T> {
     const stores = await this.#openStores();
-    const services = await servicesOn(stores, createLogger('silent')).catch(async (error: unknown) => {
+    const services = await this.startServices(stores, createLogger('silent')).catch(async (error: unknown) => {
       await stores.close();
       throw error;
     });

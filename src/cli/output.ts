@@ -1,15 +1,9 @@
 // How a run shows its result: a command returns an Output, printed as one JSON document with --json and as lines
-// otherwise; whatever a run throws becomes `error: <message>` on stderr and an exit code, chosen here once:
-// 0 ok, 1 a refused operation (AppError) or a failure, 2 a usage error, 78 a bad configuration (EX_CONFIG).
+// otherwise; whatever a run throws becomes `error: <message>` on stderr (with --json, an error document on stdout)
+// and the exit code of its kind (src/cli/exit-codes.ts).
 import { CommanderError, type Command } from 'commander';
-import { ConfigError } from '../../config/index.js';
-import { AppError } from '../errors.js';
 import type { CliIo } from './context.js';
-
-export const EXIT_OK = 0;
-const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
-const EXIT_CONFIG = 78;
+import { EXIT_OK, EXIT_USAGE, failureOf } from './exit-codes.js';
 
 /** What a command prints: `json` with --json, otherwise `lines`; `warnings` on stderr either way. */
 export interface Output {
@@ -37,29 +31,27 @@ export function usageError(command: Command, message: string): never {
   return command.error(`error: ${message}`, { exitCode: EXIT_USAGE });
 }
 
-/** The exit code for what a run threw, after printing it the way its kind deserves. */
-export function exitCodeFor(error: unknown, io: CliIo): number {
-  // Commander has printed its errors (with the usage after them) and the help it was asked for: only the code is left.
-  if (error instanceof CommanderError) return error.exitCode === EXIT_OK ? EXIT_OK : EXIT_USAGE;
-  if (error instanceof ConfigError) {
-    io.stderr.write(`error: ${error.message}\n`);
-    return EXIT_CONFIG;
+/**
+ * Prints what a run threw and resolves to its exit code (src/cli/exit-codes.ts says which). With --json, stdout holds
+ * one document whatever happens: the result, or {"error": {"code", "message"}}.
+ */
+export function reportFailure(error: unknown, io: CliIo, json: boolean): number {
+  const failure = failureOf(error);
+  if (failure.exitCode === EXIT_OK) return EXIT_OK;
+  if (json) {
+    io.stdout.write(`${JSON.stringify({ error: { code: failure.code, message: failure.message } }, null, 2)}\n`);
+  } else if (!(error instanceof CommanderError)) {
+    // Commander has printed its own errors, with the usage after them.
+    const stack = failure.unexpected && error instanceof Error ? `\n${error.stack ?? ''}` : '';
+    io.stderr.write(`error: ${failure.message}${stack}\n`);
   }
-  if (error instanceof AppError) {
-    io.stderr.write(`error: ${error.message}\n`);
-    return EXIT_FAILURE;
-  }
-  // Operational failures (database unreachable, bad credentials, unwritable folder) carry a code: no stack for them.
-  const code = (error as { code?: unknown } | null)?.code;
-  const stack = typeof code === 'string' || !(error instanceof Error) ? '' : `\n${error.stack ?? ''}`;
-  io.stderr.write(`error: ${describe(error)}${stack}\n`);
-  return EXIT_FAILURE;
+  return failure.exitCode;
 }
 
-function describe(error: unknown): string {
-  if (error instanceof AggregateError && !error.message) return error.errors.map(describe).join('; ');
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
+/** Whether a command line asks for --json: known before commander has parsed it, so that usage errors answer too. */
+export function jsonRequested(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 /** Rows under headers, in columns two spaces apart. */

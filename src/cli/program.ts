@@ -1,14 +1,18 @@
 // The `chillfi3-auth` command line: the program (commander) with every command group on it, and runCli, which runs
 // one command line on given streams and resolves to the exit code (src/cli/output.ts says which).
-import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { projectRoot } from '../project-root.js';
 import { addAccessCommand } from './access.js';
 import { addAuditCommand } from './audit.js';
-import { CliContext, type CliIo } from './context.js';
+import { CliContext, type CliIo, type ServicesStarter } from './context.js';
 import { addImportCommand } from './import.js';
 import { addInstancesCommand } from './instances.js';
 import { addKeysCommand } from './keys.js';
 import { addMigrateCommand } from './migrate.js';
-import { EXIT_OK, exitCodeFor, usageError, wantsJson } from './output.js';
+import { EXIT_OK } from './exit-codes.js';
+import { jsonRequested, reportFailure, usageError, wantsJson } from './output.js';
 import { addSecretsCommand } from './secrets.js';
 import { addSessionsCommand } from './sessions.js';
 import { addUsersCommand } from './users.js';
@@ -24,30 +28,39 @@ Configuration comes from the same environment as the server:
   AUTH_ISSUER                     the URL instances use; unset, the one the
                                   server recorded at its last start (set, it
                                   must be that one)
-Exit codes: 0 ok, 1 refused or failed, 2 usage error, 78 invalid configuration.`;
+Exit codes: 0 done, 1 failed otherwise, 2 usage error, 65 invalid input,
+  66 not found, 69 database not usable (run "migrate"), 73 conflict (exists
+  already, last admin), 75 a store is unavailable (try again), 78 invalid
+  configuration. With --json, errors are a JSON document on stdout too:
+  {"error": {"code": "...", "message": "..."}}.`;
+
+const { version } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string };
 
 /** Runs one command line; resolves to the exit code. Never throws for expected errors. */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], io: CliIo, startServices: ServicesStarter): Promise<number> {
+  const json = jsonRequested(argv);
   try {
-    await buildProgram(io).parseAsync(argv, { from: 'user' });
+    await buildProgram(new CliContext(io, startServices), json).parseAsync(argv, { from: 'user' });
     return EXIT_OK;
   } catch (error) {
-    return exitCodeFor(error, io);
+    return reportFailure(error, io, json);
   }
 }
 
 /** A fresh program per run: commander keeps the parsed values on the commands. */
-function buildProgram(io: CliIo): Command {
-  const context = new CliContext(io);
+function buildProgram(context: CliContext, json: boolean): Command {
+  const { io } = context;
   // Set before the commands are added: commands inherit these from their parent when created.
   const program = new Command('chillfi3-auth')
     .usage('<command> [options]')
-    .option('--json', 'print one JSON document on stdout instead of lines')
+    .option('--json', 'print one JSON document on stdout instead of lines (an error too)')
+    .option('-V, --version', 'print the version')
     // Replaced by the `help` command below, which also answers --json.
     .helpCommand(false)
     // Commander throws instead of exiting the process: runCli turns what it throws into the exit code.
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    // With --json, the error document replaces commander's text (reportFailure prints it).
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => (json ? undefined : io.stderr.write(text)) })
     .configureHelp({
       showGlobalOptions: true,
       // Every command on one page, named as it is typed ("users add"), rather than only the groups.
@@ -55,6 +68,11 @@ function buildProgram(io: CliIo): Command {
       subcommandTerm: (command) => `${commandPath(command)} ${command.usage()}`,
     })
     .showHelpAfterError();
+  // Answered as soon as it is parsed, before any command runs; with --json as a document.
+  program.on('option:version', () => {
+    io.stdout.write(json ? `${JSON.stringify({ version })}\n` : `${program.name()} ${version}\n`);
+    throw new CommanderError(EXIT_OK, 'commander.version', version);
+  });
   addMigrateCommand(program, context);
   addUsersCommand(program, context);
   addInstancesCommand(program, context);

@@ -3,15 +3,15 @@ import type { Command } from 'commander';
 import type { Account } from '../accounts/account-entity.js';
 import { type AccountStore, LastAdmin, type LastAdminRule } from '../accounts/account-store.js';
 import type { AccountOperations, PasswordLinkView } from '../admin/account-operations.js';
-import { type CliContext, type CliIo, OPERATOR } from './context.js';
+import { type CliContext, OPERATOR } from './context.js';
 import { accountNamed } from './lookups.js';
 import { printed, table, usageError, yesNo, type Output } from './output.js';
 
-const PASSWORD_FLAGS = ['password', 'password-stdin', 'no-password'];
+// Passwords never come from the command line, where process listings and shell history show them: from stdin only.
 interface AddUserOptions {
   username: string;
-  /** The --password value, or false for --no-password. */
-  password?: string | false;
+  /** False for --no-password. */
+  password: boolean;
   passwordStdin?: boolean;
   admin?: boolean;
   displayName?: string;
@@ -25,21 +25,19 @@ export function addUsersCommand(program: Command, context: CliContext): void {
     .command('add')
     .summary('Create an account.')
     .description(
-      'Create an account. Give exactly one of --password, --password-stdin, --no-password; passwords need at least ' +
+      'Create an account. Give exactly one of --password-stdin, --no-password; passwords need at least ' +
         'PASSWORD_MIN_LENGTH characters (8 by default). Without a password it prints a set-password link, once.',
     )
     .requiredOption('--username <name>', 'the sign-in name: letters, digits and . _ - @; unique whatever its case or look-alike forms')
-    .option('--password <password>', 'the password (it shows in process listings and shell history: prefer --password-stdin)')
     .option('--password-stdin', 'read the password from the first line of stdin')
     .option('--no-password', 'no password: the account cannot sign in until a password is set for it')
     .option('--admin', 'make the account an administrator of the auth server')
     .option('--display-name <name>', 'the name shown to people')
     .option('--email <address>', 'the e-mail address');
-  const passwordFlags = flagsGiven(add, PASSWORD_FLAGS);
   add.action(
     printed(context.io, async (options: AddUserOptions) => {
-      if (passwordFlags.length !== 1) usageError(add, 'give exactly one of --password, --password-stdin, --no-password');
-      return addUser(context, options, await passwordFrom(options, context.io));
+      if ((options.passwordStdin === true) === (options.password === false)) usageError(add, 'give exactly one of --password-stdin, --no-password');
+      return addUser(context, options, options.passwordStdin === true ? await readFirstLine(context.io.stdin) : null);
     }),
   );
 
@@ -51,16 +49,13 @@ export function addUsersCommand(program: Command, context: CliContext): void {
 
   const setPassword = users
     .command('set-password')
-    .description('Set the password of an account (one of --password, --password-stdin): it is unlocked and signed out everywhere.')
+    .description('Set the password of an account, read from stdin: it is unlocked and signed out everywhere.')
     .argument('<user>', 'id or username')
-    .option('--password <password>', 'the password (prefer --password-stdin)')
-    .option('--password-stdin', 'read the password from the first line of stdin');
+    .option('--password-stdin', 'read the password from the first line of stdin (required)');
   setPassword.action(
-    printed(context.io, async (user: string, options: { password?: string; passwordStdin?: boolean }) => {
-      if ((options.password === undefined) === (options.passwordStdin === undefined)) {
-        usageError(setPassword, 'give exactly one of --password, --password-stdin');
-      }
-      const password = options.passwordStdin ? await readFirstLine(context.io.stdin) : (options.password as string);
+    printed(context.io, async (user: string, options: { passwordStdin?: boolean }) => {
+      if (options.passwordStdin !== true) usageError(setPassword, 'give --password-stdin and the password on stdin');
+      const password = await readFirstLine(context.io.stdin);
       return context.withServices(async ({ accounts, accountOperations }) => {
         const account = await accounts.get((await accountNamed(accounts, user)).id);
         await accountOperations.setPassword(account.id, password, OPERATOR);
@@ -228,22 +223,6 @@ async function listUsers(context: CliContext, search: string | undefined): Promi
           );
     return { json: { users }, lines };
   });
-}
-
-/**
- * The flags of `names` given on the command line, filled in as it is parsed. Commander folds --no-password into the
- * value of --password (the last one wins), so the flags are counted as they come to refuse two password sources.
- */
-function flagsGiven(command: Command, names: string[]): string[] {
-  const given: string[] = [];
-  for (const name of names) command.on(`option:${name}`, () => given.push(`--${name}`));
-  return given;
-}
-
-/** The password from --password or --password-stdin, null for --no-password. */
-async function passwordFrom(options: AddUserOptions, io: CliIo): Promise<string | null> {
-  if (options.password === false) return null;
-  return options.passwordStdin === true ? readFirstLine(io.stdin) : (options.password ?? '');
 }
 
 /** The first line of a stream, without its line ending. Stops reading at the first newline. */

@@ -2,10 +2,9 @@
 // Templates run in EJS strict mode (no `with`), read their data as `locals.x`, and escape every interpolation
 // (<%= %>); the one raw insertion is the logout page's `form`, HTML built by oidc-provider itself.
 
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import ejs from 'ejs';
+import { projectRoot } from '../project-root.js';
 
 export type ViewName = 'login' | 'consent' | 'logout' | 'logged-out' | 'error' | 'set-password';
 
@@ -45,19 +44,6 @@ const defaultTitles: Record<ViewName, string> = {
   error: 'Something went wrong',
   'set-password': 'Set your password',
 };
-
-/** The project root: the nearest folder above this module holding package.json (works from src/ and dist/src/). */
-function findProjectRoot(start: string): string {
-  let dir = start;
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`views: no package.json above ${start}`);
-    dir = parent;
-  }
-}
-
-const projectRoot = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
 
 /** Absolute path of the views folder. */
 export const viewsDir = join(projectRoot, 'views');

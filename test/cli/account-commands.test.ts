@@ -58,7 +58,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       const both = await run('users', 'set-password', 'shell-password', '--password', 'x', '--password-stdin');
       expect(both.code).to.equal(2);
       const short = await cli(server.env, ['users', 'set-password', 'shell-password', '--password-stdin'], 'short\n');
-      expect(short.code).to.equal(1);
+      expect(short.code).to.equal(65);
       expect(short.stderr).to.contain('at least 8 characters');
       expect((await cli(server.env, ['users', 'set-password', 'shell-password', '--password-stdin'], `${NEW_PASSWORD}\n`)).code).to.equal(0);
       expect(await signIn(client, 'shell-password', NEW_PASSWORD)).to.equal('signed-in');
@@ -86,7 +86,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       const account = await addAccount(server, 'shell-deleted');
       expect((await run('users', 'delete', 'shell-deleted')).stdout).to.equal(`Deleted "shell-deleted" (id ${account.id}).\n`);
       const again = await run('users', 'delete', 'shell-deleted');
-      expect(again.code).to.equal(1);
+      expect(again.code).to.equal(66);
       expect(again.stderr).to.equal('error: no user "shell-deleted" (give an id or a username)\n');
     });
 
@@ -94,7 +94,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       const account = await addAccount(server, 'shell-access');
       const { instance, client } = await addInstance(server);
       expect((await run('instances', 'set-policy', instance.clientId, 'invite')).stdout).to.contain('is invite now');
-      expect((await run('instances', 'set-policy', instance.clientId, 'closed')).code).to.equal(1);
+      expect((await run('instances', 'set-policy', instance.clientId, 'closed')).code).to.equal(65);
       const refused = await codeFlow(client, { username: 'shell-access' }).then(
         () => 'signed-in',
         (error: { error?: string }) => error.error,
@@ -116,7 +116,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
 
       expect((await run('access', 'revoke', 'shell-access', instance.clientId)).code).to.equal(0);
       expect((await json<{ access: unknown[] }>('access', 'list', '--user', 'shell-access')).access).to.deep.equal([]);
-      expect((await run('access', 'grant', 'shell-access', instance.clientId, '--local-id', 'seven')).code).to.equal(1);
+      expect((await run('access', 'grant', 'shell-access', instance.clientId, '--local-id', 'seven')).code).to.equal(65);
     });
 
     it('registers an instance whose own tokens may read its users (users:read), and only with client_credentials', async function () {
@@ -130,7 +130,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       const token = await oidc.clientCredentialsGrant(client, { scope: 'users:read' });
       expect(token.scope).to.equal('users:read');
       const refused = await run('instances', 'add', '--name', 'No', '--redirect-uri', 'http://127.0.0.1:9/cb', '--scopes', 'users:read');
-      expect(refused.code).to.equal(1);
+      expect(refused.code).to.equal(65);
       expect(refused.stderr).to.contain('client_credentials');
     });
 
@@ -142,7 +142,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       const { sessions } = await json<{ sessions: { uid: string }[] }>('sessions', 'list', 'shell-sessions');
       expect(sessions).to.have.length(2);
       expect((await run('sessions', 'end', 'shell-sessions')).code).to.equal(2);
-      expect((await run('sessions', 'end', 'shell-sessions', '--session', 'nope')).code).to.equal(1);
+      expect((await run('sessions', 'end', 'shell-sessions', '--session', 'nope')).code).to.equal(66);
       expect((await run('sessions', 'end', 'shell-sessions', '--session', sessions[0]?.uid as string)).code).to.equal(0);
       expect(await server.services.accountSessions.list(account.id)).to.have.length(1);
       const ended = await json<{ ended: { sessions: number } }>('sessions', 'end', 'shell-sessions', '--all');
@@ -154,11 +154,11 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
     });
     it('adds a user only under the username rule and one per key, and finds them by any spelling of it', async function () {
       const markup = await run('users', 'add', '--username', '<script>alert(1)</script>', '--no-password');
-      expect([markup.code, markup.stderr]).to.deep.equal([1, 'error: username may only hold letters, digits and . _ - @, and must start with a letter or a digit\n']);
+      expect([markup.code, markup.stderr]).to.deep.equal([65, 'error: username may only hold letters, digits and . _ - @, and must start with a letter or a digit\n']);
       expect((await run('users', 'add', '--username', 'shell-alice', '--no-password')).code).to.equal(0);
       const lookAlike = await run('users', 'add', '--username', 'ＳＨＥＬＬ-ａｌｉｃｅ', '--no-password');
       expect([lookAlike.code, lookAlike.stderr]).to.deep.equal([
-        1,
+        73,
         'error: username "ＳＨＥＬＬ-ａｌｉｃｅ" is taken (usernames that differ only in case or in look-alike forms are one)\n',
       ]);
       const shown = await json<{ user: { username: string } }>('users', 'show', 'Ｓhell-Alice');

@@ -79,12 +79,12 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect((await server.services.audit.query({ accountId: 'pruned' })).events).to.deep.equal([]);
     });
 
-    it('answers bad options with a usage error (exit 2) and a bad cursor with exit 1', async function () {
+    it('answers bad options with a usage error (exit 2) and a bad cursor as invalid input (65)', async function () {
       for (const argv of [['--since', 'yesterday'], ['--limit', '0'], ['--outcome', 'maybe'], ['prune', '--days', '-1']]) {
         expect((await run('audit', ...argv)).code, argv.join(' ')).to.equal(2);
       }
       const cursor = await run('audit', '--cursor', 'bogus');
-      expect(cursor.code).to.equal(1);
+      expect(cursor.code).to.equal(65);
       expect(cursor.stderr).to.equal('error: the cursor is not one a page of the audit trail returned\n');
     });
   });

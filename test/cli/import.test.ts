@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { decodeJwt } from 'jose';
 import { runCli } from '../../src/cli/program.js';
+import { servicesOn } from '../../src/services.js';
 import { bcryptOf, manyUsers, scratchChillFi3, type ChillFi3Database } from '../import/chillfi3-database.js';
 import { cli, cliJson, FAST_ARGON2 } from '../support/cli.js';
 import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
@@ -226,7 +227,7 @@ for (const backend of BACKENDS) {
         stderr: Object.assign({ write: (text: string) => (stderr += text) }, { isTTY: true }),
         stdin: Readable.from([]),
         env: { NODE_ENV: 'test', ...FAST_ARGON2, ...server.env },
-      });
+      }, servicesOn);
       expect(code, stderr).to.equal(0);
       expect(stderr).to.contain('] 8/8 rows\n');
       expect(stdout.split('\n').filter((line) => line.startsWith('  bad'))).to.deep.equal([
@@ -251,9 +252,9 @@ for (const backend of BACKENDS) {
       expect((await run('import', 'chillfi3', '--instance', instanceA.instance.id, '--mysql', tableA.url, '--json-file', 'x.json')).code).to.equal(2);
       expect((await run('import', 'chillfi3', '--instance', instanceA.instance.id, '--mysql', tableA.url, '--match', 'email')).code).to.equal(2);
       const unknown = await run('import', 'chillfi3', '--instance', 'nope', '--mysql', tableA.url, '--dry-run');
-      expect([unknown.code, unknown.stderr]).to.deep.equal([1, 'error: no instance "nope" (give an id or a client id)\n']);
+      expect([unknown.code, unknown.stderr]).to.deep.equal([66, 'error: no instance "nope" (give an id or a client id)\n']);
       const notJson = await run('import', 'chillfi3', '--instance', instanceA.instance.id, '--json-file', writeFile('bad.json', '{'));
-      expect(notJson.code).to.equal(1);
+      expect(notJson.code).to.equal(65);
       expect(notJson.stderr).to.match(/is not JSON/);
     });
   });

@@ -59,8 +59,8 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       const cleared = await json<{ instance: InstanceView }>('instances', 'update', id, '--no-rate-limit', '--no-ip-allow');
       expect(cleared.instance).to.include({ rateLimit: null });
       expect(cleared.instance.ipAllowlist).to.deep.equal([]);
-      expect((await run('instances', 'update', id)).code).to.equal(1);
-      expect((await run('instances', 'update', id, '--grant-types', 'password')).code).to.equal(1);
+      expect((await run('instances', 'update', id)).code).to.equal(65);
+      expect((await run('instances', 'update', id, '--grant-types', 'password')).code).to.equal(65);
 
       const rotated = await json<{ clientSecret: string; previousSecretExpiresAt: string }>('instances', 'rotate-secret', clientId);
       expect(new Date(rotated.previousSecretExpiresAt).getTime()).to.be.closeTo(Date.now() + 3600_000, 60_000);
@@ -80,7 +80,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect(deleted).to.deep.equal({ deleted: id, sessions: 1, grants: 1 });
       const { provider } = server.services;
       expect(await provider.RefreshToken.find(signIn.tokens.refresh_token as string)).to.equal(undefined);
-      expect((await run('instances', 'show', id)).code).to.equal(1);
+      expect((await run('instances', 'show', id)).code).to.equal(66);
       const [entry] = (await server.services.audit.query({ instanceId: id, actions: ['instance.*'] })).events;
       expect(entry).to.include({ action: 'instance.deleted' });
       expect(entry?.details).to.include({ via: 'cli', sessions: 1, grants: 1 });
@@ -98,7 +98,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         execute: [oidc.allowInsecureRequests],
       });
       expect((await oidc.clientCredentialsGrant(client)).access_token).to.be.a('string');
-      expect((await run('instances', 'rotate-secret', added.instance.id)).code).to.equal(1);
+      expect((await run('instances', 'rotate-secret', added.instance.id)).code).to.equal(65);
     });
   });
 }

@@ -118,6 +118,12 @@ describe('config', function () {
     }
   });
 
+  it('takes LOG_FORMAT json, pretty or auto (the default), and refuses anything else', function () {
+    expect(loadConfig({ AUTH_DATA_DIR: dataDir }).logFormat).to.equal('auto');
+    for (const format of ['json', 'pretty', 'auto']) expect(loadConfig({ AUTH_DATA_DIR: dataDir, LOG_FORMAT: format }).logFormat).to.equal(format);
+    expect(() => loadConfig({ AUTH_DATA_DIR: dataDir, LOG_FORMAT: 'text' })).to.throw(ConfigError, /LOG_FORMAT/);
+  });
+
   it('builds a PostgreSQL URL from the plan\'s split settings', function () {
     const config = loadConfig({ AUTH_DB_HOST: 'db.internal', AUTH_DB_NAME: 'auth', AUTH_DB_USER: 'chill', AUTH_DB_PASSWORD: 'p@ss', ...SECRET });
     expect(config.database).to.deep.equal({ type: 'postgres', url: 'postgres://chill:p%40ss@db.internal:5432/auth' });

@@ -83,12 +83,12 @@ for (const backend of BACKENDS) {
       expect(first.code, first.stderr).to.equal(0);
       const holder = (await namedLike('Garage'))[0]!;
       const again = await cli(server.env, ['instances', 'add', '--name', 'garage ', '--redirect-uri', REDIRECT_URI]);
-      expect(again.code).to.equal(1);
+      expect(again.code).to.equal(73);
       expect(again.stderr).to.equal(`error: an instance named "Garage" exists already (client id ${holder.clientId}): pick another name\n`);
       const other = await cli(server.env, ['instances', 'add', '--name', 'Shed', '--redirect-uri', REDIRECT_URI, '--json']);
       const shed = (JSON.parse(other.stdout) as { instance: { id: string } }).instance;
       const rename = await cli(server.env, ['instances', 'update', shed.id, '--name', 'GARAGE']);
-      expect(rename.code).to.equal(1);
+      expect(rename.code).to.equal(73);
       expect(rename.stderr).to.contain('an instance named "Garage" exists already');
       expect(await namedLike('Garage')).to.have.length(1);
     });

@@ -156,15 +156,15 @@ describe('keys commands', function () {
 
     // Thumbprints are base64url: one may begin with "-", and is still a kid, not an option.
     const dashed = await cli(server.env, ['keys', 'retire', '-not-a-kid']);
-    expect([dashed.code, dashed.stderr]).to.deep.equal([1, 'error: no signing key -not-a-kid\n']);
+    expect([dashed.code, dashed.stderr]).to.deep.equal([66, 'error: no signing key -not-a-kid\n']);
 
     const lonely = await cli(server.env, ['keys', 'retire', es256.kid]);
-    expect(lonely.code).to.equal(1);
+    expect(lonely.code).to.equal(73);
     expect(lonely.stderr).to.match(/keys rotate/);
 
     const { staged } = await cliJson<{ staged: { kid: string; alg: string }[] }>(server.env, ['keys', 'rotate']);
     expect(staged.map((key) => key.alg).sort()).to.deep.equal(['ES256', 'RS256']);
-    expect((await cli(server.env, ['keys', 'rotate', '--alg', 'ES256'])).code, 'one staged key per algorithm').to.equal(1);
+    expect((await cli(server.env, ['keys', 'rotate', '--alg', 'ES256'])).code, 'one staged key per algorithm: a conflict').to.equal(73);
 
     const retired = await cliJson<{ activated: string }>(server.env, ['keys', 'retire', es256.kid]);
     expect(retired.activated).to.equal(staged.find((key) => key.alg === 'ES256')!.kid);

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { runCli } from '../../src/cli/program.js';
+import { servicesOn } from '../../src/services.js';
 
 /** Cheap argon2 for tests (the config's minimum memory). */
 export const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '8192', ARGON2_TIME_COST: '1' };
@@ -20,7 +21,7 @@ export async function cli(env: Record<string, string>, argv: string[], stdin = '
     stderr: { write: (text: string) => (stderr += text) },
     stdin: Readable.from([Buffer.from(stdin)]),
     env: { NODE_ENV: 'test', ...FAST_ARGON2, ...env },
-  });
+  }, servicesOn);
   return { code, stdout, stderr };
 }
 
