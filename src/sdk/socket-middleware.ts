@@ -8,7 +8,7 @@ import type { AuthClient } from './auth-client.js';
 import type { SessionEnd } from './session-ends.js';
 import type { AuthUser } from './auth-user.js';
 import { AuthError, isUnreachable } from './errors.js';
-import { authenticateCredentials, type Credentials, type MiddlewareOptions } from './request-auth.js';
+import { authenticateCredentials, socketCredentials, type Credentials, type MiddlewareOptions } from './request-auth.js';
 
 /** The part of a Socket.IO server socket the middleware uses. */
 export interface SocketLike {
@@ -113,11 +113,7 @@ export type SocketMiddleware = ((socket: SocketLike, next: (error?: Error) => vo
 export function socketMiddleware(client: AuthClient, options: SocketMiddlewareOptions = {}): SocketMiddleware {
   const tracker = new SocketTracker(client, options);
   const middleware = function chillfi3AuthenticateSocket(socket: SocketLike, next: (error?: Error) => void): void {
-    const token = socket.handshake.auth?.token;
-    const credentials: Credentials = {
-      authorization: typeof token === 'string' && token ? `Bearer ${token}` : undefined,
-      cookie: socket.handshake.headers.cookie,
-    };
+    const credentials = socketCredentials(socket);
     socket.on(WHOAMI_EVENT, function answerWhoAmI(reply) {
       if (typeof reply === 'function') reply(whoAmI(socket));
       else socket.emit(WHOAMI_EVENT, whoAmI(socket));
