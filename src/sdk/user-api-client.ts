@@ -1,5 +1,6 @@
 // The auth server's user API (README "User API") for the instance's own code, such as ChillFi3's admin panel:
-// register accounts with a role on this instance, read, update and delete them, make set-password links. Each call is
+// register accounts with a role on this instance, read, update and delete them, make set-password links, change one's
+// own password. Each call is
 // made as someone: the signed-in user of a socket or request (their access token, which the auth server checks against
 // its rules), a token given as is, or by default the instance itself (its service token, which may only read its
 // users, with scope users:read, which the instance must be allowed). Only HTTP to the auth server, through the client's timed fetch.
@@ -86,6 +87,14 @@ export class UserApiClient {
   /** Changes the account's profile (PUT /users/:id); null clears a field. Answers the profile as it now is. */
   update(id: string, changes: ProfileChanges, options: CallOptions = {}): Promise<UserProfile> {
     return this.call('PUT', userPath(id), options, changes);
+  }
+
+  /**
+   * The owner changes their password, giving the current one (PUT /users/:id/password): their other sessions end, the
+   * one the caller's token belongs to stays. 400 with the detail for a wrong current password or one the policy refuses.
+   */
+  async changePassword(id: string, change: { current: string; password: string }, options: CallOptions = {}): Promise<void> {
+    await this.call('PUT', `${userPath(id)}/password`, options, change);
   }
 
   /** Deletes the account (DELETE /users/:id): its sessions end everywhere first. */

@@ -93,6 +93,16 @@ describe('sdk: the user API client (authClient.users)', function () {
     expect((await refusal(console.auth.users.read(target.id, { as: token }))).status).to.equal(404);
   });
 
+  it("changes the socket's own user's password with the current one; a wrong one is refused with the reason", async function () {
+    const owner = await addAccount(server, 'changes-own');
+    await server.services.accessOperations.grant(music.instance.id, owner.id, 'member', null, OPERATOR);
+    const token = (await codeFlow(music.oidcClient, { username: 'changes-own' })).tokens.access_token;
+    const wrong = await refusal(music.auth.users.changePassword(owner.id, { current: 'not it', password: NEW_PASSWORD }, { as: socketWith(token) }));
+    expect(wrong.status).to.equal(400);
+    await music.auth.users.changePassword(owner.id, { current: PASSWORD, password: NEW_PASSWORD }, { as: socketWith(token) });
+    expect(await server.services.authenticator.signIn('changes-own', NEW_PASSWORD)).to.include({ ok: true });
+  });
+
   it('says why a call is refused: status, title and the detail naming the field', async function () {
     const caller = { as: socketWith(musicAdmin) };
     const taken = await refusal(music.auth.users.register({ username: 'MUSIC-ADMIN' }, caller));
