@@ -32,7 +32,7 @@ export class AuthClient extends EventEmitter {
   readonly requests: AuthServerRequests;
   /** fetch with the AUTH_TIMEOUT, recording whether the auth server answers. Used for every call to the server. */
   readonly fetch: AuthServerFetch;
-  /** The auth server's user API: register (with a role here), read, update, delete, set-password links. */
+  /** The auth server's user API: register (with a role here), read, update, delete, set-password links, own passwords. */
   readonly users: UserApiClient;
 
   private readonly connection: AuthServerConnection;
