@@ -215,7 +215,7 @@ export function openApiDocument(issuer: string) {
       '/auth/register': {
         post: {
           operationId: 'register',
-          summary: 'Register an account (admins; an instance admin gives it access to that instance)',
+          summary: 'Register an account with access to the instance the token was issued to, as member or admin (admins of this server or of that instance)',
           requestBody: body('RegisterRequest'),
           responses: {
             201: { description: 'Registered; the set-password link is shown once', content: json('Registered') },
@@ -253,6 +253,14 @@ export function openApiDocument(issuer: string) {
             204: { description: 'Changed' },
             ...problems(403, 404, ...BODY_PROBLEMS),
           },
+        },
+      },
+      '/users/{id}/password-link': {
+        parameters: [userId],
+        post: {
+          operationId: 'issuePasswordLink',
+          summary: "Make a set-password link for the account's owner (admins; not for their own account): older links stop working, the password stays until it is used",
+          responses: { 200: { description: 'The set-password link, shown once', content: json('PasswordLinkIssued') }, ...problems(400, 403, 404) },
         },
       },
       '/users/{id}/access/local-id': {

@@ -2,14 +2,16 @@
 // (src/admin/api-auth.ts finds them, src/admin/user-routes.ts asks). Every access token names the instance it was
 // issued to, and the rules are relative to it:
 //
-//   caller                                          register   read        edit, password, sessions   delete
+//   caller                                          register   read        edit, password, sessions   delete, password-link
 //   the user themself                               -          own         own                        -
-//   an admin of this server, token of scope admin   yes        anyone      anyone                     anyone
+//   an admin of this server, token of scope admin   yes (1)    anyone      anyone                     anyone (2)
 //   an admin of the token's instance                yes (1)    its users   -                          -
 //   the instance itself, scope users:read           -          its users   -                          -
 //   the instance itself, any scope                  local id of its users (maySetLocalId), nothing else without users:read
 //
-//   (1) the new account gets access to that instance only, as a member.
+//   (1) the new account gets access to the token's instance only, with the role asked (member by default).
+//   (2) a set-password link for one's own account is refused by the operation (account-operations.ts): the current
+//       password is how one changes one's own.
 //   "its users": accounts with access to the token's instance.
 //
 // Power over every account (hasServerPower) takes what the admin API takes: the admin flag says the person is an
@@ -43,7 +45,8 @@ export interface TargetFacts {
   onCallersInstance: boolean;
 }
 
-export type UserAction = 'read' | 'edit' | 'password' | 'sessions' | 'delete';
+/** `password-link`: a fresh set-password link for the account, which lets whoever holds it take the account over. */
+export type UserAction = 'read' | 'edit' | 'password' | 'sessions' | 'delete' | 'password-link';
 
 export type Verdict = 'allowed' | 'forbidden' | 'not_found' | 'insufficient_scope';
 
@@ -73,6 +76,7 @@ function mayDo(caller: CallerRights, action: UserAction, target: TargetFacts): b
     case 'sessions':
       return caller.account?.id === target.id;
     case 'delete':
+    case 'password-link':
       return false;
   }
 }

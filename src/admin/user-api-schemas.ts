@@ -41,6 +41,7 @@ export const RegisterRequest = z.strictObject({
   displayName: profileFields.displayName.optional(),
   email: profileFields.email.optional(),
   localUserId: z.int().min(1).max(2_147_483_647).optional().meta({ description: "the user's id in the instance's own database" }),
+  role: z.enum(['member', 'admin']).optional().meta({ description: 'the role on the instance the token was issued to; member by default' }),
 });
 apiSchemas.add(RegisterRequest, { id: 'RegisterRequest', description: 'A new account, with access to the instance the token was issued to' });
 
@@ -94,6 +95,9 @@ apiSchemas.add(Registered, { id: 'Registered' });
 
 export const PasswordCleared = z.strictObject({ passwordLink: PasswordLink });
 apiSchemas.add(PasswordCleared, { id: 'PasswordCleared' });
+
+export const PasswordLinkIssued = z.strictObject({ passwordLink: PasswordLink });
+apiSchemas.add(PasswordLinkIssued, { id: 'PasswordLinkIssued', description: 'The password stays until the link is used; older links stop working' });
 
 export const Session = z.strictObject({
   uid: z.string(),

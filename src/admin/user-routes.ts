@@ -87,7 +87,7 @@ export function userApiRoutes(deps: UserApiDependencies): Router {
       { username: input.username, password: input.password ?? null, displayName: input.displayName, email: input.email },
       actor(ctx),
     );
-    await deps.accessOperations.grant(caller.instance.id, account.id, 'member', input.localUserId ?? null, actor(ctx));
+    await deps.accessOperations.grant(caller.instance.id, account.id, input.role ?? 'member', input.localUserId ?? null, actor(ctx));
     ctx.status = 201;
     ctx.set('Location', `/users/${encodeURIComponent(account.id)}`);
     ctx.body = { user: userProfile(account), ...(link ? { passwordLink: passwordLink(link) } : {}) };
@@ -127,6 +127,12 @@ export function userApiRoutes(deps: UserApiDependencies): Router {
       await deps.accountOperations.setPassword(account.id, input.password, actor(ctx));
       ctx.status = 204;
     }
+  });
+
+  // A fresh link for the account's owner to set a password with; the password, if any, stays until the link is used.
+  router.post('/users/:id/password-link', authenticate, async function issuePasswordLink(ctx) {
+    const account = await target(ctx, 'password-link');
+    ctx.body = { passwordLink: passwordLink(await deps.accountOperations.issuePasswordLink(account.id, actor(ctx))) };
   });
 
   // The instance records the local row it made for a user at first sign-in: the user's next tokens carry its id.

@@ -4,8 +4,10 @@ import type { InstanceStore } from '../instances/instance-store.js';
 import { rethrowForProvider } from './store-unavailable.js';
 
 /**
- * Asks for interaction (which answers access_denied) when the signed-in account may not use an invite-only instance;
- * links the account as a member of an open one. Runs at every authorization request, with an SSO session too.
+ * Asks for interaction (which answers access_denied) when the signed-in account may not use an invite-only instance:
+ * one without access there, unless it is a server admin (admin wherever it has no role of its own, instance-claims.ts,
+ * as an identity provider's administrators are). Links the account as a member of an open one. Runs at every
+ * authorization request, with an SSO session too.
  */
 export function instanceAccessCheck(accounts: AccountStore, instances: InstanceStore): interactionPolicy.Check {
   return new interactionPolicy.Check(
@@ -26,7 +28,8 @@ export function instanceAccessCheck(accounts: AccountStore, instances: InstanceS
       const [account, access] = await Promise.all([accounts.find(accountId), instances.accessOf(instance.id, accountId)]).catch(
         rethrowForProvider,
       );
-      return account && access ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+      const mayUse = account !== null && (access !== null || account.isAdmin);
+      return mayUse ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
     },
   );
 }

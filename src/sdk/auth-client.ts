@@ -16,6 +16,7 @@ import { koaMiddleware } from './koa-middleware.js';
 import { socketMiddleware, type SocketMiddlewareOptions } from './socket-middleware.js';
 import { browserRoutes, type BrowserRoutesOptions } from './browser-routes.js';
 import type { MiddlewareOptions } from './request-auth.js';
+import { UserApiClient } from './user-api-client.js';
 
 /**
  * Events: 'degraded' (AuthStatus) when the auth server stops answering, 'recovered' (AuthStatus) when it answers
@@ -31,6 +32,8 @@ export class AuthClient extends EventEmitter {
   readonly requests: AuthServerRequests;
   /** fetch with the AUTH_TIMEOUT, recording whether the auth server answers. Used for every call to the server. */
   readonly fetch: AuthServerFetch;
+  /** The auth server's user API: register (with a role here), read, update, delete, set-password links, own passwords. */
+  readonly users: UserApiClient;
 
   private readonly connection: AuthServerConnection;
   private readonly validator: TokenValidator;
@@ -49,6 +52,7 @@ export class AuthClient extends EventEmitter {
     this.validator = new TokenValidator(this.options, this.store, this.connection, this.sessionEnds);
     this.serviceToken = new ServiceToken(this.connection);
     this.sessions = new SessionManager(this);
+    this.users = new UserApiClient(this);
   }
 
   /** ok, degraded (the auth server is unreachable: offline checks only, no new sign-ins) or unknown (not contacted yet). */
@@ -97,9 +101,12 @@ export class AuthClient extends EventEmitter {
     return { ...verified, user: await resolveUser(verified.user, this) };
   }
 
-  /** An access token for this instance itself (client_credentials), reused until shortly before it expires. */
-  getServiceToken(): Promise<string> {
-    return this.serviceToken.get();
+  /**
+   * An access token for this instance itself (client_credentials), reused until shortly before it expires; with
+   * `scope`, one carrying those scopes (among those the instance is allowed, e.g. users:read).
+   */
+  getServiceToken(scope?: string): Promise<string> {
+    return this.serviceToken.get(scope);
   }
 
   /**

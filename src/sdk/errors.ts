@@ -54,3 +54,28 @@ export function isUnreachable(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * The auth server's user API refused a call (problem+json, RFC 9457): its status (400 bad input, 403 not allowed,
+ * 404 no such account or none the caller may see, 409 a username taken, 503 try again) and what it says.
+ */
+export class UserApiError extends Error {
+  readonly status: number;
+  /** The problem's title, e.g. "conflict"; null when the answer was not problem+json. */
+  readonly title: string | null;
+  /** What was wrong, naming the field for bad input; null when the answer was not problem+json. */
+  readonly detail: string | null;
+
+  constructor(status: number, title: string | null, detail: string | null) {
+    super(detail ?? title ?? `the user API answered HTTP ${status}`);
+    this.name = 'UserApiError';
+    this.status = status;
+    this.title = title;
+    this.detail = detail;
+  }
+
+  static fromProblem(status: number, problem: unknown): UserApiError {
+    const { title, detail } = (problem ?? {}) as { title?: unknown; detail?: unknown };
+    return new UserApiError(status, typeof title === 'string' ? title : null, typeof detail === 'string' ? detail : null);
+  }
+}

@@ -7,11 +7,29 @@ export type { AuthStatus } from './auth-server-connection.js';
 export type { SessionEnd } from './session-ends.js';
 export type { IntrospectionResult, ValidateOptions, VerifiedToken } from './token-validator.js';
 export type { AuthUser } from './auth-user.js';
-export { AuthError, isUnreachable, type AuthErrorCode } from './errors.js';
+export { AuthError, isUnreachable, UserApiError, type AuthErrorCode } from './errors.js';
 export { MemoryStore, NodeRedisStore, RedisStore, type KeyValueStore, type NodeRedisLike, type RedisLike } from './key-value-store.js';
 export { optionsFromEnv, type AuthClientOptions, type Logger, type ValidationPolicy } from './options.js';
 export type { BrowserSession, SessionManager } from './session-manager.js';
-export { authenticateCredentials, bearerToken, sessionIdFrom, SESSION_COOKIE, type Credentials, type MiddlewareOptions } from './request-auth.js';
+export {
+  authenticateCredentials,
+  bearerToken,
+  presentedAccessToken,
+  sessionIdFrom,
+  socketCredentials,
+  SESSION_COOKIE,
+  type Credentials,
+  type MiddlewareOptions,
+} from './request-auth.js';
+export {
+  UserApiClient,
+  type CallOptions,
+  type NewUser,
+  type ProfileChanges,
+  type RegisteredUser,
+  type UserApiCaller,
+  type UserProfile,
+} from './user-api-client.js';
 export { expressMiddleware, sendAuthError, type AuthenticatedRequest } from './express-middleware.js';
 export { koaMiddleware, type KoaContextLike } from './koa-middleware.js';
 export {

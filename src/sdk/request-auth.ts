@@ -1,5 +1,6 @@
 // What every middleware does with a request: take the bearer token or the session cookie, check it, and answer
 // errors the way ChillFi3 does today (401 without a token, 403 for a bad one, 503 when a live check is impossible).
+import type { IncomingHttpHeaders } from 'node:http';
 import { parse as parseCookies } from 'cookie';
 import type { AuthClient } from './auth-client.js';
 import { isServiceToken, type ValidateOptions, type VerifiedToken } from './token-validator.js';
@@ -22,6 +23,12 @@ export interface Credentials {
   cookie?: string | undefined;
 }
 
+/** A Socket.IO handshake's credentials: its auth.token (as a bearer token) and its Cookie header. */
+export function socketCredentials(socket: { handshake: { auth: Record<string, unknown>; headers: IncomingHttpHeaders } }): Credentials {
+  const token = socket.handshake.auth?.token;
+  return { authorization: typeof token === 'string' && token ? `Bearer ${token}` : undefined, cookie: socket.handshake.headers.cookie };
+}
+
 export function bearerToken(authorization: string | undefined): string | undefined {
   const match = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(authorization ?? '');
   return match?.[1];
@@ -39,28 +46,29 @@ export function sessionIdFrom(cookieHeader: string | undefined, name = SESSION_C
 const NO_TOKEN = /^\s*(?:Bearer(?:\s+(?:null|undefined))?)?\s*$/i;
 
 /**
- * The user behind a bearer token or, when the request carries no token (NO_TOKEN), the session cookie; throws
- * AuthError (missing_token when there is neither).
+ * The access token credentials present, unchecked: the bearer token or, when there is no token (NO_TOKEN), the browser
+ * session's; throws AuthError (missing_token when there is neither, invalid_token for a malformed header).
  */
+export async function presentedAccessToken(client: AuthClient, credentials: Credentials): Promise<string> {
+  const authorization = NO_TOKEN.test(credentials.authorization ?? '') ? undefined : credentials.authorization;
+  const token = bearerToken(authorization);
+  if (token) return token;
+  if (authorization) throw new AuthError('invalid_token', 'malformed Authorization header');
+  const sessionId = sessionIdFrom(credentials.cookie, client.options.sessionCookieName);
+  const session = sessionId ? await client.sessions.current(sessionId) : null;
+  if (session) return session.accessToken;
+  throw new AuthError('missing_token', 'Access token required');
+}
+
+/** The user behind the access token credentials present (presentedAccessToken); throws AuthError. */
 export async function authenticateCredentials(
   client: AuthClient,
   credentials: Credentials,
   options: MiddlewareOptions = {},
 ): Promise<VerifiedToken> {
-  const authorization = NO_TOKEN.test(credentials.authorization ?? '') ? undefined : credentials.authorization;
-  const token = bearerToken(authorization);
-  if (token) {
-    const verified = await client.validateToken(token, options);
-    if (isServiceToken(verified) && !options.allowServiceTokens) throw new AuthError('invalid_token', 'a service token belongs to no user');
-    return verified;
-  }
-  if (authorization) throw new AuthError('invalid_token', 'malformed Authorization header');
-  const sessionId = sessionIdFrom(credentials.cookie, client.options.sessionCookieName);
-  if (sessionId) {
-    const session = await client.sessions.current(sessionId);
-    if (session) return client.validateToken(session.accessToken, options);
-  }
-  throw new AuthError('missing_token', 'Access token required');
+  const verified = await client.validateToken(await presentedAccessToken(client, credentials), options);
+  if (isServiceToken(verified) && !options.allowServiceTokens) throw new AuthError('invalid_token', 'a service token belongs to no user');
+  return verified;
 }
 
 export interface ErrorResponse {

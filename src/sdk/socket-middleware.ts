@@ -1,13 +1,14 @@
 // Socket.IO middleware (io.use): reads socket.handshake.auth.token or the session cookie, sets socket.authenticated
 // and socket.user, lets anonymous sockets through unless required, and disconnects the sockets of a session that
 // ends: at once on back-channel logout, and within revalidateIntervalMs on revocation. Every socket answers
-// WHOAMI_EVENT with who it is. Needs no socket.io import.
+// WHOAMI_EVENT with who it is, both to an acknowledgement callback and as an event of the same name (ChillFi3's client
+// listens for the event). Needs no socket.io import.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AuthClient } from './auth-client.js';
 import type { SessionEnd } from './session-ends.js';
 import type { AuthUser } from './auth-user.js';
 import { AuthError, isUnreachable } from './errors.js';
-import { authenticateCredentials, type Credentials, type MiddlewareOptions } from './request-auth.js';
+import { authenticateCredentials, socketCredentials, type Credentials, type MiddlewareOptions } from './request-auth.js';
 
 /** The part of a Socket.IO server socket the middleware uses. */
 export interface SocketLike {
@@ -31,7 +32,10 @@ export interface SocketMiddlewareOptions extends MiddlewareOptions {
 /** Emitted to a socket just before it is disconnected because its session ended. */
 export const SESSION_ENDED_EVENT = 'auth:session-ended';
 
-/** Asked by a client with an acknowledgement callback: `socket.emit('auth:me', ({ authenticated, user }) => …)`. */
+/**
+ * Asked by a client with an acknowledgement callback, `socket.emit('auth:me', ({ authenticated, user }) => …)`, or
+ * without one, `socket.on('auth:me', …); socket.emit('auth:me')`: the answer comes back as an event of the same name.
+ */
 export const WHOAMI_EVENT = 'auth:me';
 
 /** The answer to WHOAMI_EVENT: the socket's state now (null once its session has ended). */
@@ -109,13 +113,10 @@ export type SocketMiddleware = ((socket: SocketLike, next: (error?: Error) => vo
 export function socketMiddleware(client: AuthClient, options: SocketMiddlewareOptions = {}): SocketMiddleware {
   const tracker = new SocketTracker(client, options);
   const middleware = function chillfi3AuthenticateSocket(socket: SocketLike, next: (error?: Error) => void): void {
-    const token = socket.handshake.auth?.token;
-    const credentials: Credentials = {
-      authorization: typeof token === 'string' && token ? `Bearer ${token}` : undefined,
-      cookie: socket.handshake.headers.cookie,
-    };
-    socket.on(WHOAMI_EVENT, (reply) => {
+    const credentials = socketCredentials(socket);
+    socket.on(WHOAMI_EVENT, function answerWhoAmI(reply) {
       if (typeof reply === 'function') reply(whoAmI(socket));
+      else socket.emit(WHOAMI_EVENT, whoAmI(socket));
     });
     authenticateCredentials(client, credentials, options).then(
       (verified) => {

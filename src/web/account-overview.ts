@@ -70,15 +70,18 @@ export async function accountOverview(services: Services, account: Account, curr
   const nameOf = (clientId: string | undefined) =>
     clientId === CONSOLE_CLIENT_ID ? CONSOLE_CLIENT_NAME : ((clientId && byClientId.get(clientId)?.name) ?? 'a server no longer registered');
 
-  // Only instances that sign people in, and of those the open ones and those this account was let into.
+  // Only instances that sign people in, and of those the open ones and those this account was let into; a server admin
+  // may use every one: an invite-only one as admin where they have no role of their own, an open one as the member its
+  // first sign-in makes them (provider/instance-access-check.ts).
   const usable = instances.filter(
-    (instance: Instance) => instance.grantTypes.includes('authorization_code') && (instance.accessPolicy === 'open' || roleOn.has(instance.id)),
+    (instance: Instance) =>
+      instance.grantTypes.includes('authorization_code') && (instance.accessPolicy === 'open' || roleOn.has(instance.id) || account.isAdmin),
   );
   return {
     instances: usable.map((instance) => ({
       name: instance.name,
       url: originOf(instance.redirectUris[0]),
-      role: roleOn.get(instance.id) ?? 'member',
+      role: roleOn.get(instance.id) ?? (account.isAdmin && instance.accessPolicy === 'invite' ? 'admin' : 'member'),
     })),
     sessions: sessions
       .map((session) => ({

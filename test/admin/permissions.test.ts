@@ -15,7 +15,7 @@ const poweredAdmin = withAdminScope(serverAdmin);
 const service: CallerRights = { account: null, instanceRole: null, scopes: new Set(['users:read']) };
 const scopelessService: CallerRights = { ...service, scopes: new Set(['openid']) };
 
-const ACTIONS: UserAction[] = ['read', 'edit', 'password', 'sessions', 'delete'];
+const ACTIONS: UserAction[] = ['read', 'edit', 'password', 'sessions', 'delete', 'password-link'];
 const self = { id: ME, onCallersInstance: true };
 const colleague = { id: 'account-colleague', onCallersInstance: true };
 const stranger = { id: 'account-stranger', onCallersInstance: false };
@@ -26,29 +26,29 @@ function verdicts(caller: CallerRights, target: typeof self | null) {
 }
 
 describe('user API permissions', function () {
-  it('lets users read and change their own account, but not delete it', function () {
-    expect(verdicts(member, self)).to.deep.equal(['allowed', 'allowed', 'allowed', 'allowed', 'forbidden']);
+  it('lets users read and change their own account, but not delete it nor make a set-password link for it', function () {
+    expect(verdicts(member, self)).to.deep.equal(['allowed', 'allowed', 'allowed', 'allowed', 'forbidden', 'forbidden']);
   });
 
   it('hides other accounts from users, on their instance or not, as if they did not exist', function () {
-    for (const target of [colleague, stranger, null]) expect(verdicts(member, target)).to.deep.equal(Array(5).fill('not_found'));
+    for (const target of [colleague, stranger, null]) expect(verdicts(member, target)).to.deep.equal(Array(ACTIONS.length).fill('not_found'));
   });
 
   it("lets an instance's admin read its users, change none, and see nobody else", function () {
-    expect(verdicts(instanceAdmin, colleague)).to.deep.equal(['allowed', 'forbidden', 'forbidden', 'forbidden', 'forbidden']);
-    expect(verdicts(instanceAdmin, stranger)).to.deep.equal(Array(5).fill('not_found'));
+    expect(verdicts(instanceAdmin, colleague)).to.deep.equal(['allowed', 'forbidden', 'forbidden', 'forbidden', 'forbidden', 'forbidden']);
+    expect(verdicts(instanceAdmin, stranger)).to.deep.equal(Array(ACTIONS.length).fill('not_found'));
   });
 
   it("lets this server's admins with a token of scope admin do anything to any account that exists", function () {
-    for (const target of [self, colleague, stranger]) expect(verdicts(poweredAdmin, target)).to.deep.equal(Array(5).fill('allowed'));
-    expect(verdicts(poweredAdmin, null)).to.deep.equal(Array(5).fill('not_found'));
+    for (const target of [self, colleague, stranger]) expect(verdicts(poweredAdmin, target)).to.deep.equal(Array(ACTIONS.length).fill('allowed'));
+    expect(verdicts(poweredAdmin, null)).to.deep.equal(Array(ACTIONS.length).fill('not_found'));
   });
 
   it("treats this server's admins without the admin scope as what their role on the token's instance makes them", function () {
     expect(verdicts(serverAdmin, self)).to.deep.equal(verdicts(member, self));
-    for (const target of [colleague, stranger, null]) expect(verdicts(serverAdmin, target)).to.deep.equal(Array(5).fill('not_found'));
-    expect(verdicts(serverAdminAsInstanceAdmin, colleague)).to.deep.equal(['allowed', 'forbidden', 'forbidden', 'forbidden', 'forbidden']);
-    expect(verdicts(serverAdminAsInstanceAdmin, stranger)).to.deep.equal(Array(5).fill('not_found'));
+    for (const target of [colleague, stranger, null]) expect(verdicts(serverAdmin, target)).to.deep.equal(Array(ACTIONS.length).fill('not_found'));
+    expect(verdicts(serverAdminAsInstanceAdmin, colleague)).to.deep.equal(['allowed', 'forbidden', 'forbidden', 'forbidden', 'forbidden', 'forbidden']);
+    expect(verdicts(serverAdminAsInstanceAdmin, stranger)).to.deep.equal(Array(ACTIONS.length).fill('not_found'));
   });
 
   it('gives the admin scope no power to anyone but an admin of this server', function () {
@@ -60,9 +60,9 @@ describe('user API permissions', function () {
   });
 
   it("lets an instance's own token with users:read read its users only; without it, nothing at all", function () {
-    expect(verdicts(service, colleague)).to.deep.equal(['allowed', 'forbidden', 'forbidden', 'forbidden', 'forbidden']);
-    expect(verdicts(service, stranger)).to.deep.equal(Array(5).fill('not_found'));
-    for (const target of [colleague, stranger, null]) expect(verdicts(scopelessService, target)).to.deep.equal(Array(5).fill('insufficient_scope'));
+    expect(verdicts(service, colleague)).to.deep.equal(['allowed', 'forbidden', 'forbidden', 'forbidden', 'forbidden', 'forbidden']);
+    expect(verdicts(service, stranger)).to.deep.equal(Array(ACTIONS.length).fill('not_found'));
+    for (const target of [colleague, stranger, null]) expect(verdicts(scopelessService, target)).to.deep.equal(Array(ACTIONS.length).fill('insufficient_scope'));
   });
 
   it("lets admins register accounts: of this server with the admin scope, or of the token's instance", function () {

@@ -188,6 +188,32 @@ for (const backend of BACKENDS) {
         expect(await server.services.accounts.hasPassword(user.id)).to.equal(false);
         expect((await api('GET', `/users/${user.id}`, { token })).body).to.not.have.property('passwordLink');
       });
+      it('makes a set-password link for anyone but themself: the password stays until it is used, older links stop working', async function () {
+        const { account: root, token } = await poweredAdmin('root-linker');
+        const owner = await signedIn('link-owner');
+        const first = await api('POST', `/users/${owner.account.id}/password-link`, { token });
+        expect(first.status).to.equal(200);
+        expect(first.headers.get('cache-control')).to.equal('no-store');
+        const { url } = first.body.passwordLink as { url: string };
+        expect(url).to.match(new RegExp(`^${server.issuer}/set-password\\?token=[\\w-]{43}$`));
+        expect(await server.services.authenticator.signIn('link-owner', PASSWORD)).to.include({ ok: true });
+        const second = (await api('POST', `/users/${owner.account.id}/password-link`, { token })).body.passwordLink as { url: string };
+        const secretOf = (link: string) => new URL(link).searchParams.get('token')!;
+        expect(await server.services.passwordLinks.accountOf(secretOf(url))).to.equal(null);
+        expect(await server.services.passwordLinks.accountOf(secretOf(second.url))).to.equal(owner.account.id);
+        const own = await api('POST', `/users/${root.id}/password-link`, { token });
+        expect(own.status).to.equal(400);
+        expect((await api('POST', '/users/0190a000-0000-7000-8000-000000000000/password-link', { token })).status).to.equal(404);
+      });
+
+      it('registers an admin of the instance the token was issued to when asked for role admin', async function () {
+        const { token } = await poweredAdmin('root-admin-maker');
+        const registered = await api('POST', '/auth/register', { token, body: { username: 'made-admin', role: 'admin' } });
+        expect(registered.status).to.equal(201);
+        const access = await server.services.accessOperations.list({ accountId: (registered.body.user as { id: string }).id });
+        expect(access.map(({ instanceId, role }) => ({ instanceId, role }))).to.deep.equal([{ instanceId: adminPage.instance.id, role: 'admin' }]);
+        expect((await api('POST', '/auth/register', { token, body: { username: 'made-owner', role: 'owner' } })).status).to.equal(400);
+      });
     });
 
     describe('an admin of this server, with a token without the admin scope', function () {
@@ -296,6 +322,25 @@ for (const backend of BACKENDS) {
         ]);
         const taken = await api('POST', '/auth/register', { token, body: { username: 'HOME-RECRUIT', password: NEW_PASSWORD } });
         expect(taken.status).to.equal(409);
+      });
+
+      it("registers admins of that instance (ChillFi3's \"Admin user\" box), whose tokens there say so", async function () {
+        const { token } = await instanceAdmin('home-admin-maker');
+        const registered = await api('POST', '/auth/register', { token, body: { username: 'home-co-admin', password: NEW_PASSWORD, role: 'admin' } });
+        expect(registered.status).to.equal(201);
+        const access = await server.services.accessOperations.list({ accountId: (registered.body.user as { id: string }).id });
+        expect(access.map(({ instanceId, role }) => ({ instanceId, role }))).to.deep.equal([{ instanceId: home.instance.id, role: 'admin' }]);
+        const { tokens } = await codeFlow(home.client, { username: 'home-co-admin', password: NEW_PASSWORD });
+        expect(tokens.claims()).to.include({ chillfi3_role: 'admin' });
+      });
+
+      it('makes no set-password links, for its users nor for itself', async function () {
+        const { account, token } = await instanceAdmin('home-admin-no-links');
+        const member = (await signedIn('home-member-no-link')).account;
+        expect((await api('POST', `/users/${member.id}/password-link`, { token })).status).to.equal(403);
+        expect((await api('POST', `/users/${account.id}/password-link`, { token })).status).to.equal(403);
+        const stranger = await elsewhere('stranger-no-link');
+        expect((await api('POST', `/users/${stranger.id}/password-link`, { token })).status).to.equal(404);
       });
 
       it("reads that instance's users but not others', and changes nobody", async function () {

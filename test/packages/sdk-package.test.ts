@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,6 +120,23 @@ describe('packages/sdk: the lean SDK package', function () {
     );
     const { stdout } = await run(process.execPath, [script], { cwd: project() });
     expect(JSON.parse(stdout)).to.deep.equal({ express: 'function', socketIo: 'function', fromEnv: 'function', policy: 'introspect-cached' });
+  });
+
+  it('packs on a fresh clone, with nothing installed anywhere (it installs its own build tools)', async function () {
+    const clone = join(scratch, 'clone');
+    mkdirSync(join(clone, 'src'), { recursive: true });
+    cpSync(join(root, 'tsconfig.json'), join(clone, 'tsconfig.json'));
+    cpSync(join(root, 'src', 'sdk'), join(clone, 'src', 'sdk'), { recursive: true });
+    cpSync(packageDir, join(clone, 'packages', 'sdk'), {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (path) => !/[/\\](dist|node_modules)$/.test(path),
+    });
+    const destination = join(clone, 'out');
+    mkdirSync(destination);
+    const { stdout } = await run('npm', ['pack', '--json', '--prefer-offline', '--pack-destination', destination], { cwd: join(clone, 'packages', 'sdk') });
+    const fresh = (JSON.parse(stdout) as PackResult[])[0]!;
+    expect(fresh.files.map((file) => file.path).sort()).to.deep.equal(packed.files.map((file) => file.path).sort());
   });
 
   it('ships types that a CommonJS TypeScript project compiles against', async function () {

@@ -81,4 +81,18 @@ describe('sdk: who am I (cookie session)', function () {
     const anonymous = await open({});
     expect(await anonymous.timeout(5000).emitWithAck(WHOAMI_EVENT)).to.deep.equal({ authenticated: false, user: null });
   });
+
+  /** Asks auth:me without an acknowledgement callback, as ChillFi3's client does, and waits for the event of that name. */
+  function askByEvent(socket: ClientSocket): Promise<{ authenticated: boolean; user: AuthUser | null }> {
+    const answered = new Promise<{ authenticated: boolean; user: AuthUser | null }>((resolve) => socket.once(WHOAMI_EVENT, resolve));
+    socket.emit(WHOAMI_EVENT);
+    return answered;
+  }
+
+  it('a socket that asks auth:me without a callback hears an auth:me event back', async function () {
+    const signedIn = await askByEvent(await open({ cookie }));
+    expect(signedIn.authenticated).to.equal(true);
+    expect(signedIn.user).to.include({ username: 'rita' });
+    expect(await askByEvent(await open({}))).to.deep.equal({ authenticated: false, user: null });
+  });
 });

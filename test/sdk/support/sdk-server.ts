@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestServer, type TestServer } from '../../support/test-server.js';
 import { addAccount, addInstance, codeFlow } from '../../support/fixtures.js';
+import type { NewInstance } from '../../../src/instances/instance-store.js';
 import { createAuthClient, type AuthClient, type AuthClientOptions } from '../../../src/sdk/index.js';
 
 export { addAccount, addInstance, codeFlow, startTestServer, type TestServer };
@@ -17,8 +18,8 @@ export function countRequests(server: TestServer): Map<string, number> {
   return counts;
 }
 
-export async function sdkClientFor(server: TestServer, overrides: Partial<AuthClientOptions> = {}) {
-  const { instance, clientSecret, client } = await addInstance(server, { backchannelLogoutUri: 'http://127.0.0.1:9/auth/backchannel-logout' });
+export async function sdkClientFor(server: TestServer, overrides: Partial<AuthClientOptions> = {}, registration: Partial<NewInstance> = {}) {
+  const { instance, clientSecret, client } = await addInstance(server, { backchannelLogoutUri: 'http://127.0.0.1:9/auth/backchannel-logout', ...registration });
   const auth: AuthClient = createAuthClient({
     serverUrl: server.issuer,
     clientId: instance.clientId,
