@@ -65,6 +65,23 @@ async function readForm(req: Request): Promise<URLSearchParams> {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
+/**
+ * Why the auth server's answer to a sign-in brought no tokens. `access_denied` is either a refusal of the account (this
+ * server's access policy) or the person's own Cancel; the auth server says which only in error_description (RFC 6749
+ * gives a refusal no other field), so the SDK reads the cancellation from it: "the user cancelled the sign-in"
+ * (chillfi3-auth's src/interactions/routes.ts), oidc-provider's "End-User aborted interaction".
+ */
+function callbackFailure(cause: unknown): AuthError {
+  if (isUnreachable(cause)) return new AuthError('auth_unavailable', 'the auth server is unreachable', { cause });
+  if (cause instanceof oidc.AuthorizationResponseError && cause.error === 'access_denied') {
+    const cancelled = /cancel|abort/i.test(cause.error_description ?? '');
+    return cancelled
+      ? new AuthError('sign_in_cancelled', 'the sign-in was cancelled', { cause })
+      : new AuthError('access_denied', `the auth server refused this account here: ${cause.error_description ?? 'access_denied'}`, { cause });
+  }
+  return new AuthError('sign_in_failed', `sign-in failed: ${(cause as Error).message}`, { cause });
+}
+
 export function browserRoutes(client: AuthClient, options: BrowserRoutesOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const prefix = (options.prefix ?? '/auth').replace(/\/+$/, '');
@@ -89,21 +106,45 @@ export function browserRoutes(client: AuthClient, options: BrowserRoutesOptions)
     res.end();
   }
 
-  function fail(req: Request, res: ServerResponse, error: AuthError, cookies: string[] = []): void {
+  /**
+   * What the page says of a failed sign-in, and the ways on it offers: what helps, never a "try again" that would only
+   * repeat a refusal. A refused account is offered another (`signOutUrl`: signed out at the auth server, the browser
+   * comes back here to sign in afresh) and its account page at the auth server, which lists the servers it may use.
+   */
+  function failurePage(error: AuthError, signOutUrl: string): { title: string; hint: string; links: [string, string][] } {
+    const accountPage = `${client.options.serverUrl.replace(/\/+$/, '')}/account`;
+    switch (error.code) {
+      case 'auth_unavailable':
+        return {
+          title: 'Sign-in is unavailable right now',
+          hint: 'The sign-in server cannot be reached. If you are already signed in you can keep using this server; try signing in again in a moment.',
+          links: [['/', 'Back']],
+        };
+      case 'access_denied':
+        return {
+          title: 'No access to this server',
+          hint: 'You are signed in, but your account may not use this server: it is open to the people its admin invited. Ask its admin for access, or sign in with another account.',
+          links: [[signOutUrl, 'Sign in as someone else'], [accountPage, 'Your account and the servers you may use']],
+        };
+      case 'sign_in_cancelled':
+        return { title: 'Sign-in cancelled', hint: 'You cancelled the sign-in: nothing was changed.', links: [[`${prefix}/login`, 'Sign in'], ['/', 'Back']] };
+      default:
+        return { title: 'Sign-in failed', hint: 'Please try signing in again.', links: [[`${prefix}/login`, 'Sign in'], ['/', 'Back']] };
+    }
+  }
+
+  function fail(req: Request, res: ServerResponse, error: AuthError, cookies: string[] = [], signOutUrl = postLogoutRedirectUri): void {
     if (cookies.length) setCookies(res, cookies);
     res.statusCode = error.status;
     res.setHeader('cache-control', 'no-store');
     if (error.status === 503) res.setHeader('retry-after', '5');
     if ((req.headers.accept ?? '').includes('text/html')) {
-      const title = error.code === 'auth_unavailable' ? 'Sign-in is unavailable right now' : 'Sign-in failed';
-      const hint =
-        error.code === 'auth_unavailable'
-          ? 'The sign-in server cannot be reached. If you are already signed in you can keep using this server; try signing in again in a moment.'
-          : 'Please try signing in again.';
+      const { title, hint, links } = failurePage(error, signOutUrl);
+      const ways = links.map(([href, label]) => `<a href="${escapeHtml(href)}">${escapeHtml(label)}</a>`).join(' · ');
       res.setHeader('content-type', 'text/html; charset=utf-8');
       res.end(
         `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body>` +
-          `<h1 id="auth-error">${title}</h1><p>${escapeHtml(hint)}</p><p><a href="/">Back</a></p></body></html>`,
+          `<h1 id="auth-error">${title}</h1><p>${escapeHtml(hint)}</p><p>${ways}</p></body></html>`,
       );
       return;
     }
@@ -158,10 +199,14 @@ export function browserRoutes(client: AuthClient, options: BrowserRoutesOptions)
         idTokenExpected: true,
       });
     } catch (cause) {
-      const error = isUnreachable(cause)
-        ? new AuthError('auth_unavailable', 'the auth server is unreachable', { cause })
-        : new AuthError('sign_in_failed', `sign-in failed: ${(cause as Error).message}`, { cause });
-      fail(req, res, error, [clearLogin]);
+      const error = callbackFailure(cause);
+      // Refused: the way to another account is out of the auth server's session first (RP-initiated logout without an
+      // ID token, by client_id), back to this server's post-logout address, from where the person signs in again.
+      const signOutUrl =
+        error.code === 'access_denied'
+          ? oidc.buildEndSessionUrl(await client.discover(), { post_logout_redirect_uri: postLogoutRedirectUri }).href
+          : undefined;
+      fail(req, res, error, [clearLogin], signOutUrl);
       return;
     }
     const session = await client.sessions.create(tokens);

@@ -7,6 +7,8 @@ export type AuthErrorCode =
   | 'auth_unavailable'
   | 'invalid_logout_token'
   | 'sign_in_failed'
+  | 'access_denied'
+  | 'sign_in_cancelled'
   | 'local_user_conflict'
   | 'configuration';
 
@@ -17,6 +19,10 @@ const STATUS: Record<AuthErrorCode, number> = {
   auth_unavailable: 503,
   invalid_logout_token: 400,
   sign_in_failed: 400,
+  /** The auth server refused this account here (no access to an invite-only instance). */
+  access_denied: 403,
+  /** The person cancelled at the auth server (the sign-in page's Cancel, or consent denied). */
+  sign_in_cancelled: 400,
   /** The local row found for the user is linked to another account at the auth server: not theirs to use. */
   local_user_conflict: 403,
   configuration: 500,

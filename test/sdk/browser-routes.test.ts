@@ -127,6 +127,53 @@ describe('sdk: browser sign-in routes and back-channel logout (example instances
     });
   });
 
+  describe('a sign-in the auth server refuses, or the person cancels', function () {
+    let members: RegisteredInstance;
+    before(async function () {
+      members = await startRegisteredInstance(server, 'Members only', { accessPolicy: 'invite' });
+      const grace = await addAccount(server, 'grace');
+      const instance = await server.services.instances.findByClientId(members.clientId);
+      await server.services.accessOperations.grant(instance!.id, grace.id, 'member', null, { accountId: null, via: 'cli' });
+    });
+    after(() => members?.close());
+
+    it('says why an account is refused and offers another account and its account page, never "try again"', async function () {
+      const agent = new BrowserAgent();
+      await signIn(agent, a);
+      const refused = await agent.open(`${members.url}/auth/login`);
+      expect(refused.url).to.match(new RegExp(`^${members.url}/auth/callback\\?`));
+      expect(refused.status).to.equal(403);
+      expect(refused.body).to.contain('No access to this server');
+      expect(refused.body).to.contain('Ask its admin for access');
+      const switchTo = /href="([^"]+)">Sign in as someone else</.exec(refused.body)?.[1]?.replace(/&#38;/g, '&');
+      expect(switchTo, 'a way to another account').to.match(new RegExp(`^${server.issuer}/session/end\\?`));
+      expect(refused.body).to.contain(`href="${server.issuer}/account"`);
+      expect(refused.body).not.to.match(/try (signing in )?again/i);
+
+      // Another account: signed out at the auth server (its confirmation), back here, then grace signs in.
+      const confirm = await agent.open(switchTo!);
+      const back = await agent.open(new URL(formAction(confirm.body), confirm.url).toString(), { form: { ...hiddenInputs(confirm.body), logout: 'yes' } });
+      expect(back.url).to.equal(`${members.url}/`);
+      const login = await agent.open(`${members.url}/auth/login`);
+      expect(login.body).to.contain('name="password"');
+      const signedIn = await agent.signIn(login, 'grace', PASSWORD);
+      expect(signedIn.url).to.equal(`${members.url}/`);
+      expect(signedIn.body).to.contain('id="username">grace<');
+    });
+
+    it('says a cancelled sign-in was cancelled, and offers to sign in', async function () {
+      const agent = new BrowserAgent();
+      const login = await agent.open(`${a.url}/auth/login`);
+      const cancel = /href="([^"]*\/abort)"/.exec(login.body)?.[1];
+      expect(cancel, 'the sign-in page has a Cancel link').to.be.a('string');
+      const cancelled = await agent.open(new URL(cancel!.replace(/&amp;/g, '&'), login.url).toString());
+      expect(cancelled.url).to.match(new RegExp(`^${a.url}/auth/callback\\?`));
+      expect(cancelled.status).to.equal(400);
+      expect(cancelled.body).to.contain('Sign-in cancelled');
+      expect(cancelled.body).to.contain('href="/auth/login"');
+    });
+  });
+
   it('refuses a callback that did not start here, and bad back-channel logout requests', async function () {
     const callback = await new BrowserAgent().open(`${a.url}/auth/callback?code=x&state=y`);
     expect(callback.status).to.equal(400);

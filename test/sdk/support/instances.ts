@@ -1,5 +1,6 @@
 // Example instances registered at a real auth server, on free loopback ports.
 import { startInstance, type RunningInstance } from '../../../examples/instance/server.js';
+import type { AccessPolicy } from '../../../src/instances/instance-entity.js';
 import { addInstance } from '../../support/fixtures.js';
 import { freePort } from '../../support/free-port.js';
 import type { TestServer } from '../../support/test-server.js';
@@ -10,7 +11,11 @@ export interface RegisteredInstance extends RunningInstance {
 }
 
 /** Registers an example instance (redirect, post-logout and back-channel URIs on its port) and starts it. */
-export async function startRegisteredInstance(server: TestServer, name: string, extra: { probeIntervalSeconds?: number } = {}): Promise<RegisteredInstance> {
+export async function startRegisteredInstance(
+  server: TestServer,
+  name: string,
+  { accessPolicy, ...extra }: { probeIntervalSeconds?: number; accessPolicy?: AccessPolicy } = {},
+): Promise<RegisteredInstance> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const { instance, clientSecret } = await addInstance(server, {
@@ -19,6 +24,7 @@ export async function startRegisteredInstance(server: TestServer, name: string, 
     postLogoutRedirectUris: [`${base}/`],
     backchannelLogoutUri: `${base}/auth/backchannel-logout`,
     skipConsent: true,
+    accessPolicy,
   });
   const running = await startInstance({
     port,
