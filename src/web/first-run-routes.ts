@@ -9,7 +9,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { MAX_PASSWORD_LENGTH } from '../accounts/password-policy.js';
 import type { Services } from '../services.js';
-import { INSTANCES_PATH } from './console-paths.js';
+import { EXAMPLE_INSTANCE_FORM_PATH } from './console-paths.js';
 import { formFields, formProblem, webActor } from './form-input.js';
 import { renderPage } from './page.js';
 import { SIGN_IN_PATH } from './sign-in-routes.js';
@@ -87,7 +87,7 @@ export function firstRunRoutes(services: Services, guards: WebGuards): Router {
       title: 'Your server is ready',
       username: created.account.username,
       signInUrl: `${SIGN_IN_PATH}?return_to=${encodeURIComponent(HOME_PATH)}`,
-      registerInstanceUrl: `${SIGN_IN_PATH}?return_to=${encodeURIComponent(`${INSTANCES_PATH}/new`)}`,
+      registerInstanceUrl: `${SIGN_IN_PATH}?return_to=${encodeURIComponent(EXAMPLE_INSTANCE_FORM_PATH)}`,
     });
   });
 
