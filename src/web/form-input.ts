@@ -3,6 +3,7 @@
 // is about, every such problem at once, and above the fields only what is about no one field.
 import type { Context } from 'koa';
 import type { z } from 'zod';
+import type { PasswordPolicy } from '../accounts/password-policy.js';
 import type { Actor } from '../admin/account-operations.js';
 import { AppError } from '../errors.js';
 
@@ -125,6 +126,37 @@ export function formProblem(error: unknown, field?: (error: AppError) => string 
   if (!(error instanceof AppError) || (error.status !== 400 && error.status !== 409)) return null;
   const about = field?.(error);
   return { errors: about ? fieldError(about, error.message) : formError(error.message), message: sentence(error.message), status: error.status };
+}
+
+/** The account fields the stores' refusals name first ("username … is taken", "the password must …"). */
+const ACCOUNT_FIELDS: [RegExp, string][] = [
+  [/^username /, 'username'],
+  [/^the password /, 'password'],
+  [/^display name /, 'displayName'],
+  [/^email /, 'email'],
+  [/^bio /, 'bio'],
+  [/^picture /, 'picture'],
+];
+
+/** The account form field a store's refusal is about (formProblem's `field` for the user and account forms). */
+export function accountFieldOf(error: AppError): string | undefined {
+  return ACCOUNT_FIELDS.find(([pattern]) => pattern.test(error.message))?.[1];
+}
+
+/**
+ * A new password and its repetition as typed, checked together: the policy's refusal under `password`, a repetition
+ * that differs under `confirm`, both at once. The operation that sets it checks the policy again.
+ */
+export function newPasswordProblems(policy: PasswordPolicy, username: string, password: string, confirm: string): FormErrors {
+  const fields: Record<string, string> = {};
+  try {
+    policy.check(password, username);
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    fields.password = sentence(error.message);
+  }
+  if (password !== confirm) fields.confirm = 'Not the same as the password above.';
+  return { fields };
 }
 
 /** Who sent the form, as the audit trail names them: the signed-in person (or `accountId`: nobody yet, a link's owner), through the web. */

@@ -54,23 +54,6 @@ export const NEW_INSTANCE_FORM: InstanceFormValues = {
   jwksUri: '',
 };
 
-const LABELS: Record<keyof InstanceFormValues, string> = {
-  name: 'Name',
-  address: 'ChillFi3 address',
-  redirectUris: 'Redirect URIs',
-  postLogoutRedirectUris: 'Post-logout redirect URIs',
-  backchannelLogoutUri: 'Back-channel logout URI',
-  grantTypes: 'Grant types',
-  scopes: 'Scopes',
-  tokenEndpointAuthMethod: 'Token endpoint authentication',
-  accessPolicy: 'Who may sign in',
-  ipAllowlist: 'IP allowlist',
-  rateLimit: 'Rate limit',
-  skipConsent: 'Skip consent',
-  jwks: 'Public keys (JWKS)',
-  jwksUri: 'JWKS URI',
-};
-
 export function instanceFormValues(instance: Instance): InstanceFormValues {
   return {
     name: instance.name,
