@@ -45,10 +45,15 @@ export function fieldError(field: string, message: string): FormErrors {
   return { fields: { [field]: sentence(message) } };
 }
 
-/** The problems of two checks of one form, as one: a field keeps the first sentence said about it. */
+/** The problems of two checks of one form, as one: a field said wrong by both has both sentences, once each. */
 export function mergeFormErrors(first: FormErrors, second: FormErrors): FormErrors {
   const form = [first.form, second.form].filter(Boolean).join(' ');
-  return { ...(form ? { form } : {}), fields: { ...second.fields, ...first.fields } };
+  const fields = { ...first.fields };
+  for (const [field, message] of Object.entries(second.fields)) {
+    const said = fields[field];
+    fields[field] = said === undefined || said.includes(message) ? (said ?? message) : `${said} ${message}`;
+  }
+  return { ...(form ? { form } : {}), fields };
 }
 
 export function hasFormErrors(errors: FormErrors): boolean {
@@ -67,7 +72,7 @@ function sentence(message: string): string {
 export function inFormWords(issue: z.core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case 'too_small':
-      if (issue.origin === 'array') return Number(issue.minimum) <= 1 ? 'choose at least one' : `choose at least ${issue.minimum}`;
+      if (issue.origin === 'array') return Number(issue.minimum) <= 1 ? 'tick at least one' : `tick at least ${issue.minimum}`;
       if (issue.origin === 'string') return Number(issue.minimum) <= 1 ? 'required' : `at least ${issue.minimum} characters`;
       return `${issue.minimum} or more`;
     case 'too_big':
