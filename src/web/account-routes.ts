@@ -10,7 +10,7 @@ import { ProfileUpdate } from '../admin/user-api-schemas.js';
 import { MAX_PASSWORD_LENGTH } from '../accounts/password-policy.js';
 import type { Services } from '../services.js';
 import { accountOverview } from './account-overview.js';
-import { accountFieldOf, blankAsNull, formFields, type FormErrors, formProblem, hasFormErrors, inFormWords, inputProblems, newPasswordProblems, NO_FORM_ERRORS, webActor } from './form-input.js';
+import { accountFieldOf, blankAsNull, formFields, type FormErrors, formProblem, hasFormErrors, inFormWords, newPasswordProblems, NO_FORM_ERRORS, profileFormProblems, webActor } from './form-input.js';
 import { doneThen } from './console-actions.js';
 import { renderPage } from './page.js';
 import type { Viewer, WebGuards } from './web-session.js';
@@ -65,8 +65,10 @@ export function accountRoutes(services: Services, guards: WebGuards): Router {
     const { account } = ctx.state.viewer as Viewer;
     const { displayName = '', email = '', bio = '', picture = '' } = formFields(ctx);
     const profile = { displayName, email, bio, picture };
-    const input = ProfileUpdate.safeParse(blankAsNull(profile), { error: inFormWords });
-    if (!input.success) return showAccount(ctx, { profile, profileErrors: inputProblems(input.error) }, 400);
+    const typed = blankAsNull(profile);
+    const input = ProfileUpdate.safeParse(typed, { error: inFormWords });
+    const problems = profileFormProblems(input, typed);
+    if (!input.success || hasFormErrors(problems)) return showAccount(ctx, { profile, profileErrors: problems }, 400);
     try {
       await accountOperations.updateProfile(account.id, input.data, webActor(ctx));
     } catch (error) {

@@ -19,7 +19,7 @@ import { renderPage } from './page.js';
 import { PROFILE_LIMITS } from '../accounts/account-store.js';
 import type { Viewer, WebGuards } from './web-session.js';
 import { doneThen } from './console-actions.js';
-import { accountFieldOf, blankAsNull, formFields, type FormErrors, formProblem, inFormWords, inputProblems, NO_FORM_ERRORS, webActor } from './form-input.js';
+import { accountFieldOf, blankAsNull, formFields, type FormErrors, formProblem, hasFormErrors, inFormWords, inputProblems, NO_FORM_ERRORS, profileFormProblems, webActor } from './form-input.js';
 import { OneTimeResults, renderShownOnce, RESULT_SECONDS } from './one-time-results.js';
 
 /** Users per page of the list. */
@@ -229,8 +229,10 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
     const account = await accountOf(ctx);
     const fields = formFields(ctx);
     const profile = { displayName: fields.displayName ?? '', email: fields.email ?? '', bio: fields.bio ?? '', picture: fields.picture ?? '' };
-    const input = ProfileUpdate.safeParse(blankAsNull(profile), { error: inFormWords });
-    if (!input.success) return renderUserPage(ctx, services, account, { profile, profileErrors: inputProblems(input.error) }, 400);
+    const typed = blankAsNull(profile);
+    const input = ProfileUpdate.safeParse(typed, { error: inFormWords });
+    const problems = profileFormProblems(input, typed);
+    if (!input.success || hasFormErrors(problems)) return renderUserPage(ctx, services, account, { profile, profileErrors: problems }, 400);
     try {
       await accountOperations.updateProfile(account.id, input.data, webActor(ctx));
     } catch (error) {

@@ -3,6 +3,7 @@
 // is about, every such problem at once, and above the fields only what is about no one field.
 import type { Context } from 'koa';
 import type { z } from 'zod';
+import { profileProblems } from '../accounts/account-store.js';
 import type { PasswordPolicy } from '../accounts/password-policy.js';
 import type { Actor } from '../admin/account-operations.js';
 import { AppError } from '../errors.js';
@@ -146,6 +147,17 @@ const ACCOUNT_FIELDS: [RegExp, string][] = [
 /** The account form field a store's refusal is about (formProblem's `field` for the user and account forms). */
 export function accountFieldOf(error: AppError): string | undefined {
   return ACCOUNT_FIELDS.find(([pattern]) => pattern.test(error.message))?.[1];
+}
+
+/**
+ * A profile form's problems, every field at once: the schema's (`parsed`, in the form's words), and the store's own
+ * checks (a picture that is no web address) of the fields the schema let through.
+ */
+export function profileFormProblems(parsed: z.ZodSafeParseResult<unknown>, profile: Record<string, string | null>): FormErrors {
+  const schema = parsed.success ? NO_FORM_ERRORS : inputProblems(parsed.error);
+  return Object.entries(profileProblems(profile))
+    .filter(([field]) => schema.fields[field] === undefined)
+    .reduce((found, [field, message]) => mergeFormErrors(found, fieldError(field, message)), schema);
 }
 
 /**

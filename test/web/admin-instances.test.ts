@@ -5,7 +5,7 @@ import { FRESH_SIGN_IN_SECONDS } from '../../src/web/web-session.js';
 import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
 import type { Backend, TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
-import { ageSignIn, closeDeployment, consoleDeployment, expireResult, postForm } from '../support/console.js';
+import { ageSignIn, closeDeployment, consoleDeployment, expireResult, postForm, problemUnder, submitUnchecked } from '../support/console.js';
 
 const INSTANCES = `${ADMIN_CONSOLE_PREFIX}/instances`;
 /** The page a new secret is shown on: the instance's, under the id of the kept result (src/web/one-time-results.ts). */
@@ -36,24 +36,6 @@ describe('the console: instances', function () {
     if ((await page.locator('#instance-advanced').getAttribute('open')) === null) await page.locator('#instance-advanced > summary').click();
   }
 
-  /** Sends the form as a browser without constraint validation would (or a script-free one ignoring it): the server's checks alone. */
-  async function sendUnchecked(button: string) {
-    await page.locator('form').filter({ has: page.getByRole('button', { name: button }) }).evaluate((form) => ((form as unknown as { noValidate: boolean }).noValidate = true));
-    const [answer] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: button }).click()]);
-    await page.waitForLoadState();
-    return answer;
-  }
-
-  /** What is said under the control labelled `label`, checked to be wired to it: aria-invalid and aria-describedby. */
-  async function problemUnder(label: string | RegExp): Promise<string> {
-    const control = page.getByLabel(label, { exact: typeof label === 'string' });
-    expect(await control.getAttribute('aria-invalid'), `${String(label)} is marked invalid`).to.equal('true');
-    const describedBy = ((await control.getAttribute('aria-describedby')) ?? '').split(' ');
-    const errorId = describedBy.find((id) => id.endsWith('-error'));
-    expect(errorId, `${String(label)} is described by its error`).to.be.a('string');
-    return (await page.locator(`#${errorId}`).textContent()) ?? '';
-  }
-
   /** On the sign-in page a stale sign-in was sent to: the password again, then back to `url`. */
   async function signInAgain(url: string): Promise<void> {
     expect(await page.getByLabel('Password').count(), 'the sign-in page asks for the password').to.equal(1);
@@ -81,13 +63,13 @@ describe('the console: instances', function () {
     await openAdvanced();
     await page.getByLabel('Redirect URIs', { exact: true }).fill(`${pasted}\nmusic.example.com/auth/callback`);
     await page.getByLabel('Rate limit').fill('many');
-    const refused = await sendUnchecked('Register instance');
+    const refused = await submitUnchecked(page, 'Register instance');
     expect(refused.status()).to.equal(400);
-    expect(await problemUnder('Name')).to.equal('Required.');
-    const uriProblem = await problemUnder('Redirect URIs');
+    expect(await problemUnder(page, 'Name')).to.equal('Required.');
+    const uriProblem = await problemUnder(page, 'Redirect URIs');
     expect(uriProblem).to.contain('Line 1: at most 2048 characters.').and.contain('Line 2: "music.example.com/auth/callback" is not an absolute URL.');
     expect(uriProblem, 'no zod wording').to.not.match(/Too big|expected string|RedirectUris\.0/);
-    expect(await problemUnder('Rate limit')).to.equal('A whole number, or empty.');
+    expect(await problemUnder(page, 'Rate limit')).to.equal('A whole number, or empty.');
     expect(await page.getByRole('alert').textContent()).to.equal('3 fields need a change: each problem is said under its field.');
     expect((await page.locator('.field-error, .alert').allTextContents()).join(' '), 'the 3000 characters are not quoted back').to.not.contain('x'.repeat(100));
     expect(await page.getByLabel('Redirect URIs', { exact: true }).inputValue(), 'the field keeps what was typed').to.contain(pasted);
@@ -169,7 +151,7 @@ describe('the console: instances', function () {
     await page.getByLabel('Redirect URIs', { exact: true }).fill('https://reload.example.com/cb');
     const [again] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Register instance' }).click()]);
     expect(again.status()).to.equal(409);
-    expect(await problemUnder('Name')).to.contain('An instance named "Reloaded" exists already');
+    expect(await problemUnder(page, 'Name')).to.contain('An instance named "Reloaded" exists already');
     expect(await page.getByLabel('Name').inputValue()).to.equal(' reloaded ');
     await expectAccessible(page, 'the register form with a taken name');
     await screenshots(page, 'admin-instances-name-taken');
@@ -229,14 +211,14 @@ describe('the console: instances', function () {
     await page.getByLabel('Name').fill('LIVING ROOM');
     const [taken] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Save changes' }).click()]);
     expect(taken.status(), 'the name of another instance').to.equal(409);
-    expect(await problemUnder('Name')).to.contain('An instance named "Living room" exists already');
+    expect(await problemUnder(page, 'Name')).to.contain('An instance named "Living room" exists already');
     expect((await server.services.instances.get(instance.id)).name).to.equal('Kitchen speaker');
     await page.getByLabel('Name').fill('Kitchen speaker');
 
     await page.getByLabel('Redirect URIs', { exact: true }).fill('not a url');
     const [refused] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Save changes' }).click()]);
     expect(refused.status()).to.equal(400);
-    expect(await problemUnder('Redirect URIs')).to.equal('Line 1: "not a url" is not an absolute URL.');
+    expect(await problemUnder(page, 'Redirect URIs')).to.equal('Line 1: "not a url" is not an absolute URL.');
     expect(await page.getByLabel('Redirect URIs', { exact: true }).inputValue()).to.equal('not a url');
   });
 
@@ -338,9 +320,9 @@ describe('the console: instances', function () {
     await page.goto(`${server.url}${INSTANCES}/new`);
     await page.getByLabel('Name').fill('Basement');
     await page.getByLabel('ChillFi3 address').fill('music.lan');
-    const refused = await sendUnchecked('Register instance');
+    const refused = await submitUnchecked(page, 'Register instance');
     expect(refused.status()).to.equal(400);
-    expect(await problemUnder('ChillFi3 address')).to.equal('"music.lan" is not an absolute URL.');
+    expect(await problemUnder(page, 'ChillFi3 address')).to.equal('"music.lan" is not an absolute URL.');
     expect(await page.getByLabel('ChillFi3 address').inputValue()).to.equal('music.lan');
 
     await page.getByLabel('ChillFi3 address').fill('http://music.lan:3000');
