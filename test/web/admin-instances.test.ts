@@ -345,6 +345,20 @@ describe('the console: instances', function () {
     expect(await page.locator('.notice-warning').count()).to.equal(0);
   });
 
+  it('fills the URIs as the ChillFi3 address is typed (the script the CSP lets run), keeping a URI typed by hand', async function () {
+    await page.goto(`${server.url}${INSTANCES}/new`);
+    await page.getByLabel('ChillFi3 address').pressSequentially('https://radio.example.com/');
+    await openAdvanced();
+    expect(await page.getByLabel('Redirect URIs', { exact: true }).inputValue()).to.equal('https://radio.example.com/auth/callback');
+    expect(await page.getByLabel('Post-logout redirect URIs').inputValue()).to.equal('https://radio.example.com/');
+    expect(await page.getByLabel('Back-channel logout URI').inputValue()).to.equal('https://radio.example.com/auth/backchannel-logout');
+    await page.getByLabel('Redirect URIs', { exact: true }).fill('https://radio.example.com/custom/callback');
+    await page.getByLabel('ChillFi3 address').fill('https://fm.example.com');
+    await page.getByLabel('ChillFi3 address').dispatchEvent('input');
+    expect(await page.getByLabel('Redirect URIs', { exact: true }).inputValue(), 'typed by hand: kept').to.equal('https://radio.example.com/custom/callback');
+    expect(await page.getByLabel('Post-logout redirect URIs').inputValue()).to.equal('https://fm.example.com/');
+  });
+
   it('refuses a post without the form check (CSRF), a non-admin (403), and answers an unknown id with the friendly 404', async function () {
     const before = (await server.services.instances.list()).length;
     const forged = await postForm(page, `${server.url}${INSTANCES}`, { _csrf: 'forged', name: 'Forged', redirectUris: 'https://evil.example/cb' });
