@@ -68,7 +68,9 @@ const STORE_PING_INTERVAL_MS = 15_000;
 
 export async function createApp({ services, logger }: AppDependencies): Promise<Koa> {
   const { config } = services;
-  const assets = new Map(await Promise.all(Object.entries(ASSETS).map(async ([name, type]) => [name, { type, body: await readFile(join(publicDir, name)) }] as const)));
+  const assets = new Map(
+    await Promise.all(Object.entries(ASSETS).map(async ([name, type]) => [name, { type, body: await readFile(join(publicDir, name)) }] as const)),
+  );
   // Mounted, the provider sets its cookies through this app's context: both must sign with the same keys.
   // X-Forwarded-* reach Koa only from trusted proxies (clientAddress drops them otherwise).
   const app = new Koa({ proxy: config.trustProxy !== false, keys: cookieKeys(config) });

@@ -10,7 +10,19 @@ import { ProfileUpdate } from '../admin/user-api-schemas.js';
 import { MAX_PASSWORD_LENGTH } from '../accounts/password-policy.js';
 import type { Services } from '../services.js';
 import { accountOverview } from './account-overview.js';
-import { accountFieldOf, blankAsNull, formFields, type FormErrors, formProblem, hasFormErrors, inFormWords, newPasswordProblems, NO_FORM_ERRORS, profileFormProblems, webActor } from './form-input.js';
+import {
+  accountFieldOf,
+  blankAsNull,
+  formFields,
+  type FormErrors,
+  formProblem,
+  hasFormErrors,
+  inFormWords,
+  newPasswordProblems,
+  NO_FORM_ERRORS,
+  profileFormProblems,
+  webActor,
+} from './form-input.js';
 import { doneThen } from './console-actions.js';
 import { renderPage } from './page.js';
 import type { Viewer, WebGuards } from './web-session.js';

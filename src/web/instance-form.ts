@@ -7,7 +7,7 @@ import { InstanceCreate } from '../admin/admin-api-schemas.js';
 import { type AppError, quoted } from '../errors.js';
 import type { Instance } from '../instances/instance-entity.js';
 import { AUTH_METHODS, DEFAULT_SCOPES, GRANT_TYPES, INSTANCE_SCOPES, InstanceNameTaken, uriProblem } from '../instances/instance-store.js';
-import { fieldError, type FormErrors, hasFormErrors, inFormWords, inputProblems, mergeFormErrors, NO_FORM_ERRORS} from './form-input.js';
+import { fieldError, type FormErrors, hasFormErrors, inFormWords, inputProblems, mergeFormErrors, NO_FORM_ERRORS } from './form-input.js';
 
 /** The form's fields as text, as the browser posts them and the page shows them again. */
 export interface InstanceFormValues {
