@@ -1,5 +1,6 @@
 // The whole request pipeline, in order. createApp never listens: main.ts and the tests do.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { Logger } from './logger.js';
@@ -17,7 +18,7 @@ import { requestDeadline } from './http/request-deadline.js';
 import { requestMetrics } from './http/request-metrics.js';
 import { securityHeaders } from './http/security-headers.js';
 import { requireValidHost } from './http/valid-host.js';
-import { stylesheetPath } from './http/views.js';
+import { publicDir } from './http/views.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { StoreProbe } from './metrics/store-probe.js';
 import { cookieKeys } from './provider/cookie-keys.js';
@@ -56,21 +57,31 @@ const CONTENT_SECURITY_POLICY = {
   },
 };
 
+/**
+ * What /assets/ serves from public/, with its type: the stylesheet, and the one script (the instance form's
+ * enhancement; the CSP's script-src 'self' lets it run, and every page works without it).
+ */
+const ASSETS: Record<string, string> = { 'style.css': 'text/css', 'instance-form.js': 'text/javascript' };
+
 /** With metrics on, how often the stores are pinged for the store_* metrics. */
 const STORE_PING_INTERVAL_MS = 15_000;
 
 export async function createApp({ services, logger }: AppDependencies): Promise<Koa> {
   const { config } = services;
-  const stylesheet = await readFile(stylesheetPath);
+  const assets = new Map(
+    await Promise.all(Object.entries(ASSETS).map(async ([name, type]) => [name, { type, body: await readFile(join(publicDir, name)) }] as const)),
+  );
   // Mounted, the provider sets its cookies through this app's context: both must sign with the same keys.
   // X-Forwarded-* reach Koa only from trusted proxies (clientAddress drops them otherwise).
   const app = new Koa({ proxy: config.trustProxy !== false, keys: cookieKeys(config) });
 
   const site = new Router();
-  site.get('/assets/style.css', function stylesheetAsset(ctx) {
-    ctx.type = 'text/css';
+  site.get('/assets/:name', function asset(ctx, next) {
+    const found = assets.get(ctx.params.name as string);
+    if (!found) return next();
+    ctx.type = found.type;
     ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.body = stylesheet;
+    ctx.body = found.body;
   });
   site.get('/favicon.ico', function noFavicon(ctx) {
     ctx.status = 204;

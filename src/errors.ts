@@ -21,6 +21,15 @@ export class AppError extends Error {
   }
 }
 
+/** The longest piece of someone's input a message quotes back: a pasted page must not fill the screen or the log. */
+const QUOTED_MAX = 60;
+
+/** Someone's input as a message quotes it: in double quotes, cut to QUOTED_MAX characters with an ellipsis. */
+export function quoted(value: string): string {
+  const characters = [...value];
+  return `"${characters.length <= QUOTED_MAX ? value : `${characters.slice(0, QUOTED_MAX - 1).join('')}…`}"`;
+}
+
 export class BadRequest extends AppError {
   constructor(message: string, cause?: unknown) {
     super('bad_request', message, { status: 400, cause });

@@ -59,6 +59,23 @@ function checkPicture(picture: string | null): string | null {
   return picture;
 }
 
+/** The profile's fields and the store's check of each. */
+const PROFILE_CHECKS = { displayName: checkDisplayName, email: checkEmail, bio: checkBio, picture: checkPicture } as const;
+
+/** What the store would refuse of each profile field, every field at once (a form says each under its field). */
+export function profileProblems(profile: Partial<Record<keyof typeof PROFILE_CHECKS, string | null>>): Partial<Record<keyof typeof PROFILE_CHECKS, string>> {
+  const problems: Partial<Record<keyof typeof PROFILE_CHECKS, string>> = {};
+  for (const [field, check] of Object.entries(PROFILE_CHECKS) as [keyof typeof PROFILE_CHECKS, (value: string | null) => string | null][]) {
+    try {
+      check(profile[field] ?? null);
+    } catch (error) {
+      if (!(error instanceof BadRequest)) throw error;
+      problems[field] = error.message;
+    }
+  }
+  return problems;
+}
+
 /**
  * Whether the accounts row a statement is about may stop being an enabled admin (be demoted, disabled or deleted): it
  * is none, or another enabled admin remains. Checked in the very statement that writes (KEEPS_AN_ADMIN_FLAGS with :id).

@@ -48,8 +48,11 @@ const defaultTitles: Record<ViewName, string> = {
 /** Absolute path of the views folder. */
 export const viewsDir = join(projectRoot, 'views');
 
+/** Absolute path of the files served under /assets/ (the stylesheet every page links, the scripts a page may add). */
+export const publicDir = join(projectRoot, 'public');
+
 /** Absolute path of the stylesheet every page links as /assets/style.css. */
-export const stylesheetPath = join(projectRoot, 'public', 'style.css');
+export const stylesheetPath = join(publicDir, 'style.css');
 
 const renderOptions: ejs.Options = { cache: true, strict: true, localsName: 'locals' };
 

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { In, type DataSource, type Repository } from 'typeorm';
 import { isDuplicateKey } from '../db/duplicate-key.js';
 import { isStorable } from '../db/storable.js';
-import { BadRequest, Conflict, NotFound } from '../errors.js';
+import { BadRequest, Conflict, NotFound, quoted } from '../errors.js';
 import { parseAllowlist } from '../security/ip-allowlist.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { type AccessPolicy, type Instance, InstanceEntity, type TokenAuthMethod } from './instance-entity.js';
@@ -75,15 +75,18 @@ export interface RotatedSecret {
   previousSecretExpiresAt: Date | null;
 }
 
+/** What is wrong with a URI an instance registers ("is not an absolute URL"), or null: it is one. */
+export function uriProblem(value: string): string | null {
+  const url = URL.parse(value);
+  if (!url) return 'is not an absolute URL';
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use http or https';
+  if (url.hash) return 'must not have a fragment';
+  return null;
+}
+
 function checkUri(value: string, what: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch (cause) {
-    throw new BadRequest(`${what} "${value}" is not an absolute URL`, cause);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new BadRequest(`${what} "${value}" must use http or https`);
-  if (url.hash) throw new BadRequest(`${what} "${value}" must not have a fragment`);
+  const problem = uriProblem(value);
+  if (problem) throw new BadRequest(`${what} ${quoted(value)} ${problem}`);
   return value;
 }
 

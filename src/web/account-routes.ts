@@ -6,10 +6,23 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { PROFILE_LIMITS } from '../accounts/account-store.js';
+import { ProfileUpdate } from '../admin/user-api-schemas.js';
 import { MAX_PASSWORD_LENGTH } from '../accounts/password-policy.js';
 import type { Services } from '../services.js';
 import { accountOverview } from './account-overview.js';
-import { blankAsNull, formFields, formProblem, webActor } from './form-input.js';
+import {
+  accountFieldOf,
+  blankAsNull,
+  formFields,
+  type FormErrors,
+  formProblem,
+  hasFormErrors,
+  inFormWords,
+  newPasswordProblems,
+  NO_FORM_ERRORS,
+  profileFormProblems,
+  webActor,
+} from './form-input.js';
 import { doneThen } from './console-actions.js';
 import { renderPage } from './page.js';
 import type { Viewer, WebGuards } from './web-session.js';
@@ -19,8 +32,8 @@ export const ACCOUNT_PATH = '/account';
 /** What the account page shows besides what it reads from the stores: a form sent back with its problem. */
 interface AccountPageState {
   profile?: Record<string, string>;
-  profileError?: string;
-  passwordError?: string;
+  profileErrors?: FormErrors;
+  passwordErrors?: FormErrors;
 }
 
 export function accountRoutes(services: Services, guards: WebGuards): Router {
@@ -45,8 +58,8 @@ export function accountRoutes(services: Services, guards: WebGuards): Router {
           bio: account.bio ?? '',
           picture: account.picture ?? '',
         },
-        profileError: state.profileError,
-        passwordError: state.passwordError,
+        profileErrors: state.profileErrors ?? NO_FORM_ERRORS,
+        passwordErrors: state.passwordErrors ?? NO_FORM_ERRORS,
         limits: PROFILE_LIMITS,
         minLength: passwordPolicy.minLength,
         maxLength: MAX_PASSWORD_LENGTH,
@@ -64,12 +77,16 @@ export function accountRoutes(services: Services, guards: WebGuards): Router {
     const { account } = ctx.state.viewer as Viewer;
     const { displayName = '', email = '', bio = '', picture = '' } = formFields(ctx);
     const profile = { displayName, email, bio, picture };
+    const typed = blankAsNull(profile);
+    const input = ProfileUpdate.safeParse(typed, { error: inFormWords });
+    const problems = profileFormProblems(input, typed);
+    if (!input.success || hasFormErrors(problems)) return showAccount(ctx, { profile, profileErrors: problems }, 400);
     try {
-      await accountOperations.updateProfile(account.id, blankAsNull(profile), webActor(ctx));
+      await accountOperations.updateProfile(account.id, input.data, webActor(ctx));
     } catch (error) {
-      const problem = formProblem(error);
+      const problem = formProblem(error, accountFieldOf);
       if (!problem) throw error;
-      return showAccount(ctx, { profile, profileError: problem.message }, problem.status);
+      return showAccount(ctx, { profile, profileErrors: problem.errors }, problem.status);
     }
     doneThen(ctx, ACCOUNT_PATH, 'Your profile is saved.');
   });
@@ -77,13 +94,15 @@ export function accountRoutes(services: Services, guards: WebGuards): Router {
   router.post('/password', async function changePassword(ctx) {
     const { account, sessionUid } = ctx.state.viewer as Viewer;
     const { current = '', password = '', confirm = '' } = formFields(ctx);
-    if (password !== confirm) return showAccount(ctx, { passwordError: 'The two new passwords are not the same.' }, 400);
+    const problems = newPasswordProblems(passwordPolicy, account.username, password, confirm);
+    if (hasFormErrors(problems)) return showAccount(ctx, { passwordErrors: problems }, 400);
     try {
       await accountOperations.changeOwnPassword(account.id, current, password, { ...webActor(ctx), keepSessionUid: sessionUid });
     } catch (error) {
-      const problem = formProblem(error);
+      // The current password not right is said under its field; the policy's refusals were found above.
+      const problem = formProblem(error, (refused) => (refused.message.startsWith('the current password') ? 'current' : accountFieldOf(refused)));
       if (!problem) throw error;
-      return showAccount(ctx, { passwordError: problem.message }, problem.status);
+      return showAccount(ctx, { passwordErrors: problem.errors }, problem.status);
     }
     doneThen(ctx, ACCOUNT_PATH, 'Your password is changed. Your other sessions are signed out.');
   });

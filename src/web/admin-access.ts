@@ -8,12 +8,12 @@ import { z } from 'zod';
 import type { Account } from '../accounts/account-entity.js';
 import { AccessGrant } from '../admin/admin-api-schemas.js';
 import { param, queryInput } from '../admin/admin-routes.js';
-import { NotFound } from '../errors.js';
+import { type AppError, NotFound, quoted } from '../errors.js';
 import type { InstanceRole } from '../instances/instance-access-entity.js';
 import type { Instance } from '../instances/instance-entity.js';
 import type { Services } from '../services.js';
 import { doneThen } from './console-actions.js';
-import { formFields, formProblem, inputProblem, webActor } from './form-input.js';
+import { fieldError, formFields, type FormErrors, formProblem, inFormWords, inputProblems, mergeFormErrors, NO_FORM_ERRORS, webActor } from './form-input.js';
 import { renderUserPage } from './admin-users.js';
 import { INSTANCES_PATH, instanceAccessPath, instancePath, memberPath, userPath, USERS_PATH } from './console-paths.js';
 import { renderPage } from './page.js';
@@ -27,7 +27,12 @@ const MembersPageQuery = z.strictObject({ page: z.coerce.number<string>().int().
 /** Where a change of one link was asked from, and so where its answer goes: the user's page or the instance's. */
 const ReturnTo = z.strictObject({ from: z.enum(['user', 'instance']).optional() });
 
-const FIELD_LABELS: Record<string, string> = { role: 'Role', localUserId: 'Local id', username: 'Username', instanceId: 'Instance' };
+/** The field of an access form a store's refusal is about: a local id another account holds, a role. */
+function accessFieldOf(error: AppError): string | undefined {
+  if (/^(local id|the local user id) /.test(error.message)) return 'localUserId';
+  if (error.message.startsWith('role ')) return 'role';
+  return undefined;
+}
 
 /** A role and local id as typed: the local id blank for none, digits for a number, anything else left for zod to refuse. */
 function accessInput(fields: Record<string, string>) {
@@ -38,7 +43,7 @@ function accessInput(fields: Record<string, string>) {
       localUserId: localUserId === '' ? null : /^\d{1,10}$/.test(localUserId) ? Number(localUserId) : localUserId,
     },
     // Zod speaks of types and bounds; the form of what to type.
-    { error: (issue) => (issue.path?.[0] === 'localUserId' ? "the user's number in that server's database (1 or more), or empty for none" : undefined) },
+    { error: (issue) => (issue.path?.[0] === 'localUserId' ? "the user's number in that server's database (1 or more), or empty for none" : inFormWords(issue)) },
   );
 }
 
@@ -47,10 +52,10 @@ function accessValues(fields: Record<string, string>): { role: string; localUser
   return { role: fields.role ?? 'member', localUserId: fields.localUserId ?? '' };
 }
 
-/** What the access page needs besides the instance: the add form's values, the row being edited, a message. */
+/** What the access page needs besides the instance: the add form's values, the row being edited, what was refused of either. */
 interface AccessPageExtras {
   add?: Record<string, string>;
-  error?: string;
+  errors?: FormErrors;
   edit?: { accountId: string; role: string; localUserId: string };
 }
 
@@ -86,7 +91,8 @@ async function renderAccessPage(ctx: Context, services: Services, instance: Inst
       previousUrl: pageNumber > 1 ? `${accessUrl}?page=${pageNumber - 1}` : null,
       nextUrl: links.length > MEMBERS_PAGE_SIZE ? `${accessUrl}?page=${pageNumber + 1}` : null,
       add: extras.add ?? { username: '', role: 'member', localUserId: '' },
-      error: extras.error,
+      errors: extras.errors ?? NO_FORM_ERRORS,
+      editId: extras.edit?.accountId ?? null,
     },
     status,
   );
@@ -125,15 +131,15 @@ export function adminAccessPages(services: Services, guards: WebGuards): Router 
     instanceId: string,
     accountId: string,
     { role, localUserId }: { role: InstanceRole; localUserId?: number | null | undefined },
-    refuse: (message: string, status?: number) => Promise<void>,
+    refuse: (errors: FormErrors, status?: number) => Promise<void>,
   ): Promise<boolean> {
     try {
       await accessOperations.grant(instanceId, accountId, role, localUserId ?? null, webActor(ctx));
       return true;
     } catch (error) {
-      const problem = formProblem(error);
+      const problem = formProblem(error, accessFieldOf);
       if (!problem) throw error;
-      await refuse(problem.message, problem.status);
+      await refuse(problem.errors, problem.status);
       return false;
     }
   }
@@ -142,11 +148,13 @@ export function adminAccessPages(services: Services, guards: WebGuards): Router 
     const instance = await instances.get(param(ctx, 'id'));
     const fields = formFields(ctx);
     const add = { username: fields.username ?? '', ...accessValues(fields) };
-    const refuse = (error: string, status = 400) => renderAccessPage(ctx, services, instance, 1, { add, error }, status);
+    const refuse = (errors: FormErrors, status = 400) => renderAccessPage(ctx, services, instance, 1, { add, errors }, status);
     const input = accessInput(fields);
-    if (!input.success) return refuse(inputProblem(input.error, FIELD_LABELS));
-    const account = add.username.trim() ? await accounts.findByUsername(add.username.trim()) : null;
-    if (!account) return refuse(add.username.trim() ? `There is no user named ${add.username.trim()}.` : 'Username: enter the username of the person to add.');
+    const username = add.username.trim();
+    const account = username ? await accounts.findByUsername(username) : null;
+    const usernameErrors = account ? NO_FORM_ERRORS : fieldError('username', username ? `there is no user named ${quoted(username)}` : 'enter the username of the person to add');
+    if (!input.success) return refuse(mergeFormErrors(usernameErrors, inputProblems(input.error)));
+    if (!account) return refuse(usernameErrors);
     if (!(await granted(ctx, instance.id, account.id, input.data, refuse))) return;
     doneThen(ctx, instanceAccessPath(instance.id), `${account.username} may use ${instance.name} as ${input.data.role}.`);
   });
@@ -155,11 +163,12 @@ export function adminAccessPages(services: Services, guards: WebGuards): Router 
     const account = await accounts.get(param(ctx, 'accountId'));
     const fields = formFields(ctx);
     const grant = { instanceId: fields.instanceId ?? '', ...accessValues(fields) };
-    const refuse = (accessError: string, status = 400) => renderUserPage(ctx, services, account, { grant, accessError }, status);
+    const refuse = (accessErrors: FormErrors, status = 400) => renderUserPage(ctx, services, account, { grant, accessErrors }, status);
     const input = accessInput(fields);
-    if (!input.success) return refuse(inputProblem(input.error, FIELD_LABELS));
     const instance = grant.instanceId ? await instances.get(grant.instanceId).catch(() => null) : null;
-    if (!instance) return refuse('Instance: choose the instance to give access to.');
+    const instanceErrors = instance ? NO_FORM_ERRORS : fieldError('instanceId', 'choose the instance to give access to');
+    if (!input.success) return refuse(mergeFormErrors(instanceErrors, inputProblems(input.error)));
+    if (!instance) return refuse(instanceErrors);
     if (!(await granted(ctx, instance.id, account.id, input.data, refuse))) return;
     doneThen(ctx, userPath(account.id), `${account.username} may use ${instance.name} as ${input.data.role}.`);
   });
@@ -169,19 +178,19 @@ export function adminAccessPages(services: Services, guards: WebGuards): Router 
     const fields = formFields(ctx);
     const from = fields.from === 'user' ? 'user' : 'instance';
     const edit = { accountId: account.id, instanceId: instance.id, ...accessValues(fields) };
-    const refuse = (error: string, status = 400) =>
+    const refuse = (errors: FormErrors, status = 400) =>
       from === 'user'
-        ? renderUserPage(ctx, services, account, { accessEdit: edit, accessError: error }, status)
-        : renderAccessPage(ctx, services, instance, 1, { edit, error }, status);
+        ? renderUserPage(ctx, services, account, { accessEdit: edit, accessErrors: errors }, status)
+        : renderAccessPage(ctx, services, instance, 1, { edit, errors }, status);
     const input = accessInput(fields);
-    if (!input.success) return refuse(inputProblem(input.error, FIELD_LABELS));
+    if (!input.success) return refuse(inputProblems(input.error));
     const changes: { role: InstanceRole; localUserId: number | null } = { role: input.data.role, localUserId: input.data.localUserId ?? null };
     try {
       await accessOperations.change(instance.id, account.id, changes, webActor(ctx));
     } catch (error) {
-      const problem = formProblem(error);
+      const problem = formProblem(error, accessFieldOf);
       if (!problem) throw error;
-      return refuse(problem.message, problem.status);
+      return refuse(problem.errors, problem.status);
     }
     doneThen(ctx, returnTo(from, instance, account), `Access of ${account.username} to ${instance.name} saved.`);
   });

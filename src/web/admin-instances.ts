@@ -8,12 +8,22 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { param, queryInput } from '../admin/admin-routes.js';
 import type { Instance } from '../instances/instance-entity.js';
-import { InstanceNameTaken, SECRET_METHODS } from '../instances/instance-store.js';
+import { SECRET_METHODS } from '../instances/instance-store.js';
 import type { Services } from '../services.js';
 import { doneThen } from './console-actions.js';
 import { INSTANCES_PATH, instanceAccessPath, instancePath } from './console-paths.js';
-import { formProblem, webActor } from './form-input.js';
-import { INSTANCE_FORM_CHOICES, instanceFormValues, instanceInput, type InstanceFormValues, NEW_INSTANCE_FORM, readInstanceForm } from './instance-form.js';
+import { formProblem, type FormErrors, NO_FORM_ERRORS, webActor } from './form-input.js';
+import {
+  chillfi3InstanceForm,
+  INSTANCE_FORM_CHOICES,
+  instanceFieldOf,
+  instanceFormValues,
+  instanceInput,
+  type InstanceFormValues,
+  instanceWarnings,
+  NEW_INSTANCE_FORM,
+  readInstanceForm,
+} from './instance-form.js';
 import { OneTimeResults, renderShownOnce, RESULT_SECONDS } from './one-time-results.js';
 import { ADMIN_CONSOLE_PREFIX, renderPage } from './page.js';
 import type { Viewer, WebGuards } from './web-session.js';
@@ -44,13 +54,15 @@ interface ShownSecret {
   clientSecret: string | null;
   /** ISO time. */
   previousSecretExpiresAt: string | null;
+  /** What the form accepted but warns of (instanceWarnings). */
+  warnings: string[];
 }
 
-/** An operation's refusal of the form, and whether it is the name's: that one is said under the Name field. */
-interface FormRefusal {
-  message: string;
-  nameTaken: boolean;
-}
+/** What first run's "Register an example instance" fills the form with: the example instance of README.md, on this machine. */
+const EXAMPLE_INSTANCE = { name: 'Example', address: 'http://127.0.0.1:4000', skipConsent: true } as const;
+
+/** The register form's query: `example=chillfi3` (EXAMPLE_INSTANCE_FORM_PATH) fills it for the example instance. */
+const NewFormQuery = z.strictObject({ example: z.literal('chillfi3').optional() });
 
 /** Where the secret an action made is shown, under the result's id. */
 function shownSecretPath(instanceId: string, resultId: string): string {
@@ -78,28 +90,21 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
     return instances.get(param(ctx, 'id'));
   }
 
-  /** A refusal of the form: a taken name is said under the Name field, anything else above the fields. */
-  function formErrors(error: FormRefusal | string | undefined): { error?: string; nameError?: string } {
-    if (error === undefined || typeof error === 'string') return { error };
-    return error.nameTaken ? { nameError: error.message } : { error: error.message };
-  }
-
   /** The form's answer to an operation that refused its input; null when the error is not a refusal of the input. */
-  function refusal(error: unknown): (FormRefusal & { status: number }) | null {
-    const problem = formProblem(error);
-    return problem && { ...problem, nameTaken: error instanceof InstanceNameTaken };
+  function refusal(error: unknown): { errors: FormErrors; status: number } | null {
+    return formProblem(error, instanceFieldOf);
   }
 
-  function newForm(ctx: Context, values: InstanceFormValues, error?: FormRefusal | string, status = 200): Promise<void> {
+  function newForm(ctx: Context, values: InstanceFormValues, errors: FormErrors = NO_FORM_ERRORS, status = 200): Promise<void> {
     return renderPage(
       ctx,
       'admin-instances-new',
-      { title: 'Register an instance', values, ...formErrors(error), choices: INSTANCE_FORM_CHOICES, action: INSTANCES_PATH, cancelUrl: INSTANCES_PATH },
+      { title: 'Register an instance', values, errors, register: true, choices: INSTANCE_FORM_CHOICES, action: INSTANCES_PATH, cancelUrl: INSTANCES_PATH },
       status,
     );
   }
 
-  function instancePage(ctx: Context, instance: Instance, edit: { values?: InstanceFormValues; error?: FormRefusal | string } = {}, status = 200): Promise<void> {
+  function instancePage(ctx: Context, instance: Instance, edit: { values?: InstanceFormValues; errors?: FormErrors } = {}, status = 200): Promise<void> {
     const url = instancePath(instance.id);
     return renderPage(
       ctx,
@@ -109,7 +114,8 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
         instance,
         hasSecret: hasSecret(instance),
         values: edit.values ?? instanceFormValues(instance),
-        ...formErrors(edit.error),
+        errors: edit.errors ?? NO_FORM_ERRORS,
+        warnings: instanceWarnings(instance.redirectUris),
         choices: INSTANCE_FORM_CHOICES,
         action: url,
         cancelUrl: url,
@@ -149,22 +155,28 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
   });
 
   router.get(`${INSTANCES_PATH}/new`, ...page, async function newInstanceForm(ctx) {
-    await newForm(ctx, NEW_INSTANCE_FORM);
+    const { example } = queryInput(ctx, NewFormQuery);
+    await newForm(ctx, example ? chillfi3InstanceForm(EXAMPLE_INSTANCE) : NEW_INSTANCE_FORM);
   });
 
   router.post(INSTANCES_PATH, ...action, async function registerInstance(ctx) {
     const values = readInstanceForm((ctx.request.body ?? {}) as Record<string, unknown>);
     const read = instanceInput(values);
-    if ('error' in read) return newForm(ctx, values, read.error, 400);
+    if ('errors' in read) return newForm(ctx, values, read.errors, 400);
     let created;
     try {
       created = await instanceOperations.create({ ...read.input, redirectUris: read.input.redirectUris ?? [] }, webActor(ctx));
     } catch (error) {
       const problem = refusal(error);
       if (!problem) throw error;
-      return newForm(ctx, values, problem, problem.status);
+      return newForm(ctx, values, problem.errors, problem.status);
     }
-    await showSecretOnce(ctx, created.instance, { heading: `${created.instance.name} is registered`, clientSecret: created.clientSecret, previousSecretExpiresAt: null });
+    await showSecretOnce(ctx, created.instance, {
+      heading: `${created.instance.name} is registered`,
+      clientSecret: created.clientSecret,
+      previousSecretExpiresAt: null,
+      warnings: instanceWarnings(created.instance.redirectUris),
+    });
   });
 
   router.get(`${INSTANCES_PATH}/:id`, ...page, async function showInstance(ctx) {
@@ -176,18 +188,23 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
     const values = readInstanceForm((ctx.request.body ?? {}) as Record<string, unknown>);
     // The form sends every field, so it is read as a whole (InstanceCreate) and saved as the change of all of them.
     const read = instanceInput(values);
-    if ('error' in read) return instancePage(ctx, instance, { values, error: read.error }, 400);
+    if ('errors' in read) return instancePage(ctx, instance, { values, errors: read.errors }, 400);
     let updated;
     try {
       updated = await instanceOperations.update(instance.id, read.input, webActor(ctx));
     } catch (error) {
       const problem = refusal(error);
       if (!problem) throw error;
-      return instancePage(ctx, instance, { values, error: problem }, problem.status);
+      return instancePage(ctx, instance, { values, errors: problem.errors }, problem.status);
     }
     // A move to a secret method gives the instance its first secret: shown once, like at registration.
     if (updated.clientSecret === null) return doneThen(ctx, instancePath(instance.id), `${values.name.trim()} saved.`);
-    await showSecretOnce(ctx, updated.instance, { heading: `${updated.instance.name} has a client secret now`, clientSecret: updated.clientSecret, previousSecretExpiresAt: null });
+    await showSecretOnce(ctx, updated.instance, {
+      heading: `${updated.instance.name} has a client secret now`,
+      clientSecret: updated.clientSecret,
+      previousSecretExpiresAt: null,
+      warnings: instanceWarnings(updated.instance.redirectUris),
+    });
   });
 
   router.get(`${INSTANCES_PATH}/:id/secret/:result`, ...page, async function showSecret(ctx) {
@@ -209,6 +226,7 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
       instance,
       clientSecret: shown.clientSecret,
       previousSecretExpiresAt,
+      warnings: shown.warnings ?? [],
       env: chillfi3Env(config.issuer, instance.clientId, shown.clientSecret),
       instanceUrl: instancePath(instance.id),
     });
@@ -237,6 +255,7 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
       heading: `New secret for ${instance.name}`,
       clientSecret: rotated.clientSecret,
       previousSecretExpiresAt: rotated.previousSecretExpiresAt?.toISOString() ?? null,
+      warnings: [],
     });
   });
 

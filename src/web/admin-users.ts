@@ -16,25 +16,16 @@ import { CONSOLE_CLIENT_ID } from '../provider/console-client.js';
 import type { Services } from '../services.js';
 import { instancePath, memberPath, userPath, USERS_PATH } from './console-paths.js';
 import { renderPage } from './page.js';
+import { PROFILE_LIMITS } from '../accounts/account-store.js';
 import type { Viewer, WebGuards } from './web-session.js';
 import { doneThen } from './console-actions.js';
-import { blankAsNull, formFields, formProblem, inputProblem, webActor } from './form-input.js';
+import { accountFieldOf, blankAsNull, formFields, type FormErrors, formProblem, hasFormErrors, inFormWords, inputProblems, NO_FORM_ERRORS, profileFormProblems, webActor } from './form-input.js';
 import { OneTimeResults, renderShownOnce, RESULT_SECONDS } from './one-time-results.js';
 
 /** Users per page of the list. */
 export const USERS_PAGE_SIZE = 25;
 
 const UsersPageQuery = UserListQuery.extend({ page: z.coerce.number<string>().int().min(1).max(1_000_000).optional() });
-
-/** The names the forms show for the fields the schemas check. */
-const FIELD_LABELS: Record<string, string> = {
-  username: 'Username',
-  password: 'Password',
-  displayName: 'Display name',
-  email: 'Email',
-  bio: 'Bio',
-  picture: 'Picture URL',
-};
 
 /**
  * How many instances the user page's grant form offers; past that many, access is given from the instance's own page
@@ -45,11 +36,12 @@ const GRANT_CHOICES = 100;
 /** What the user page needs besides the account: the forms' values and a message when one was refused. */
 export interface UserPageExtras {
   profile?: Record<string, string>;
-  profileError?: string;
+  profileErrors?: FormErrors;
   grant?: Record<string, string>;
   /** The row of the access table as the admin typed it, when its change was refused. */
   accessEdit?: { instanceId: string; role: string; localUserId: string };
-  accessError?: string;
+  /** What was refused of the grant form or of the row in accessEdit. */
+  accessErrors?: FormErrors;
 }
 
 function isLocked(account: Account): boolean {
@@ -90,7 +82,8 @@ export async function renderUserPage(ctx: Context, services: Services, account: 
       userUrl: userPath(account.id),
       usersUrl: USERS_PATH,
       profile: extras.profile ?? profileValues(account),
-      profileError: extras.profileError,
+      profileErrors: extras.profileErrors ?? NO_FORM_ERRORS,
+      limits: PROFILE_LIMITS,
       access: access.map((link) => {
         const edited = extras.accessEdit?.instanceId === link.instanceId ? extras.accessEdit : null;
         return {
@@ -106,7 +99,8 @@ export async function renderUserPage(ctx: Context, services: Services, account: 
       grantable: choices.slice(0, GRANT_CHOICES).filter((instance) => !byId.has(instance.id)),
       moreInstances: choices.length > GRANT_CHOICES,
       grant: extras.grant ?? { instanceId: '', role: 'member', localUserId: '' },
-      accessError: extras.accessError,
+      accessErrors: extras.accessErrors ?? NO_FORM_ERRORS,
+      accessEditId: extras.accessEdit?.instanceId ?? null,
       grantUrl: `${userPath(account.id)}/access`,
       sessions: sessions.map((session) => ({
         ...session,
@@ -196,28 +190,31 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
   });
 
   router.get(`${USERS_PATH}/new`, ...freshPage, async function newUserForm(ctx) {
-    await renderPage(ctx, 'admin-users-new', { title: 'New user', values: createValues({}), action: USERS_PATH, cancelUrl: USERS_PATH });
+    await renderPage(ctx, 'admin-users-new', { title: 'New user', values: createValues({}), errors: NO_FORM_ERRORS, action: USERS_PATH, cancelUrl: USERS_PATH });
   });
 
   router.post(USERS_PATH, ...freshAction, async function createUser(ctx) {
     const fields = formFields(ctx);
-    const refuse = (error: string, status: number) =>
-      renderPage(ctx, 'admin-users-new', { title: 'New user', values: createValues(fields), error, action: USERS_PATH, cancelUrl: USERS_PATH }, status);
-    const input = AdminUserCreate.safeParse({
-      username: fields.username ?? '',
-      password: fields.password || undefined,
-      displayName: fields.displayName || undefined,
-      email: fields.email || undefined,
-      isAdmin: fields.isAdmin === 'on',
-    });
-    if (!input.success) return refuse(inputProblem(input.error, FIELD_LABELS), 400);
+    const refuse = (errors: FormErrors, status: number) =>
+      renderPage(ctx, 'admin-users-new', { title: 'New user', values: createValues(fields), errors, action: USERS_PATH, cancelUrl: USERS_PATH }, status);
+    const input = AdminUserCreate.safeParse(
+      {
+        username: fields.username ?? '',
+        password: fields.password || undefined,
+        displayName: fields.displayName || undefined,
+        email: fields.email || undefined,
+        isAdmin: fields.isAdmin === 'on',
+      },
+      { error: inFormWords },
+    );
+    if (!input.success) return refuse(inputProblems(input.error), 400);
     let created;
     try {
       created = await accountOperations.create({ ...input.data, password: input.data.password ?? null }, webActor(ctx));
     } catch (error) {
-      const problem = formProblem(error);
+      const problem = formProblem(error, accountFieldOf);
       if (!problem) throw error;
-      return refuse(problem.message, problem.status);
+      return refuse(problem.errors, problem.status);
     }
     const { account, passwordLink } = created;
     if (!passwordLink) return doneThen(ctx, userPath(account.id), `User ${account.username} created.`);
@@ -232,14 +229,16 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
     const account = await accountOf(ctx);
     const fields = formFields(ctx);
     const profile = { displayName: fields.displayName ?? '', email: fields.email ?? '', bio: fields.bio ?? '', picture: fields.picture ?? '' };
-    const input = ProfileUpdate.safeParse(blankAsNull(profile));
-    if (!input.success) return renderUserPage(ctx, services, account, { profile, profileError: inputProblem(input.error, FIELD_LABELS) }, 400);
+    const typed = blankAsNull(profile);
+    const input = ProfileUpdate.safeParse(typed, { error: inFormWords });
+    const problems = profileFormProblems(input, typed);
+    if (!input.success || hasFormErrors(problems)) return renderUserPage(ctx, services, account, { profile, profileErrors: problems }, 400);
     try {
       await accountOperations.updateProfile(account.id, input.data, webActor(ctx));
     } catch (error) {
-      const problem = formProblem(error);
+      const problem = formProblem(error, accountFieldOf);
       if (!problem) throw error;
-      return renderUserPage(ctx, services, account, { profile, profileError: problem.message }, problem.status);
+      return renderUserPage(ctx, services, account, { profile, profileErrors: problem.errors }, problem.status);
     }
     doneThen(ctx, userPath(account.id), 'Profile saved.');
   });

@@ -6,6 +6,9 @@ export const USERS_PATH = `${ADMIN_CONSOLE_PREFIX}/users`;
 
 export const INSTANCES_PATH = `${ADMIN_CONSOLE_PREFIX}/instances`;
 
+/** The register form filled for the example instance (first run's "Register an example instance"). */
+export const EXAMPLE_INSTANCE_FORM_PATH = `${INSTANCES_PATH}/new?example=chillfi3`;
+
 export function userPath(accountId: string): string {
   return `${USERS_PATH}/${encodeURIComponent(accountId)}`;
 }

@@ -8,9 +8,10 @@ import { BlockList, isIPv4 } from 'node:net';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { MAX_PASSWORD_LENGTH } from '../accounts/password-policy.js';
+import { newUsernameProblem } from '../accounts/username.js';
 import type { Services } from '../services.js';
-import { INSTANCES_PATH } from './console-paths.js';
-import { formFields, formProblem, webActor } from './form-input.js';
+import { EXAMPLE_INSTANCE_FORM_PATH } from './console-paths.js';
+import { accountFieldOf, fieldError, formError, formFields, type FormErrors, formProblem, hasFormErrors, mergeFormErrors, newPasswordProblems, NO_FORM_ERRORS, webActor } from './form-input.js';
 import { renderPage } from './page.js';
 import { SIGN_IN_PATH } from './sign-in-routes.js';
 import { currentViewer, HOME_PATH, redirectToSignIn, type WebGuards } from './web-session.js';
@@ -39,11 +40,11 @@ export function firstRunRoutes(services: Services, guards: WebGuards): Router {
     return !(config.database.type === 'sqlite' && isLoopback(ctx.ip));
   }
 
-  function showForm(ctx: Context, extra: { username?: string; error?: string } = {}, status = 200): Promise<void> {
+  function showForm(ctx: Context, extra: { username?: string; errors?: FormErrors } = {}, status = 200): Promise<void> {
     return renderPage(
       ctx,
       'first-run',
-      { title: 'Set up ChillFi3 sign-in', tokenNeeded: tokenNeeded(ctx), minLength: passwordPolicy.minLength, maxLength: MAX_PASSWORD_LENGTH, ...extra },
+      { title: 'Set up ChillFi3 sign-in', tokenNeeded: tokenNeeded(ctx), minLength: passwordPolicy.minLength, maxLength: MAX_PASSWORD_LENGTH, errors: NO_FORM_ERRORS, ...extra },
       status,
     );
   }
@@ -63,31 +64,33 @@ export function firstRunRoutes(services: Services, guards: WebGuards): Router {
     const fields = formFields(ctx);
     const username = (fields.username ?? '').trim();
     if (!(await firstRun.needed())) return alreadySetUp(ctx);
-    if (tokenNeeded(ctx) && !(await firstRun.isSetupToken((fields.setup_token ?? '').trim()))) {
-      // Every token goes with the first admin: one made a moment ago is what the visitor should hear of.
-      if (!(await firstRun.needed())) return alreadySetUp(ctx);
-      return showForm(ctx, { username, error: 'That setup token is not right. Copy it from the server’s log, printed when it started.' }, 403);
-    }
-    if ((fields.password ?? '') !== (fields.confirm ?? '')) {
-      return showForm(ctx, { username, error: 'The two passwords are not the same.' }, 400);
-    }
+    const tokenWrong = tokenNeeded(ctx) && !(await firstRun.isSetupToken((fields.setup_token ?? '').trim()));
+    // Every token goes with the first admin: one made a moment ago is what the visitor should hear of.
+    if (tokenWrong && !(await firstRun.needed())) return alreadySetUp(ctx);
+    const usernameProblem = newUsernameProblem(username);
+    const problems = [
+      tokenWrong ? fieldError('setup_token', 'that setup token is not right. Copy it from the server’s log, printed when it started') : NO_FORM_ERRORS,
+      usernameProblem ? fieldError('username', usernameProblem) : NO_FORM_ERRORS,
+      newPasswordProblems(passwordPolicy, username, fields.password ?? '', fields.confirm ?? ''),
+    ].reduce(mergeFormErrors);
+    if (hasFormErrors(problems)) return showForm(ctx, { username, errors: problems }, tokenWrong ? 403 : 400);
     const actor = webActor(ctx, null);
     let created;
     try {
       created = await firstRun.whileFirstRun(() => accountOperations.create({ username, password: fields.password ?? '', isAdmin: true }, actor));
     } catch (error) {
-      const problem = formProblem(error);
+      const problem = formProblem(error, accountFieldOf);
       if (!problem) throw error;
-      return showForm(ctx, { username, error: problem.message }, problem.status);
+      return showForm(ctx, { username, errors: problem.errors }, problem.status);
     }
     if (created === 'taken') {
-      return showForm(ctx, { username, error: 'Someone else is creating the first admin at this very moment, or just did: reload this page.' }, 409);
+      return showForm(ctx, { username, errors: formError('someone else is creating the first admin at this very moment, or just did: reload this page') }, 409);
     }
     await renderPage(ctx, 'first-run-done', {
       title: 'Your server is ready',
       username: created.account.username,
       signInUrl: `${SIGN_IN_PATH}?return_to=${encodeURIComponent(HOME_PATH)}`,
-      registerInstanceUrl: `${SIGN_IN_PATH}?return_to=${encodeURIComponent(`${INSTANCES_PATH}/new`)}`,
+      registerInstanceUrl: `${SIGN_IN_PATH}?return_to=${encodeURIComponent(EXAMPLE_INSTANCE_FORM_PATH)}`,
     });
   });
 

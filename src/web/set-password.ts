@@ -11,7 +11,7 @@ import { MAX_PASSWORD_LENGTH, type PasswordPolicy } from '../accounts/password-p
 import { SET_PASSWORD_PATH, type AccountOperations } from '../admin/account-operations.js';
 import { AppError } from '../errors.js';
 import { renderView } from '../http/views.js';
-import { webActor } from './form-input.js';
+import { formProblem, hasFormErrors, newPasswordProblems, NO_FORM_ERRORS, webActor } from './form-input.js';
 
 export interface SetPasswordDependencies {
   accounts: AccountStore;
@@ -22,11 +22,6 @@ export interface SetPasswordDependencies {
 
 const LINK_NOT_VALID =
   'this link is not valid any more: it was used, it expired, a newer one was issued, or the password was changed since. Ask an admin for a new one';
-
-/** A message of ours as a sentence on the page. */
-function sentence(message: string): string {
-  return `${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
-}
 
 function field(ctx: Context, name: string): string {
   const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
@@ -45,6 +40,7 @@ export function setPasswordRoutes(deps: SetPasswordDependencies): Router {
       action: SET_PASSWORD_PATH,
       minLength: deps.passwordPolicy.minLength,
       maxLength: MAX_PASSWORD_LENGTH,
+      errors: NO_FORM_ERRORS,
       ...locals,
     });
   }
@@ -67,15 +63,15 @@ export function setPasswordRoutes(deps: SetPasswordDependencies): Router {
     const token = field(ctx, 'token');
     const account = await ownerOf(token);
     const password = field(ctx, 'password');
-    if (password !== field(ctx, 'confirm')) {
-      return page(ctx, { username: account.username, token, error: 'The two passwords are not the same.' }, 400);
-    }
+    const problems = newPasswordProblems(deps.passwordPolicy, account.username, password, field(ctx, 'confirm'));
+    if (hasFormErrors(problems)) return page(ctx, { username: account.username, token, errors: problems }, 400);
     try {
       await deps.accountOperations.setPasswordWithLink(token, password, webActor(ctx, account.id));
     } catch (error) {
       // A password the policy refuses: ask again. Anything else (the link was used meanwhile) ends on the error page.
-      if (!(error instanceof AppError) || error.code !== 'bad_request') throw error;
-      return page(ctx, { username: account.username, token, error: sentence(error.message) }, 400);
+      const problem = error instanceof AppError && error.code === 'bad_request' ? formProblem(error, () => 'password') : null;
+      if (!problem) throw error;
+      return page(ctx, { username: account.username, token, errors: problem.errors }, 400);
     }
     await page(ctx, { username: account.username, done: true });
   });

@@ -118,7 +118,7 @@ for (const backend of BACKENDS) {
         browser.open(action, { form: { ...hiddenInputs(form.body), password, confirm } });
       const mismatch = await submit(NEW_PASSWORD, 'something else');
       expect(mismatch.status).to.equal(400);
-      expect(mismatch.body).to.contain('not the same');
+      expect(mismatch.body).to.contain('Not the same as the password above.');
       const short = await submit('short');
       expect(short.status).to.equal(400);
       expect(short.body).to.contain('at least 8 characters');

@@ -1,7 +1,8 @@
 // What the admin console's tests do besides driving pages: start and close the deployment a suite drives, age a
 // sign-in past the fresh window, let a one-time result's time run out, read the audit trail of an account, post a form as the browser would but with fields
-// of the test's choosing.
-import type { Browser, Page } from 'playwright-core';
+// of the test's choosing, send a form past the browser's own checks, and read the problem said under a field.
+import { expect } from 'chai';
+import type { Browser, Page, Response } from 'playwright-core';
 import { MAX_AUDIT_PAGE } from '../../src/audit/audit-log.js';
 import { CONSOLE_RESULT_MODEL } from '../../src/web/one-time-results.js';
 import { launchChromium } from './chromium.js';
@@ -54,4 +55,30 @@ export async function auditActions(server: TestServer, accountId: string): Promi
 export async function postForm(page: Page, url: string, form: Record<string, string>): Promise<{ status: number; location: string | undefined }> {
   const response = await page.request.post(url, { form, maxRedirects: 0, headers: { accept: 'text/html' } });
   return { status: response.status(), location: response.headers().location };
+}
+
+/**
+ * Sends the form holding the button named `button` as a browser without constraint validation would (required,
+ * minlength, type=url left unchecked), so the server's checks alone answer; resolves with the answer once loaded.
+ */
+export async function submitUnchecked(page: Page, button: string): Promise<Response> {
+  await page
+    .locator('form')
+    .filter({ has: page.getByRole('button', { name: button }) })
+    .evaluate((form) => ((form as unknown as { noValidate: boolean }).noValidate = true));
+  const [answer] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: button }).click()]);
+  await page.waitForLoadState();
+  return answer;
+}
+
+/**
+ * What is said under the control labelled `label` (exactly, for a string), checked to be wired to it the way assistive
+ * technology reads it: aria-invalid="true" and an aria-describedby that names the error's element.
+ */
+export async function problemUnder(page: Page, label: string | RegExp): Promise<string> {
+  const control = page.getByLabel(label, { exact: typeof label === 'string' });
+  expect(await control.getAttribute('aria-invalid'), `${String(label)} is marked invalid`).to.equal('true');
+  const errorId = ((await control.getAttribute('aria-describedby')) ?? '').split(' ').find((id) => id.endsWith('-error'));
+  expect(errorId, `${String(label)} is described by its error`).to.be.a('string');
+  return (await page.locator(`#${errorId}`).textContent()) ?? '';
 }

@@ -132,8 +132,25 @@ describe('web: the account page', function () {
     await page.fill('#picture', 'ftp://pictures.example/erin.png');
     const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('button:has-text("Save profile")')]);
     expect(response.status()).to.equal(400);
-    expect(await page.textContent('#profile-error')).to.match(/^Picture must be an http or https URL/);
+    expect(await page.textContent('#picture-error')).to.match(/^Picture must be an http or https URL/);
+    expect(await page.getAttribute('#picture', 'aria-invalid')).to.equal('true');
+    expect(await page.getAttribute('#picture', 'aria-describedby'), 'its error, then its hint').to.equal('picture-error picture-hint');
+    expect(await page.getAttribute('#displayName', 'aria-invalid'), 'a good field is not marked').to.equal(null);
     expect(await page.inputValue('#displayName')).to.equal('Erin Again');
+
+    // Every problem at once, in the form's words.
+    await page.$eval('form[action="/account/profile"]', (form) => ((form as unknown as { noValidate: boolean }).noValidate = true));
+    await page.$eval('#displayName', (input) => input.removeAttribute('maxlength'));
+    await page.fill('#displayName', 'e'.repeat(150));
+    await page.fill('#email', 'not an address');
+    const [several] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('button:has-text("Save profile")')]);
+    expect(several.status()).to.equal(400);
+    expect(await page.textContent('#displayName-error')).to.equal('At most 100 characters.');
+    expect(await page.textContent('#email-error')).to.not.equal(null);
+    expect(await page.textContent('#picture-error')).to.match(/^Picture must be an http or https URL/);
+    expect(await page.textContent('#profile-error')).to.equal('3 fields need a change: each problem is said under its field.');
+    await expectAccessible(page, 'the account page with a problem under each profile field');
+    await screenshots(page, 'account-problems');
     expect((await server.services.accounts.get(erinId)).displayName).to.equal('Erin Example');
 
     // Blank fields clear what they hold.
@@ -143,8 +160,9 @@ describe('web: the account page', function () {
     expect((await server.services.accounts.get(erinId)).bio).to.equal(null);
   });
 
-  it('changes the password: the current one, the policy and a mismatch are checked on the form; then it signs in', async function () {
-    async function submit(current: string, password: string, confirm: string): Promise<string | null> {
+  it('changes the password: the current one, the policy and a mismatch are said under their fields; then it signs in', async function () {
+    /** What is said under each field of the password form after sending it (only the fields with a problem). */
+    async function submit(current: string, password: string, confirm: string): Promise<Record<string, string>> {
       await page.goto(`${server.url}/account`);
       await page.fill('#current', current);
       await page.fill('#password', password);
@@ -152,12 +170,22 @@ describe('web: the account page', function () {
       // The browser's own minlength check would stop a short one: the server's answer is what is tested.
       await page.$eval('#password', (input) => input.removeAttribute('minlength'));
       await page.click('button:has-text("Change password")');
-      return page.locator('#password-error').count().then((count) => (count ? page.textContent('#password-error') : null));
+      const said: Record<string, string> = {};
+      for (const id of ['current', 'password', 'confirm']) {
+        if (!(await page.locator(`#${id}-error`).count())) continue;
+        expect(await page.getAttribute(`#${id}`, 'aria-invalid')).to.equal('true');
+        expect(await page.getAttribute(`#${id}`, 'aria-describedby')).to.match(new RegExp(`^${id}-error( |$)`));
+        said[id] = (await page.textContent(`#${id}-error`)) ?? '';
+      }
+      return said;
     }
-    expect(await submit('not it', NEW_PASSWORD, NEW_PASSWORD)).to.equal('The current password is not right.');
-    expect(await submit(PASSWORD, 'short', 'short')).to.match(/at least \d+ characters/);
-    expect(await submit(PASSWORD, NEW_PASSWORD, `${NEW_PASSWORD}!`)).to.equal('The two new passwords are not the same.');
-    expect(await submit(PASSWORD, NEW_PASSWORD, NEW_PASSWORD)).to.equal(null);
+    expect(await submit('not it', NEW_PASSWORD, NEW_PASSWORD)).to.deep.equal({ current: 'The current password is not right.' });
+    const both = await submit(PASSWORD, 'short', 'shorter');
+    expect(both.password).to.match(/^The password must be at least \d+ characters long\.$/);
+    expect(both.confirm, 'both at once').to.equal('Not the same as the password above.');
+    await expectAccessible(page, 'the account page with password problems');
+    expect(await submit(PASSWORD, NEW_PASSWORD, `${NEW_PASSWORD}!`)).to.deep.equal({ confirm: 'Not the same as the password above.' });
+    expect(await submit(PASSWORD, NEW_PASSWORD, NEW_PASSWORD)).to.deep.equal({});
     expect(await page.textContent('.notice-ok')).to.match(/^Your password is changed/);
 
     const other = await browser.newContext();

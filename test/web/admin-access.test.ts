@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import type { Instance } from '../../src/instances/instance-entity.js';
-import { auditActions, closeDeployment, consoleDeployment, postForm } from '../support/console.js';
+import { auditActions, closeDeployment, consoleDeployment, postForm, problemUnder } from '../support/console.js';
 import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
 import type { Backend, TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
@@ -57,14 +57,22 @@ describe('the admin console: access to an instance', function () {
     await page.goto(`${server.url}${accessPath(invite)}`);
     await page.getByLabel('Username').fill('nobody');
     expect(await submit('Invite')).to.equal(400);
-    expect(await page.getByRole('alert').textContent()).to.contain('There is no user named nobody');
+    expect(await problemUnder(page, 'Username')).to.equal('There is no user named "nobody".');
     expect(await page.getByLabel('Username').inputValue()).to.equal('nobody');
+
+    // Both at once, each under its field.
+    await page.getByLabel('Local id').fill('4x');
+    expect(await submit('Invite')).to.equal(400);
+    expect(await problemUnder(page, 'Username')).to.equal('There is no user named "nobody".');
+    expect(await problemUnder(page, /^Local id/)).to.equal("The user's number in that server's database (1 or more), or empty for none.");
+    expect(await page.getByRole('alert').textContent()).to.equal('2 fields need a change: each problem is said under its field.');
 
     await addAccount(server, 'erin');
     await page.getByLabel('Username').fill('erin');
     await page.getByLabel('Local id').fill('4x');
     expect(await submit('Invite')).to.equal(400);
-    expect(await page.getByRole('alert').textContent()).to.contain("Local id: the user's number in that server's database (1 or more), or empty for none.");
+    expect(await problemUnder(page, /^Local id/)).to.equal("The user's number in that server's database (1 or more), or empty for none.");
+    expect(await page.getByLabel('Username').getAttribute('aria-invalid'), 'a good field is not marked').to.equal(null);
     expect(await page.getByLabel('Local id').inputValue()).to.equal('4x');
     expect(await accessOf(invite, 'erin')).to.equal(null);
     await expectAccessible(page, 'the access page with an error');
@@ -86,6 +94,9 @@ describe('the admin console: access to an instance', function () {
     await page.getByLabel('Local id of finn (empty: none)').fill('-3');
     expect(await submit('Save finn')).to.equal(400);
     expect(await page.getByLabel('Local id of finn (empty: none)').inputValue()).to.equal('-3');
+    expect(await problemUnder(page, 'Local id of finn (empty: none)')).to.contain('(1 or more)');
+    expect(await page.getByLabel('Username').getAttribute('aria-invalid'), 'the invite form is not marked').to.equal(null);
+    await expectAccessible(page, 'the access page with a row refused');
     expect(await accessOf(invite, 'finn')).to.include({ localUserId: null });
   });
 
@@ -114,8 +125,9 @@ describe('the admin console: access to an instance', function () {
     await page.getByLabel('Give access to').selectOption({ label: `Invite only (client id ${invite.clientId})` });
     await page.getByLabel('Local id (optional)').fill('12x');
     expect(await submit('Give access')).to.equal(400);
-    expect(await page.locator('#access-error').textContent()).to.contain('Local id');
+    expect(await problemUnder(page, 'Local id (optional)')).to.equal("The user's number in that server's database (1 or more), or empty for none.");
     expect(await page.getByLabel('Local id (optional)').inputValue()).to.equal('12x');
+    await expectAccessible(page, 'the user page with access refused');
 
     await page.getByLabel('Local id (optional)').fill('12');
     expect(await submit('Give access')).to.equal(200);

@@ -6,7 +6,7 @@ import { BrowserAgent, formAction, hiddenInputs, type Page } from '../support/br
 import { addAccount, addInstance, codeFlow, openLoginPage, PASSWORD, REDIRECT_URI } from '../support/fixtures.js';
 import { BACKENDS, startTestServer, type Backend, type TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
-import { ageSignIn, auditActions, closeDeployment, consoleDeployment, expireResult, postForm } from '../support/console.js';
+import { ageSignIn, auditActions, closeDeployment, consoleDeployment, expireResult, postForm, problemUnder, submitUnchecked } from '../support/console.js';
 
 const USERS = '/admin/users';
 /** The page a set-password link is shown on: the user's, under the id of the kept result (src/web/one-time-results.ts). */
@@ -102,6 +102,24 @@ describe('the admin console: users', function () {
     expect(await server.services.accounts.hasPassword(grace!.id)).to.equal(false);
     expect(await auditActions(server, grace!.id)).to.include.members(['account.created', 'account.password_link_issued']);
     expect((await fetch(link, { headers: { accept: 'text/html' } })).status).to.equal(200);
+
+    // Grace's own page for the link: a short password and a different repetition, both said at once under their fields.
+    const own = await browser.newPage();
+    await own.goto(link);
+    await own.fill('#password', 'short');
+    await own.fill('#confirm', 'shorter');
+    const refused = await submitUnchecked(own, 'Set password');
+    expect(refused.status()).to.equal(400);
+    expect(await problemUnder(own, 'New password')).to.match(/^The password must be at least \d+ characters long\.$/);
+    expect(await own.getByLabel('New password').getAttribute('aria-describedby'), 'its error, then its hint').to.equal('password-error password-hint');
+    expect(await problemUnder(own, 'Repeat it')).to.equal('Not the same as the password above.');
+    await expectAccessible(own, 'the set-password page with a problem under each field');
+    await screenshots(own, 'set-password-problems');
+    await own.fill('#password', PASSWORD);
+    await own.fill('#confirm', PASSWORD);
+    await own.getByRole('button', { name: 'Set password' }).click();
+    await own.waitForSelector('h1:has-text("Your password is set")');
+    await own.close();
   });
 
   it('reloading "user created" or a new link shows the same link again, making no other; once gone, a clear page says so', async function () {
@@ -147,34 +165,50 @@ describe('the admin console: users', function () {
     await page.getByLabel('Display name').fill('Another Ada');
     const taken = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
     expect(taken[0]?.status()).to.equal(409);
-    expect(await page.getByRole('alert').textContent()).to.contain('Username "ada" is taken');
+    expect(await problemUnder(page, 'Username')).to.contain('Username "ada" is taken');
     expect(await page.getByLabel('Display name').inputValue()).to.equal('Another Ada');
 
     await page.getByLabel('Username').fill('bob');
     await page.getByLabel('Password').fill('short');
     const weak = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
     expect(weak[0]?.status()).to.equal(400);
-    expect(await page.getByRole('alert').textContent()).to.match(/password/i);
+    expect(await problemUnder(page, /^Password/)).to.match(/^The password must be at least \d+ characters long\.$/);
     expect(await page.getByLabel('Username').inputValue()).to.equal('bob');
     expect(await accountNamed('bob')).to.equal(null);
 
     await page.getByLabel('Username').fill(' spaced');
     const bad = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
     expect(bad[0]?.status()).to.equal(400);
-    expect(await page.getByRole('alert').textContent()).to.contain('Username');
+    expect(await problemUnder(page, 'Username')).to.not.equal('');
 
     await page.getByLabel('Username').fill('<script>alert(1)</script>');
     const markup = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
     expect(markup[0]?.status()).to.equal(400);
-    expect(await page.getByRole('alert').textContent()).to.equal('Username: may only hold letters, digits and . _ - @, and must start with a letter or a digit.');
+    expect(await problemUnder(page, 'Username')).to.equal('May only hold letters, digits and . _ - @, and must start with a letter or a digit.');
+    expect(await page.getByLabel('Username').getAttribute('aria-describedby'), 'its error, then its rule').to.equal('username-error username-hint');
     expect(await page.getByLabel('Username').inputValue()).to.equal('<script>alert(1)</script>');
     expect(await page.locator('#username-hint').textContent(), 'the rule under the field').to.equal('Letters, digits and . _ - @ (up to 50), starting with a letter or a digit.');
 
     await page.getByLabel('Username').fill('\uff21\uff24\uff21');
     const lookAlike = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create user' }).click()]);
     expect(lookAlike[0]?.status(), 'full-width ＡＤＡ is ada').to.equal(409);
-    expect(await page.getByRole('alert').textContent()).to.contain('Username "ＡＤＡ" is taken');
+    expect(await problemUnder(page, 'Username')).to.contain('Username "ＡＤＡ" is taken');
     await expectAccessible(page, 'the new user form with an error');
+
+    // Every problem at once, each under its field, in the form's words: no "Too big: expected string".
+    // The fields' maxlength would cut what is typed: a browser that ignores it (or a script) sends the whole of it.
+    for (const id of ['username', 'displayName']) await page.locator(`#${id}`).evaluate((input) => input.removeAttribute('maxlength'));
+    await page.getByLabel('Username').fill('u'.repeat(80));
+    await page.getByLabel('Display name').fill('d'.repeat(150));
+    await page.getByLabel(/^Email/).fill('not an address');
+    const several = await submitUnchecked(page, 'Create user');
+    expect(several.status()).to.equal(400);
+    expect(await problemUnder(page, /^Display name/)).to.equal('At most 100 characters.');
+    expect(await problemUnder(page, /^Email/)).to.match(/^Not an email address\.$|address/);
+    expect(await problemUnder(page, 'Username')).to.not.match(/Too big|expected string/);
+    expect(await page.getByRole('alert').textContent()).to.equal('3 fields need a change: each problem is said under its field.');
+    await expectAccessible(page, 'the new user form with a problem under each field');
+    await screenshots(page, 'admin-users-new-problems');
   });
 
   it('edits a profile, and refuses a picture that is no web address with the values kept', async function () {
@@ -193,7 +227,8 @@ describe('the admin console: users', function () {
     await page.getByLabel('Picture URL').fill('javascript:alert(1)');
     const refused = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Save profile' }).click()]);
     expect(refused[0]?.status()).to.equal(400);
-    expect(await page.getByRole('alert').textContent()).to.contain('Picture must be an http or https URL');
+    expect(await problemUnder(page, 'Picture URL')).to.contain('Picture must be an http or https URL');
+    expect(await page.getByLabel('Display name').getAttribute('aria-invalid'), 'a good field is not marked').to.equal(null);
     expect(await page.getByLabel('Display name').inputValue()).to.equal('Changed again');
     expect((await accountNamed('ada'))?.displayName).to.equal('Countess Ada');
   });

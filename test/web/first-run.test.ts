@@ -53,25 +53,34 @@ describe('web: first run', function () {
       await screenshots(page, 'first-run');
     });
 
-    it('shows the password policy and a mismatch on the form, keeping the username', async function () {
+    it('says every problem at once, each under its field, keeping the username', async function () {
       await page.fill('#username', '<script>alert(1)</script>');
-      await page.fill('#password', PASSWORD);
-      await page.fill('#confirm', PASSWORD);
-      await page.click('button:has-text("Create the admin account")');
-      expect(await page.textContent('.alert-error')).to.equal('Username may only hold letters, digits and . _ - @, and must start with a letter or a digit.');
-      expect(await page.inputValue('#username')).to.equal('<script>alert(1)</script>');
-      await page.fill('#username', 'root');
       await page.fill('#password', 'short');
-      await page.fill('#confirm', 'short');
+      await page.fill('#confirm', 'shorter');
       // The browser's own minlength check would stop the form: the server's answer is what is tested.
       await page.evaluate(() => (globalThis as unknown as { document: { querySelector(s: string): { noValidate: boolean } } }).document.querySelector('form.form').noValidate = true);
-      await page.click('button:has-text("Create the admin account")');
-      expect(await page.textContent('.alert-error')).to.match(/at least \d+ characters/);
-      expect(await page.inputValue('#username')).to.equal('root');
+      const [refused] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.click('button:has-text("Create the admin account")')]);
+      expect(refused.status()).to.equal(400);
+      expect(await page.textContent('.alert-error')).to.equal('3 fields need a change: each problem is said under its field.');
+      const said = { username: 'May only hold letters, digits and . _ - @, and must start with a letter or a digit.', password: /^The password must be at least \d+ characters long\.$/, confirm: 'Not the same as the password above.' };
+      for (const [id, message] of Object.entries(said)) {
+        expect(await page.getAttribute(`#${id}`, 'aria-invalid'), `#${id} marked invalid`).to.equal('true');
+        expect(await page.getAttribute(`#${id}`, 'aria-describedby'), `#${id} described by its error`).to.match(new RegExp(`^${id}-error( |$)`));
+        const text = await page.textContent(`#${id}-error`);
+        if (typeof message === 'string') expect(text).to.equal(message);
+        else expect(text).to.match(message);
+      }
+      expect(await page.inputValue('#username')).to.equal('<script>alert(1)</script>');
+      await expectAccessible(page, 'first run with a problem under each field');
+      await screenshots(page, 'first-run-problems');
+
+      await page.fill('#username', 'root');
       await page.fill('#password', PASSWORD);
       await page.fill('#confirm', `${PASSWORD}!`);
       await page.click('button:has-text("Create the admin account")');
-      expect(await page.textContent('.alert-error')).to.equal('The two passwords are not the same.');
+      expect(await page.textContent('#confirm-error')).to.equal('Not the same as the password above.');
+      expect(await page.getAttribute('#username', 'aria-invalid'), 'a good field is not marked').to.equal(null);
+      expect(await page.getAttribute('#password', 'aria-describedby'), 'the hint stays').to.equal('password-hint');
       expect(await adminsOf(server)).to.deep.equal([]);
     });
 
@@ -80,7 +89,7 @@ describe('web: first run', function () {
       await page.fill('#confirm', PASSWORD);
       await page.click('button:has-text("Create the admin account")');
       expect(await page.textContent('h1')).to.equal('Your server is ready');
-      expect(await page.getAttribute('a:has-text("Register an example instance")', 'href')).to.equal('/web/sign-in?return_to=%2Fadmin%2Finstances%2Fnew');
+      expect(await page.getAttribute('a:has-text("Register an example instance")', 'href')).to.equal('/web/sign-in?return_to=%2Fadmin%2Finstances%2Fnew%3Fexample%3Dchillfi3');
       await expectAccessible(page, 'first run done');
       expect(await adminsOf(server)).to.deep.equal(['root']);
       const [created] = (await server.services.audit.query({ actions: ['account.created'] })).events;
@@ -96,6 +105,25 @@ describe('web: first run', function () {
       await page.waitForURL(`${server.url}/account`);
       await page.goto(`${server.url}/`);
       expect(page.url()).to.equal(`${server.url}/account`);
+    });
+
+    it('"Register an example instance" opens the register form filled for the example instance', async function () {
+      await page.goto(`${server.url}/web/sign-in?return_to=%2Fadmin%2Finstances%2Fnew%3Fexample%3Dchillfi3`);
+      await page.waitForURL(`${server.url}/admin/instances/new?example=chillfi3`);
+      expect(await page.getByLabel('Name').inputValue()).to.equal('Example');
+      expect(await page.getByLabel('ChillFi3 address').inputValue()).to.equal('http://127.0.0.1:4000');
+      expect(await page.getByLabel('Redirect URIs', { exact: true }).inputValue()).to.equal('http://127.0.0.1:4000/auth/callback');
+      expect(await page.getByLabel('Post-logout redirect URIs').inputValue()).to.equal('http://127.0.0.1:4000/');
+      expect(await page.getByLabel('Back-channel logout URI').inputValue()).to.equal('http://127.0.0.1:4000/auth/backchannel-logout');
+      expect(await page.getByLabel('client_credentials').isChecked()).to.equal(true);
+      expect(await page.getByLabel(/Skip consent/).isChecked()).to.equal(true);
+      await expectAccessible(page, 'the register form filled for the example instance');
+      await screenshots(page, 'admin-instances-new-example');
+      await page.click('button:has-text("Register instance")');
+      await page.waitForURL(/\/secret\//);
+      expect(await page.locator('.notice-warning').count(), 'loopback over http is not warned of').to.equal(0);
+      const clientId = (await page.locator('#client-id').textContent()) as string;
+      expect((await server.services.instances.findByClientId(clientId))?.redirectUris).to.deep.equal(['http://127.0.0.1:4000/auth/callback']);
     });
 
     it('refuses a second first admin from a form opened before the first existed', async function () {
@@ -147,7 +175,8 @@ describe('web: first run', function () {
       await page.fill('#confirm', PASSWORD);
       const refused = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.click('button:has-text("Create")')]);
       expect(refused[0].status()).to.equal(403);
-      expect(await page.textContent('.alert-error')).to.match(/setup token is not right/);
+      expect(await page.textContent('#setup_token-error')).to.match(/^That setup token is not right/);
+      expect(await page.getAttribute('#setup_token', 'aria-invalid')).to.equal('true');
       expect(await adminsOf(server)).to.deep.equal([]);
 
       await page.fill('#setup_token', token);
