@@ -12,6 +12,7 @@ import { SET_PASSWORD_PATH, type AccountOperations } from '../admin/account-oper
 import { AppError } from '../errors.js';
 import { renderView } from '../http/views.js';
 import { webActor } from './form-input.js';
+import { HOME_PATH } from './web-session.js';
 
 export interface SetPasswordDependencies {
   accounts: AccountStore;
@@ -77,7 +78,7 @@ export function setPasswordRoutes(deps: SetPasswordDependencies): Router {
       if (!(error instanceof AppError) || error.code !== 'bad_request') throw error;
       return page(ctx, { username: account.username, token, error: sentence(error.message) }, 400);
     }
-    await page(ctx, { username: account.username, done: true });
+    await page(ctx, { username: account.username, done: true, accountUrl: HOME_PATH });
   });
 
   return router;
