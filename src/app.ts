@@ -13,6 +13,7 @@ import { clientAddress } from './http/client-address.js';
 import { clientEndpointStages } from './http/client-endpoints.js';
 import { discoveryCache } from './http/discovery-cache.js';
 import { errorHandler } from './http/error-handler.js';
+import { notFoundPage } from './http/not-found-page.js';
 import { readiness } from './http/readiness.js';
 import { requestDeadline } from './http/request-deadline.js';
 import { requestMetrics } from './http/request-metrics.js';
@@ -125,6 +126,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   // Nobody reads the metrics without their listener (AUTH_METRICS_PORT).
   if (config.metrics) app.use(requestMetrics());
   app.use(errorHandler(logger));
+  app.use(notFoundPage());
   app.use(requestDeadline(config.storeTimeouts));
   app.use(clientAddress(config.trustProxy));
   app.use(requireValidHost());

@@ -7,7 +7,7 @@ import { Conflict, NotFound } from '../errors.js';
 import type { InstanceAccess, InstanceRole } from '../instances/instance-access-entity.js';
 import type { InstanceStore } from '../instances/instance-store.js';
 import type { AccountSessions } from '../provider/account-sessions.js';
-import type { Actor } from './account-operations.js';
+import { actorDetails, type Actor } from './account-operations.js';
 
 export interface AccessOperationsDependencies {
   accounts: AccountStore;
@@ -79,7 +79,7 @@ export class AccessOperations {
       instanceId,
       ip: actor.ip ?? null,
       userAgent: actor.userAgent ?? null,
-      details: { ...details, by: actor.accountId, via: actor.via },
+      details: { ...details, ...actorDetails(actor) },
     });
   }
 }

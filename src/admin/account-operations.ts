@@ -7,6 +7,8 @@ import type { Authenticator } from '../accounts/authenticator.js';
 import type { PasswordHasher } from '../accounts/password-hasher.js';
 import type { PasswordLinks } from '../accounts/password-links.js';
 import type { PasswordPolicy } from '../accounts/password-policy.js';
+import { changedFields } from '../audit/audit-changes.js';
+import type { AuditDetails } from '../audit/audit-event-entity.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { AppError, BadRequest, NotFound } from '../errors.js';
 import type { AccountSessions, EndedSessions } from '../provider/account-sessions.js';
@@ -16,9 +18,19 @@ export interface Actor {
   /** The signed-in account that asked; null for the operator's shell. */
   accountId: string | null;
   via: 'cli' | 'api' | 'web';
+  /** For the command line: the operating-system user who ran it, the only name the trail can give a shell. */
+  osUser?: string | null;
   ip?: string | null;
   userAgent?: string | null;
 }
+
+/** Who acted, as every change's audit entry names them: `by` (their account, null for a shell), `via`, `os_user`. */
+export function actorDetails(actor: Actor): AuditDetails {
+  return { by: actor.accountId, via: actor.via, ...(actor.osUser ? { os_user: actor.osUser } : {}) };
+}
+
+/** The profile fields an update may change, as the audit trail compares them. */
+const PROFILE_FIELDS = ['displayName', 'email', 'bio', 'picture'] as const;
 
 /** A set-password link, shown once: its secret is stored nowhere. */
 export interface PasswordLinkView {
@@ -83,10 +95,12 @@ export class AccountOperations {
     return { account, passwordLink };
   }
 
-  /** Changes the profile fields given; the audit entry names the fields, never their values. */
+  /** Changes the profile fields given; the audit entry holds the fields that changed, each before and after. */
   async updateProfile(id: string, changes: ProfileChanges, actor: Actor): Promise<Account> {
+    const before = await this.deps.accounts.get(id);
     const account = await this.deps.accounts.updateProfile(id, changes);
-    await this.record('account.profile_updated', id, actor, { fields: Object.keys(changes).sort().join(' ') });
+    const asked = PROFILE_FIELDS.filter((field) => changes[field] !== undefined);
+    await this.record('account.profile_updated', id, actor, changedFields(before, account, asked));
     return account;
   }
 
@@ -222,7 +236,7 @@ export class AccountOperations {
     action: string,
     accountId: string,
     actor: Actor,
-    details: Record<string, string | number> = {},
+    details: AuditDetails = {},
     outcome: 'success' | 'failure' = 'success',
   ): Promise<void> {
     await this.deps.audit.record({
@@ -231,7 +245,7 @@ export class AccountOperations {
       accountId,
       ip: actor.ip ?? null,
       userAgent: actor.userAgent ?? null,
-      details: { ...details, by: actor.accountId, via: actor.via },
+      details: { ...details, ...actorDetails(actor) },
     });
   }
 }

@@ -1,12 +1,21 @@
 // What can be done to an instance over its life, once, for every way of asking (the CLI and the admin API): each
 // operation changes the instance, ends what must end with it, and writes the audit trail. Secrets are returned to be
 // shown once and never written to the trail.
+import { changedFields } from '../audit/audit-changes.js';
+import type { AuditDetails } from '../audit/audit-event-entity.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { NotFound } from '../errors.js';
 import type { Instance } from '../instances/instance-entity.js';
-import type { InstanceChanges, InstanceStore, InstanceWithSecret, NewInstance, RotatedSecret } from '../instances/instance-store.js';
+import {
+  instanceSettings,
+  type InstanceChanges,
+  type InstanceStore,
+  type InstanceWithSecret,
+  type NewInstance,
+  type RotatedSecret,
+} from '../instances/instance-store.js';
 import type { AccountSessions, EndedSessions } from '../provider/account-sessions.js';
-import type { Actor } from './account-operations.js';
+import { actorDetails, type Actor } from './account-operations.js';
 
 export interface InstanceOperationsDependencies {
   instances: InstanceStore;
@@ -26,10 +35,15 @@ export class InstanceOperations {
     return created;
   }
 
-  /** Changes the given fields; the audit entry names them, never their values. */
+  /**
+   * Changes the given fields; the audit entry holds the ones that changed, each before and after (an instance's
+   * settings are no secret: its client secret is not among them).
+   */
   async update(id: string, changes: InstanceChanges, actor: Actor): Promise<{ instance: Instance; clientSecret: string | null }> {
+    const before = instanceSettings(await this.deps.instances.get(id));
     const updated = await this.deps.instances.update(id, changes);
-    await this.record('instance.updated', updated.instance, actor, { fields: Object.keys(changes).sort().join(' ') });
+    const asked = (Object.keys(changes) as (keyof NewInstance)[]).filter((field) => changes[field] !== undefined);
+    await this.record('instance.updated', updated.instance, actor, changedFields(before, instanceSettings(updated.instance), asked));
     return updated;
   }
 
@@ -60,14 +74,14 @@ export class InstanceOperations {
     return total;
   }
 
-  private async record(action: string, instance: Instance, actor: Actor, details: Record<string, string | number | null>): Promise<void> {
+  private async record(action: string, instance: Instance, actor: Actor, details: AuditDetails): Promise<void> {
     await this.deps.audit.record({
       action,
       outcome: 'success',
       instanceId: instance.id,
       ip: actor.ip ?? null,
       userAgent: actor.userAgent ?? null,
-      details: { ...details, by: actor.accountId, via: actor.via },
+      details: { ...details, ...actorDetails(actor) },
     });
   }
 }

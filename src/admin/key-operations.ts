@@ -2,7 +2,7 @@
 // audited. Running nodes pick the change up by themselves (src/keys/key-set-watch.ts).
 import type { AuditLog } from '../audit/audit-log.js';
 import type { KeyStore, SigningKeySummary } from '../keys/key-store.js';
-import type { Actor } from './account-operations.js';
+import { actorDetails, type Actor } from './account-operations.js';
 
 export class KeyOperations {
   constructor(private readonly deps: { keys: KeyStore; audit: AuditLog }) {}
@@ -32,7 +32,7 @@ export class KeyOperations {
       accountId: actor.accountId,
       ip: actor.ip ?? null,
       userAgent: actor.userAgent ?? null,
-      details: { ...details, via: actor.via },
+      details: { ...details, ...actorDetails(actor) },
     });
   }
 }

@@ -1,10 +1,9 @@
 // `chillfi3-auth access ...`: who may use which instance, with what role and local user id.
 import type { Command } from 'commander';
 import { BadRequest } from '../errors.js';
-import type { InstanceAccess, InstanceRole } from '../instances/instance-access-entity.js';
-import type { InstanceStore } from '../instances/instance-store.js';
+import type { InstanceRole } from '../instances/instance-access-entity.js';
 import { type CliContext, OPERATOR } from './context.js';
-import { accountNamed, instanceNamed } from './lookups.js';
+import { accountNamed, instanceNamed, namedAccess, type NamedAccess } from './lookups.js';
 import { printed, table, usageError, type Output } from './output.js';
 
 /** A local user id argument: a whole number, or `none` to forget it. */
@@ -14,17 +13,21 @@ function localId(value: string): number | null {
   return Number(value);
 }
 
-/** The links as a table, each instance named with its client id beside (names alone can look alike). */
-async function accessLines(instances: InstanceStore, links: InstanceAccess[]): Promise<string[]> {
+/** The links as a table, each account by username and each instance by name with its client id beside (names alone can look alike). */
+function accessLines(links: NamedAccess[]): string[] {
   if (links.length === 0) return ['No access.'];
-  const named = new Map((await instances.findMany([...new Set(links.map((link) => link.instanceId))])).map((instance) => [instance.id, instance]));
   return table(
-    ['INSTANCE', 'NAME', 'CLIENT_ID', 'ACCOUNT', 'ROLE', 'LOCAL ID', 'SINCE'],
-    links.map((link) => {
-      const instance = named.get(link.instanceId);
-      const localUserId = link.localUserId === null ? '' : String(link.localUserId);
-      return [link.instanceId, instance?.name ?? '', instance?.clientId ?? '', link.accountId, link.role, localUserId, link.createdAt.toISOString()];
-    }),
+    ['INSTANCE', 'NAME', 'CLIENT_ID', 'ACCOUNT', 'USERNAME', 'ROLE', 'LOCAL ID', 'SINCE'],
+    links.map((link) => [
+      link.instanceId,
+      link.instanceName ?? '',
+      link.clientId ?? '',
+      link.accountId,
+      link.username ?? '',
+      link.role,
+      link.localUserId === null ? '' : String(link.localUserId),
+      link.createdAt.toISOString(),
+    ]),
   );
 }
 
@@ -101,7 +104,8 @@ export function addAccessCommand(program: Command, context: CliContext): void {
         const links = options.user
           ? await instances.listAccess({ accountId: (await accountNamed(accounts, options.user)).id })
           : await instances.listAccess({ instanceId: (await instanceNamed(instances, options.instance as string)).id });
-        return { json: { access: links }, lines: await accessLines(instances, links) };
+        const named = await namedAccess(accounts, instances, links);
+        return { json: { access: named }, lines: accessLines(named) };
       });
     }),
   );

@@ -3,7 +3,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AuditEvent, AuditOutcome } from '../audit/audit-event-entity.js';
-import { DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE, type AuditFilter, type AuditLog } from '../audit/audit-log.js';
+import { DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE, type AuditFilter } from '../audit/audit-log.js';
+import { accountName, actedBy, actedByText, auditNames, detailFacts, type AuditNames } from '../audit/audit-reading.js';
 import { AuditRetention } from '../audit/audit-retention.js';
 import type { Stores } from '../stores.js';
 import type { CliContext, CliIo } from './context.js';
@@ -55,9 +56,10 @@ export function addAuditCommand(program: Command, context: CliContext): void {
     .action(async function listAudit(this: Command, options: AuditOptions) {
       await context.withStores(async (stores) => {
         const filter = await filterFrom(stores, options);
-        if (options.follow) return follow(stores.audit, filter, options, context.io, wantsJson(this));
+        if (options.follow) return follow(stores, filter, options, context.io, wantsJson(this));
         const page = await stores.audit.query({ ...filter, limit: options.limit, cursor: options.cursor });
-        const lines = page.events.length === 0 ? ['No audit entries.'] : page.events.map(entryLine);
+        const names = await auditNames(stores.accounts, stores.instances, page.events);
+        const lines = page.events.length === 0 ? ['No audit entries.'] : page.events.map((event) => entryLine(event, names));
         if (page.nextCursor) lines.push(`More: --cursor ${page.nextCursor}`);
         context.io.stdout.write(wantsJson(this) ? `${JSON.stringify(page, null, 2)}\n` : `${lines.join('\n')}\n`);
       });
@@ -99,15 +101,18 @@ async function filterFrom({ accounts, instances }: Stores, options: AuditOptions
  * `until`. Each poll looks FOLLOW_OVERLAP_MS behind the newest entry seen; entries are told apart by id, so the overlap
  * prints nothing twice, and what was already there at the start (beyond the first page) is never printed.
  */
-async function follow(audit: AuditLog, filter: AuditFilter, options: AuditOptions, io: CliIo, json: boolean): Promise<void> {
+async function follow(stores: Stores, filter: AuditFilter, options: AuditOptions, io: CliIo, json: boolean): Promise<void> {
+  const { audit } = stores;
   const started = Date.now();
   let newest = started;
   const seen = new Map<string, number>();
-  const show = (events: AuditEvent[], print: boolean) => {
-    for (const event of events.filter((candidate) => !seen.has(candidate.id)).reverse()) {
+  const show = async (events: AuditEvent[], print: boolean) => {
+    const fresh = events.filter((candidate) => !seen.has(candidate.id)).reverse();
+    const names = print && !json ? await auditNames(stores.accounts, stores.instances, fresh) : null;
+    for (const event of fresh) {
       seen.set(event.id, event.at.getTime());
       newest = Math.max(newest, event.at.getTime());
-      if (print) io.stdout.write(`${json ? JSON.stringify(event) : entryLine(event)}\n`);
+      if (print) io.stdout.write(`${names ? entryLine(event, names) : JSON.stringify(event)}\n`);
     }
   };
   const everySince = async (since: Date) => {
@@ -120,8 +125,8 @@ async function follow(audit: AuditLog, filter: AuditFilter, options: AuditOption
     } while (cursor);
     return events;
   };
-  show((await audit.query({ ...filter, limit: options.limit })).events, true);
-  show(await everySince(new Date(started - FOLLOW_OVERLAP_MS)), false);
+  await show((await audit.query({ ...filter, limit: options.limit })).events, true);
+  await show(await everySince(new Date(started - FOLLOW_OVERLAP_MS)), false);
 
   const stop = new AbortController();
   const interrupt = () => stop.abort();
@@ -134,7 +139,7 @@ async function follow(audit: AuditLog, filter: AuditFilter, options: AuditOption
         break; // SIGINT
       }
       const since = new Date(newest - FOLLOW_OVERLAP_MS);
-      show(await everySince(since), true);
+      await show(await everySince(since), true);
       for (const [id, at] of seen) if (at < since.getTime()) seen.delete(id);
     }
   } finally {
@@ -142,16 +147,22 @@ async function follow(audit: AuditLog, filter: AuditFilter, options: AuditOption
   }
 }
 
-/** One entry on one line: time, action, outcome, who, which instance, from where, then its details. */
-function entryLine(event: AuditEvent): string {
+/**
+ * One entry on one line: time, action, outcome, the account by username, who acted, which instance by name, from
+ * where, then its details (an update's changed fields before → after).
+ */
+function entryLine(event: AuditEvent, names: AuditNames): string {
+  const who = actedBy(event, names);
+  const instance = event.instanceId ? names.instances.get(event.instanceId) : undefined;
   const facts = [
     event.at.toISOString(),
     event.action,
     event.outcome,
-    `account=${event.accountId ?? '-'}`,
-    `instance=${event.instanceId ?? '-'}`,
+    `account=${event.accountId ? accountName(event.accountId, names) : '-'}`,
+    ...(who ? [`by=${actedByText(who, names)}`] : []),
+    `instance=${instance ? `${instance.name} (${instance.clientId})` : (event.instanceId ? `${event.instanceId} (deleted)` : '-')}`,
     `ip=${event.ip ?? '-'}`,
-    ...Object.entries(event.details ?? {}).map(([key, value]) => `${key}=${String(value)}`),
+    ...detailFacts(event),
   ];
   return facts.join('  ');
 }

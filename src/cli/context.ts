@@ -1,5 +1,6 @@
 // What every command runs with: the streams it prints on, and the configuration and stores, opened only when a
 // command needs them, so that help and usage errors never depend on the configuration.
+import { userInfo } from 'node:os';
 import { loadConfig, type Config } from '../../config/index.js';
 import type { Actor } from '../admin/account-operations.js';
 import { schemaModeFor } from '../db/data-source.js';
@@ -24,8 +25,20 @@ export interface CliIo {
  */
 export type ServicesStarter = (stores: Stores, logger: Logger) => Promise<Services>;
 
-/** Who the audit trail records for what a shell does. */
-export const OPERATOR: Actor = { accountId: null, via: 'cli' };
+/**
+ * The operating-system user running the command: their login name, or their uid where the system has no name for it
+ * (a container started with a bare --user).
+ */
+function shellUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? 'unknown'}`;
+  }
+}
+
+/** Who the audit trail records for what a shell does: no account, the command line, and who ran it there. */
+export const OPERATOR: Actor = { accountId: null, via: 'cli', osUser: shellUser() };
 
 export class CliContext {
   #config: Config | undefined;

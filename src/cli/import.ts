@@ -6,7 +6,7 @@ import { mysqlFromEnvFile, readJsonUsers, readMysqlUsers } from '../import/chill
 import { NO_MAPPING, readMapping } from '../import/import-mapping.js';
 import { countSteps, planImport, type ImportStep, type StepKind } from '../import/import-plan.js';
 import { loadImportState } from '../import/import-state.js';
-import type { CliContext, CliIo } from './context.js';
+import { type CliContext, type CliIo, OPERATOR } from './context.js';
 import { instanceNamed } from './lookups.js';
 import { printed, usageError, type Output } from './output.js';
 
@@ -69,7 +69,7 @@ async function importChillFi3(context: CliContext, options: ImportOptions): Prom
     const plan = planImport(rows, state, { match: options.match, mapping, pictureBase: options.pictureBase });
     const steps = options.dryRun
       ? plan
-      : await applyImport(plan, { accounts, instances, audit, instanceId: instance.id }, progressOn(context.io));
+      : await applyImport(plan, { accounts, instances, audit, instanceId: instance.id, actor: OPERATOR }, progressOn(context.io));
     const seconds = (performance.now() - started) / 1000;
     const counts = countSteps(steps.map((step) => ({ kind: outcomeOf(step) })));
     const withoutPassword = steps.filter((step) => step.kind === 'create' && outcomeOf(step) === 'create' && step.user.passwordHash === null).length;

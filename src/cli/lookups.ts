@@ -2,6 +2,7 @@
 import type { Account } from '../accounts/account-entity.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import { NotFound } from '../errors.js';
+import type { InstanceAccess } from '../instances/instance-access-entity.js';
 import type { Instance } from '../instances/instance-entity.js';
 import type { InstanceStore } from '../instances/instance-store.js';
 
@@ -31,4 +32,24 @@ export async function idOf(found: Promise<{ id: string }>, name: string): Promis
     if (error instanceof NotFound) return name;
     throw error;
   }
+}
+
+/** An access link with the names people know beside its ids: null where the account or instance is gone. */
+export type NamedAccess = InstanceAccess & { username: string | null; instanceName: string | null; clientId: string | null };
+
+/** The links with their accounts' usernames and their instances' names and client ids, in one query each. */
+export async function namedAccess(accounts: AccountStore, instances: InstanceStore, links: InstanceAccess[]): Promise<NamedAccess[]> {
+  const distinct = (ids: string[]) => [...new Set(ids)];
+  const [named, registered] = await Promise.all([
+    accounts.findMany(distinct(links.map((link) => link.accountId))),
+    instances.findMany(distinct(links.map((link) => link.instanceId))),
+  ]);
+  const usernames = new Map(named.map((account) => [account.id, account.username]));
+  const byId = new Map(registered.map((instance) => [instance.id, instance]));
+  return links.map((link) => ({
+    ...link,
+    username: usernames.get(link.accountId) ?? null,
+    instanceName: byId.get(link.instanceId)?.name ?? null,
+    clientId: byId.get(link.instanceId)?.clientId ?? null,
+  }));
 }

@@ -4,7 +4,7 @@ import type { Account } from '../accounts/account-entity.js';
 import { type AccountStore, LastAdmin, type LastAdminRule } from '../accounts/account-store.js';
 import type { AccountOperations, PasswordLinkView } from '../admin/account-operations.js';
 import { type CliContext, OPERATOR } from './context.js';
-import { accountNamed } from './lookups.js';
+import { accountNamed, namedAccess, type NamedAccess } from './lookups.js';
 import { printed, table, usageError, yesNo, type Output } from './output.js';
 
 // Passwords never come from the command line, where process listings and shell history show them: from stdin only.
@@ -178,13 +178,14 @@ function passwordLinkOutput(account: Account, link: PasswordLinkView, headline: 
 }
 
 async function showUser(context: CliContext, user: string): Promise<Output> {
-  return context.withServices(async ({ accounts, accessOperations, accountSessions }) => {
+  return context.withServices(async ({ accounts, instances, accessOperations, accountSessions }) => {
     const account = await accountNamed(accounts, user);
-    const [hasPassword, access, sessions] = await Promise.all([
+    const [hasPassword, links, sessions] = await Promise.all([
       accounts.hasPassword(account.id),
       accessOperations.list({ accountId: account.id }),
       accountSessions.list(account.id),
     ]);
+    const access = await namedAccess(accounts, instances, links);
     const locked = account.lockedUntil !== null && account.lockedUntil.getTime() > Date.now();
     const view = { ...accountView(account), hasPassword, lockedUntil: locked ? account.lockedUntil : null };
     const lines = [
@@ -196,11 +197,18 @@ async function showUser(context: CliContext, user: string): Promise<Output> {
       `  password      ${hasPassword ? 'set' : 'not set: cannot sign in'}`,
       `  locked        ${locked ? `until ${account.lockedUntil?.toISOString()}` : 'no'}`,
       `  last login    ${account.lastLoginAt?.toISOString() ?? 'never'}`,
-      `  access        ${access.length === 0 ? 'none' : access.map((link) => `${link.instanceId} (${link.role}${link.localUserId === null ? '' : `, local id ${link.localUserId}`})`).join(', ')}`,
+      `  access        ${access.length === 0 ? 'none' : access.map(accessFact).join(', ')}`,
       `  sessions      ${sessions.length}`,
     ];
     return { json: { user: view, access, sessions }, lines };
   });
+}
+
+/** `Living room (client id abc, member, local id 3)`; an instance gone meanwhile by its id. */
+function accessFact(link: NamedAccess): string {
+  const localId = link.localUserId === null ? '' : `, local id ${link.localUserId}`;
+  const named = link.instanceName === null ? `${link.instanceId} (deleted` : `${link.instanceName} (client id ${link.clientId}`;
+  return `${named}, ${link.role}${localId})`;
 }
 
 async function listUsers(context: CliContext, search: string | undefined): Promise<Output> {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { isStoreFailure } from '../db/store-failure.js';
 import { AppError, STORE_RETRY_AFTER_SECONDS, StoreUnavailable, TooManyRequests } from '../errors.js';
 import { PROVIDER_PATHS } from '../provider/routes.js';
+import { wayOnFrom } from '../web/error-way-on.js';
 import { renderView } from './views.js';
 
 interface LibraryError {
@@ -58,7 +59,7 @@ export function errorHandler(logger: Logger): Middleware {
       ctx.status = error.status;
       if (wantsHtml(ctx)) {
         ctx.type = 'html';
-        ctx.body = await renderView('error', { title: 'Something went wrong', status: error.status, error: error.code, description: detail });
+        ctx.body = await renderView('error', { title: 'Something went wrong', status: error.status, error: error.code, description: detail, wayOn: wayOnFrom(ctx.path) });
         return;
       }
       if (error instanceof StoreUnavailable && PROVIDER_PATHS.has(ctx.path)) {

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import ejs from 'ejs';
 import { projectRoot } from '../project-root.js';
+import type { WayOn } from '../web/error-way-on.js';
 
 export type ViewName = 'login' | 'consent' | 'logout' | 'logged-out' | 'error' | 'set-password';
 
@@ -22,12 +23,16 @@ export interface ViewLocals {
   };
   /** `form` is oidc-provider's `<form id="op.logoutForm" ...>` and is inserted unescaped. */
   logout: { title: string; clientName?: string; form: string };
-  'logged-out': { title: string; clientName?: string };
-  error: { title: string; status: number; error: string; description?: string };
+  /** `signInUrl`: the server's own pages signed out, with a way back in (src/web/sign-in-routes.ts). */
+  'logged-out': { title: string; clientName?: string; signInUrl?: string };
+  /** `wayOn`: what to do next, by where the person was (src/web/error-way-on.ts). */
+  error: { title: string; status: number; error: string; description?: string; wayOn: WayOn };
   'set-password': {
     title: string;
     username: string;
     done?: boolean;
+    /** When done: the account page, where its owner signs in. */
+    accountUrl?: string;
     token?: string;
     action?: string;
     error?: string;

@@ -2,6 +2,7 @@
 // as the shell's (account.created, account.password_set, access.granted, access.changed, with `imported: chillfi3`). A row that fails here
 // (say, a username taken meanwhile) is reported with its id; the others go on.
 import type { AccountStore } from '../accounts/account-store.js';
+import { actorDetails, type Actor } from '../admin/account-operations.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditDetails } from '../audit/audit-event-entity.js';
 import { AppError } from '../errors.js';
@@ -13,6 +14,8 @@ export interface ImportTarget {
   instances: InstanceStore;
   audit: AuditLog;
   instanceId: string;
+  /** Who imports (the command line's operator), for the audit trail. */
+  actor: Actor;
 }
 
 /** A step as carried out: with the account it created, or the reason it failed (then it counts as a bad row). */
@@ -85,6 +88,6 @@ function record(target: ImportTarget, action: string, accountId: string, details
     outcome: 'success',
     accountId,
     instanceId: target.instanceId,
-    details: { ...details, imported: 'chillfi3', by: null, via: 'cli' },
+    details: { ...details, imported: 'chillfi3', ...actorDetails(target.actor) },
   });
 }

@@ -156,8 +156,8 @@ function checkNewInstance(input: NewInstance): Omit<Required<NewInstance>, 'scop
   };
 }
 
-/** The fields of a stored instance as a NewInstance, for an update to check the whole result. */
-function asNewInstance(instance: Instance): Required<NewInstance> {
+/** The fields of a stored instance as a NewInstance: for an update to check the whole result, for the trail to compare. */
+export function instanceSettings(instance: Instance): Required<NewInstance> {
   return {
     name: instance.name,
     redirectUris: instance.redirectUris,
@@ -253,7 +253,7 @@ export class InstanceStore {
    */
   async update(id: string, changes: InstanceChanges): Promise<{ instance: Instance; clientSecret: string | null }> {
     const current = await this.#withSealedSecrets(id);
-    const checked = await this.#checkJwksUri(checkNewInstance({ ...asNewInstance(current), ...changes }));
+    const checked = await this.#checkJwksUri(checkNewInstance({ ...instanceSettings(current), ...changes }));
     const needsSecret = SECRET_METHODS.includes(checked.tokenEndpointAuthMethod) && current.secretEncrypted === null;
     const clientSecret = needsSecret ? newSecret() : null;
     if (clientSecret !== null) current.secretEncrypted = await this.secrets.seal(clientSecret, SECRET_PURPOSE);

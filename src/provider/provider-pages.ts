@@ -1,6 +1,7 @@
 // The pages oidc-provider itself shows a browser (its error page and RP-initiated logout), rendered with our views.
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { renderView } from '../http/views.js';
+import { wayOnFrom } from '../web/error-way-on.js';
 
 type RpInitiatedLogoutFeature = NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>;
 
@@ -17,6 +18,7 @@ export const renderError: NonNullable<Configuration['renderError']> = async (ctx
       status: ctx.status,
       error: out.error,
       description: out.error_description,
+      wayOn: wayOnFrom(ctx.path),
     }),
   );
 };

@@ -7,11 +7,12 @@ import { stringify } from 'csv-stringify';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { AuditQueryParams } from '../admin/admin-api-schemas.js';
+import { AUDIT_ACTION_FAMILIES } from '../audit/audit-actions.js';
 import type { AuditEvent } from '../audit/audit-event-entity.js';
 import { DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE, type AuditFilter, type AuditPage } from '../audit/audit-log.js';
+import { accountName, actedBy, actedByText, actorName, auditNames, detailFacts, type AuditNames } from '../audit/audit-reading.js';
 import { accountNamed, idOf, instanceNamed } from '../cli/lookups.js';
 import { withRenewedDeadline } from '../db/store-budget.js';
-import type { Instance } from '../instances/instance-entity.js';
 import type { Services } from '../services.js';
 import { instancePath, userPath } from './console-paths.js';
 import { formProblem, inputProblem } from './form-input.js';
@@ -26,6 +27,8 @@ const DAY_MS = 86_400_000;
 /** The filter form as the query string carries it; an empty field is no condition. */
 const AuditFilterForm = AuditQueryParams.pick({ action: true, outcome: true, cursor: true })
   .extend({
+    /** Actions typed by name, besides the one picked: comma-separated, `token.*` for a family. */
+    other: z.string().max(1000).optional(),
     user: z.string().max(100).optional(),
     instance: z.string().max(100).optional(),
     from: z.iso.date().optional(),
@@ -37,6 +40,7 @@ type AuditFilterValues = z.infer<typeof AuditFilterForm>;
 
 const LABELS: Record<string, string> = {
   action: 'Action',
+  other: 'Other actions',
   outcome: 'Outcome',
   user: 'Account',
   instance: 'Instance',
@@ -46,7 +50,22 @@ const LABELS: Record<string, string> = {
 };
 
 /** The CSV's columns, in order. */
-const CSV_COLUMNS = ['id', 'at', 'action', 'outcome', 'account_id', 'username', 'instance_id', 'instance', 'ip', 'user_agent', 'details'];
+const CSV_COLUMNS = ['id', 'at', 'action', 'outcome', 'account_id', 'username', 'instance_id', 'instance', 'ip', 'user_agent', 'details', 'by'];
+
+/** The picker's choices: each family's filter, then its actions. */
+const ACTION_CHOICES = AUDIT_ACTION_FAMILIES.map(({ label, prefix, actions }) => ({
+  label,
+  options: [...(prefix ? [{ value: prefix, text: `Any of these (${prefix})` }] : []), ...actions.map((name) => ({ value: name, text: name }))],
+}));
+const KNOWN_CHOICES = new Set(ACTION_CHOICES.flatMap(({ options }) => options.map(({ value }) => value)));
+
+/** Comma-separated action names as a list, the blanks left out. */
+function actionNames(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+}
 
 /** The query string's fields, each a single string (the last of a repeated one), the empty ones left out. */
 function filledIn(query: Context['query']): Record<string, string> {
@@ -82,33 +101,17 @@ export function adminAuditPages(services: Services, guards: WebGuards): Router {
     return {
       accountId: values.user ? await idOf(accountNamed(accounts, values.user.trim()), values.user.trim()) : undefined,
       instanceId: values.instance ? await idOf(instanceNamed(instances, values.instance.trim()), values.instance.trim()) : undefined,
-      actions: values.action
-        ?.split(',')
-        .map((name) => name.trim())
-        .filter(Boolean),
+      actions: [...actionNames(values.action), ...actionNames(values.other)],
       outcome: values.outcome,
       since: values.from ? new Date(`${values.from}T00:00:00Z`) : undefined,
       until: values.to ? new Date(new Date(`${values.to}T00:00:00Z`).getTime() + DAY_MS) : undefined,
     };
   }
 
-  /** Who and which instance each entry names, as people know them: one query each for the whole page. */
-  async function namesOf(events: AuditEvent[]): Promise<{ usernames: Map<string, string>; instancesById: Map<string, Instance> }> {
-    const distinct = (ids: (string | null)[]) => [...new Set(ids.filter((id): id is string => id !== null))];
-    const [named, registered] = await Promise.all([
-      accounts.findMany(distinct(events.map((event) => event.accountId))),
-      instances.findMany(distinct(events.map((event) => event.instanceId))),
-    ]);
-    return {
-      usernames: new Map(named.map((account) => [account.id, account.username])),
-      instancesById: new Map(registered.map((instance) => [instance.id, instance])),
-    };
-  }
-
   /** The page: the filter form with `values` as typed, then `found` (none when the filter was refused, with `error`). */
   async function auditPage(ctx: Context, values: Record<string, string | undefined>, found: AuditPage | null, error?: string, status = 200): Promise<void> {
     const query = filterQuery(values);
-    const { usernames, instancesById } = await namesOf(found?.events ?? []);
+    const names = await auditNames(accounts, instances, found?.events ?? []);
     await renderPage(
       ctx,
       'admin-audit',
@@ -117,15 +120,10 @@ export function adminAuditPages(services: Services, guards: WebGuards): Router {
         values,
         error,
         action: AUDIT_PATH,
-        events: (found?.events ?? []).map((event) => ({
-          ...event,
-          username: event.accountId ? (usernames.get(event.accountId) ?? null) : null,
-          userUrl: event.accountId && usernames.has(event.accountId) ? userPath(event.accountId) : null,
-          instanceName: event.instanceId ? (instancesById.get(event.instanceId)?.name ?? null) : null,
-          // The client id beside the name: names alone can look alike.
-          instanceClientId: event.instanceId ? (instancesById.get(event.instanceId)?.clientId ?? null) : null,
-          instanceUrl: event.instanceId && instancesById.has(event.instanceId) ? instancePath(event.instanceId) : null,
-        })),
+        actionChoices: ACTION_CHOICES,
+        // A filter typed elsewhere (a link, an older page) stays selectable as it is.
+        typedAction: values.action && !KNOWN_CHOICES.has(values.action) ? values.action : null,
+        events: (found?.events ?? []).map((event) => eventView(event, names)),
         olderUrl: found?.nextCursor ? withQuery(AUDIT_PATH, filterQuery(values, found.nextCursor)) : null,
         newestUrl: values.cursor ? withQuery(AUDIT_PATH, query) : null,
         exportUrl: withQuery(AUDIT_EXPORT_PATH, query),
@@ -162,9 +160,8 @@ export function adminAuditPages(services: Services, guards: WebGuards): Router {
       while (found) {
         const events = found.events;
         // Each page waits on the stores within a request's bound of its own: the export as a whole has none.
-        const { usernames, instancesById } = await withRenewedDeadline(() => namesOf(events));
-        const instanceNames = new Map([...instancesById].map(([id, instance]) => [id, instance.name]));
-        for (const event of events) yield csvRow(event, usernames, instanceNames);
+        const names = await withRenewedDeadline(() => auditNames(accounts, instances, events));
+        for (const event of events) yield csvRow(event, names);
         const cursor: string | null = found.nextCursor;
         found = cursor ? await withRenewedDeadline(() => audit.query({ ...filter, limit: MAX_AUDIT_PAGE, cursor })) : null;
       }
@@ -183,18 +180,41 @@ export function adminAuditPages(services: Services, guards: WebGuards): Router {
   return router;
 }
 
-function csvRow(event: AuditEvent, usernames: Map<string, string>, instanceNames: Map<string, string>): string[] {
+/** An entry as the page shows it: accounts and instances by name with links, who acted, the details as facts. */
+function eventView(event: AuditEvent, names: AuditNames) {
+  const instance = event.instanceId ? names.instances.get(event.instanceId) : undefined;
+  const who = actedBy(event, names);
+  return {
+    ...event,
+    accountName: event.accountId ? accountName(event.accountId, names) : null,
+    userUrl: event.accountId && names.usernames.has(event.accountId) ? userPath(event.accountId) : null,
+    instanceName: instance?.name ?? null,
+    // The client id beside the name: names alone can look alike.
+    instanceClientId: instance?.clientId ?? null,
+    instanceUrl: instance ? instancePath(instance.id) : null,
+    by: who && {
+      name: actorName(who, names),
+      url: who.username && who.accountId ? userPath(who.accountId) : null,
+      via: who.via,
+    },
+    facts: detailFacts(event),
+  };
+}
+
+function csvRow(event: AuditEvent, names: AuditNames): string[] {
+  const who = actedBy(event, names);
   return [
     event.id,
     event.at.toISOString(),
     event.action,
     event.outcome,
     event.accountId ?? '',
-    event.accountId ? (usernames.get(event.accountId) ?? '') : '',
+    event.accountId ? (names.usernames.get(event.accountId) ?? '') : '',
     event.instanceId ?? '',
-    event.instanceId ? (instanceNames.get(event.instanceId) ?? '') : '',
+    event.instanceId ? (names.instances.get(event.instanceId)?.name ?? '') : '',
     event.ip ?? '',
     event.userAgent ?? '',
     event.details ? JSON.stringify(event.details) : '',
+    who ? actedByText(who, names) : '',
   ];
 }

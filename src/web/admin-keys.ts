@@ -49,6 +49,8 @@ export function adminKeyPages(services: Services, guards: WebGuards): Router {
       title: 'Signing keys',
       keys: keys.map((key) => ({ ...key, retireUrl: key.state === 'retiring' ? retirePath(key.kid) : null })),
       algorithms,
+      // What the page says of rotation follows the configuration: by default (0) keys rotate only by hand.
+      rotationDays: config.keyRotation.rotationDays,
       rotateUrl: ROTATE_PATH,
     });
   });

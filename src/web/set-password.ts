@@ -12,6 +12,7 @@ import { SET_PASSWORD_PATH, type AccountOperations } from '../admin/account-oper
 import { AppError } from '../errors.js';
 import { renderView } from '../http/views.js';
 import { formProblem, hasFormErrors, newPasswordProblems, NO_FORM_ERRORS, webActor } from './form-input.js';
+import { HOME_PATH } from './web-session.js';
 
 export interface SetPasswordDependencies {
   accounts: AccountStore;
@@ -73,7 +74,7 @@ export function setPasswordRoutes(deps: SetPasswordDependencies): Router {
       if (!problem) throw error;
       return page(ctx, { username: account.username, token, errors: problem.errors }, 400);
     }
-    await page(ctx, { username: account.username, done: true });
+    await page(ctx, { username: account.username, done: true, accountUrl: HOME_PATH });
   });
 
   return router;

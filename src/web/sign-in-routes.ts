@@ -1,8 +1,9 @@
 // Signing in and out of the server's own pages: the provider's callback for the console client, a sign-in link any
 // page can offer, and sign-out, which ends this browser's provider session like "sign out this one" would (every
-// instance signed in through it is told by back-channel logout).
+// instance signed in through it is told by back-channel logout) and lands on a page that says so.
 import Router from '@koa/router';
 import { AppError } from '../errors.js';
+import { renderView } from '../http/views.js';
 import { WEB_CALLBACK_PATH } from '../provider/console-client.js';
 import type { Services } from '../services.js';
 import { webActor } from './form-input.js';
@@ -10,6 +11,7 @@ import { currentViewer, finishSignIn, HOME_PATH, localPath, redirectToSignIn, ty
 
 export const SIGN_IN_PATH = '/web/sign-in';
 export const SIGN_OUT_PATH = '/web/sign-out';
+const SIGNED_OUT_PATH = '/web/signed-out';
 
 export function signInRoutes(services: Services, guards: WebGuards): Router {
   const { issuer } = services.config;
@@ -38,7 +40,15 @@ export function signInRoutes(services: Services, guards: WebGuards): Router {
     const { account, sessionUid } = ctx.state.viewer as Viewer;
     await services.accountOperations.endSessions(account.id, { uid: sessionUid }, webActor(ctx));
     ctx.status = 303;
-    ctx.redirect('/');
+    ctx.redirect(SIGNED_OUT_PATH);
+  });
+
+  router.get(SIGNED_OUT_PATH, async function showSignedOut(ctx) {
+    // Opened again later, signed in meanwhile: the page would be wrong.
+    if (await currentViewer(ctx, services)) return ctx.redirect(HOME_PATH);
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await renderView('logged-out', { title: 'Signed out', signInUrl: HOME_PATH });
   });
 
   return router;

@@ -247,6 +247,21 @@ for (const backend of BACKENDS) {
         (error: Error & { status?: number }) => expect(error.status).to.equal(404),
       );
     });
+
+    it('records of a profile update only the fields that changed, each before and after, and who asked', async function () {
+      const account = await addAccount(server, 'profiled-one');
+      await ops().updateProfile(account.id, { email: 'profiled@example.org' }, OPERATOR);
+      await ops().updateProfile(account.id, { displayName: 'Profiled', email: 'profiled@example.org', bio: null }, { accountId: account.id, via: 'web' });
+      expect((await lastAudit(account.id))?.details).to.deep.equal({
+        fields: 'displayName',
+        'displayName.before': 'profiled-one display',
+        'displayName.after': 'Profiled',
+        by: account.id,
+        via: 'web',
+      });
+      await ops().updateProfile(account.id, { displayName: 'Profiled' }, { ...OPERATOR, osUser: 'alice' });
+      expect((await lastAudit(account.id))?.details, 'nothing changed').to.deep.equal({ fields: '', by: null, via: 'cli', os_user: 'alice' });
+    });
   });
 }
 

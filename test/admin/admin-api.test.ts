@@ -182,7 +182,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         expect(await serviceTokenStatus(instance.clientId, clientSecret)).to.equal(429);
 
         const [entry] = (await server.services.audit.query({ instanceId: instance.id, actions: ['instance.updated'] })).events;
-        expect(entry?.details).to.include({ fields: 'name rateLimit', via: 'api' });
+        expect(entry?.details).to.include({ fields: 'name rateLimit', 'name.before': 'Worker', 'name.after': 'Worker 2', 'rateLimit.before': null, 'rateLimit.after': 1, via: 'api' });
       });
 
       it('refuses bad input with 400 and an unknown instance with 404', async function () {

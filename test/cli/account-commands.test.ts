@@ -109,9 +109,15 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect(changed.access).to.include({ role: 'member', localUserId: null });
       const listed = await json<{ access: { accountId: string }[] }>('access', 'list', '--instance', instance.clientId);
       expect(listed.access.map((link) => link.accountId)).to.deep.equal([account.id]);
+      expect(listed.access[0], 'names beside the ids').to.include({ accountId: account.id, username: 'shell-access', instanceId: instance.id, instanceName: instance.name, clientId: instance.clientId });
       const lines = (await run('access', 'list', '--user', 'shell-access')).stdout.split('\n');
-      expect(lines[0]).to.match(/^INSTANCE +NAME +CLIENT_ID +ACCOUNT/);
+      expect(lines[0]).to.match(/^INSTANCE +NAME +CLIENT_ID +ACCOUNT +USERNAME +ROLE/);
       expect(lines[1], 'the instance named with its client id beside').to.contain(`${instance.name}  `).and.contain(instance.clientId);
+      expect(lines[1], 'the account by username beside its id').to.match(new RegExp(`${account.id} +shell-access +member`));
+
+      const shown = await json<{ access: { instanceId: string; instanceName: string; clientId: string }[] }>('users', 'show', 'shell-access');
+      expect(shown.access[0]).to.include({ instanceId: instance.id, instanceName: instance.name, clientId: instance.clientId });
+      expect((await run('users', 'show', 'shell-access')).stdout).to.contain(`  access        ${instance.name} (client id ${instance.clientId}, member)`);
       expect((await run('access', 'list')).code).to.equal(2);
 
       expect((await run('access', 'revoke', 'shell-access', instance.clientId)).code).to.equal(0);

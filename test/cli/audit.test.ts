@@ -1,8 +1,9 @@
 // `chillfi3-auth audit`: the trail of a live deployment from a shell, filtered, paged, followed and pruned.
+import { userInfo } from 'node:os';
 import { expect } from 'chai';
 import { AuditEventEntity } from '../../src/audit/audit-event-entity.js';
 import { cli, cliJson } from '../support/cli.js';
-import { addAccount, addInstance, codeFlow } from '../support/fixtures.js';
+import { addAccount, addInstance, codeFlow, REDIRECT_URI } from '../support/fixtures.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 interface JsonPage {
@@ -36,8 +37,29 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       const lines = await run('audit', '--user', 'cli-audit', '--action', 'login');
       expect(lines.code).to.equal(0);
       expect(lines.stdout).to.match(
-        new RegExp(`^\\S+Z {2}login {2}success {2}account=${account.id} {2}instance=${instance.id} {2}ip=127\\.0\\.0\\.1 {2}client_id=${instance.clientId}\\n$`),
+        new RegExp(`^\\S+Z {2}login {2}success {2}account=cli-audit {2}instance=${instance.name} \\(${instance.clientId}\\) {2}ip=127\\.0\\.0\\.1 {2}client_id=${instance.clientId}\\n$`),
       );
+    });
+
+    it('names who acted: the operating-system user for a change from the shell, accounts by username, a deleted one by its id', async function () {
+      const { instance } = await addInstance(server, { name: 'Shelf' });
+      // The redirect URI is given again unchanged: only the name changed.
+      expect((await run('instances', 'update', instance.clientId, '--name', 'Shelf 2', '--redirect-uri', REDIRECT_URI)).code).to.equal(0);
+      const [updated] = (await json<JsonPage & { events: { details: Record<string, unknown> }[] }>('audit', '--instance', instance.clientId, '--action', 'instance.updated')).events;
+      expect(updated?.details).to.deep.equal({ fields: 'name', 'name.before': 'Shelf', 'name.after': 'Shelf 2', by: null, via: 'cli', os_user: userInfo().username });
+      const line = (await run('audit', '--instance', instance.clientId, '--action', 'instance.updated')).stdout;
+      expect(line).to.contain(`  by=${userInfo().username} (command line)  instance=Shelf 2 (${instance.clientId})`);
+      expect(line).to.contain('  name: "Shelf" → "Shelf 2"');
+      expect(line).to.not.contain('redirectUris');
+
+      const admin = await addAccount(server, 'audit-admin', { isAdmin: true });
+      const subject = await addAccount(server, 'audit-subject');
+      await server.services.accountOperations.setAdmin(subject.id, true, { accountId: admin.id, via: 'api' });
+      const named = (await run('audit', '--user', 'audit-subject', '--action', 'account.admin_granted')).stdout;
+      expect(named).to.contain('  account=audit-subject  by=audit-admin (API)  ');
+      expect((await run('users', 'delete', 'audit-admin', '--force')).code).to.equal(0);
+      const deleted = (await run('audit', '--user', subject.id, '--action', 'account.admin_granted')).stdout;
+      expect(deleted).to.contain(`  by=${admin.id} (deleted) (API)  `);
     });
 
     it('pages with --limit and --cursor, every entry once', async function () {

@@ -2,7 +2,7 @@
 // users sign in with their old passwords and their tokens carry their ChillFi3 id and role; two instances' users are
 // one account only by the stated rules; re-runs and dry runs change nothing.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
@@ -188,7 +188,7 @@ for (const backend of BACKENDS) {
       expect(nopass.tokens.claims()).to.include({ chillfi3_user_id: 4, chillfi3_role: 'admin' });
       await server.services.audit.flush();
       const passwordSet = await server.services.audit.query({ accountId: nopass.tokens.claims()?.sub, actions: ['account.password_set'] });
-      expect(passwordSet.events.map((event) => event.details)).to.deep.equal([{ with: 'import', imported: 'chillfi3', by: null, via: 'cli' }]);
+      expect(passwordSet.events.map((event) => event.details)).to.deep.equal([{ with: 'import', imported: 'chillfi3', by: null, via: 'cli', os_user: userInfo().username }]);
       const lines = await run('import', 'chillfi3', '--instance', instanceB.instance.clientId, '--mysql', tableB.url, '--match', 'username', '--dry-run');
       expect(lines.stdout).to.contain('  clash   id 7 "chief": account "chief" is a server admin: confirm in a mapping file');
       expect(lines.stdout).to.contain('  clash   id 8 "root": account "root" is a server admin: confirm in a mapping file');

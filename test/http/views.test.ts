@@ -1,8 +1,11 @@
 import { existsSync } from 'node:fs';
 import { expect } from 'chai';
 import { renderView, stylesheetPath, viewsDir } from '../../src/http/views.js';
+import { wayOnFrom } from '../../src/web/error-way-on.js';
 
 const evil = '<script>alert(1)</script>';
+/** The error page's way on for a sign-in page an instance sent someone to. */
+const wayOn = wayOnFrom('/interaction/u1');
 const escapedEvil = '&lt;script&gt;alert(1)&lt;/script&gt;';
 const logoutForm =
   '<form id="op.logoutForm" method="post" action="https://auth.example/session/end/confirm">' +
@@ -35,7 +38,7 @@ describe('views', () => {
         }),
         renderView('logout', { title: 'Sign out', form: logoutForm }),
         renderView('logged-out', { title: 'Signed out' }),
-        renderView('error', { title: 'Error', status: 400, error: 'invalid_request' }),
+        renderView('error', { title: 'Error', status: 400, error: 'invalid_request', wayOn }),
       ]);
       for (const html of pages) {
         expect(html).not.to.match(/<script/i);
@@ -169,7 +172,7 @@ describe('views', () => {
 
   describe('error', () => {
     it('shows a friendly message, the code and the description', async () => {
-      const html = await renderView('error', { title: 'Error', status: 400, error: 'invalid_request', description: 'missing client_id' });
+      const html = await renderView('error', { title: 'Error', status: 400, error: 'invalid_request', wayOn, description: 'missing client_id' });
       expect(html).to.include('We could not complete that request');
       expect(html).to.include('<code>invalid_request</code>');
       expect(html).to.include('missing client_id');
@@ -177,15 +180,15 @@ describe('views', () => {
     });
 
     it('picks the message by status', async () => {
-      expect(await renderView('error', { title: 'E', status: 404, error: 'not_found' })).to.include('Page not found');
-      expect(await renderView('error', { title: 'E', status: 429, error: 'too_many_requests' })).to.include('Too many attempts');
-      expect(await renderView('error', { title: 'E', status: 500, error: 'server_error' })).to.include('Something went wrong on our side');
+      expect(await renderView('error', { title: 'E', status: 404, error: 'not_found', wayOn })).to.include('Page not found');
+      expect(await renderView('error', { title: 'E', status: 429, error: 'too_many_requests', wayOn })).to.include('Too many attempts');
+      expect(await renderView('error', { title: 'E', status: 500, error: 'server_error', wayOn })).to.include('Something went wrong on our side');
     });
 
     it('escapes its text and never shows a stack trace', async () => {
       const failure = new Error('database exploded');
       const html = await renderView('error', {
-        title: 'Error', status: 500, error: evil, description: evil, stack: failure.stack, cause: failure,
+        title: 'Error', status: 500, error: evil, description: evil, stack: failure.stack, cause: failure, wayOn,
       });
       expect(html).not.to.include(evil);
       expect(html).to.include(escapedEvil);

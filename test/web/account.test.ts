@@ -69,11 +69,20 @@ describe('web: the account page', function () {
   it('reaches the main actions in order with Tab, each with a visible focus', async function () {
     await page.goto(`${server.url}/account`);
     const order: string[] = [];
-    for (let i = 0; i < 16; i++) {
+    for (let i = 0; i < 17; i++) {
       await page.keyboard.press('Tab');
       order.push(
         await page.evaluate(() => {
-          const element = (globalThis as unknown as { document: { activeElement: { id: string; textContent: string | null; tagName: string } } }).document.activeElement;
+          interface Element {
+            id: string;
+            textContent: string | null;
+            tagName: string;
+            getAttribute(name: string): string | null;
+          }
+          const { document } = globalThis as unknown as { document: { activeElement: Element; getElementById(id: string): Element | null } };
+          const element = document.activeElement;
+          // A scrolling table's region, by the heading that names it.
+          if (element.getAttribute('role') === 'region') return `region:${document.getElementById(element.getAttribute('aria-labelledby') ?? '')?.textContent ?? ''}`;
           return element.id || `${element.tagName.toLowerCase()}:${element.textContent?.trim() ?? ''}`;
         }),
       );
@@ -99,6 +108,7 @@ describe('web: the account page', function () {
       'button:Change password',
       'a:Open Jukebox',
       'a:Family Music',
+      'region:Where you are signed in',
       'button:Sign out this one',
       'a:Sign out everywhere',
     ]);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
+import { AUDIT_ACTION_FAMILIES } from '../../src/audit/audit-actions.js';
 import { ADMIN_CONSOLE_PREFIX } from '../../src/web/page.js';
 import { addAccount, addInstance, PASSWORD } from '../support/fixtures.js';
 import { closeDeployment, consoleDeployment } from '../support/console.js';
@@ -25,9 +26,10 @@ describe('the console: audit trail', function () {
   let julesId: string;
   let instanceId: string;
   let clientId: string;
+  let rootId: string;
 
   before(async function () {
-    ({ server, browser } = await consoleDeployment('sqlite'));
+    ({ server, browser, rootId } = await consoleDeployment('sqlite'));
     julesId = (await addAccount(server, 'jules')).id;
     ({ instance: { id: instanceId, clientId } } = await addInstance(server, { name: 'Living room' }));
     const { audit } = server.services;
@@ -60,11 +62,8 @@ describe('the console: audit trail', function () {
 
   it('filters by action, outcome, account, instance and days, submitted from the keyboard', async function () {
     await page.goto(`${server.url}${AUDIT}`);
-    await page.getByLabel('Action').focus();
-    await page.keyboard.type('login');
-    await page.keyboard.press('Tab');
-    await page.keyboard.press('Tab');
-    await page.keyboard.type('jules');
+    await page.getByLabel('Action', { exact: true }).selectOption('login');
+    await page.getByLabel('Account').fill('jules');
     await page.getByLabel('Outcome').selectOption('failure');
     await page.getByLabel('Account').focus();
     await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
@@ -95,6 +94,65 @@ describe('the console: audit trail', function () {
     expect(await page.locator('tbody tr').count()).to.equal(0);
   });
 
+  it('names who acted by username (a deleted account by its id), the command line by its OS user, and only what an update changed', async function () {
+    const { accountOperations, instanceOperations } = server.services;
+    const gone = await addAccount(server, 'gone-admin', { isAdmin: true });
+    await accountOperations.updateProfile(julesId, { displayName: 'Jules V', email: null }, { accountId: rootId, via: 'web' });
+    await accountOperations.unlock(julesId, { accountId: gone.id, via: 'api' });
+    await accountOperations.delete(gone.id, { accountId: rootId, via: 'web' });
+    await instanceOperations.update(instanceId, { name: 'Living room', rateLimit: 120 }, { accountId: null, via: 'cli', osUser: 'alice' });
+
+    await page.goto(`${server.url}${AUDIT}?${new URLSearchParams({ user: 'jules', action: 'account.*' })}`);
+    const byOf = async (action: string) => {
+      const cells = page.locator('tbody tr', { hasText: action }).first().locator('td');
+      return { by: (await cells.nth(4).textContent())?.trim(), details: (await cells.nth(7).textContent())?.trim() };
+    };
+    const updated = await byOf('account.profile_updated');
+    expect(updated.by).to.equal('root (console)');
+    expect(await page.locator('tbody tr', { hasText: 'account.profile_updated' }).getByRole('link', { name: 'root' }).getAttribute('href')).to.equal(`${ADMIN_CONSOLE_PREFIX}/users/${rootId}`);
+    expect(updated.details, 'the email, unchanged, is not named').to.equal('displayName: "jules display" → "Jules V"');
+    expect((await byOf('account.unlocked')).by).to.equal(`${gone.id} (deleted) (API)`);
+
+    await page.goto(`${server.url}${AUDIT}?${new URLSearchParams({ user: gone.id })}`);
+    expect(await page.locator('tbody tr').first().locator('td').nth(3).textContent()).to.equal(`${gone.id} (deleted)`);
+
+    await page.goto(`${server.url}${AUDIT}?${new URLSearchParams({ instance: clientId, action: 'instance.updated' })}`);
+    const instanceUpdate = await byOf('instance.updated');
+    expect(instanceUpdate.by).to.equal('alice (command line)');
+    expect(instanceUpdate.details, 'the name, unchanged, is not named').to.equal('rateLimit: none → 120');
+    await expectAccessible(page, 'who acted in the audit trail');
+  });
+
+  it('offers every action the server records in a picker, and other names typed beside it', async function () {
+    await page.goto(`${server.url}${AUDIT}`);
+    const offered = await page.getByLabel('Action', { exact: true }).locator('option').evaluateAll((options) => options.map((option) => (option as unknown as { value: string }).value));
+    expect(offered).to.include.members(AUDIT_ACTION_FAMILIES.flatMap((family) => family.actions));
+    expect(offered).to.include.members(['token.*', 'account.*', 'key.*']);
+    await page.getByLabel('Action', { exact: true }).selectOption('account.profile_updated');
+    await page.getByLabel('Other actions').fill('login');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Filter' }).click()]);
+    const actions = await page.locator('tbody tr td:nth-child(2)').allTextContents();
+    expect(new Set(actions)).to.deep.equal(new Set(['account.profile_updated', 'login']));
+    expect(await page.getByLabel('Action', { exact: true }).inputValue(), 'the pick stays').to.equal('account.profile_updated');
+
+    // A filter the picker does not list (a link from elsewhere) stays picked as it came.
+    await page.goto(`${server.url}${AUDIT}?${new URLSearchParams({ action: 'login,token.*' })}`);
+    expect(await page.getByLabel('Action', { exact: true }).inputValue()).to.equal('login,token.*');
+  });
+
+  it('lets the keyboard reach the trail when it scrolls sideways on a phone', async function () {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${server.url}${AUDIT}`);
+      const region = page.getByRole('region', { name: /Audit entries/ });
+      expect(await region.getAttribute('tabindex')).to.equal('0');
+      expect(await region.evaluate((element) => element.scrollWidth > element.clientWidth), 'the table scrolls on a phone').to.equal(true);
+      await expectAccessible(page, 'the audit trail on a phone');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
   it('says what is wrong with a filter (400) and keeps what was typed', async function () {
     const response = await page.goto(`${server.url}${AUDIT}?${new URLSearchParams({ from: '31/12/2026', user: 'jules' })}`);
     expect(response?.status()).to.equal(400);
@@ -110,7 +168,7 @@ describe('the console: audit trail', function () {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export CSV' }).click()]);
     expect(download.suggestedFilename()).to.match(/^chillfi3-audit-\d{8}T\d{6}Z\.csv$/);
     const lines = (await readFile((await download.path()) as string, 'utf8')).trim().split('\n');
-    expect(cells(lines[0] as string)).to.deep.equal(['id', 'at', 'action', 'outcome', 'account_id', 'username', 'instance_id', 'instance', 'ip', 'user_agent', 'details']);
+    expect(cells(lines[0] as string)).to.deep.equal(['id', 'at', 'action', 'outcome', 'account_id', 'username', 'instance_id', 'instance', 'ip', 'user_agent', 'details', 'by']);
     expect(lines).to.have.length(4);
     const injected = cells(lines.find((line) => line.includes('HYPERLINK')) as string);
     expect(injected[9], 'a cell starting with = is neutralised').to.equal(`'${FORMULA}`);
@@ -126,8 +184,11 @@ describe('the console: audit trail', function () {
     expect(response.headers()['content-disposition']).to.match(/^attachment; filename="chillfi3-audit-.*\.csv"$/);
     expect(response.headers()['cache-control']).to.equal('no-store');
     const exported = (await response.text()).trim().split('\n');
-    expect(exported, 'the header and every entry of the instance').to.have.length(1 + 510);
-    expect(new Set(exported.slice(1).map((line) => cells(line)[0])).size, 'each entry once').to.equal(510);
+    // 60 token.issued, 450 token.refreshed, and the instance.updated of the test before.
+    expect(exported, 'the header and every entry of the instance').to.have.length(1 + 511);
+    expect(new Set(exported.slice(1).map((line) => cells(line)[0])).size, 'each entry once').to.equal(511);
+    const update = cells(exported.find((line) => line.includes('instance.updated')) as string);
+    expect(update[11], 'who acted').to.equal('alice (command line)');
   });
 
   it('refuses non-admins (403)', async function () {

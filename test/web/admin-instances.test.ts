@@ -117,6 +117,9 @@ describe('the console: instances', function () {
     expect(created?.details).to.include({ by: rootId, via: 'web', name: 'Living room' });
     expect(JSON.stringify(created), 'never the secret in the trail').to.not.contain(secret);
     await expectAccessible(page, 'the secret page');
+    const envBlock = page.getByRole('region', { name: 'Lines for server/.env' });
+    expect(await envBlock.getAttribute('id'), 'the .env block is named for screen readers').to.equal('env-block');
+    expect(await envBlock.getAttribute('tabindex'), 'and reached by keyboard when it scrolls').to.equal('0');
     await screenshots(page, 'admin-instances-secret');
 
     // Never again: the instance page does not show it.

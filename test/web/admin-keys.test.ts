@@ -39,6 +39,26 @@ describe('the console: signing keys', function () {
     await screenshots(page, 'admin-keys');
   });
 
+  it('says keys rotate only by hand when AUTH_KEY_ROTATION_DAYS is 0 (the default)', async function () {
+    await page.goto(`${server.url}${KEYS}`);
+    const rotation = (await page.getByRole('region', { name: 'Rotate' }).textContent()) as string;
+    expect(rotation).to.contain('Keys do not rotate by themselves on this server').and.contain('AUTH_KEY_ROTATION_DAYS is 0');
+  });
+
+  it('lets the keyboard reach the keys table where it scrolls, on a phone', async function () {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${server.url}${KEYS}`);
+      const region = page.getByRole('region', { name: 'Keys in the JWKS' });
+      expect(await region.evaluate((element) => element.scrollWidth > element.clientWidth), 'the table scrolls on a phone').to.equal(true);
+      await region.focus();
+      expect(await region.evaluate((element) => element === element.ownerDocument.activeElement), 'it takes the focus').to.equal(true);
+      await expectAccessible(page, 'the signing keys on a phone');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
   it('rotates after a fresh sign-in and a confirmation: a next key per algorithm, audited; a second rotation is refused with a notice', async function () {
     const before = await server.services.keyOperations.list();
     await ageSignIn(server, rootId, FRESH_SIGN_IN_SECONDS + 60);
@@ -112,13 +132,15 @@ for (const backend of ['postgres+redis'] as Backend[]) {
     let browser: Browser;
 
     before(async function () {
-      ({ server, browser } = await consoleDeployment(backend));
+      ({ server, browser } = await consoleDeployment(backend, { AUTH_KEY_ROTATION_DAYS: '90' }));
     });
     after(() => closeDeployment(server, browser));
 
     it('lists the keys and rotates them', async function () {
       const page = await browser.newPage();
-      await signInToWeb(page, server, 'root', PASSWORD, `${KEYS}/rotate`);
+      await signInToWeb(page, server, 'root', PASSWORD, KEYS);
+      expect(await page.getByRole('region', { name: 'Rotate' }).textContent(), 'AUTH_KEY_ROTATION_DAYS=90').to.contain('a replacement is staged when a key has signed for 90 days');
+      await page.goto(`${server.url}${KEYS}/rotate`);
       await Promise.all([page.waitForURL(`${server.url}${KEYS}`), page.getByRole('button', { name: 'Rotate keys' }).click()]);
       expect(await page.getByRole('status').textContent()).to.contain('Rotation started');
       expect((await server.services.keyOperations.list()).filter((key) => key.state === 'next')).to.have.length.above(0);

@@ -12,7 +12,7 @@ import { FRESH_SIGN_IN_SECONDS, webGuards } from '../../src/web/web-session.js';
 import { launchChromium } from '../support/chromium.js';
 import { addAccount } from '../support/fixtures.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
-import { expectAccessible, signInToWeb } from '../support/web.js';
+import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
 
 describe('web: signing in to the server’s own pages', function () {
   this.timeout(90_000);
@@ -177,8 +177,19 @@ describe('web: signing in to the server’s own pages', function () {
     await page.reload();
     expect(await page.textContent('h1'), 'still signed in').to.equal('Your account');
 
+    // Signed out, the page says so, and offers the way back in.
     await page.click('button:has-text("Sign out")');
+    await page.waitForURL(`${server.url}/web/signed-out`);
+    expect(await page.textContent('h1')).to.equal('You are signed out');
+    expect(await page.textContent('main')).to.contain('signed out of this server and of the ChillFi3 servers you used through it');
+    await expectAccessible(page, 'the signed-out page');
+    await screenshots(page, 'signed-out');
+    await page.getByRole('link', { name: 'Sign in again' }).click();
     expect(await page.textContent('h1')).to.equal('Sign in');
+    await signIn();
+    await page.waitForURL(`${server.url}/account`);
+    await page.goto(`${server.url}/web/signed-out`);
+    expect(page.url(), 'signed in again, the page does not say otherwise').to.equal(`${server.url}/account`);
     const [ended] = (await server.services.audit.query({ actions: ['sessions.ended'] })).events;
     expect(ended?.details).to.include({ via: 'web', sessions: 1 });
   });
