@@ -289,7 +289,7 @@ for (const backend of BACKENDS) {
 
       for (const argv of [['users', 'revoke-admin', 'alice'], ['users', 'disable', 'alice'], ['users', 'delete', 'alice']]) {
         const refused = await shell(argv);
-        expect(refused.code, argv.join(' ')).to.equal(1);
+        expect(refused.code, argv.join(' ')).to.equal(73); // a conflict (src/cli/exit-codes.ts)
         expect(refused.stderr).to.equal('error: "alice" is the last enabled admin of this server: make another account an admin first, or give --force\n');
       }
       expect(await adminsOf(server)).to.deep.equal(['alice']);
