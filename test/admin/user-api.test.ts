@@ -226,6 +226,7 @@ for (const backend of BACKENDS) {
         ['GET', `/users/${id}/sessions`],
         ['DELETE', `/users/${id}/sessions/${sessionUid}`],
         ['DELETE', `/users/${id}/sessions`],
+        ['POST', `/users/${id}/password-link`],
         ['DELETE', `/users/${id}`],
       ];
 
@@ -242,6 +243,8 @@ for (const backend of BACKENDS) {
         expect((await server.services.accounts.get(account.id)).displayName).to.equal(`${account.username} display`);
         expect((await oidc.tokenIntrospection(home.client, token)).active).to.equal(true);
         expect(await server.services.accountSessions.list(account.id)).to.have.length(1);
+        const links = await server.services.audit.query({ accountId: account.id, actions: ['account.password_link_issued'], limit: 1 });
+        expect(links.events, 'no set-password link made for it').to.have.length(0);
       }
 
       it("is an ordinary user at an instance not trusted with it: nobody else's password, sessions or account, other admins' neither", async function () {
