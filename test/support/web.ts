@@ -8,7 +8,12 @@ import type { Page } from 'playwright-core';
 import { PASSWORD } from './fixtures.js';
 import type { TestServer } from './test-server.js';
 
-const SCREENSHOTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshots');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * Where screenshots go: a scratch folder the tree ignores, so a test run leaves the tree as it was; `npm run
+ * screenshots` (UPDATE_SCREENSHOTS=1) writes the README's pictures in docs/screenshots instead.
+ */
+const SCREENSHOTS_DIR = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'screenshots') : join(ROOT, '.test-output', 'screenshots');
 
 /** Opens `path`, signs in on the real sign-in page it leads to, and waits to be back on `path`. */
 export async function signInToWeb(page: Page, server: TestServer, username: string, password = PASSWORD, path = '/account'): Promise<void> {
@@ -51,7 +56,7 @@ export async function expectAccessible(page: Page, label: string): Promise<void>
   throw new Error(`axe found serious accessibility violations on ${label}:\n${report}`);
 }
 
-/** Saves docs/screenshots/<name>-desktop.png (1280×800) and <name>-phone.png (390×844, full page); restores the size. */
+/** Saves <screenshots folder>/<name>-desktop.png (1280×800) and <name>-phone.png (390×844, full page); restores the size. */
 export async function screenshots(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS_DIR, { recursive: true });
   const before = page.viewportSize();
