@@ -29,7 +29,8 @@ describe('src/provider/console-client.ts against the installed oidc-provider', f
   it('[provider-pin] the provider finds the console client among its static clients, without asking the Client adapter', async function () {
     const { instance } = await addInstance(server);
     const provider = server.services.liveProvider.current;
-    const finds = recordFinds(provider.Client.adapter);
+    // The Client model's adapter, which the type declarations leave out.
+    const finds = recordFinds((provider.Client as unknown as { adapter: Adapter }).adapter);
     try {
       for (const attempt of ['first', 'again']) {
         const console = await provider.Client.find(CONSOLE_CLIENT_ID);

@@ -39,7 +39,7 @@ describe('src/provider/store-unavailable.ts against the installed oidc-provider'
       [outage, [503, 'temporarily_unavailable', 'the service is temporarily unavailable; try again shortly']],
       [new Error('a bug'), [500, 'server_error', 'oops! something went wrong']],
     ] as const) {
-      const failing = failFinds(Client.adapter, failure);
+      const failing = failFinds((Client as unknown as { adapter: Adapter }).adapter, failure);
       try {
         const answer = await postForm(alone.url, ROUTES.introspection, { token: '!' }, auth);
         expect([answer.status, answer.body.error, answer.body.error_description], failure.message).to.deep.equal(expected);
