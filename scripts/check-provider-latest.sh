@@ -30,8 +30,17 @@ step "npm ci"
 npm ci --no-audit --no-fund --loglevel=error || exit 1
 locked="$(node -p "require('oidc-provider/package.json').version")"
 
-latest="$(npm view "oidc-provider@${spec}" version --json | node -e 'const v = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log([].concat(v).at(-1))')"
-types_latest="$(npm view "@types/oidc-provider@${spec%%.*}" version --json | node -e 'const v = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log([].concat(v).at(-1))')"
+# The highest version npm has for a package and range (npm view lists them in no guaranteed order).
+newest() {
+  npm view "$1" version --json | node -e '
+    const versions = [].concat(JSON.parse(require("fs").readFileSync(0, "utf8")));
+    const parts = (v) => v.split(/[.+-]/).slice(0, 3).map(Number);
+    const order = (a, b) => { const [x, y] = [parts(a), parts(b)]; return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; };
+    console.log(versions.sort(order).at(-1) ?? "");'
+}
+latest="$(newest "oidc-provider@${spec}")"
+types_latest="$(newest "@types/oidc-provider@${spec%%.*}")"
+if [ -z "$latest" ] || [ -z "$types_latest" ]; then echo "no oidc-provider release matches \"${spec}\"" >&2; exit 1; fi
 step "oidc-provider ${locked} (locked) -> ${latest} (newest of \"${spec}\"), @types/oidc-provider -> ${types_latest}"
 npm install --no-save --no-audit --no-fund --loglevel=error "oidc-provider@${latest}" "@types/oidc-provider@${types_latest}" || exit 1
 installed="$(node -p "require('oidc-provider/package.json').version")"
