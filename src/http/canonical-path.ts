@@ -1,7 +1,8 @@
 // oidc-provider's router (node_modules/oidc-provider/lib/helpers/router.js) matches its routes ignoring ASCII case and
 // one trailing slash: `/TOKEN`, `/token/` and `/Token/Revocation/` all run an endpoint. The app's own stages compare
 // paths exactly, so every spelling the provider would run is rewritten to the route's own spelling first, once, before
-// anything looks at the path. test/security/path-variants.test.ts pins the provider's matching on upgrades.
+// anything looks at the path. test/http/canonical-path.provider-pin.test.ts pins the provider's matching on upgrades
+// (docs/upgrading-oidc-provider.md).
 import type { Middleware } from 'koa';
 
 /** ASCII-only case folding, as the provider's router does (no Unicode case mapping onto ASCII letters). */

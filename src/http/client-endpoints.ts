@@ -57,9 +57,10 @@ const BUDGET_WINDOW_SECONDS = 60;
 // oidc-provider answers a request that carries no client authentication at all, and one for a grant type the client
 // is not registered for, with 400 invalid_request. RFC 6749 §5.2 (and RFC 7662 §2.3, RFC 7009 §2.1 by reference) call
 // the first invalid_client, 401, and the second unauthorized_client. conformErrors rewrites those two answers,
-// recognized by the provider's own descriptions; test/provider/errors.test.ts pins them on upgrades.
-const NO_CLIENT_AUTHENTICATION = 'no client authentication mechanism provided';
-const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this client';
+// recognized by the provider's own descriptions; test/http/client-endpoints.provider-pin.test.ts pins them on upgrades
+// (docs/upgrading-oidc-provider.md).
+export const NO_CLIENT_AUTHENTICATION = 'no client authentication mechanism provided';
+export const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this client';
 
 export interface ClientEndpointDependencies {
   instances: InstanceStore;

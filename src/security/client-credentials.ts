@@ -4,7 +4,8 @@
 // charged for calls made with its real credentials (a client_id is public and must not let strangers spend it), and
 // a wrong secret is counted before anything is answered, so that no concurrency lets more guesses through than the
 // failure limit allows. The provider exposes no hook between its client authentication and the endpoint, hence this.
-// Decoding follows the provider's own (lib/shared/client_auth.js) so both read the same client from a request.
+// Decoding follows the provider's own (lib/shared/client_auth.js) so both read the same client from a request;
+// test/security/client-credentials.provider-pin.test.ts holds it to the installed provider.
 //
 // A rotated secret's grace (InstanceStore.rotateSecret) is also kept here, as the provider knows one client_secret
 // only: a request proven with the previous secret, while its grace lasts, is handed on with the current secret in its
@@ -55,9 +56,21 @@ function decodeBasicPart(part: string): string | undefined {
   }
 }
 
+/**
+ * Base64 as the provider takes it (isValidBase64 in lib/shared/client_auth.js): padding may be left out, but if it is
+ * there it must be right, and no stray character is ignored (Buffer would decode one silently).
+ */
+function isProviderBase64(value: string): boolean {
+  const match = /^([A-Za-z0-9+/]+)(={0,2})$/.exec(value);
+  if (!match) return false;
+  const [, data = '', padding = ''] = match;
+  const remainder = data.length % 4;
+  return padding === '' ? remainder !== 1 : padding.length === 4 - remainder;
+}
+
 function basicCredentials(authorization: string | undefined): { clientId: string; secret: string } | undefined {
   const [scheme, token, ...rest] = (authorization ?? '').split(' ');
-  if (rest.length > 0 || scheme?.toLowerCase() !== 'basic' || !token || !/^[A-Za-z0-9+/]+={0,2}$/.test(token)) return undefined;
+  if (rest.length > 0 || scheme?.toLowerCase() !== 'basic' || !token || !isProviderBase64(token)) return undefined;
   const basic = Buffer.from(token, 'base64').toString('utf8');
   const separator = basic.indexOf(':');
   if (separator === -1) return undefined;

@@ -111,7 +111,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       for (const event of ended) expect(event).to.include({ instanceId: instance.id, ip: '127.0.0.1', userAgent: USER_AGENT });
     });
 
-    it('records reuse of a used refresh token and of a used code', async function () {
+    it('[provider-pin] records reuse of a used refresh token and of a used code', async function () {
       const account = await addAccount(server, 'audit-reuse');
       const { client, instance, clientSecret } = await addInstance(server);
       const { tokens } = await codeFlow(client, { username: 'audit-reuse' });

@@ -1,7 +1,7 @@
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { expect } from 'chai';
 import { DISCOVERY_PATHS, ROUTES } from '../../src/provider/routes.js';
+import { providerAlone } from '../support/provider-alone.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 interface Answer {
@@ -26,16 +26,6 @@ function send(base: string, path: string, headers: Record<string, string> = {}, 
   });
 }
 
-/** The server's current provider alone (no app around it), on a port of its own. */
-async function providerAlone(server: TestServer): Promise<{ url: string; close(): Promise<void> }> {
-  const alone: Server = createServer(server.services.liveProvider.current.callback());
-  await new Promise<void>((resolve) => alone.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(alone.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => alone.close(() => resolve())),
-  };
-}
-
 /** What the provider itself answers for `path`, asked for the server's issuer (its Host). */
 async function providerAnswer(server: TestServer, path: string, headers: Record<string, string> = {}): Promise<Answer> {
   const alone = await providerAlone(server);
@@ -53,7 +43,7 @@ describe('discovery and the JWKS from kept bytes', function () {
   });
   after(() => server.close());
 
-  it('answers byte for byte what the provider answers, first and from then on, with the same headers', async function () {
+  it('[provider-pin] answers byte for byte what the provider answers, first and from then on, with the same headers', async function () {
     const origin = 'https://instance.example';
     for (const path of DOCUMENTS) {
       const own = await providerAnswer(server, path, { origin });

@@ -30,7 +30,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       return { account, a, b, agent, onA, onB };
     }
 
-    it('lists the sessions of an account with the instances signed in through each', async function () {
+    it('[provider-pin] lists the sessions of an account with the instances signed in through each', async function () {
       const { account, a, b } = await signedInTwice('lister');
       await codeFlow(a.client, { username: 'lister' });
       const sessions = await server.services.accountSessions.list(account.id);
@@ -42,7 +42,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect(await server.services.accountSessions.list('nobody')).to.deep.equal([]);
     });
 
-    it('ends every session: back-channel logout to each instance, tokens inactive, refresh refused, SSO gone', async function () {
+    it('[provider-pin] ends every session: back-channel logout to each instance, tokens inactive, refresh refused, SSO gone', async function () {
       const { account, a, b, agent, onA, onB } = await signedInTwice('everywhere');
       const before = receiver.tokens.length;
       const ended = await server.services.accountSessions.endAll(account.id);

@@ -20,7 +20,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
 
     after(() => server?.close());
 
-    it('revokes the grant when a used refresh token comes back asking for a scope', async function () {
+    it('[provider-pin] revokes the grant when a used refresh token comes back asking for a scope', async function () {
       const { client } = await addInstance(server);
       const { tokens } = await codeFlow(client, { username: 'robin' });
       const rotated = await oidc.refreshTokenGrant(client, tokens.refresh_token!);
@@ -44,7 +44,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect((await oidc.tokenIntrospection(client, rotated.refresh_token!)).active).to.equal(true);
     });
 
-    it('refuses a used code with a wrong verifier without revoking, and revokes on its reuse with the right one', async function () {
+    it('[provider-pin] refuses a used code with a wrong verifier without revoking, and revokes on its reuse with the right one', async function () {
       const { client, instance, clientSecret } = await addInstance(server);
       const { code, verifier } = await issueCode(client, { username: 'robin' });
       const redeem = (codeVerifier: string) =>

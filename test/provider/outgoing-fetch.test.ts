@@ -49,7 +49,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       await client.backchannelLogout('some-account', 'some-session');
     }
 
-    it('reaches the back-channel logout URI registered for an instance on a loopback address', async function () {
+    it('[provider-pin] reaches the back-channel logout URI registered for an instance on a loopback address', async function () {
       const { instance: registered } = await addInstance(server, { backchannelLogoutUri: `${instance.origin}/auth/backchannel-logout` });
       await backchannelLogout(registered.clientId);
       expect(instance.paths).to.include('/auth/backchannel-logout');
@@ -61,7 +61,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       expect(instance.paths).to.include('/');
     });
 
-    it('refuses every other URL to a loopback address, before a request is sent', async function () {
+    it('[provider-pin] refuses every other URL to a loopback address, before a request is sent', async function () {
       await addInstance(server, { backchannelLogoutUri: `${instance.origin}/auth/backchannel-logout` });
       const before = instance.paths.length;
       const port = new URL(instance.origin).port;

@@ -67,7 +67,7 @@ for (const backend of BACKENDS) {
 
     after(() => server?.close());
 
-    it('answers a retry within the grace with the successor it missed, and the chain goes on from that one', async function () {
+    it('[provider-pin] answers a retry within the grace with the successor it missed, and the chain goes on from that one', async function () {
       const { client, authorization, refreshToken } = await signedIn(server, 'sam');
       const lost = issued(await refresh(server, authorization, refreshToken));
 

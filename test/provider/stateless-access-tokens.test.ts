@@ -53,7 +53,7 @@ for (const backend of BACKENDS) {
     });
 
     describe('client_credentials', function () {
-      it('issues the same token and response as the provider does, with nothing stored', async function () {
+      it('[provider-pin] issues the same token and response as the provider does, with nothing stored', async function () {
         const { instance, clientSecret, client } = await addInstance(server, { scopes: ['openid', 'profile', USERS_READ_SCOPE] });
         const auth = { authorization: basicAuth(instance.clientId, clientSecret) };
         const form = { grant_type: 'client_credentials', scope: `${USERS_READ_SCOPE} openid` };

@@ -56,7 +56,7 @@ for (const backend of BACKENDS) {
       await expectGrantRevoked(client, winner);
     });
 
-    it('rotates one refresh token once on one node and revokes its grant', async function () {
+    it('[provider-pin] rotates one refresh token once on one node and revokes its grant', async function () {
       const { client, instance, clientSecret } = await addInstance(first);
       const { tokens } = await codeFlow(client, { username: 'sam' });
       const authorization = basicAuth(instance.clientId, clientSecret);
