@@ -12,6 +12,7 @@ import { renderView } from '../http/views.js';
 import { signIns } from '../metrics/metrics.js';
 import type { LoginRateLimit } from '../security/login-rate-limit.js';
 import { resourceOf } from '../provider/resource-servers.js';
+import { FORGOT_PASSWORD_PATH } from '../web/forgot-password-routes.js';
 
 export interface InteractionDependencies {
   provider: Provider;
@@ -81,6 +82,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         clientName,
         action: `/interaction/${uid}/login`,
         abortUrl: `/interaction/${uid}/abort`,
+        forgotUrl: `${FORGOT_PASSWORD_PATH}?interaction=${encodeURIComponent(uid)}`,
         ...extra,
       }),
     );
