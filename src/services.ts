@@ -28,6 +28,7 @@ import { checkRedisEviction } from './db/redis-eviction.js';
 import { isStoreFailure } from './db/store-failure.js';
 import { AccountMail } from './mail/account-mail.js';
 import { EmailVerifications } from './mail/email-verifications.js';
+import { KnownBrowsers } from './mail/known-browsers.js';
 import { MailOutbox } from './mail/mail-outbox.js';
 import { smtpTransport } from './mail/mail-transport.js';
 import { MailWorker } from './mail/mail-worker.js';
@@ -69,6 +70,8 @@ export interface Services extends Stores {
   emailVerifications: EmailVerifications;
   /** "Forgot your password?" requests and the mails they become. */
   passwordReset: PasswordReset;
+  /** Which accounts signed in from a browser before (a signed cookie), for the new-browser notice. */
+  knownBrowsers: KnownBrowsers;
   /** This node's sender from the outbox: started by startServices when SMTP_URL is set (never by the CLI). */
   mailWorker: MailWorker | undefined;
 }
@@ -214,6 +217,7 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
       limits: { perAccountPerHour: config.mail?.resetPerAccountPerHour ?? 3, perIpPerHour: config.mail?.resetPerIpPerHour ?? 20 },
       clock,
     }),
+    knownBrowsers: new KnownBrowsers(config.secretKey),
     mailWorker: undefined,
     async close() {
       // The audit entries still being written (provider events are recorded in the background) go in before the
