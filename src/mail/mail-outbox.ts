@@ -78,7 +78,7 @@ export class MailOutbox {
         .set(lease)
         .where(
           `id IN (SELECT id FROM mail_outbox WHERE state = 'queued' AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until <= :now)
-            ORDER BY next_attempt_at LIMIT :limit FOR UPDATE SKIP LOCKED)`,
+            ORDER BY next_attempt_at, id LIMIT :limit FOR UPDATE SKIP LOCKED)`,
           { now, limit },
         )
         .returning(['id'])
@@ -86,7 +86,7 @@ export class MailOutbox {
       ids = (result.raw as { id: string }[]).map((row) => row.id);
     } else {
       const free = { state: 'queued' as const, nextAttemptAt: LessThanOrEqual(now), leaseUntil: Or(IsNull(), LessThanOrEqual(now)) };
-      const candidates = await this.#rows.find({ select: { id: true }, where: free, order: { nextAttemptAt: 'ASC' }, take: limit });
+      const candidates = await this.#rows.find({ select: { id: true }, where: free, order: { nextAttemptAt: 'ASC', id: 'ASC' }, take: limit });
       ids = [];
       for (const { id } of candidates) {
         const result = await this.#rows.update({ id, ...free }, lease);
@@ -94,7 +94,8 @@ export class MailOutbox {
       }
     }
     if (ids.length === 0) return [];
-    const rows = await this.#rows.findBy({ id: In(ids), leaseOwner: owner });
+    // Sent in the order they were queued (ids are UUIDv7: time-ordered).
+    const rows = await this.#rows.find({ where: { id: In(ids), leaseOwner: owner }, order: { id: 'ASC' } });
     return Promise.all(
       rows.map(async (row) => ({
         id: row.id,
