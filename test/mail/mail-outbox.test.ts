@@ -126,3 +126,42 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+for (const backend of BACKENDS) {
+  describe(`mail outbox with the workers' own timers on ${backend}`, function () {
+    this.timeout(60_000);
+    let relay: SmtpRelay;
+    let first: TestServer;
+    let second: TestServer;
+
+    before(async function () {
+      relay = await startSmtpRelay();
+      // Both nodes poll every 50 ms; a refused mail is tried again a second later.
+      const env = { SMTP_URL: relay.url, MAIL_POLL_INTERVAL_MS: '50', MAIL_RETRY_MAX_SECONDS: '1' };
+      first = await startTestServer(backend, env);
+      second = await startTestServer(backend, {}, { join: first });
+    });
+    after(async function () {
+      await second?.close();
+      await first?.close();
+      await relay?.stop();
+    });
+
+    it('retries while the relay refuses, and delivers each mail exactly once when it takes them again', async function () {
+      relay.refusing = true;
+      const account = await addAccount(first, `timers${backend.replace(/\W/g, '')}`, { email: 'timers@example.org' });
+      for (let i = 0; i < 4; i++) await second.services.accountMail.notice(account, 'new_browser_sign_in', { ip: `198.51.100.${i}`, userAgent: null });
+      // Every mail refused at least twice: first tries and retries, by whichever node polled first.
+      await relay.refused(8);
+      expect(relay.received).to.have.length(0);
+      relay.refusing = false;
+      for (let i = 0; i < 4; i++) await relay.next((mail) => (mail.parsed.text ?? '').includes(`198.51.100.${i}`));
+      // Both nodes keep polling: the settled outbox sends nothing more (each mail marked sent by the node that sent it).
+      const rows = first.services.dataSource.getRepository(OutboxEntity);
+      const settled = async () => (await rows.findBy({ accountId: account.id })).every((row) => row.state === 'sent');
+      while (!(await settled())) await new Promise((resolve) => setTimeout(resolve, 50));
+      await Promise.all([first.services.mailWorker!.poll(), second.services.mailWorker!.poll()]);
+      expect(relay.received).to.have.length(4);
+    });
+  });
+}

@@ -23,6 +23,10 @@ export interface SmtpRelay {
   next(matches?: (mail: ReceivedMail) => boolean, timeoutMs?: number): Promise<ReceivedMail>;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** While true, every connection is answered 421 (service not available): a relay that is up but refuses. */
+  refusing: boolean;
+  /** Resolves once `count` connections in all were refused. */
+  refused(count: number, timeoutMs?: number): Promise<void>;
 }
 
 /** The first link on the issuer in a mail's text part. */
@@ -37,12 +41,25 @@ export async function startSmtpRelay(): Promise<SmtpRelay> {
   const received: ReceivedMail[] = [];
   const waiters = new Set<{ matches: (mail: ReceivedMail) => boolean; resolve: (mail: ReceivedMail) => void }>();
   let server: SMTPServer | undefined;
+  let refusals = 0;
+  const refusalWaiters = new Set<{ count: number; resolve: () => void }>();
 
   function make(): SMTPServer {
     return new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
+      onConnect(_session, callback) {
+        if (!relay.refusing) return callback();
+        refusals++;
+        for (const waiter of refusalWaiters) {
+          if (refusals >= waiter.count) {
+            refusalWaiters.delete(waiter);
+            waiter.resolve();
+          }
+        }
+        callback(Object.assign(new Error('try again later'), { responseCode: 421 }));
+      },
       onData(stream, session, callback) {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -75,6 +92,17 @@ export async function startSmtpRelay(): Promise<SmtpRelay> {
     port,
     url: `smtp://127.0.0.1:${port}`,
     received,
+    refusing: false,
+    refused(count, timeoutMs = 15_000) {
+      if (refusals >= count) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const waiter = { count, resolve };
+        refusalWaiters.add(waiter);
+        setTimeout(() => {
+          if (refusalWaiters.delete(waiter)) reject(new Error(`not ${count} refusals within ${timeoutMs} ms (${refusals})`));
+        }, timeoutMs).unref();
+      });
+    },
     next(matches = () => true, timeoutMs = 15_000) {
       const already = received.find(matches);
       if (already) return Promise.resolve(already);
