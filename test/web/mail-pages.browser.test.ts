@@ -7,7 +7,7 @@ import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { authorizationRequest } from '../support/fixtures.js';
 import { closeDeployment, consoleDeployment } from '../support/console.js';
-import { addAccount, addInstance, codeFlow } from '../support/fixtures.js';
+import { addAccount, addInstance, codeFlow, PASSWORD } from '../support/fixtures.js';
 import { linkIn, startSmtpRelay, type SmtpRelay } from '../support/smtp-relay.js';
 import type { Backend, TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
@@ -71,6 +71,30 @@ for (const backend of ['sqlite', 'postgres+redis'] as Backend[]) {
       await page.click('button:has-text("Sign in")');
       await page.waitForURL(`${server.url}/account`);
       expect(await page.locator('h1').textContent()).to.equal('Your account');
+      await page.close();
+    });
+
+    it('lets an admin mail a set-password link from the console: for a new user, and for an existing one', async function () {
+      const suffix = backend.replace(/\W/g, '');
+      const page = await browser.newPage();
+      await signInToWeb(page, server, 'root', PASSWORD, '/admin/users/new');
+      await page.getByLabel('Username').fill(`mailed-${suffix}`);
+      await page.getByLabel('Email').fill(`mailed-${suffix}@example.org`);
+      await page.getByLabel('Without a password: mail the set-password link to their address instead of showing it').check();
+      await expectAccessible(page, 'the new-user form with mail');
+      await page.getByRole('button', { name: 'Create user' }).click();
+      await page.getByText(`A set-password link is on its way to mailed-${suffix}@example.org`).waitFor();
+      expect(await page.content()).not.to.contain('/set-password?token=');
+      await page.getByRole('button', { name: `Mail a set-password link to mailed-${suffix}@example.org` }).click();
+      await page.getByText(`A set-password link for mailed-${suffix} is on its way`).waitFor();
+      await poll();
+      const mails = relay.received.filter((mail) => mail.rcptTo.includes(`mailed-${suffix}@example.org`) && mail.parsed.subject?.startsWith('Set your password'));
+      expect(mails.map((mail) => (mail.parsed.text ?? '').includes('made an account for you'))).to.deep.equal([true, false]);
+      // The newer link withdrew the older one.
+      await page.goto(linkIn(mails[0]!, server.issuer));
+      expect(await page.locator('h1').textContent()).to.equal('We could not complete that request');
+      await page.goto(linkIn(mails[1]!, server.issuer));
+      expect(await page.locator('h1').textContent()).to.equal('Set your password');
       await page.close();
     });
 
