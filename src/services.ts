@@ -214,7 +214,8 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
       audit: stores.audit,
       limiterBackend: limiters,
       issuer: config.issuer,
-      limits: { perAccountPerHour: config.mail?.resetPerAccountPerHour ?? 3, perIpPerHour: config.mail?.resetPerIpPerHour ?? 20 },
+      // Without mail the page takes no request (src/web/forgot-password-routes.ts): the limits then are never used.
+      limits: { perAccountPerHour: config.mail?.resetPerAccountPerHour ?? 1, perIpPerHour: config.mail?.resetPerIpPerHour ?? 1 },
       clock,
     }),
     knownBrowsers: new KnownBrowsers(config.secretKey),

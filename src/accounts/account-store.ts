@@ -14,8 +14,6 @@ export interface NewAccount {
   passwordHash: string | null;
   displayName?: string | null;
   email?: string | null;
-  /** Whether the address counts as verified from the start (an import's choice); false by default. */
-  emailVerified?: boolean;
   isAdmin?: boolean;
 }
 
@@ -140,7 +138,8 @@ export class AccountStore {
       usernameKey: usernameKey(username),
       displayName: checkDisplayName(input.displayName),
       email: checkEmail(input.email),
-      emailVerified: input.emailVerified === true && Boolean(input.email),
+      // Verified only by following a link mailed to it (src/mail/email-verifications.ts).
+      emailVerified: false,
       signInNotices: false,
       passwordHash: input.passwordHash,
       isAdmin: input.isAdmin ?? false,
