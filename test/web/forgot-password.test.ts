@@ -146,7 +146,9 @@ for (const backend of BACKENDS) {
       const times: number[][] = [[], []];
       try {
         for (let i = 0; i < named.length; i++) {
-          for (const [which, identifier] of [[0, named[i]!], [1, name(`ghost${i}`)]] as const) {
+          // In turn first and second, so that whatever the order costs falls on both alike.
+          const pair = [[0, named[i]!], [1, name(`ghost${i}`)]] as const;
+          for (const [which, identifier] of i % 2 === 0 ? pair : [pair[1], pair[0]]) {
             into = i === 0 ? statements[which] : undefined;
             const started = process.hrtime.bigint();
             const answer = await ask(server, identifier, freshAddress());
@@ -159,8 +161,10 @@ for (const backend of BACKENDS) {
       }
       expect(statements[0]).to.deep.equal(statements[1]);
       const [known, unknown] = [median(times[0]!), median(times[1]!)];
-      // Same work: the medians differ by noise only (finding the account, issuing a link would add round trips).
-      expect(Math.abs(known - unknown), `medians ${known.toFixed(2)} ms and ${unknown.toFixed(2)} ms`).to.be.below(Math.max(3, 0.25 * Math.min(known, unknown)));
+      // Same work, same time: the medians differ by noise only. The bound is loose enough for a machine loaded many
+      // times over, so it catches gross differences (a mail sent while the page waits, a relay's round trips); the
+      // statements compared above are the exact proof that the page does the same work whatever the name.
+      expect(Math.abs(known - unknown), `medians ${known.toFixed(2)} ms and ${unknown.toFixed(2)} ms`).to.be.below(Math.max(5, 0.3 * Math.min(known, unknown)));
       while ((await poll()) > 0);
     });
 
