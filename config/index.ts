@@ -5,6 +5,7 @@ import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } 
 import { dirname, isAbsolute, resolve } from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+import { parseSender } from '../src/mail/mail-address.js';
 
 /** The file beside the embedded database that keeps the secret generated when AUTH_SECRET_KEY is unset. */
 const GENERATED_SECRET_FILE = 'secret.key';
@@ -165,6 +166,31 @@ const schema = z.object({
   ACCESS_TOKEN_ALG: signingAlgorithm.default('ES256'),
   // JWS algorithm of ID tokens. RS256 is the one every relying party supports.
   ID_TOKEN_ALG: signingAlgorithm.default('RS256'),
+  // Mail relay (docs/operations.md, "Mail"): smtp://host:port (STARTTLS when the relay offers it) or smtps://host:port
+  // (TLS from the start), user and password in the URL or in SMTP_USER/SMTP_PASSWORD. Unset: no mail at all; the
+  // pages that would send one say to ask an admin instead.
+  SMTP_URL: optionalString.pipe(z.url({ protocol: /^smtps?$/ }).optional()),
+  SMTP_USER: optionalString,
+  SMTP_PASSWORD: optionalString,
+  // false accepts a relay's self-signed or otherwise unverifiable certificate (a relay on a private network).
+  SMTP_TLS_REJECT_UNAUTHORIZED: z.enum(['true', 'false']).default('true'),
+  // The sender of every mail: an address, optionally with a name ("ChillFi3 <auth@example.org>"). Default:
+  // no-reply@ the issuer's host name.
+  MAIL_FROM: optionalString,
+  // "Forgot your password?" requests allowed per hour for one username or address typed, and from one client address;
+  // past either, 429 until the hour ends. Mails actually sent to one account are capped at the same number per hour.
+  MAIL_RESET_PER_ACCOUNT_PER_HOUR: integer(1, 1000).default(3),
+  MAIL_RESET_PER_IP_PER_HOUR: integer(1, 100_000).default(20),
+  // Milliseconds between two looks at the outbox by each node's mail worker.
+  MAIL_POLL_INTERVAL_MS: integer(50, 600_000).default(2000),
+  // Seconds a node may take to send one mail it claimed; past it another node may send it (the first one died).
+  MAIL_LEASE_SECONDS: integer(5, 3600).default(60),
+  // Longest wait between two attempts at a mail the relay refused or could not take (backoff doubles up to it).
+  MAIL_RETRY_MAX_SECONDS: integer(1, 86_400).default(900),
+  // Hours a mail is retried before it is given up as failed (kept, counted, logged; its link would have expired).
+  MAIL_GIVE_UP_HOURS: integer(1, 720).default(72),
+  // Days a sent or failed mail stays in the outbox (for an admin to look into) before it is deleted.
+  MAIL_RETENTION_DAYS: integer(0, 365).default(7),
   // argon2id cost (OWASP: 19 MiB memory, 2 iterations, 1 lane).
   ARGON2_MEMORY_KIB: integer(8192, 4_194_304).default(19_456),
   ARGON2_TIME_COST: integer(1, 20).default(2),
@@ -227,6 +253,59 @@ export interface Config {
   /** Signing-key rotation: the schedule (0: off), the pre-publication delay, and how often nodes look for changes. */
   readonly keyRotation: { readonly rotationDays: number; readonly publishDelaySeconds: number; readonly checkIntervalSeconds: number };
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
+  /** Mail; undefined without SMTP_URL (no mail: pages say to ask an admin). */
+  readonly mail: MailConfig | undefined;
+}
+
+export interface MailConfig {
+  /** SMTP_URL without its user and password (safe to log). */
+  readonly relay: string;
+  readonly secure: boolean;
+  readonly host: string;
+  readonly port: number;
+  readonly auth: { readonly user: string; readonly pass: string } | undefined;
+  readonly rejectUnauthorized: boolean;
+  readonly from: string;
+  readonly resetPerAccountPerHour: number;
+  readonly resetPerIpPerHour: number;
+  readonly pollIntervalMs: number;
+  readonly leaseSeconds: number;
+  readonly retryMaxSeconds: number;
+  readonly giveUpHours: number;
+  readonly retentionDays: number;
+}
+
+/** The mail settings, or undefined without SMTP_URL. The password is never part of anything logged. */
+function mailFrom(env: z.infer<typeof schema>, issuer: string): MailConfig | undefined {
+  if (!env.SMTP_URL) return undefined;
+  const url = new URL(env.SMTP_URL);
+  const secure = url.protocol === 'smtps:';
+  const user = env.SMTP_USER ?? (url.username ? decodeURIComponent(url.username) : undefined);
+  const pass = env.SMTP_PASSWORD ?? (url.password ? decodeURIComponent(url.password) : undefined);
+  if ((user === undefined) !== (pass === undefined)) {
+    throw new ConfigError('invalid configuration:\n  SMTP_USER, SMTP_PASSWORD: give both (in SMTP_URL or apart) or neither');
+  }
+  if (env.MAIL_FROM && !parseSender(env.MAIL_FROM)) {
+    throw new ConfigError('invalid configuration:\n  MAIL_FROM: must be an address, or a name and an address: ChillFi3 <auth@example.org>');
+  }
+  url.username = '';
+  url.password = '';
+  return Object.freeze({
+    relay: url.toString(),
+    secure,
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : secure ? 465 : 587,
+    auth: user !== undefined && pass !== undefined ? Object.freeze({ user, pass }) : undefined,
+    rejectUnauthorized: env.SMTP_TLS_REJECT_UNAUTHORIZED === 'true',
+    from: env.MAIL_FROM ?? `no-reply@${new URL(issuer).hostname}`,
+    resetPerAccountPerHour: env.MAIL_RESET_PER_ACCOUNT_PER_HOUR,
+    resetPerIpPerHour: env.MAIL_RESET_PER_IP_PER_HOUR,
+    pollIntervalMs: env.MAIL_POLL_INTERVAL_MS,
+    leaseSeconds: env.MAIL_LEASE_SECONDS,
+    retryMaxSeconds: env.MAIL_RETRY_MAX_SECONDS,
+    giveUpHours: env.MAIL_GIVE_UP_HOURS,
+    retentionDays: env.MAIL_RETENTION_DAYS,
+  });
 }
 
 /** A configuration that cannot start; the message names every bad key. */
@@ -354,5 +433,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       timeCost: env.ARGON2_TIME_COST,
       parallelism: env.ARGON2_PARALLELISM,
     }),
+    mail: mailFrom(env, issuer),
   });
 }

@@ -33,8 +33,10 @@ import { adminInstancePages } from './web/admin-instances.js';
 import { adminKeyPages } from './web/admin-keys.js';
 import { adminUserPages } from './web/admin-users.js';
 import { firstRunRoutes } from './web/first-run-routes.js';
+import { forgotPasswordRoutes } from './web/forgot-password-routes.js';
 import { setPasswordRoutes } from './web/set-password.js';
 import { signInRoutes } from './web/sign-in-routes.js';
+import { verifyEmailRoutes } from './web/verify-email-routes.js';
 import { pagesOnly } from './web/wants-page.js';
 import { webGuards } from './web/web-session.js';
 
@@ -96,6 +98,8 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
 
   const interactions = interactionRoutes(services);
   const setPassword = setPasswordRoutes(services);
+  const forgotPassword = forgotPasswordRoutes(services);
+  const verifyEmail = verifyEmailRoutes(services);
   const guards = webGuards(services);
   const webSignIn = signInRoutes(services, guards);
   const firstRun = firstRunRoutes(services, guards);
@@ -139,6 +143,8 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
   app.use(setPassword.routes());
+  app.use(forgotPassword.routes());
+  app.use(verifyEmail.routes());
   // The server's own pages (src/web): sign-in for them, first run at /, the account page.
   app.use(webSignIn.routes());
   app.use(firstRun.routes());

@@ -26,6 +26,13 @@ import type { SchemaMode } from './db/data-source.js';
 import { openStores, type Stores } from './stores.js';
 import { checkRedisEviction } from './db/redis-eviction.js';
 import { isStoreFailure } from './db/store-failure.js';
+import { AccountMail } from './mail/account-mail.js';
+import { EmailVerifications } from './mail/email-verifications.js';
+import { KnownBrowsers } from './mail/known-browsers.js';
+import { MailOutbox } from './mail/mail-outbox.js';
+import { smtpTransport } from './mail/mail-transport.js';
+import { MailWorker } from './mail/mail-worker.js';
+import { PasswordReset } from './mail/password-reset.js';
 
 export interface Services extends Stores {
   oidcStore: OidcStore;
@@ -56,6 +63,17 @@ export interface Services extends Stores {
   loginRateLimit: LoginRateLimit;
   /** Now, in epoch milliseconds, for the deadlines kept in the stores' records (the refresh retry grace). */
   clock: () => number;
+  /** The durable outbox every mail goes through (src/mail/). */
+  mailOutbox: MailOutbox;
+  /** Mailed links, address verification and notices; `enabled` false without SMTP_URL. */
+  accountMail: AccountMail;
+  emailVerifications: EmailVerifications;
+  /** "Forgot your password?" requests and the mails they become. */
+  passwordReset: PasswordReset;
+  /** Which accounts signed in from a browser before (a signed cookie), for the new-browser notice. */
+  knownBrowsers: KnownBrowsers;
+  /** This node's sender from the outbox: started by startServices when SMTP_URL is set (never by the CLI). */
+  mailWorker: MailWorker | undefined;
 }
 
 export interface ServiceOptions {
@@ -65,8 +83,32 @@ export interface ServiceOptions {
 }
 
 export async function startServices(config: Config, logger: Logger, { schema, clock = Date.now }: ServiceOptions): Promise<Services> {
-  return servicesOn(await openStores(config, { schema, logger }), logger, clock);
+  const services = await servicesOn(await openStores(config, { schema, logger }), logger, clock);
+  if (!config.mail) return services;
+  const worker = new MailWorker({
+    dataSource: services.dataSource,
+    outbox: services.mailOutbox,
+    transport: smtpTransport(config.mail),
+    prepare: services.passwordReset.prepare,
+    site: { serverName: MAIL_SERVER_NAME, issuer: config.issuer },
+    config: config.mail,
+    clock,
+    logger,
+  }).start();
+  logger.info({ relay: config.mail.relay, from: config.mail.from }, 'mail on: sending from the outbox');
+  const close = services.close.bind(services);
+  return Object.assign(services, {
+    mailWorker: worker,
+    async close() {
+      // Mails in hand are sent or given back before the database closes.
+      await worker.stop();
+      await close();
+    },
+  });
 }
+
+/** The name mails are signed with. */
+const MAIL_SERVER_NAME = 'ChillFi3 sign-in';
 
 /** The services on stores already open, under their configuration (the CLI's: src/cli/context.ts). */
 export async function servicesOn(stores: Stores, logger: Logger, clock: () => number = Date.now): Promise<Services> {
@@ -112,6 +154,17 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
   const accountSessions = new AccountSessions(() => liveProvider.current, oidcStore);
   const passwordPolicy = new PasswordPolicy(config.passwords.minLength);
   const passwordLinks = new PasswordLinks(stores.dataSource, config.passwords.setLinkTtl);
+  const mailOutbox = new MailOutbox(stores.dataSource, stores.secrets, clock);
+  const emailVerifications = new EmailVerifications(stores.dataSource, stores.accounts, clock);
+  const accountMail = new AccountMail({
+    enabled: config.mail !== undefined,
+    dataSource: stores.dataSource,
+    outbox: mailOutbox,
+    passwordLinks,
+    verifications: emailVerifications,
+    issuer: config.issuer,
+    clock,
+  });
   const auditRetention = new AuditRetention(stores.audit, config.auditRetentionDays, {
     onError: (err) => logger.error({ err }, 'audit prune failed'),
   }).start();
@@ -136,6 +189,7 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
       sessions: accountSessions,
       audit: stores.audit,
       issuer: config.issuer,
+      mail: accountMail,
     }),
     accessOperations: new AccessOperations({ accounts: stores.accounts, instances: stores.instances, sessions: accountSessions, audit: stores.audit }),
     instanceOperations: new InstanceOperations({
@@ -150,6 +204,22 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
     limiterBackend: limiters,
     loginRateLimit: new LoginRateLimit(limiters, config.loginRateLimit),
     clock,
+    mailOutbox,
+    accountMail,
+    emailVerifications,
+    passwordReset: new PasswordReset({
+      accounts: stores.accounts,
+      passwordLinks,
+      outbox: mailOutbox,
+      audit: stores.audit,
+      limiterBackend: limiters,
+      issuer: config.issuer,
+      // Without mail the page takes no request (src/web/forgot-password-routes.ts): the limits then are never used.
+      limits: { perAccountPerHour: config.mail?.resetPerAccountPerHour ?? 1, perIpPerHour: config.mail?.resetPerIpPerHour ?? 1 },
+      clock,
+    }),
+    knownBrowsers: new KnownBrowsers(config.secretKey),
+    mailWorker: undefined,
     async close() {
       // The audit entries still being written (provider events are recorded in the background) go in before the
       // database closes.

@@ -8,6 +8,10 @@ export interface Account {
   usernameKey: string;
   displayName: string | null;
   email: string | null;
+  /** Whether its owner followed a verification link mailed to `email` (src/mail/email-verifications.ts). */
+  emailVerified: boolean;
+  /** Whether its owner wants a mail at each sign-in from a browser this account never signed in from. */
+  signInNotices: boolean;
   /** argon2id (or an imported bcrypt hash until the next good login); null: must set a password first. */
   passwordHash: string | null;
   isAdmin: boolean;
@@ -30,6 +34,8 @@ export const AccountEntity = new EntitySchema<Account>({
     usernameKey: { name: 'username_key', type: 'varchar', length: 50, unique: true },
     displayName: { name: 'display_name', type: 'varchar', length: 100, nullable: true },
     email: { type: 'varchar', length: 255, nullable: true },
+    emailVerified: { name: 'email_verified', type: Boolean, default: false },
+    signInNotices: { name: 'sign_in_notices', type: Boolean, default: false },
     passwordHash: { name: 'password_hash', type: 'varchar', length: 255, nullable: true, select: false },
     isAdmin: { name: 'is_admin', type: Boolean, default: false },
     disabled: { type: Boolean, default: false },

@@ -6,6 +6,7 @@ import { isStorable } from '../db/storable.js';
 import { AppError, BadRequest, Conflict, NotFound } from '../errors.js';
 import { type Account, AccountEntity } from './account-entity.js';
 import { endFirstRun } from './first-run-store.js';
+import { mailableAddress } from '../mail/mail-address.js';
 import { checkImportedUsername, checkNewUsername, usernameKey } from './username.js';
 
 export interface NewAccount {
@@ -38,7 +39,10 @@ function checkDisplayName(displayName: string | null | undefined): string | null
 
 function checkEmail(email: string | null | undefined): string | null {
   if (email === undefined || email === null || email === '') return null;
-  if (email.length > PROFILE_LIMITS.email || !EMAIL_PATTERN.test(email) || !isStorable(email)) throw new BadRequest('email is not a valid address');
+  // Only an address mail can go to (src/mail/mail-address.ts): one line, no display name or list, no odd Unicode.
+  if (email.length > PROFILE_LIMITS.email || !EMAIL_PATTERN.test(email) || !isStorable(email) || !mailableAddress(email)) {
+    throw new BadRequest('email is not a valid address');
+  }
   return email;
 }
 
@@ -134,6 +138,9 @@ export class AccountStore {
       usernameKey: usernameKey(username),
       displayName: checkDisplayName(input.displayName),
       email: checkEmail(input.email),
+      // Verified only by following a link mailed to it (src/mail/email-verifications.ts).
+      emailVerified: false,
+      signInNotices: false,
       passwordHash: input.passwordHash,
       isAdmin: input.isAdmin ?? false,
       disabled: false,
@@ -215,15 +222,48 @@ export class AccountStore {
     return storable.length === 0 ? Promise.resolve([]) : this.#accounts.findBy({ id: In(storable) });
   }
 
-  /** Changes the fields given (see ProfileChanges), each checked like at creation; the account as it now is. */
-  updateProfile(id: string, changes: ProfileChanges): Promise<Account> {
+  /**
+   * Changes the fields given (see ProfileChanges), each checked like at creation; the account as it now is. A changed
+   * address is unverified until a link mailed to it is followed (src/mail/email-verifications.ts).
+   */
+  async updateProfile(id: string, changes: ProfileChanges): Promise<Account> {
     const checked: Partial<Account> = {
       ...(changes.displayName === undefined ? {} : { displayName: checkDisplayName(changes.displayName) }),
       ...(changes.email === undefined ? {} : { email: checkEmail(changes.email) }),
       ...(changes.bio === undefined ? {} : { bio: checkBio(changes.bio) }),
       ...(changes.picture === undefined ? {} : { picture: checkPicture(changes.picture) }),
     };
-    return Object.keys(checked).length === 0 ? this.get(id) : this.#change(id, checked);
+    if (Object.keys(checked).length === 0) return this.get(id);
+    if (checked.email !== undefined && checked.email !== (await this.get(id)).email) checked.emailVerified = false;
+    return this.#change(id, checked);
+  }
+
+  /**
+   * The account a "forgot your password?" request names: by username, else the one account whose address it is (any
+   * case); null when none, or when several share the address (no one of them is picked).
+   */
+  async findForReset(identifier: string, manager?: EntityManager): Promise<Account | null> {
+    if (!isStorable(identifier)) return null;
+    const accounts = manager ? manager.getRepository(AccountEntity) : this.#accounts;
+    const byName = await accounts.findOneBy({ usernameKey: usernameKey(identifier) });
+    if (byName || !identifier.includes('@')) return byName;
+    const byAddress = await accounts
+      .createQueryBuilder('account')
+      .where('LOWER(account.email) = :email', { email: identifier.toLowerCase() })
+      .take(2)
+      .getMany();
+    return byAddress.length === 1 ? byAddress[0]! : null;
+  }
+
+  /** Marks the account's address verified if it still is `email`; false when it changed meanwhile (or no account). */
+  async markEmailVerified(id: string, email: string): Promise<boolean> {
+    const result = await this.#accounts.update({ id, email }, { emailVerified: true });
+    return result.affected === 1;
+  }
+
+  /** Whether the owner gets a mail at each sign-in from a new browser. */
+  async setSignInNotices(id: string, on: boolean): Promise<Account> {
+    return this.#change(id, { signInNotices: on });
   }
 
   /** Sets the password hash, or clears it (null: the account cannot sign in until a password is set). */

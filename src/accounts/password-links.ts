@@ -4,13 +4,23 @@
 // new one for an account withdraws the older ones, and so does any change of its password (AccountOperations): a link
 // is for the password the account had when it was issued.
 import { createHash, randomBytes } from 'node:crypto';
-import { IsNull, LessThanOrEqual, MoreThan, type DataSource, type Repository } from 'typeorm';
+import { IsNull, LessThanOrEqual, MoreThan, type DataSource, type EntityManager, type Repository } from 'typeorm';
 import { type PasswordLink, PasswordLinkEntity } from './password-link-entity.js';
 
 export interface IssuedPasswordLink {
   /** The secret to put in the link: shown once, never stored. */
   secret: string;
   expiresAt: Date;
+}
+
+/** The page a set-password link opens (src/web/set-password.ts serves it). */
+export const SET_PASSWORD_PATH = '/set-password';
+
+/** The address of the set-password page that opens with a link's secret. */
+export function setPasswordUrl(issuer: string, secret: string): string {
+  const url = new URL(`${issuer}${SET_PASSWORD_PATH}`);
+  url.searchParams.set('token', secret);
+  return url.toString();
 }
 
 function digest(secret: string): string {
@@ -27,13 +37,15 @@ export class PasswordLinks {
     this.#links = dataSource.getRepository(PasswordLinkEntity);
   }
 
-  async issue(accountId: string): Promise<IssuedPasswordLink> {
+  /** A new link for the account; within `manager`'s transaction when given (a mail queued with it: src/mail/). */
+  async issue(accountId: string, manager?: EntityManager): Promise<IssuedPasswordLink> {
+    const links = manager ? manager.getRepository(PasswordLinkEntity) : this.#links;
     const secret = randomBytes(32).toString('base64url');
     const expiresAt = new Date(Date.now() + this.ttlSeconds * 1000);
     // Withdraws the account's older links, and clears out every expired one while at it.
-    await this.withdraw(accountId);
-    await this.#links.delete({ expiresAt: LessThanOrEqual(new Date()) });
-    await this.#links.insert({ id: digest(secret), accountId, expiresAt, usedAt: null });
+    await links.delete({ accountId });
+    await links.delete({ expiresAt: LessThanOrEqual(new Date()) });
+    await links.insert({ id: digest(secret), accountId, expiresAt, usedAt: null });
     return { secret, expiresAt };
   }
 

@@ -5,12 +5,13 @@ import type { Account } from '../accounts/account-entity.js';
 import { type AccountStore, LastAdmin, type LastAdminRule, type ProfileChanges } from '../accounts/account-store.js';
 import type { Authenticator } from '../accounts/authenticator.js';
 import type { PasswordHasher } from '../accounts/password-hasher.js';
-import type { PasswordLinks } from '../accounts/password-links.js';
+import { setPasswordUrl, type PasswordLinks } from '../accounts/password-links.js';
 import type { PasswordPolicy } from '../accounts/password-policy.js';
 import { changedFields } from '../audit/audit-changes.js';
 import type { AuditDetails } from '../audit/audit-event-entity.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { AppError, BadRequest, NotFound } from '../errors.js';
+import type { AccountMail } from '../mail/account-mail.js';
 import type { AccountSessions, EndedSessions } from '../provider/account-sessions.js';
 
 /** Who asked, for the audit trail. */
@@ -38,6 +39,17 @@ export interface PasswordLinkView {
   expiresAt: Date;
 }
 
+/** A set-password link mailed to the account's address instead of shown: where it went, and until when it works. */
+export interface MailedPasswordLink {
+  mailedTo: string;
+  expiresAt: Date;
+}
+
+/** How a new set-password link reaches its owner: shown to whoever asked (the default), or mailed to the owner. */
+export interface LinkDelivery {
+  mail?: boolean;
+}
+
 /** A new account; without a password its owner sets one through the link `create` returns. */
 export interface NewAccountRequest {
   username: string;
@@ -56,10 +68,11 @@ export interface AccountOperationsDependencies {
   sessions: AccountSessions;
   audit: AuditLog;
   issuer: string;
+  /** Links, verification and notices by mail (src/mail/account-mail.ts); `enabled` false without SMTP_URL. */
+  mail: AccountMail;
 }
 
-/** The page a set-password link opens (src/web/set-password.ts serves it). */
-export const SET_PASSWORD_PATH = '/set-password';
+export { SET_PASSWORD_PATH } from '../accounts/password-links.js';
 
 /**
  * Nobody makes a set-password link for their own account, nor clears their own password for one: they change it with
@@ -81,7 +94,15 @@ export class AccountOperations {
   constructor(private readonly deps: AccountOperationsDependencies) {}
 
   /** Creates an account, its password under the policy, or without one and with a set-password link (shown once). */
-  async create(input: NewAccountRequest, actor: Actor): Promise<{ account: Account; passwordLink: PasswordLinkView | null }> {
+  async create(
+    input: NewAccountRequest,
+    actor: Actor,
+    delivery: LinkDelivery = {},
+  ): Promise<{ account: Account; passwordLink: PasswordLinkView | null; mailedLink: MailedPasswordLink | null }> {
+    if (delivery.mail === true && input.password === null) {
+      // Refused before the account exists: mail is off, or the new account would have no address to mail to.
+      this.deps.mail.checkCanMailLink({ username: input.username, email: input.email ?? null });
+    }
     const passwordHash = input.password === null ? null : await this.deps.hasher.hash(this.deps.policy.check(input.password, input.username));
     const account = await this.deps.accounts.create({
       username: input.username,
@@ -91,8 +112,10 @@ export class AccountOperations {
       isAdmin: input.isAdmin === true,
     });
     await this.record('account.created', account.id, actor, { username: account.username });
-    const passwordLink = input.password === null ? await this.issuePasswordLink(account.id, actor) : null;
-    return { account, passwordLink };
+    await this.deps.mail.sendVerification(account);
+    if (input.password !== null) return { account, passwordLink: null, mailedLink: null };
+    if (delivery.mail === true) return { account, passwordLink: null, mailedLink: await this.mailPasswordLink(account.id, actor, 'new_account') };
+    return { account, passwordLink: await this.issuePasswordLink(account.id, actor), mailedLink: null };
   }
 
   /** Changes the profile fields given; the audit entry holds the fields that changed, each before and after. */
@@ -101,6 +124,19 @@ export class AccountOperations {
     const account = await this.deps.accounts.updateProfile(id, changes);
     const asked = PROFILE_FIELDS.filter((field) => changes[field] !== undefined);
     await this.record('account.profile_updated', id, actor, changedFields(before, account, asked));
+    if (account.email !== before.email) await this.deps.mail.sendVerification(account);
+    return account;
+  }
+
+  /** Mails a fresh verification link to the account's unverified address; false when there is nothing to verify. */
+  async resendVerification(id: string): Promise<boolean> {
+    return this.deps.mail.sendVerification(await this.deps.accounts.get(id));
+  }
+
+  /** Turns the notice of each sign-in from a new browser on or off. */
+  async setSignInNotices(id: string, on: boolean, actor: Actor): Promise<Account> {
+    const account = await this.deps.accounts.setSignInNotices(id, on);
+    await this.record('account.notices_changed', id, actor, { new_browser_sign_in: on });
     return account;
   }
 
@@ -146,7 +182,7 @@ export class AccountOperations {
   async setPassword(id: string, password: string, actor: Actor): Promise<Account> {
     const account = await this.deps.accounts.get(id);
     const hash = await this.deps.hasher.hash(this.deps.policy.check(password, account.username));
-    const ended = await this.replacePassword(id, hash, { unlock: true });
+    const ended = await this.replacePassword(id, hash, { unlock: true, notify: actor });
     await this.record('account.password_set', id, actor, { ...ended });
     return account;
   }
@@ -162,6 +198,27 @@ export class AccountOperations {
     return this.issuePasswordLink(id, actor);
   }
 
+  /** clearPassword, with the link mailed to the owner's address instead of shown (refused before anything changes). */
+  async clearPasswordAndMailLink(id: string, actor: Actor): Promise<MailedPasswordLink> {
+    refuseOwnLink(id, actor);
+    this.deps.mail.checkCanMailLink(await this.deps.accounts.get(id));
+    const ended = await this.replacePassword(id, null);
+    await this.record('account.password_cleared', id, actor, { ...ended });
+    return this.mailPasswordLink(id, actor, 'reset');
+  }
+
+  /**
+   * A fresh set-password link mailed to the account's address instead of shown (MailNotConfigured or NoMailAddress
+   * when it cannot be); the link and its mail are made in one transaction.
+   */
+  async mailPasswordLink(id: string, actor: Actor, reason: 'new_account' | 'reset' = 'reset'): Promise<MailedPasswordLink> {
+    refuseOwnLink(id, actor);
+    const account = await this.deps.accounts.get(id);
+    const { expiresAt, to } = await this.deps.mail.mailPasswordLink(account, reason);
+    await this.record('account.password_link_issued', id, actor, { expires_at: expiresAt.toISOString(), mailed: true });
+    return { mailedTo: to, expiresAt };
+  }
+
   /**
    * A fresh set-password link for the account (older ones stop working). It works on an account with a password too
    * (an admin's reset: the password stays until the link is used), but never for the actor's own account.
@@ -171,9 +228,7 @@ export class AccountOperations {
     await this.deps.accounts.get(id);
     const { secret, expiresAt } = await this.deps.passwordLinks.issue(id);
     await this.record('account.password_link_issued', id, actor, { expires_at: expiresAt.toISOString() });
-    const url = new URL(`${this.deps.issuer}${SET_PASSWORD_PATH}`);
-    url.searchParams.set('token', secret);
-    return { url: url.toString(), expiresAt };
+    return { url: setPasswordUrl(this.deps.issuer, secret), expiresAt };
   }
 
   /**
@@ -187,7 +242,7 @@ export class AccountOperations {
     if (!account) throw invalidLink();
     const hash = await this.deps.hasher.hash(this.deps.policy.check(password, account.username));
     if ((await this.deps.passwordLinks.redeem(secret)) !== account.id) throw invalidLink();
-    const ended = await this.replacePassword(account.id, hash, { unlock: true });
+    const ended = await this.replacePassword(account.id, hash, { unlock: true, notify: actor });
     await this.record('account.password_set', account.id, actor, { with: 'link', ...ended });
     return account;
   }
@@ -204,7 +259,7 @@ export class AccountOperations {
       throw new BadRequest('the current password is not right');
     }
     const hash = await this.deps.hasher.hash(this.deps.policy.check(next, account.username));
-    const ended = await this.replacePassword(id, hash, { keepUid: actor.keepSessionUid });
+    const ended = await this.replacePassword(id, hash, { keepUid: actor.keepSessionUid, notify: actor });
     await this.record('account.password_changed', id, actor, { ...ended });
   }
 
@@ -225,11 +280,20 @@ export class AccountOperations {
    * set-password links are withdrawn, and every session and grant of it ends with its codes and tokens (instances told
    * by back-channel logout), but for the session `keepUid` names: whoever knew the old password is out.
    */
-  private async replacePassword(id: string, hash: string | null, { unlock = false, keepUid }: { unlock?: boolean; keepUid?: string } = {}): Promise<EndedSessions> {
+  private async replacePassword(
+    id: string,
+    hash: string | null,
+    { unlock = false, keepUid, notify }: { unlock?: boolean; keepUid?: string; notify?: Actor } = {},
+  ): Promise<EndedSessions> {
     await this.deps.accounts.setPasswordHash(id, hash);
     await this.deps.passwordLinks.withdraw(id);
     if (unlock) await this.deps.accounts.unlock(id);
-    return this.deps.sessions.endAll(id, { keepUid });
+    const ended = await this.deps.sessions.endAll(id, { keepUid });
+    // A new password (not a cleared one) is told to the owner's address: whoever did it, the owner learns of it.
+    if (hash !== null && notify) {
+      await this.deps.mail.notice(await this.deps.accounts.get(id), 'password_changed', { ip: notify.ip ?? null, userAgent: notify.userAgent ?? null });
+    }
+    return ended;
   }
 
   private async record(

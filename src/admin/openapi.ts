@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { AuditQueryParams, UserListQuery } from './admin-api-schemas.js';
 import { BODY_LIMIT } from './api-input.js';
-import { apiSchemas } from './user-api-schemas.js';
+import { apiSchemas, LinkDelivery } from './user-api-schemas.js';
 
 export const OPENAPI_PATH = '/openapi.json';
 
@@ -18,7 +18,7 @@ const PROBLEMS = {
   401: 'No access token, or one that is not valid any more (WWW-Authenticate says which)',
   403: 'The caller may see the account but not do this, or its token lacks the scope needed (users:read; admin under /admin)',
   404: 'No such account or instance, or none the caller may see',
-  409: 'The username or the instance name is taken, the local id belongs to another account of the instance, the account is the last enabled admin of this server, or the key change does not fit the keys as they are',
+  409: 'The username or the instance name is taken, the local id belongs to another account of the instance, the account is the last enabled admin of this server, the key change does not fit the keys as they are, or a link was asked by mail from a server without mail (mail_not_configured) or for an account without an address (no_email)',
   413: `The body is larger than ${BODY_LIMIT}`,
   415: 'The body is not JSON',
   503: 'A store is unavailable: try again after Retry-After',
@@ -38,6 +38,9 @@ function problems(...statuses: ProblemStatus[]) {
 const BODY_PROBLEMS: ProblemStatus[] = [400, 413, 415];
 
 const userId = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: "the account's id (the tokens' `sub`)" };
+
+/** `?deliver=show|mail` on every operation that makes a set-password link. */
+const linkDelivery = () => queryParameters(LinkDelivery);
 
 function body(name: string) {
   return { required: true, content: json(name) };
@@ -216,9 +219,10 @@ export function openApiDocument(issuer: string) {
         post: {
           operationId: 'register',
           summary: 'Register an account with access to the instance the token was issued to, as member or admin (admins of this server or of that instance)',
+          parameters: linkDelivery(),
           requestBody: body('RegisterRequest'),
           responses: {
-            201: { description: 'Registered; the set-password link is shown once', content: json('Registered') },
+            201: { description: 'Registered; without a password, the set-password link is shown once or mailed (deliver=mail)', content: json('Registered') },
             ...problems(403, 409, ...BODY_PROBLEMS),
           },
         },
@@ -247,11 +251,12 @@ export function openApiDocument(issuer: string) {
         put: {
           operationId: 'changePassword',
           summary: 'Change the password: the owner with the current one, an admin without; null (admins) clears it',
+          parameters: linkDelivery(),
           requestBody: body('PasswordChange'),
           responses: {
-            200: { description: 'Cleared: the set-password link, shown once', content: json('PasswordCleared') },
+            200: { description: 'Cleared: the set-password link, shown once or mailed (deliver=mail)', content: json('PasswordCleared') },
             204: { description: 'Changed' },
-            ...problems(403, 404, ...BODY_PROBLEMS),
+            ...problems(403, 404, 409, ...BODY_PROBLEMS),
           },
         },
       },
@@ -260,7 +265,11 @@ export function openApiDocument(issuer: string) {
         post: {
           operationId: 'issuePasswordLink',
           summary: "Make a set-password link for the account's owner (admins; not for their own account): older links stop working, the password stays until it is used",
-          responses: { 200: { description: 'The set-password link, shown once', content: json('PasswordLinkIssued') }, ...problems(400, 403, 404) },
+          parameters: linkDelivery(),
+          responses: {
+            200: { description: "The set-password link, shown once, or mailed to the account's address (deliver=mail)", content: json('PasswordLinkIssued') },
+            ...problems(400, 403, 404, 409),
+          },
         },
       },
       '/users/{id}/access/local-id': {

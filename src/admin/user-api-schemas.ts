@@ -6,7 +6,7 @@ import type { Account } from '../accounts/account-entity.js';
 import { EMAIL_PATTERN, PROFILE_LIMITS } from '../accounts/account-store.js';
 import { MAX_PASSWORD_LENGTH } from '../accounts/password-policy.js';
 import { newUsernameProblem, USERNAME_RULE } from '../accounts/username.js';
-import type { PasswordLinkView } from './account-operations.js';
+import type { MailedPasswordLink, PasswordLinkView } from './account-operations.js';
 import type { SessionSummary } from '../provider/account-sessions.js';
 
 /** Every schema the document names, by its component name. */
@@ -90,13 +90,24 @@ export const PasswordLink = z.strictObject({
 });
 apiSchemas.add(PasswordLink, { id: 'PasswordLink', description: 'A single-use link where the owner sets their password' });
 
-export const Registered = z.strictObject({ user: UserProfile, passwordLink: PasswordLink.optional() });
+export const PasswordLinkMailed = z.strictObject({
+  to: z.string().meta({ description: "the account's address the link went to (it is sent from the outbox: a relay that is down delays it)" }),
+  expiresAt: z.iso.datetime(),
+});
+apiSchemas.add(PasswordLinkMailed, { id: 'PasswordLinkMailed', description: "A single-use set-password link mailed to the owner's address instead of shown" });
+
+/** `?deliver=mail`: a set-password link goes to the account's address instead of into the answer. */
+export const LinkDelivery = z.strictObject({
+  deliver: z.enum(['show', 'mail']).optional().meta({ description: "show (the default): the link is in the answer; mail: it is mailed to the account's address (409 without SMTP_URL or without an address)" }),
+});
+
+export const Registered = z.strictObject({ user: UserProfile, passwordLink: PasswordLink.optional(), passwordLinkMailed: PasswordLinkMailed.optional() });
 apiSchemas.add(Registered, { id: 'Registered' });
 
-export const PasswordCleared = z.strictObject({ passwordLink: PasswordLink });
+export const PasswordCleared = z.union([z.strictObject({ passwordLink: PasswordLink }), z.strictObject({ passwordLinkMailed: PasswordLinkMailed })]);
 apiSchemas.add(PasswordCleared, { id: 'PasswordCleared' });
 
-export const PasswordLinkIssued = z.strictObject({ passwordLink: PasswordLink });
+export const PasswordLinkIssued = z.union([z.strictObject({ passwordLink: PasswordLink }), z.strictObject({ passwordLinkMailed: PasswordLinkMailed })]);
 apiSchemas.add(PasswordLinkIssued, { id: 'PasswordLinkIssued', description: 'The password stays until the link is used; older links stop working' });
 
 export const Session = z.strictObject({
@@ -134,6 +145,10 @@ export function userProfile(account: Account): z.infer<typeof UserProfile> {
 
 export function passwordLink(link: PasswordLinkView): z.infer<typeof PasswordLink> {
   return { url: link.url, expiresAt: link.expiresAt.toISOString() };
+}
+
+export function passwordLinkMailed(link: MailedPasswordLink): z.infer<typeof PasswordLinkMailed> {
+  return { to: link.mailedTo, expiresAt: link.expiresAt.toISOString() };
 }
 
 function epochToIso(seconds: number | null): string | null {

@@ -5,7 +5,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Account } from '../accounts/account-entity.js';
-import { AppError, NotFound } from '../errors.js';
+import { AppError, BadRequest, NotFound } from '../errors.js';
 import { USERS_READ_SCOPE } from '../instances/instance-store.js';
 import type { AccountSessions } from '../provider/account-sessions.js';
 import type { AccessOperations } from './access-operations.js';
@@ -17,9 +17,11 @@ import { OPENAPI_PATH, openApiDocument } from './openapi.js';
 import { decide, mayRegister, maySetLocalId, maySetPasswordWithoutCurrent, type UserAction, type Verdict } from './permissions.js';
 import {
   AdminPasswordSet,
+  LinkDelivery,
   LocalIdUpdate,
   OwnPasswordChange,
   passwordLink,
+  passwordLinkMailed,
   PasswordChange,
   ProfileUpdate,
   RegisterRequest,
@@ -34,6 +36,13 @@ export interface UserApiDependencies extends ApiAuthDependencies {
   accessOperations: AccessOperations;
   accountSessions: AccountSessions;
   issuer: string;
+}
+
+/** Whether the caller asked for the set-password link by mail (`?deliver=mail`); 400 for anything but show or mail. */
+function mailTheLink(ctx: Context): boolean {
+  const parsed = LinkDelivery.safeParse({ deliver: ctx.query.deliver });
+  if (!parsed.success) throw new BadRequest('deliver must be show or mail');
+  return parsed.data.deliver === 'mail';
 }
 
 function actor(ctx: Context): Actor {
@@ -82,15 +91,21 @@ export function userApiRoutes(deps: UserApiDependencies): Router {
   router.post(REGISTER_PATH, authenticate, async function register(ctx) {
     const caller = apiCaller(ctx);
     enforce(ctx, mayRegister(caller));
+    const mail = mailTheLink(ctx);
     const input = await jsonInput(ctx, RegisterRequest);
-    const { account, passwordLink: link } = await deps.accountOperations.create(
+    const { account, passwordLink: link, mailedLink } = await deps.accountOperations.create(
       { username: input.username, password: input.password ?? null, displayName: input.displayName, email: input.email },
       actor(ctx),
+      { mail },
     );
     await deps.accessOperations.grant(caller.instance.id, account.id, input.role ?? 'member', input.localUserId ?? null, actor(ctx));
     ctx.status = 201;
     ctx.set('Location', `/users/${encodeURIComponent(account.id)}`);
-    ctx.body = { user: userProfile(account), ...(link ? { passwordLink: passwordLink(link) } : {}) };
+    ctx.body = {
+      user: userProfile(account),
+      ...(link ? { passwordLink: passwordLink(link) } : {}),
+      ...(mailedLink ? { passwordLinkMailed: passwordLinkMailed(mailedLink) } : {}),
+    };
   });
 
   router.get('/users/:id', authenticate, async function readUser(ctx) {
@@ -122,7 +137,9 @@ export function userApiRoutes(deps: UserApiDependencies): Router {
       await deps.accountOperations.changeOwnPassword(account.id, input.current, input.password, { ...actor(ctx), keepSessionUid });
       ctx.status = 204;
     } else if (input.password === null) {
-      ctx.body = { passwordLink: passwordLink(await deps.accountOperations.clearPassword(account.id, actor(ctx))) };
+      ctx.body = mailTheLink(ctx)
+        ? { passwordLinkMailed: passwordLinkMailed(await deps.accountOperations.clearPasswordAndMailLink(account.id, actor(ctx))) }
+        : { passwordLink: passwordLink(await deps.accountOperations.clearPassword(account.id, actor(ctx))) };
     } else {
       await deps.accountOperations.setPassword(account.id, input.password, actor(ctx));
       ctx.status = 204;
@@ -132,7 +149,9 @@ export function userApiRoutes(deps: UserApiDependencies): Router {
   // A fresh link for the account's owner to set a password with; the password, if any, stays until the link is used.
   router.post('/users/:id/password-link', authenticate, async function issuePasswordLink(ctx) {
     const account = await target(ctx, 'password-link');
-    ctx.body = { passwordLink: passwordLink(await deps.accountOperations.issuePasswordLink(account.id, actor(ctx))) };
+    ctx.body = mailTheLink(ctx)
+      ? { passwordLinkMailed: passwordLinkMailed(await deps.accountOperations.mailPasswordLink(account.id, actor(ctx))) }
+      : { passwordLink: passwordLink(await deps.accountOperations.issuePasswordLink(account.id, actor(ctx))) };
   });
 
   // The instance records the local row it made for a user at first sign-in: the user's next tokens carry its id.

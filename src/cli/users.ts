@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { Account } from '../accounts/account-entity.js';
 import { type AccountStore, LastAdmin, type LastAdminRule } from '../accounts/account-store.js';
-import type { AccountOperations, PasswordLinkView } from '../admin/account-operations.js';
+import type { AccountOperations, MailedPasswordLink, PasswordLinkView } from '../admin/account-operations.js';
 import { type CliContext, OPERATOR } from './context.js';
 import { accountNamed, namedAccess, type NamedAccess } from './lookups.js';
 import { printed, table, usageError, yesNo, type Output } from './output.js';
@@ -16,7 +16,11 @@ interface AddUserOptions {
   admin?: boolean;
   displayName?: string;
   email?: string;
+  /** --mail: the set-password link goes to the account's address instead of being printed. */
+  mail?: boolean;
 }
+
+const MAIL_HELP = "mail the set-password link to the account's e-mail address instead of printing it (needs SMTP_URL)";
 
 export function addUsersCommand(program: Command, context: CliContext): void {
   const users = program.command('users').description('Accounts.');
@@ -33,10 +37,12 @@ export function addUsersCommand(program: Command, context: CliContext): void {
     .option('--no-password', 'no password: the account cannot sign in until a password is set for it')
     .option('--admin', 'make the account an administrator of the auth server')
     .option('--display-name <name>', 'the name shown to people')
-    .option('--email <address>', 'the e-mail address');
+    .option('--email <address>', 'the e-mail address')
+    .option('--mail', `with --no-password: ${MAIL_HELP}`);
   add.action(
     printed(context.io, async (options: AddUserOptions) => {
       if ((options.passwordStdin === true) === (options.password === false)) usageError(add, 'give exactly one of --password-stdin, --no-password');
+      if (options.mail === true && options.password !== false) usageError(add, '--mail goes with --no-password');
       return addUser(context, options, options.passwordStdin === true ? await readFirstLine(context.io.stdin) : null);
     }),
   );
@@ -68,12 +74,14 @@ export function addUsersCommand(program: Command, context: CliContext): void {
     .command('reset-password')
     .description('Clear the password of an account and print a single-use set-password link for its owner, once.')
     .argument('<user>', 'id or username')
+    .option('--mail', MAIL_HELP)
     .action(
-      printed(context.io, (user: string) =>
+      printed(context.io, (user: string, options: { mail?: boolean }) =>
         context.withServices(async ({ accounts, accountOperations }) => {
           const account = await accountNamed(accounts, user);
-          const link = await accountOperations.clearPassword(account.id, OPERATOR);
-          return passwordLinkOutput(account, link, `Cleared the password of "${account.username}"; it is signed out everywhere.`);
+          const cleared = `Cleared the password of "${account.username}"; it is signed out everywhere.`;
+          if (options.mail === true) return mailedLinkOutput(account, await accountOperations.clearPasswordAndMailLink(account.id, OPERATOR), cleared);
+          return passwordLinkOutput(account, await accountOperations.clearPassword(account.id, OPERATOR), cleared);
         }),
       ),
     );
@@ -82,11 +90,14 @@ export function addUsersCommand(program: Command, context: CliContext): void {
     .command('password-link')
     .description('Print a fresh single-use set-password link for an account, once (older links stop working).')
     .argument('<user>', 'id or username')
+    .option('--mail', MAIL_HELP)
     .action(
-      printed(context.io, (user: string) =>
+      printed(context.io, (user: string, options: { mail?: boolean }) =>
         context.withServices(async ({ accounts, accountOperations }) => {
           const account = await accountNamed(accounts, user);
-          return passwordLinkOutput(account, await accountOperations.issuePasswordLink(account.id, OPERATOR), `A set-password link for "${account.username}".`);
+          const headline = `A set-password link for "${account.username}".`;
+          if (options.mail === true) return mailedLinkOutput(account, await accountOperations.mailPasswordLink(account.id, OPERATOR), headline);
+          return passwordLinkOutput(account, await accountOperations.issuePasswordLink(account.id, OPERATOR), headline);
         }),
       ),
     );
@@ -154,13 +165,19 @@ async function lastAdminWarnings(accounts: AccountStore, account: Account, { for
 
 async function addUser(context: CliContext, options: AddUserOptions, password: string | null): Promise<Output> {
   return context.withServices(async ({ accountOperations }) => {
-    const { account, passwordLink: link } = await accountOperations.create(
+    const { account, passwordLink: link, mailedLink } = await accountOperations.create(
       { username: options.username, password, displayName: options.displayName, email: options.email, isAdmin: options.admin === true },
       OPERATOR,
+      { mail: options.mail === true },
     );
     const created = `Created user "${account.username}" (id ${account.id})${account.isAdmin ? ' as an administrator' : ''}.`;
+    const noPassword = `${created} It has no password: it cannot sign in until one is set.`;
+    if (mailedLink) {
+      const output = mailedLinkOutput(account, mailedLink, noPassword);
+      return { json: { ...(output.json as object), hasPassword: false }, lines: output.lines };
+    }
     if (link === null) return { json: { user: accountView(account), hasPassword: true }, lines: [created] };
-    const output = passwordLinkOutput(account, link, `${created} It has no password: it cannot sign in until one is set.`);
+    const output = passwordLinkOutput(account, link, noPassword);
     return { json: { ...(output.json as object), hasPassword: false }, lines: output.lines };
   });
 }
@@ -174,6 +191,14 @@ function passwordLinkOutput(account: Account, link: PasswordLinkView, headline: 
       `Give its owner this link to set a password (single use, until ${link.expiresAt.toISOString()}); it is not shown again:`,
       link.url,
     ],
+  };
+}
+
+/** A set-password link mailed to the owner: where it went and until when it works (the link itself is not shown). */
+function mailedLinkOutput(account: Account, link: MailedPasswordLink, headline: string): Output {
+  return {
+    json: { user: accountView(account), passwordLinkMailed: { to: link.mailedTo, expiresAt: link.expiresAt } },
+    lines: [headline, `Mailed a set-password link to ${link.mailedTo} (single use, until ${link.expiresAt.toISOString()}).`],
   };
 }
 

@@ -11,6 +11,8 @@ import { InstanceAccessEntity } from '../instances/instance-access-entity.js';
 import { InstanceEntity } from '../instances/instance-entity.js';
 import { SigningKeyEntity } from '../keys/signing-key-entity.js';
 import { ServerSettingEntity } from './server-setting-entity.js';
+import { EmailVerificationEntity } from '../mail/email-verification-entity.js';
+import { OutboxEntity } from '../mail/outbox-entity.js';
 import { StoredModelEntity } from '../../adapters/sql-model-entity.js';
 import { AppError } from '../errors.js';
 import { CLIENT_WAIT_MARGIN_MS, deadlinePg } from './postgres-deadline.js';
@@ -26,6 +28,8 @@ const entities = [
   SigningKeyEntity,
   AuditEventEntity,
   StoredModelEntity,
+  OutboxEntity,
+  EmailVerificationEntity,
 ];
 
 export interface DataSourceOptions {

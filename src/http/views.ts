@@ -7,11 +7,11 @@ import ejs from 'ejs';
 import { projectRoot } from '../project-root.js';
 import type { WayOn } from '../web/error-way-on.js';
 
-export type ViewName = 'login' | 'consent' | 'logout' | 'logged-out' | 'error' | 'set-password';
+export type ViewName = 'login' | 'consent' | 'logout' | 'logged-out' | 'error' | 'set-password' | 'forgot-password' | 'verify-email';
 
 /** The data each page reads. `title` is the page's own title; the layout appends the product name. */
 export interface ViewLocals {
-  login: { title: string; uid: string; clientName: string; username?: string; error?: string; action: string; abortUrl: string };
+  login: { title: string; uid: string; clientName: string; username?: string; error?: string; action: string; abortUrl: string; forgotUrl: string };
   consent: {
     title: string;
     uid: string;
@@ -39,6 +39,10 @@ export interface ViewLocals {
     minLength?: number;
     maxLength?: number;
   };
+  /** "Forgot your password?" (src/web/forgot-password-routes.ts): the form, or what happens next. */
+  'forgot-password': { title: string; action: string; mailOn: boolean; maxLength: number; backUrl?: string; identifier?: string; sent?: boolean };
+  /** An address-verification link (src/web/verify-email-routes.ts): confirm, or confirmed. */
+  'verify-email': { title: string; action: string; username: string; email: string; token?: string; done?: boolean; accountUrl: string };
 }
 
 const defaultTitles: Record<ViewName, string> = {
@@ -48,6 +52,8 @@ const defaultTitles: Record<ViewName, string> = {
   'logged-out': 'Signed out',
   error: 'Something went wrong',
   'set-password': 'Set your password',
+  'forgot-password': 'Forgot your password?',
+  'verify-email': 'Confirm your e-mail address',
 };
 
 /** Absolute path of the views folder. */

@@ -12,6 +12,9 @@ import { renderView } from '../http/views.js';
 import { signIns } from '../metrics/metrics.js';
 import type { LoginRateLimit } from '../security/login-rate-limit.js';
 import { resourceOf } from '../provider/resource-servers.js';
+import { FORGOT_PASSWORD_PATH } from '../web/forgot-password-routes.js';
+import type { AccountMail } from '../mail/account-mail.js';
+import type { KnownBrowsers } from '../mail/known-browsers.js';
 
 export interface InteractionDependencies {
   provider: Provider;
@@ -20,6 +23,9 @@ export interface InteractionDependencies {
   audit: AuditLog;
   instances: InstanceStore;
   loginRateLimit: LoginRateLimit;
+  /** The sign-in-from-a-new-browser notice: which browsers an account used, and the mail. */
+  knownBrowsers: KnownBrowsers;
+  accountMail: AccountMail;
 }
 
 const SCOPE_DESCRIPTIONS: Record<string, string> = {
@@ -81,6 +87,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         clientName,
         action: `/interaction/${uid}/login`,
         abortUrl: `/interaction/${uid}/abort`,
+        forgotUrl: `${FORGOT_PASSWORD_PATH}?interaction=${encodeURIComponent(uid)}`,
         ...extra,
       }),
     );
@@ -156,6 +163,10 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       details: { client_id: clientId },
       ...facts,
     });
+    const knownBrowser = deps.knownBrowsers.remember(ctx, result.account.id);
+    if (!knownBrowser && result.account.signInNotices) {
+      await deps.accountMail.notice(result.account, 'new_browser_sign_in', { ip: facts.ip, userAgent: facts.userAgent || null });
+    }
     await provider.interactionFinished(
       ctx.req,
       ctx.res,

@@ -86,3 +86,31 @@ export const storeUp = new Gauge({
   aggregator: 'min',
   registers: [registry],
 });
+
+export const mailSent = new Counter({
+  name: `${PREFIX}mail_sent_total`,
+  help: 'Mails the relay accepted, by kind',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+
+export const mailSendFailures = new Counter({
+  name: `${PREFIX}mail_send_failures_total`,
+  help: 'Attempts at a mail that failed (relay down or refusing; the mail stays queued and is retried), by kind',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+
+export const mailGivenUp = new Counter({
+  name: `${PREFIX}mail_given_up_total`,
+  help: 'Mails given up as failed: not sent within MAIL_GIVE_UP_HOURS, or to an address that cannot receive mail, by kind',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+
+export const mailQueued = new Gauge({
+  name: `${PREFIX}mail_queued`,
+  help: 'Mails waiting in the outbox (shared by every node: in a cluster the largest of the workers\' readings)',
+  aggregator: 'max',
+  registers: [registry],
+});

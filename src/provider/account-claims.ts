@@ -11,7 +11,7 @@ import { rethrowForProvider } from './store-unavailable.js';
 export const SCOPE_CLAIMS = {
   openid: ['sub'],
   profile: ['preferred_username', 'name', 'picture', 'updated_at', ROLE_CLAIM, LOCAL_ID_CLAIM],
-  email: ['email'],
+  email: ['email', 'email_verified'],
 } satisfies Configuration['claims'];
 
 /** The account's role and local id on the instance `clientId` names (nothing when none is named). */

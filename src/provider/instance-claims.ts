@@ -28,6 +28,8 @@ export function profileClaims(account: Account): { sub: string; [claim: string]:
     name: account.displayName ?? account.username,
     picture: account.picture ?? undefined,
     email: account.email ?? undefined,
+    // True only once a link mailed to this very address was followed (src/mail/email-verifications.ts).
+    email_verified: account.email ? account.emailVerified : undefined,
     updated_at: Math.floor(account.updatedAt.getTime() / 1000),
   };
 }

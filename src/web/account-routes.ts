@@ -60,6 +60,7 @@ export function accountRoutes(services: Services, guards: WebGuards): Router {
         },
         profileErrors: state.profileErrors ?? NO_FORM_ERRORS,
         passwordErrors: state.passwordErrors ?? NO_FORM_ERRORS,
+        mailOn: services.accountMail.enabled,
         limits: PROFILE_LIMITS,
         minLength: passwordPolicy.minLength,
         maxLength: MAX_PASSWORD_LENGTH,
@@ -105,6 +106,19 @@ export function accountRoutes(services: Services, guards: WebGuards): Router {
       return showAccount(ctx, { passwordErrors: problem.errors }, problem.status);
     }
     doneThen(ctx, ACCOUNT_PATH, 'Your password is changed. Your other sessions are signed out.');
+  });
+
+  router.post('/email/verify', async function resendVerification(ctx) {
+    const { account } = ctx.state.viewer as Viewer;
+    const sent = await accountOperations.resendVerification(account.id);
+    doneThen(ctx, ACCOUNT_PATH, sent ? `A new confirmation link is on its way to ${account.email}.` : 'There is no unconfirmed address to send a link to.');
+  });
+
+  router.post('/notices', async function saveNotices(ctx) {
+    const { account } = ctx.state.viewer as Viewer;
+    const on = formFields(ctx).newBrowser === 'on';
+    await accountOperations.setSignInNotices(account.id, on, webActor(ctx));
+    doneThen(ctx, ACCOUNT_PATH, on ? 'You get a mail at each sign-in from a new browser.' : 'You get no mail for sign-ins from new browsers.');
   });
 
   router.post('/sessions/end', async function endOneSession(ctx) {

@@ -79,6 +79,7 @@ export async function renderUserPage(ctx: Context, services: Services, account: 
       self: account.id === viewer.account.id,
       locked: isLocked(account),
       hasPassword,
+      mailOn: services.accountMail.enabled,
       userUrl: userPath(account.id),
       usersUrl: USERS_PATH,
       profile: extras.profile ?? profileValues(account),
@@ -190,13 +191,34 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
   });
 
   router.get(`${USERS_PATH}/new`, ...freshPage, async function newUserForm(ctx) {
-    await renderPage(ctx, 'admin-users-new', { title: 'New user', values: createValues({}), errors: NO_FORM_ERRORS, action: USERS_PATH, cancelUrl: USERS_PATH });
+    await renderPage(ctx, 'admin-users-new', {
+      title: 'New user',
+      values: createValues({}),
+      mailOn: services.accountMail.enabled,
+      mailLink: false,
+      errors: NO_FORM_ERRORS,
+      action: USERS_PATH,
+      cancelUrl: USERS_PATH,
+    });
   });
 
   router.post(USERS_PATH, ...freshAction, async function createUser(ctx) {
     const fields = formFields(ctx);
     const refuse = (errors: FormErrors, status: number) =>
-      renderPage(ctx, 'admin-users-new', { title: 'New user', values: createValues(fields), errors, action: USERS_PATH, cancelUrl: USERS_PATH }, status);
+      renderPage(
+        ctx,
+        'admin-users-new',
+        {
+          title: 'New user',
+          values: createValues(fields),
+          mailOn: services.accountMail.enabled,
+          mailLink: fields.mailLink === 'on',
+          errors,
+          action: USERS_PATH,
+          cancelUrl: USERS_PATH,
+        },
+        status,
+      );
     const input = AdminUserCreate.safeParse(
       {
         username: fields.username ?? '',
@@ -210,13 +232,14 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
     if (!input.success) return refuse(inputProblems(input.error), 400);
     let created;
     try {
-      created = await accountOperations.create({ ...input.data, password: input.data.password ?? null }, webActor(ctx));
+      created = await accountOperations.create({ ...input.data, password: input.data.password ?? null }, webActor(ctx), { mail: fields.mailLink === 'on' });
     } catch (error) {
       const problem = formProblem(error, accountFieldOf);
       if (!problem) throw error;
       return refuse(problem.errors, problem.status);
     }
-    const { account, passwordLink } = created;
+    const { account, passwordLink, mailedLink } = created;
+    if (mailedLink) return doneThen(ctx, userPath(account.id), `User ${account.username} created. A set-password link is on its way to ${mailedLink.mailedTo}.`);
     if (!passwordLink) return doneThen(ctx, userPath(account.id), `User ${account.username} created.`);
     await showLink(ctx, account, passwordLink, `User ${account.username} created`);
   });
@@ -303,6 +326,10 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
 
   router.post(`${USERS_PATH}/:id/password-link`, ...freshAction, async function resetPassword(ctx) {
     const account = await accountOf(ctx);
+    if (formFields(ctx).deliver === 'mail') {
+      const mailed = await accountOperations.mailPasswordLink(account.id, webActor(ctx));
+      return doneThen(ctx, userPath(account.id), `A set-password link for ${account.username} is on its way to ${mailed.mailedTo}.`);
+    }
     const link = await accountOperations.issuePasswordLink(account.id, webActor(ctx));
     await showLink(ctx, account, link, `New set-password link for ${account.username}`);
   });
