@@ -3,8 +3,8 @@ import { type MigrationInterface, type QueryRunner, Table, TableColumn, TableFor
 // Mail (src/mail/): the durable outbox every node's worker sends from, the address-verification links (only the
 // SHA-256 of each secret), and two account columns: whether its address was verified, and whether it wants a notice
 // of each sign-in from a new browser.
-export class Mail1764900000000 implements MigrationInterface {
-  name = 'Mail1764900000000';
+export class Mail1764930000000 implements MigrationInterface {
+  name = 'Mail1764930000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const timestamp = queryRunner.connection.driver.normalizeType({ type: Date });
