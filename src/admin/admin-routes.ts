@@ -26,7 +26,8 @@ import {
   keyView,
   UserListQuery,
 } from './admin-api-schemas.js';
-import { apiAuthentication, apiCaller, insufficientScope, type ApiAuthDependencies } from './api-auth.js';
+import { ACR_MFA } from '../mfa/assurance.js';
+import { apiAuthentication, apiCaller, insufficientScope, insufficientUserAuthentication, type ApiAuthDependencies } from './api-auth.js';
 import { jsonInput } from './api-input.js';
 import type { InstanceOperations } from './instance-operations.js';
 import type { KeyOperations } from './key-operations.js';
@@ -74,6 +75,9 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
       case 'forbidden':
         throw new AppError('forbidden', 'the admin API is for the admins of this server', { status: 403 });
       default:
+        // MFA_REQUIRED_FOR_ADMINS: a token from a sign-in without a second factor (issued before the rule, or by an
+        // instance that asked no admin scope at the sign-in) steps up first (RFC 9470).
+        if (deps.config.mfaRequiredForAdmins && apiCaller(ctx).acr !== ACR_MFA) throw insufficientUserAuthentication(ctx, ACR_MFA);
         // Answers name accounts and carry secrets shown once: nothing is kept by caches.
         ctx.set('Cache-Control', 'no-store');
         return next();
