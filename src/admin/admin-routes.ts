@@ -24,6 +24,7 @@ import {
   instanceView,
   KeyRotation,
   keyView,
+  secondFactorListView,
   UserListQuery,
 } from './admin-api-schemas.js';
 import { ACR_MFA } from '../mfa/assurance.js';
@@ -31,6 +32,7 @@ import { apiAuthentication, apiCaller, insufficientScope, insufficientUserAuthen
 import { jsonInput } from './api-input.js';
 import type { InstanceOperations } from './instance-operations.js';
 import type { KeyOperations } from './key-operations.js';
+import type { MfaOperations } from './mfa-operations.js';
 import { mayAdminister } from './permissions.js';
 import { passwordLink, session, userProfile } from './user-api-schemas.js';
 import { refuseOtherMethods } from './method-not-allowed.js';
@@ -45,6 +47,7 @@ export interface AdminApiDependencies extends ApiAuthDependencies {
   accountOperations: AccountOperations;
   accessOperations: AccessOperations;
   accountSessions: AccountSessions;
+  mfaOperations: MfaOperations;
   audit: AuditLog;
 }
 
@@ -162,6 +165,14 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
   router.delete(`${ADMIN_PREFIX}/users/:id/sessions`, async function endUserSessions(ctx) {
     const account = await deps.accounts.get(param(ctx, 'id'));
     ctx.body = await deps.accountOperations.endSessions(account.id, 'all', actor(ctx));
+  });
+
+  router.get(`${ADMIN_PREFIX}/users/:id/mfa`, async function listUserSecondFactors(ctx) {
+    ctx.body = secondFactorListView(await deps.mfaOperations.list(param(ctx, 'id')));
+  });
+
+  router.delete(`${ADMIN_PREFIX}/users/:id/mfa`, async function resetUserSecondFactors(ctx) {
+    ctx.body = await deps.mfaOperations.reset(param(ctx, 'id'), actor(ctx));
   });
 
   router.get(`${ADMIN_PREFIX}/audit`, async function queryAudit(ctx) {

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium.js';
 import { addAccount, PASSWORD } from '../support/fixtures.js';
-import { TestClock, totpCode } from '../support/mfa.js';
+import { enrolTotp, TestClock, totpCode } from '../support/mfa.js';
 import { startTestServer, type Backend, type TestServer } from '../support/test-server.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
 
@@ -124,6 +124,21 @@ describe('web: MFA_REQUIRED_FOR_ADMINS in Chromium', function () {
     await page.click('button:has-text("Continue")');
     await page.waitForURL(`${server.url}/admin`);
     expect(await page.textContent('h1')).to.not.contain('Sign in');
+
+    // The console shows another user's factors (never a secret) and resets them after a confirmation.
+    const tess = await addAccount(server, 'tess');
+    const tessSecret = await enrolTotp(server, tess);
+    await page.goto(`${server.url}/admin/users/${tess.id}`);
+    expect(await page.textContent('.second-factors')).to.contain('Authenticator app').and.contain('totp');
+    expect(await page.content()).to.not.contain(tessSecret);
+    await expectAccessible(page, 'the user page with second factors');
+    await page.click('a:has-text("Reset second factors")');
+    await page.click('button:has-text("Reset second factors")');
+    await page.waitForURL(`${server.url}/admin/users/${tess.id}`);
+    expect(await page.textContent('[role="status"]')).to.contain('1 second factor(s) of tess removed');
+    expect(await server.services.secondFactors.hasFactor(tess)).to.equal(false);
+    const event = (await server.services.audit.recent(5)).find((entry) => entry.action === 'mfa.reset');
+    expect(event?.details).to.include({ via: 'web' });
     await page.close();
   });
 });
