@@ -91,6 +91,20 @@ for (const backend of BACKENDS) {
       expect(events.some((event) => event.action === 'mfa.failed' && event.details?.reason === 'replayed')).to.equal(true);
     });
 
+    it('enrols one authenticator app of two confirmations posted at once, and none from a set-up sealed for another account', async function () {
+      const account = await addAccount(server, `twice-${tag}`);
+      const other = await addAccount(server, `elsewhere-${tag}`);
+      const { totp } = server.services;
+      const enrolment = await totp.startEnrolment(account, 'here');
+      const code = totpCode(enrolment.secret, clock.now);
+      const results = await Promise.all([0, 1].map(() => totp.confirmEnrolment(account, 'here', enrolment.sealed, code)));
+      expect(results.filter((result) => result.ok)).to.have.length(1);
+      expect(results.find((result) => !result.ok)).to.deep.equal({ ok: false, reason: 'already_enrolled' });
+      expect(await totp.confirmEnrolment(other, 'here', enrolment.sealed, code)).to.deep.equal({ ok: false, reason: 'expired' });
+      expect(await totp.confirmEnrolment(account, 'elsewhere', enrolment.sealed, code)).to.deep.equal({ ok: false, reason: 'expired' });
+      expect(await server.services.secondFactors.store.list(account.id)).to.have.length(1);
+    });
+
     it('accepts one of 20 parallel posts of the same right code', async function () {
       const account = await addAccount(server, `race-${tag}`);
       const secret = await enrolTotp(server, account);
