@@ -10,6 +10,7 @@ import { PasswordPolicy } from './accounts/password-policy.js';
 import { AccessOperations } from './admin/access-operations.js';
 import { AccountOperations } from './admin/account-operations.js';
 import { KeyOperations } from './admin/key-operations.js';
+import { MfaOperations } from './admin/mfa-operations.js';
 import { InstanceOperations } from './admin/instance-operations.js';
 import { AuditRetention } from './audit/audit-retention.js';
 import type { Logger } from './logger.js';
@@ -33,6 +34,11 @@ import { MailOutbox } from './mail/mail-outbox.js';
 import { smtpTransport } from './mail/mail-transport.js';
 import { MailWorker } from './mail/mail-worker.js';
 import { PasswordReset } from './mail/password-reset.js';
+import { SecondFactorSteps } from './interactions/second-factor-state.js';
+import { RecoveryCodes } from './mfa/recovery-codes.js';
+import { SecondFactorStore } from './mfa/second-factor-store.js';
+import { SecondFactors } from './mfa/second-factors.js';
+import { TotpFactor } from './mfa/totp-factor.js';
 
 export interface Services extends Stores {
   oidcStore: OidcStore;
@@ -61,6 +67,14 @@ export interface Services extends Stores {
   /** Where every rate limiter keeps its counters: shared by all nodes (see rate-limiter-store.ts). */
   limiterBackend: LimiterBackend;
   loginRateLimit: LoginRateLimit;
+  /** The second-factor kinds (src/mfa/factor-kind.ts) and each account's factors. */
+  secondFactors: SecondFactors;
+  /** Every change to an account's second factors (enrol, remove, new recovery codes, an admin's reset), audited. */
+  mfaOperations: MfaOperations;
+  /** Authenticator apps: enrolment and verification (also registered in secondFactors). */
+  totp: TotpFactor;
+  /** Sign-ins between their password and their second factor. */
+  secondFactorSteps: SecondFactorSteps;
   /** Now, in epoch milliseconds, for the deadlines kept in the stores' records (the refresh retry grace). */
   clock: () => number;
   /** The durable outbox every mail goes through (src/mail/). */
@@ -151,6 +165,10 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
     },
   }).start();
   const authenticator = new Authenticator(stores.accounts, stores.hasher, config.lockout);
+  const factorStore = new SecondFactorStore(stores.dataSource);
+  const totp = new TotpFactor({ store: factorStore, secrets: stores.secrets, issuerLabel: new URL(config.issuer).host, clock });
+  // Every kind of second factor the sign-in step offers (src/mfa/factor-kind.ts): a new kind is added here.
+  const secondFactors = new SecondFactors(factorStore, new RecoveryCodes(stores.dataSource), [totp]);
   const accountSessions = new AccountSessions(() => liveProvider.current, oidcStore);
   const passwordPolicy = new PasswordPolicy(config.passwords.minLength);
   const passwordLinks = new PasswordLinks(stores.dataSource, config.passwords.setLinkTtl);
@@ -203,6 +221,10 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
     passwordLinks,
     limiterBackend: limiters,
     loginRateLimit: new LoginRateLimit(limiters, config.loginRateLimit),
+    secondFactors,
+    mfaOperations: new MfaOperations({ accounts: stores.accounts, secondFactors, totp, sessions: accountSessions, audit: stores.audit }),
+    totp,
+    secondFactorSteps: new SecondFactorSteps(oidcStore),
     clock,
     mailOutbox,
     accountMail,

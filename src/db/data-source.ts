@@ -13,6 +13,7 @@ import { SigningKeyEntity } from '../keys/signing-key-entity.js';
 import { ServerSettingEntity } from './server-setting-entity.js';
 import { EmailVerificationEntity } from '../mail/email-verification-entity.js';
 import { OutboxEntity } from '../mail/outbox-entity.js';
+import { RecoveryCodeEntity, SecondFactorEntity } from '../mfa/second-factor-entity.js';
 import { StoredModelEntity } from '../../adapters/sql-model-entity.js';
 import { AppError } from '../errors.js';
 import { CLIENT_WAIT_MARGIN_MS, deadlinePg } from './postgres-deadline.js';
@@ -30,6 +31,8 @@ const entities = [
   StoredModelEntity,
   OutboxEntity,
   EmailVerificationEntity,
+  SecondFactorEntity,
+  RecoveryCodeEntity,
 ];
 
 export interface DataSourceOptions {

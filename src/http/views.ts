@@ -7,7 +7,7 @@ import ejs from 'ejs';
 import { projectRoot } from '../project-root.js';
 import type { WayOn } from '../web/error-way-on.js';
 
-export type ViewName = 'login' | 'consent' | 'logout' | 'logged-out' | 'error' | 'set-password' | 'forgot-password' | 'verify-email';
+export type ViewName = 'login' | 'consent' | 'logout' | 'logged-out' | 'error' | 'set-password' | 'forgot-password' | 'verify-email' | 'second-factor' | 'mfa-enrol' | 'mfa-done';
 
 /** The data each page reads. `title` is the page's own title; the layout appends the product name. */
 export interface ViewLocals {
@@ -43,6 +43,28 @@ export interface ViewLocals {
   'forgot-password': { title: string; action: string; mailOn: boolean; maxLength: number; backUrl?: string; identifier?: string; sent?: boolean };
   /** An address-verification link (src/web/verify-email-routes.ts): confirm, or confirmed. */
   'verify-email': { title: string; action: string; username: string; email: string; token?: string; done?: boolean; accountUrl: string };
+  /** Each form: a factor kind's views/factors/<kind>.ejs with its challenge's `locals` (src/mfa/factor-kind.ts). */
+  'second-factor': {
+    title: string;
+    clientName: string;
+    username: string;
+    forms: { kind: string; label: string; primary: boolean; action: string; locals: Record<string, unknown> }[];
+    error?: string;
+    abortUrl: string;
+  };
+  'mfa-enrol': {
+    title: string;
+    clientName: string;
+    username: string;
+    qrCode: string;
+    secret: string;
+    sealed: string;
+    action: string;
+    abortUrl: string;
+    error?: string;
+  };
+  /** After the second step: the new recovery codes (shown once), or how many are left after one was used. */
+  'mfa-done': { title: string; clientName: string; recoveryCodes?: string[]; remaining?: number; action: string };
 }
 
 const defaultTitles: Record<ViewName, string> = {
@@ -54,6 +76,9 @@ const defaultTitles: Record<ViewName, string> = {
   'set-password': 'Set your password',
   'forgot-password': 'Forgot your password?',
   'verify-email': 'Confirm your e-mail address',
+  'second-factor': 'Second step',
+  'mfa-enrol': 'Set up an authenticator app',
+  'mfa-done': 'Signed in',
 };
 
 /** Absolute path of the views folder. */

@@ -9,6 +9,7 @@ import { PROFILE_LIMITS } from '../accounts/account-store.js';
 import { ProfileUpdate } from '../admin/user-api-schemas.js';
 import { MAX_PASSWORD_LENGTH } from '../accounts/password-policy.js';
 import type { Services } from '../services.js';
+import { accountMfaRoutes } from './account-mfa.js';
 import { accountOverview } from './account-overview.js';
 import {
   accountFieldOf,
@@ -65,6 +66,7 @@ export function accountRoutes(services: Services, guards: WebGuards): Router {
         minLength: passwordPolicy.minLength,
         maxLength: MAX_PASSWORD_LENGTH,
         ...(await accountOverview(services, account, sessionUid)),
+        secondFactors: await services.secondFactors.summary(account.id),
       },
       status,
     );
@@ -120,6 +122,7 @@ export function accountRoutes(services: Services, guards: WebGuards): Router {
     await accountOperations.setSignInNotices(account.id, on, webActor(ctx));
     doneThen(ctx, ACCOUNT_PATH, on ? 'You get a mail at each sign-in from a new browser.' : 'You get no mail for sign-ins from new browsers.');
   });
+  accountMfaRoutes(router, services, guards);
 
   router.post('/sessions/end', async function endOneSession(ctx) {
     const { account, sessionUid } = ctx.state.viewer as Viewer;

@@ -39,7 +39,7 @@ async function startTlsRelay(tls: { key: Buffer; cert: Buffer }, secure: boolean
     // A relay that takes a password only over TLS, as real ones do.
     allowInsecureAuth: false,
     onAuth(auth, _session, callback) {
-      logins.push({ username: auth.username, password: auth.password });
+      logins.push({ username: auth.username, password: auth.password ?? undefined });
       if (auth.username === 'mailer' && auth.password === 's@cret:/pass') return callback(null, { user: auth.username });
       callback(new Error('bad credentials'));
     },
