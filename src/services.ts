@@ -5,11 +5,14 @@ import type { Config } from '../config/index.js';
 import { createOidcStore, type OidcStore } from '../adapters/index.js';
 import { InstanceClientAdapter } from '../adapters/instances.js';
 import { Authenticator } from './accounts/authenticator.js';
+import { PasskeyCeremonies, relyingPartyOf } from './accounts/passkey-ceremonies.js';
+import { PasskeyChallenges } from './accounts/passkey-challenges.js';
 import { PasswordLinks } from './accounts/password-links.js';
 import { PasswordPolicy } from './accounts/password-policy.js';
 import { AccessOperations } from './admin/access-operations.js';
 import { AccountOperations } from './admin/account-operations.js';
 import { KeyOperations } from './admin/key-operations.js';
+import { PasskeyOperations } from './admin/passkey-operations.js';
 import { InstanceOperations } from './admin/instance-operations.js';
 import { AuditRetention } from './audit/audit-retention.js';
 import type { Logger } from './logger.js';
@@ -39,6 +42,8 @@ export interface Services extends Stores {
   /** Signs the access tokens issued without the provider (src/provider/client-credentials-grant.ts). */
   accessTokenSigner: AccessTokenSigner;
   authenticator: Authenticator;
+  /** Registering passkeys and signing in with them; null when the issuer's host is an IP address (no rpID possible). */
+  passkeyCeremonies: PasskeyCeremonies | null;
   /** The sessions and grants of an account, listed and ended (with back-channel logout). */
   accountSessions: AccountSessions;
   /** Every change to an account, with the sessions it ends and its audit entry. */
@@ -47,6 +52,8 @@ export interface Services extends Stores {
   accessOperations: AccessOperations;
   /** Every change to an instance over its life (register, update, rotate its secret, delete), audited. */
   instanceOperations: InstanceOperations;
+  /** Registering and removing passkeys, audited. */
+  passkeyOperations: PasskeyOperations;
   /** Signing-key rotations by hand, audited. */
   keyOperations: KeyOperations;
   passwordPolicy: PasswordPolicy;
@@ -109,6 +116,8 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
     },
   }).start();
   const authenticator = new Authenticator(stores.accounts, stores.hasher, config.lockout);
+  const relyingParty = relyingPartyOf(config.issuer);
+  const passkeyCeremonies = relyingParty ? new PasskeyCeremonies(stores.passkeys, new PasskeyChallenges(oidcStore), relyingParty) : null;
   const accountSessions = new AccountSessions(() => liveProvider.current, oidcStore);
   const passwordPolicy = new PasswordPolicy(config.passwords.minLength);
   const passwordLinks = new PasswordLinks(stores.dataSource, config.passwords.setLinkTtl);
@@ -126,6 +135,7 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
     accessTokens,
     accessTokenSigner,
     authenticator,
+    passkeyCeremonies,
     accountSessions,
     accountOperations: new AccountOperations({
       accounts: stores.accounts,
@@ -145,6 +155,7 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
       graceSeconds: config.clientSecretGraceSeconds,
     }),
     keyOperations: new KeyOperations(stores),
+    passkeyOperations: new PasskeyOperations({ passkeys: stores.passkeys, ceremonies: passkeyCeremonies, audit: stores.audit }),
     passwordPolicy,
     passwordLinks,
     limiterBackend: limiters,

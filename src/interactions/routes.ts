@@ -4,6 +4,7 @@ import { koaBody } from 'koa-body';
 import type { Context } from 'koa';
 import type { Provider, PromptDetail } from 'oidc-provider';
 import type { Authenticator } from '../accounts/authenticator.js';
+import type { PasskeyCeremonies } from '../accounts/passkey-ceremonies.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { InstanceStore } from '../instances/instance-store.js';
@@ -12,6 +13,8 @@ import { renderView } from '../http/views.js';
 import { signIns } from '../metrics/metrics.js';
 import type { LoginRateLimit } from '../security/login-rate-limit.js';
 import { resourceOf } from '../provider/resource-servers.js';
+import { addPasskeySignIn } from './passkey-sign-in.js';
+import { requestFacts } from './sign-in-outcome.js';
 
 export interface InteractionDependencies {
   provider: Provider;
@@ -20,6 +23,7 @@ export interface InteractionDependencies {
   audit: AuditLog;
   instances: InstanceStore;
   loginRateLimit: LoginRateLimit;
+  passkeyCeremonies: PasskeyCeremonies | null;
 }
 
 const SCOPE_DESCRIPTIONS: Record<string, string> = {
@@ -44,14 +48,8 @@ function html(ctx: Context, body: string, status = 200): void {
   ctx.body = body;
 }
 
-/** What every sign-in audit entry says of the request: the instance asked for (by id), the address, the user agent. */
-async function requestFacts(ctx: Context, instances: InstanceStore, clientId: string) {
-  const instance = await instances.findByClientId(clientId);
-  return { instanceId: instance?.id ?? null, ip: ctx.ip, userAgent: ctx.get('user-agent') };
-}
-
 export function interactionRoutes(deps: InteractionDependencies): Router {
-  const { provider, authenticator, accounts, audit, instances, loginRateLimit } = deps;
+  const { provider, authenticator, accounts, audit, instances, loginRateLimit, passkeyCeremonies } = deps;
   const router = new Router({ prefix: '/interaction/:uid' });
   const form = koaBody({
     urlencoded: true,
@@ -72,7 +70,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     await next();
   });
 
-  async function renderLogin(ctx: Context, uid: string, clientName: string, extra: { username?: string; error?: string } = {}) {
+  async function renderLogin(ctx: Context, uid: string, clientName: string, extra: { username?: string; error?: string } = {}, status = 200) {
     html(
       ctx,
       await renderView('login', {
@@ -81,8 +79,11 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         clientName,
         action: `/interaction/${uid}/login`,
         abortUrl: `/interaction/${uid}/abort`,
+        // Passkey-first sign-in (passkey-sign-in.ts), where the issuer's host can have passkeys.
+        passkey: passkeyCeremonies ? { optionsUrl: `/interaction/${uid}/passkey/options`, action: `/interaction/${uid}/passkey` } : undefined,
         ...extra,
       }),
+      status,
     );
   }
 
@@ -163,6 +164,8 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       { mergeWithLastSubmission: false },
     );
   });
+
+  if (passkeyCeremonies) addPasskeySignIn(router, form, { ...deps, ceremonies: passkeyCeremonies }, renderLogin);
 
   router.post('/confirm', form, async function confirm(ctx) {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
