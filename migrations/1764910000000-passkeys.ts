@@ -3,8 +3,8 @@ import { type MigrationInterface, type QueryRunner, Table, TableForeignKey } fro
 // Passkeys (WebAuthn credentials, src/accounts/passkey-entity.ts): several per account, each found by the credential
 // id the authenticator returns (unique), its COSE public key, signature counter, transports, the name its owner gave
 // it and when it was last used; removed with their account.
-export class Passkeys1764900000000 implements MigrationInterface {
-  name = 'Passkeys1764900000000';
+export class Passkeys1764910000000 implements MigrationInterface {
+  name = 'Passkeys1764910000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const timestamp = queryRunner.connection.driver.normalizeType({ type: Date });
