@@ -111,6 +111,9 @@ const schema = z.object({
   // How long an admin-issued set-password link stays usable, in seconds (one use).
   SET_PASSWORD_LINK_TTL: integer(300, 2_592_000).default(86_400),
   MAX_LOGIN_ATTEMPTS: integer(1, 1000).default(5),
+  // `true`: the server's admins must sign in with a second factor (authenticator app, passkey) to use the console and
+  // any token with the `admin` scope; one who has none yet is walked through enrolment at sign-in. Default false.
+  MFA_REQUIRED_FOR_ADMINS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   // How long a locked account stays locked, in seconds.
   LOCKOUT_DURATION: integer(1, 86_400).default(300),
   // Failed sign-ins allowed per client IP per 15 minutes, whatever the account (successful ones do not count).
@@ -206,6 +209,8 @@ export interface Config {
     readonly session: number;
   };
   readonly lockout: { readonly maxAttempts: number; readonly durationSeconds: number };
+  /** MFA_REQUIRED_FOR_ADMINS. */
+  readonly mfaRequiredForAdmins: boolean;
   readonly passwords: { readonly minLength: number; readonly setLinkTtl: number };
   readonly loginRateLimit: number;
   readonly trustProxy: TrustedProxies;
@@ -330,6 +335,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       session: env.SESSION_TTL,
     }),
     lockout: Object.freeze({ maxAttempts: env.MAX_LOGIN_ATTEMPTS, durationSeconds: env.LOCKOUT_DURATION }),
+    mfaRequiredForAdmins: env.MFA_REQUIRED_FOR_ADMINS,
     passwords: Object.freeze({ minLength: env.PASSWORD_MIN_LENGTH, setLinkTtl: env.SET_PASSWORD_LINK_TTL }),
     loginRateLimit: env.LOGIN_RATE_LIMIT,
     trustProxy: env.AUTH_TRUST_PROXY,

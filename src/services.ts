@@ -29,6 +29,11 @@ import type { SchemaMode } from './db/data-source.js';
 import { openStores, type Stores } from './stores.js';
 import { checkRedisEviction } from './db/redis-eviction.js';
 import { isStoreFailure } from './db/store-failure.js';
+import { SecondFactorSteps } from './interactions/second-factor-state.js';
+import { RecoveryCodes } from './mfa/recovery-codes.js';
+import { SecondFactorStore } from './mfa/second-factor-store.js';
+import { SecondFactors } from './mfa/second-factors.js';
+import { TotpFactor } from './mfa/totp-factor.js';
 
 export interface Services extends Stores {
   oidcStore: OidcStore;
@@ -61,6 +66,12 @@ export interface Services extends Stores {
   /** Where every rate limiter keeps its counters: shared by all nodes (see rate-limiter-store.ts). */
   limiterBackend: LimiterBackend;
   loginRateLimit: LoginRateLimit;
+  /** The second-factor kinds (src/mfa/factor-kind.ts) and each account's factors. */
+  secondFactors: SecondFactors;
+  /** Authenticator apps: enrolment and verification (also registered in secondFactors). */
+  totp: TotpFactor;
+  /** Sign-ins between their password and their second factor. */
+  secondFactorSteps: SecondFactorSteps;
   /** Now, in epoch milliseconds, for the deadlines kept in the stores' records (the refresh retry grace). */
   clock: () => number;
 }
@@ -118,6 +129,10 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
   const authenticator = new Authenticator(stores.accounts, stores.hasher, config.lockout);
   const relyingParty = relyingPartyOf(config.issuer);
   const passkeyCeremonies = relyingParty ? new PasskeyCeremonies(stores.passkeys, new PasskeyChallenges(oidcStore), relyingParty) : null;
+  const factorStore = new SecondFactorStore(stores.dataSource);
+  const totp = new TotpFactor({ store: factorStore, secrets: stores.secrets, issuerLabel: new URL(config.issuer).host, clock });
+  // Every kind of second factor the sign-in step offers (src/mfa/factor-kind.ts): a new kind is added here.
+  const secondFactors = new SecondFactors(factorStore, new RecoveryCodes(stores.dataSource), [totp]);
   const accountSessions = new AccountSessions(() => liveProvider.current, oidcStore);
   const passwordPolicy = new PasswordPolicy(config.passwords.minLength);
   const passwordLinks = new PasswordLinks(stores.dataSource, config.passwords.setLinkTtl);
@@ -160,6 +175,9 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
     passwordLinks,
     limiterBackend: limiters,
     loginRateLimit: new LoginRateLimit(limiters, config.loginRateLimit),
+    secondFactors,
+    totp,
+    secondFactorSteps: new SecondFactorSteps(oidcStore),
     clock,
     async close() {
       // The audit entries still being written (provider events are recorded in the background) go in before the

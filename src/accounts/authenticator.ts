@@ -26,7 +26,12 @@ export class Authenticator {
     private readonly lockout: Config['lockout'],
   ) {}
 
-  async signIn(username: string, password: string): Promise<SignInResult> {
+  /**
+   * `secondStep`: whether a second factor follows for this account. Then the failed attempts are not cleared by the
+   * password, but by the whole sign-in (finishSignIn): else every right password would reset the lockout that also
+   * bounds the guessing of second-factor codes.
+   */
+  async signIn(username: string, password: string, { secondStep }: { secondStep?: (account: Account) => Promise<boolean> } = {}): Promise<SignInResult> {
     const account = await this.accounts.findForLogin(username);
     const passwordHash = account?.passwordHash ?? null;
     const { maxAttempts, durationSeconds } = this.lockout;
@@ -41,7 +46,7 @@ export class Authenticator {
     if (!check.valid) return { ok: false, reason: 'invalid_credentials', account };
     if (account.disabled) return { ok: false, reason: 'disabled', account };
     if (check.rehash) await this.accounts.setPasswordHash(account.id, check.rehash);
-    await this.accounts.recordSuccessfulLogin(account.id);
+    if (!(await secondStep?.(account))) await this.accounts.recordSuccessfulLogin(account.id);
     return { ok: true, account };
   }
 
@@ -58,5 +63,18 @@ export class Authenticator {
     if (account.disabled) return { ok: false, reason: 'disabled', account };
     await this.accounts.recordSuccessfulLogin(account.id);
     return { ok: true, account };
+  }
+
+  /**
+   * Counts one second-factor answer against the same lockout as passwords, before it is judged (parallel guesses
+   * cannot outrun it); false while the account is locked, when the answer must not be judged at all.
+   */
+  reserveAttempt(accountId: string): Promise<boolean> {
+    return this.accounts.reserveLoginAttempt(accountId, this.lockout.maxAttempts, this.lockout.durationSeconds);
+  }
+
+  /** The whole sign-in succeeded (password and second factor): the failed attempts are cleared. */
+  finishSignIn(accountId: string): Promise<void> {
+    return this.accounts.recordSuccessfulLogin(accountId);
   }
 }

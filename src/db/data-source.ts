@@ -12,6 +12,7 @@ import { InstanceAccessEntity } from '../instances/instance-access-entity.js';
 import { InstanceEntity } from '../instances/instance-entity.js';
 import { SigningKeyEntity } from '../keys/signing-key-entity.js';
 import { ServerSettingEntity } from './server-setting-entity.js';
+import { RecoveryCodeEntity, SecondFactorEntity } from '../mfa/second-factor-entity.js';
 import { StoredModelEntity } from '../../adapters/sql-model-entity.js';
 import { AppError } from '../errors.js';
 import { CLIENT_WAIT_MARGIN_MS, deadlinePg } from './postgres-deadline.js';
@@ -28,6 +29,8 @@ const entities = [
   SigningKeyEntity,
   AuditEventEntity,
   StoredModelEntity,
+  SecondFactorEntity,
+  RecoveryCodeEntity,
 ];
 
 export interface DataSourceOptions {

@@ -8,7 +8,7 @@ import ejs from 'ejs';
 import { projectRoot } from '../project-root.js';
 import type { WayOn } from '../web/error-way-on.js';
 
-export type ViewName = 'login' | 'consent' | 'logout' | 'logged-out' | 'error' | 'set-password';
+export type ViewName = 'login' | 'consent' | 'logout' | 'logged-out' | 'error' | 'set-password' | 'second-factor' | 'mfa-enrol' | 'mfa-done';
 
 /** The data each page reads. `title` is the page's own title; the layout appends the product name. */
 export interface ViewLocals {
@@ -50,6 +50,28 @@ export interface ViewLocals {
     minLength?: number;
     maxLength?: number;
   };
+  /** Each form: a factor kind's views/factors/<kind>.ejs with its challenge's `locals` (src/mfa/factor-kind.ts). */
+  'second-factor': {
+    title: string;
+    clientName: string;
+    username: string;
+    forms: { kind: string; label: string; primary: boolean; action: string; locals: Record<string, unknown> }[];
+    error?: string;
+    abortUrl: string;
+  };
+  'mfa-enrol': {
+    title: string;
+    clientName: string;
+    username: string;
+    qrCode: string;
+    secret: string;
+    sealed: string;
+    action: string;
+    abortUrl: string;
+    error?: string;
+  };
+  /** After the second step: the new recovery codes (shown once), or how many are left after one was used. */
+  'mfa-done': { title: string; clientName: string; recoveryCodes?: string[]; remaining?: number; action: string };
 }
 
 const defaultTitles: Record<ViewName, string> = {
@@ -59,6 +81,9 @@ const defaultTitles: Record<ViewName, string> = {
   'logged-out': 'Signed out',
   error: 'Something went wrong',
   'set-password': 'Set your password',
+  'second-factor': 'Second step',
+  'mfa-enrol': 'Set up an authenticator app',
+  'mfa-done': 'Signed in',
 };
 
 /** Absolute path of the views folder. */

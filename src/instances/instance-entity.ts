@@ -3,6 +3,8 @@ import { NAME_KEY_LENGTH } from './instance-name.js';
 
 export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'none';
 export type AccessPolicy = 'open' | 'invite';
+/** Who must sign in with a second factor to use an instance (src/mfa/mfa-policy.ts). */
+export type MfaPolicy = 'off' | 'optional' | 'required' | 'required-for-admins';
 
 /** A ChillFi3 server registered here: an OIDC client and the resource server its access tokens are for. */
 export interface Instance {
@@ -30,6 +32,8 @@ export interface Instance {
   /** Requests per minute on client-authenticated endpoints; null: the server default. */
   rateLimit: number | null;
   accessPolicy: AccessPolicy;
+  /** Second factors: `required` for everyone, `required-for-admins` for its admins; `off` and `optional` ask nobody. */
+  mfa: MfaPolicy;
   /** First-party instance: users are not asked to consent. */
   skipConsent: boolean;
   createdAt: Date;
@@ -58,6 +62,7 @@ export const InstanceEntity = new EntitySchema<Instance>({
     ipAllowlist: { name: 'ip_allowlist', type: 'simple-json' },
     rateLimit: { name: 'rate_limit', type: 'integer', nullable: true },
     accessPolicy: { name: 'access_policy', type: 'varchar', length: 10, default: 'open' },
+    mfa: { type: 'varchar', length: 24, default: 'optional' },
     skipConsent: { name: 'skip_consent', type: Boolean, default: false },
     createdAt: { name: 'created_at', type: Date, createDate: true },
     updatedAt: { name: 'updated_at', type: Date, updateDate: true },

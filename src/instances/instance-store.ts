@@ -6,7 +6,8 @@ import { isStorable } from '../db/storable.js';
 import { BadRequest, Conflict, NotFound, quoted } from '../errors.js';
 import { parseAllowlist } from '../security/ip-allowlist.js';
 import type { SecretBox } from '../security/secret-box.js';
-import { type AccessPolicy, type Instance, InstanceEntity, type TokenAuthMethod } from './instance-entity.js';
+import { isMfaPolicy, MFA_POLICIES } from '../mfa/mfa-policy.js';
+import { type AccessPolicy, type Instance, InstanceEntity, type MfaPolicy, type TokenAuthMethod } from './instance-entity.js';
 import { type InstanceAccess, InstanceAccessEntity, type InstanceRole } from './instance-access-entity.js';
 import { instanceNameKey, NAME_KEY_LENGTH } from './instance-name.js';
 
@@ -43,6 +44,8 @@ export interface NewInstance {
   tokenEndpointAuthMethod?: TokenAuthMethod;
   skipConsent?: boolean;
   accessPolicy?: AccessPolicy;
+  /** Who must sign in with a second factor here (src/mfa/mfa-policy.ts); `optional` when not given. */
+  mfa?: MfaPolicy;
   /** Addresses (CIDR) allowed to call the token, introspection and revocation endpoints as this instance; empty: any. */
   ipAllowlist?: string[];
   /** Requests per minute on those endpoints; null: no limit of its own. */
@@ -148,6 +151,7 @@ function checkNewInstance(input: NewInstance): Omit<Required<NewInstance>, 'scop
     tokenEndpointAuthMethod,
     skipConsent: input.skipConsent ?? false,
     accessPolicy: checkAccessPolicy(input.accessPolicy ?? 'open'),
+    mfa: checkMfaPolicy(input.mfa ?? 'optional'),
     ipAllowlist: checkAllowlist(input.ipAllowlist ?? []),
     rateLimit: checkRateLimit(input.rateLimit ?? null),
     scopes: checkScopes(input.scopes, grantTypes),
@@ -167,6 +171,7 @@ export function instanceSettings(instance: Instance): Required<NewInstance> {
     tokenEndpointAuthMethod: instance.tokenEndpointAuthMethod,
     skipConsent: instance.skipConsent,
     accessPolicy: instance.accessPolicy,
+    mfa: instance.mfa,
     ipAllowlist: instance.ipAllowlist,
     rateLimit: instance.rateLimit,
     scopes: instance.scopes.split(' '),
@@ -188,6 +193,11 @@ function checkAllowlist(entries: string[]): string[] {
 function checkAccessPolicy(accessPolicy: string): AccessPolicy {
   if (accessPolicy !== 'open' && accessPolicy !== 'invite') throw new BadRequest('access policy must be "open" or "invite"');
   return accessPolicy;
+}
+
+function checkMfaPolicy(mfa: string): MfaPolicy {
+  if (!isMfaPolicy(mfa)) throw new BadRequest(`mfa must be one of ${MFA_POLICIES.map((policy) => `"${policy}"`).join(', ')}`);
+  return mfa;
 }
 
 function checkRole(role: string): InstanceRole {

@@ -5,6 +5,7 @@ import type { Context } from 'koa';
 import type { Provider, PromptDetail } from 'oidc-provider';
 import type { Authenticator } from '../accounts/authenticator.js';
 import type { PasskeyCeremonies } from '../accounts/passkey-ceremonies.js';
+import type { Account } from '../accounts/account-entity.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { InstanceStore } from '../instances/instance-store.js';
@@ -15,8 +16,9 @@ import type { LoginRateLimit } from '../security/login-rate-limit.js';
 import { resourceOf } from '../provider/resource-servers.js';
 import { addPasskeySignIn } from './passkey-sign-in.js';
 import { requestFacts } from './sign-in-outcome.js';
+import { secondFactorStep, type SecondFactorStepDependencies } from './second-factor-step.js';
 
-export interface InteractionDependencies {
+export interface InteractionDependencies extends SecondFactorStepDependencies {
   provider: Provider;
   authenticator: Authenticator;
   accounts: AccountStore;
@@ -51,6 +53,7 @@ function html(ctx: Context, body: string, status = 200): void {
 export function interactionRoutes(deps: InteractionDependencies): Router {
   const { provider, authenticator, accounts, audit, instances, loginRateLimit, passkeyCeremonies } = deps;
   const router = new Router({ prefix: '/interaction/:uid' });
+  const secondStep = secondFactorStep(deps);
   const form = koaBody({
     urlencoded: true,
     json: false,
@@ -100,6 +103,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       await audit.record({ action: 'login.denied', outcome: 'failure', accountId: details.session?.accountId, details: { client_id: clientId }, ...facts });
       return provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     }
+    if (await secondStep.show(ctx, details)) return;
     if (prompt.name === 'login') return renderLogin(ctx, details.uid, clientName);
 
     const account = await accounts.find(details.session?.accountId as string);
@@ -128,7 +132,12 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const password = formField(ctx, 'password');
 
     await loginRateLimit.reserve(ctx.ip);
-    const result = await authenticator.signIn(username, password).catch(async (error: unknown) => {
+    let step = { needed: false, mustEnrol: false };
+    const secondStepFor = async (account: Account) => {
+      step = await secondStep.needsStep(account, details);
+      return step.needed;
+    };
+    const result = await authenticator.signIn(username, password, { secondStep: secondStepFor }).catch(async (error: unknown) => {
       // No verdict on the password (the store failed: a 503): the point goes back, as only a refused sign-in may keep
       // it, else an outage would spend the address's budget on correct passwords. The limiter may sit on the store
       // that failed: then the point stays, and the request's own error is still the one answered.
@@ -150,22 +159,21 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       });
       return renderLogin(ctx, details.uid, clientName, { username, error: SIGN_IN_FAILED });
     }
-    await audit.record({
-      action: 'login',
-      outcome: 'success',
-      accountId: result.account.id,
-      details: { client_id: clientId },
-      ...facts,
-    });
-    await provider.interactionFinished(
-      ctx.req,
-      ctx.res,
-      { login: { accountId: result.account.id } },
-      { mergeWithLastSubmission: false },
-    );
+    // With a second step to come, the sign-in is audited when it is done (src/interactions/second-factor-step.ts).
+    if (!step.needed) {
+      await audit.record({
+        action: 'login',
+        outcome: 'success',
+        accountId: result.account.id,
+        details: { client_id: clientId, amr: 'pwd' },
+        ...facts,
+      });
+    }
+    await secondStep.afterPassword(ctx, details, result.account, step);
   });
 
   if (passkeyCeremonies) addPasskeySignIn(router, form, { ...deps, ceremonies: passkeyCeremonies }, renderLogin);
+  secondStep.routes(router, form);
 
   router.post('/confirm', form, async function confirm(ctx) {
     const details = await provider.interactionDetails(ctx.req, ctx.res);

@@ -9,7 +9,8 @@ import { rethrowForProvider } from './store-unavailable.js';
 
 /** The claims each scope releases. */
 export const SCOPE_CLAIMS = {
-  openid: ['sub'],
+  // acr and amr: how the user signed in (src/mfa/assurance.ts), in every ID token; never in userinfo (no account has them).
+  openid: ['sub', 'acr', 'amr'],
   profile: ['preferred_username', 'name', 'picture', 'updated_at', ROLE_CLAIM, LOCAL_ID_CLAIM],
   email: ['email'],
 } satisfies Configuration['claims'];
@@ -42,14 +43,28 @@ export function findAccount(accounts: AccountStore, instances: InstanceStore): N
   return (ctx, sub) => find(ctx, sub).catch(rethrowForProvider);
 }
 
+/**
+ * How the user signed in (`amr`, `acr`), for a user's access token: from the authorization code or refresh token being
+ * redeemed, which carry the session's as it was at the sign-in (the ID token gets the same from the provider itself).
+ */
+function signInAssurance(ctx: KoaContextWithOIDC): { amr?: string[]; acr?: string } {
+  const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
+  if (!source) return {};
+  return {
+    ...(Array.isArray(source.amr) ? { amr: source.amr } : {}),
+    ...(typeof source.acr === 'string' ? { acr: source.acr } : {}),
+  };
+}
+
 export function extraTokenClaims(accounts: AccountStore, instances: InstanceStore): NonNullable<Configuration['extraTokenClaims']> {
-  return async (_ctx, token) => {
+  return async (ctx, token) => {
     if (!('accountId' in token) || typeof token.accountId !== 'string') return undefined;
     const account = await accounts.find(token.accountId).catch(rethrowForProvider);
     if (!account) return undefined;
     return {
       // The session id lets an instance match a back-channel logout to the tokens and sockets of that session.
       ...(typeof token.sid === 'string' ? { sid: token.sid } : {}),
+      ...signInAssurance(ctx),
       preferred_username: account.username,
       name: account.displayName ?? account.username,
       ...(await claimsOnInstance(instances, account, token.clientId as string).catch(rethrowForProvider)),

@@ -18,6 +18,8 @@ import { renderError } from './provider-pages.js';
 import { isRefreshRetry } from './refresh-retry-grace.js';
 import { GRANT_ID_CLAIM } from './revocation-marks.js';
 import { ROUTES } from './routes.js';
+import { secondFactorCheck } from './second-factor-check.js';
+import { ACR_VALUES } from '../mfa/assurance.js';
 
 export interface ProviderDependencies {
   config: Config;
@@ -32,6 +34,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
   const policy = interactionPolicy.base();
   policy.get('login')?.checks.add(accountGoneCheck());
   policy.get('login')?.checks.add(instanceAccessCheck(accounts, instances));
+  policy.get('login')?.checks.add(secondFactorCheck(accounts, instances, config));
 
   return {
     adapter: deps.adapter,
@@ -45,6 +48,8 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       short: { httpOnly: true, sameSite: 'lax' },
     },
     claims: SCOPE_CLAIMS,
+    // Discovery's acr_values_supported; the sign-in sets the session's acr and amr (src/interactions/routes.ts).
+    acrValues: [...ACR_VALUES],
     scopes: [...INSTANCE_SCOPES],
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
