@@ -68,6 +68,7 @@ const ASSETS: Record<string, { type: string; file?: string }> = {
   'instance-form.js': { type: 'text/javascript' },
   'passkey-sign-in.js': { type: 'text/javascript' },
   'passkey-register.js': { type: 'text/javascript' },
+  'passkey-factor.js': { type: 'text/javascript' },
   'simplewebauthn-browser.js': { type: 'text/javascript', file: webAuthnBrowserBundle },
 };
 

@@ -7,6 +7,7 @@ import { InstanceClientAdapter } from '../adapters/instances.js';
 import { Authenticator } from './accounts/authenticator.js';
 import { PasskeyCeremonies, relyingPartyOf } from './accounts/passkey-ceremonies.js';
 import { PasskeyChallenges } from './accounts/passkey-challenges.js';
+import { PasskeyFactor } from './mfa/passkey-factor.js';
 import { PasswordLinks } from './accounts/password-links.js';
 import { PasswordPolicy } from './accounts/password-policy.js';
 import { AccessOperations } from './admin/access-operations.js';
@@ -132,7 +133,8 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
   const factorStore = new SecondFactorStore(stores.dataSource);
   const totp = new TotpFactor({ store: factorStore, secrets: stores.secrets, issuerLabel: new URL(config.issuer).host, clock });
   // Every kind of second factor the sign-in step offers (src/mfa/factor-kind.ts): a new kind is added here.
-  const secondFactors = new SecondFactors(factorStore, new RecoveryCodes(stores.dataSource), [totp]);
+  const passkeyFactor = new PasskeyFactor({ passkeys: stores.passkeys, ceremonies: passkeyCeremonies, audit: stores.audit });
+  const secondFactors = new SecondFactors(factorStore, new RecoveryCodes(stores.dataSource), [totp, passkeyFactor]);
   const accountSessions = new AccountSessions(() => liveProvider.current, oidcStore);
   const passwordPolicy = new PasswordPolicy(config.passwords.minLength);
   const passwordLinks = new PasswordLinks(stores.dataSource, config.passwords.setLinkTtl);

@@ -43,6 +43,14 @@ export function relyingPartyOf(issuer: string): RelyingParty | null {
   return { id: host, origin: url.origin };
 }
 
+/**
+ * The RFC 8176 method a passkey proves: a hardware-bound key (`hwk`), or for a synced passkey (backed up: its private
+ * key travels between the person's devices) a software-secured one (`swk`).
+ */
+export function passkeyKeyAmr(backedUp: boolean): string {
+  return backedUp ? 'swk' : 'hwk';
+}
+
 /** A ceremony's answer refused: 400, with what went wrong in words a person can act on. */
 export class PasskeyRefused extends AppError {
   constructor(message: string, cause?: unknown) {

@@ -6,8 +6,9 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { Authenticator } from '../accounts/authenticator.js';
-import type { PasskeyCeremonies, PasskeyCheck } from '../accounts/passkey-ceremonies.js';
+import { passkeyKeyAmr, type PasskeyCeremonies, type PasskeyCheck } from '../accounts/passkey-ceremonies.js';
 import { BadRequest } from '../errors.js';
+import { AMR_MULTIPLE } from '../mfa/assurance.js';
 import type { LoginRateLimit } from '../security/login-rate-limit.js';
 import { completeSignIn, recordRefusedSignIn, requestFacts, type SignInOutcomeDependencies } from './sign-in-outcome.js';
 
@@ -29,9 +30,12 @@ function bindingOf(uid: string): string {
   return `login:${uid}`;
 }
 
-/** RFC 8176 methods of a passkey-first sign-in: a key held (hardware-bound, or synced: a software key) and verified. */
-export function passkeyAmr(backedUp: boolean): string[] {
-  return [backedUp ? 'swk' : 'hwk', 'mfa'];
+/**
+ * RFC 8176 methods of a passkey-first sign-in: the key held, and `mfa`, since the authenticator verified its user
+ * (PIN or biometrics) before it signed: two factors, as a password and a second factor are.
+ */
+export function passkeyFirstAmr(backedUp: boolean): string[] {
+  return [passkeyKeyAmr(backedUp), AMR_MULTIPLE];
 }
 
 export function addPasskeySignIn(router: Router, form: Middleware, deps: PasskeySignInDependencies, renderLogin: RenderLogin): void {
@@ -76,10 +80,10 @@ export function addPasskeySignIn(router: Router, form: Middleware, deps: Passkey
           ...(await requestFacts(ctx, instances, details.params.client_id as string)),
         });
       }
-      await recordRefusedSignIn(deps, ctx, details, { reason, accountId, method: 'passkey' });
+      await recordRefusedSignIn(deps, ctx, details, { reason, accountId, method: 'passkey', detail: check.ok ? undefined : check.detail });
       return renderLogin(ctx, details.uid, clientName, { error: reason === 'expired_challenge' ? PASSKEY_EXPIRED : PASSKEY_FAILED }, 400);
     }
     await loginRateLimit.release(ctx.ip);
-    await completeSignIn(deps, ctx, details, result.account, { method: 'passkey', amr: passkeyAmr(check.passkey.backedUp) });
+    await completeSignIn(deps, ctx, details, result.account, { method: 'passkey', amr: passkeyFirstAmr(check.passkey.backedUp) });
   });
 }

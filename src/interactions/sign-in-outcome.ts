@@ -7,6 +7,7 @@ import type { Account } from '../accounts/account-entity.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { InstanceStore } from '../instances/instance-store.js';
 import { passkeySignIns, signIns } from '../metrics/metrics.js';
+import { finishLogin } from './second-factor-step.js';
 
 export interface SignInOutcomeDependencies {
   provider: Provider;
@@ -35,7 +36,7 @@ export async function recordRefusedSignIn(
   deps: SignInOutcomeDependencies,
   ctx: Context,
   interaction: Interaction,
-  refusal: { reason: string; accountId?: string | undefined; method: SignInMethod },
+  refusal: { reason: string; accountId?: string | undefined; method: SignInMethod; detail?: string | undefined },
 ): Promise<void> {
   (refusal.method === 'passkey' ? passkeySignIns : signIns).inc({ outcome: refusal.reason });
   const clientId = interaction.params.client_id as string;
@@ -43,14 +44,14 @@ export async function recordRefusedSignIn(
     action: 'login',
     outcome: 'failure',
     accountId: refusal.accountId,
-    details: { reason: refusal.reason, client_id: clientId, ...methodDetails(refusal.method) },
+    details: { reason: refusal.reason, client_id: clientId, ...methodDetails(refusal.method), ...(refusal.detail ? { detail: refusal.detail } : {}) },
     ...(await requestFacts(ctx, deps.instances, clientId)),
   });
 }
 
 /**
  * A sign-in that proved the account: counted, audited, and the provider's login interaction finished for it, with
- * the authentication methods (RFC 8176 `amr`) the tokens will carry.
+ * the authentication methods (RFC 8176 `amr`) the tokens will carry and the acr they make (finishLogin).
  */
 export async function completeSignIn(
   deps: SignInOutcomeDependencies,
@@ -65,8 +66,8 @@ export async function completeSignIn(
     action: 'login',
     outcome: 'success',
     accountId: account.id,
-    details: { client_id: clientId, ...methodDetails(method) },
+    details: { client_id: clientId, ...methodDetails(method), amr: amr.join(' ') },
     ...(await requestFacts(ctx, deps.instances, clientId)),
   });
-  await deps.provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: account.id, amr } }, { mergeWithLastSubmission: false });
+  await finishLogin(deps.provider, ctx, account.id, amr);
 }

@@ -8,10 +8,10 @@ import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium.js';
-import { auditActions } from '../support/console.js';
-import { addAccount, addInstance } from '../support/fixtures.js';
+import { auditActions, postForm } from '../support/console.js';
+import { addAccount, addInstance, PASSWORD } from '../support/fixtures.js';
 import { startTestServer, type Backend, type TestServer } from '../support/test-server.js';
-import { VirtualAuthenticator } from '../support/webauthn.js';
+import { VirtualAuthenticator, type VirtualCredential } from '../support/webauthn.js';
 import { expectAccessible, screenshots, signInToWeb } from '../support/web.js';
 
 for (const backend of ['sqlite', 'postgres+redis'] as Backend[]) {
@@ -50,6 +50,15 @@ for (const backend of ['sqlite', 'postgres+redis'] as Backend[]) {
       const authenticator = await VirtualAuthenticator.attach(page);
       for (const credential of credentials) await authenticator.addCredential(credential);
       return { context, page, authenticator };
+    }
+
+    /**
+     * pat's passkey as the authenticators of other browsers get it: the same key, its count where the server last saw
+     * it (as one authenticator moved between browsers would have it; a lower one is a clone).
+     */
+    async function patsPasskey(): Promise<VirtualCredential[]> {
+      const [stored] = await server.services.passkeys.listOf(patId);
+      return (await home.authenticator.credentials()).map((credential) => ({ ...credential, signCount: stored?.counter ?? 0 }));
     }
 
     /** Opens the instance's sign-in in `page`: the login page of a fresh authorization request. */
@@ -105,7 +114,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as Backend[]) {
     }
 
     it('signs in passkey-first from the autofill of the username field (conditional UI): no username, no password, amr hwk', async function () {
-      const other = await otherBrowser(await home.authenticator.credentials());
+      const other = await otherBrowser(await patsPasskey());
       const { page } = other;
       // The virtual authenticator answers the autofill's pending request at once, as a person picking the passkey.
       const [, request] = await Promise.all([page.waitForURL(`${callbackUrl}**`), openSignIn(page)]);
@@ -133,13 +142,152 @@ for (const backend of ['sqlite', 'postgres+redis'] as Backend[]) {
       await options;
       await expectAccessible(page, 'the sign-in page with a passkey button');
       await screenshots(page, 'login-passkey');
-      for (const credential of await home.authenticator.credentials()) await other.authenticator.addCredential(credential);
+      for (const credential of await patsPasskey()) await other.authenticator.addCredential(credential);
       await Promise.all([page.waitForURL(`${callbackUrl}**`), button.click()]);
       const { claims, lastSignIn } = await redeem(page, request);
       expect(claims?.sub).to.equal(patId);
       expect(claims?.amr).to.deep.equal(['hwk', 'mfa']);
       expect(lastSignIn?.details).to.include({ method: 'passkey' });
       await other.context.close();
+    });
+
+    it('signs in with the password and then a passkey as the second step: amr pwd hwk mfa, acr mfa; accessible; screenshots', async function () {
+      const other = await otherBrowser();
+      const { page } = other;
+      const request = await openSignIn(page);
+      await page.getByLabel('Username').fill('pat');
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      const usePasskey = page.getByRole('button', { name: 'Use a passkey' });
+      await usePasskey.waitFor();
+      expect(await page.textContent('h1')).to.equal('Second step');
+      await expectAccessible(page, 'the second step with a passkey');
+      await screenshots(page, 'second-factor-passkey');
+      for (const credential of await patsPasskey()) await other.authenticator.addCredential(credential);
+      await Promise.all([page.waitForURL(`${callbackUrl}**`), usePasskey.click()]);
+      const { claims } = await redeem(page, request);
+      expect(claims?.sub).to.equal(patId);
+      expect(claims?.amr).to.deep.equal(['pwd', 'hwk', 'mfa']);
+      expect(claims?.acr).to.equal('mfa');
+      const { events } = await server.services.audit.query({ accountId: patId, actions: ['mfa.verified'], limit: 1 });
+      expect(events[0]?.details).to.include({ kind: 'passkey' });
+      await other.context.close();
+    });
+
+    /**
+     * A login page in a fresh browser whose authenticator holds `credentials`, without the page's passkey script:
+     * `answer()` runs a passkey ceremony in the page for a fresh challenge of this sign-in and
+     * returns the browser's answer as JSON text, without posting it; `post()` posts an answer as the page's form would.
+     */
+    async function signInPage(credentials: VirtualCredential[]) {
+      const other = await otherBrowser(credentials);
+      const { page } = other;
+      // The page's own script left out: its autofill request would take the passkey before the test's ceremony does.
+      await page.route('**/assets/passkey-sign-in.js', (route) => route.fulfill({ contentType: 'text/javascript', body: '' }));
+      const request = await openSignIn(page);
+      const interaction = page.url();
+      return {
+        ...other,
+        request,
+        interaction,
+        answer: () =>
+          page.evaluate(async (optionsUrl) => {
+            const { SimpleWebAuthnBrowser: webauthn } = globalThis as unknown as { SimpleWebAuthnBrowser: { startAuthentication(o: object): Promise<unknown> } };
+            const optionsJSON = await (await fetch(optionsUrl, { method: 'POST', headers: { accept: 'application/json' } })).json();
+            return JSON.stringify(await webauthn.startAuthentication({ optionsJSON }));
+          }, `${interaction}/passkey/options`),
+        post: (response: string) => postForm(page, `${interaction}/passkey`, { response }),
+      };
+    }
+
+    /** The latest `login` audit entry (one whose passkey is not found names no account). */
+    async function lastLogin() {
+      const { events } = await server.services.audit.query({ actions: ['login'], limit: 1 });
+      return events[0];
+    }
+
+    it('refuses a cloned authenticator (its signature counter goes backwards) and audits it; the stored counter stays', async function () {
+      const [credential] = await patsPasskey();
+      const [before] = await server.services.passkeys.listOf(patId);
+      expect(before?.counter, 'the passkey has been used').to.be.above(1);
+      // The same key, copied out before its last uses: its count is behind what the server saw.
+      const clone = await signInPage([{ ...credential!, signCount: 0 }]);
+      const { status } = await clone.post(await clone.answer());
+      expect(status).to.equal(400);
+      expect((await lastLogin())?.details).to.include({ reason: 'counter_regressed', method: 'passkey' });
+      const { events } = await server.services.audit.query({ accountId: patId, actions: ['passkey.counter_regressed'], limit: 1 });
+      expect(events[0]?.outcome).to.equal('failure');
+      expect(events[0]?.details).to.include({ passkey_id: before!.id });
+      const [after] = await server.services.passkeys.listOf(patId);
+      expect(after?.counter).to.equal(before?.counter);
+      await clone.context.close();
+    });
+
+    it('takes one answer once: a replay, and 20 copies posted at once, sign in once; the rest are refused, none with a 5xx', async function () {
+      const credentials = await patsPasskey();
+      const first = await signInPage(credentials);
+      const answer = await first.answer();
+      const results = await Promise.all(Array.from({ length: 20 }, () => first.post(answer)));
+      const statuses = results.map(({ status }) => status);
+      expect(statuses.filter((status) => status === 303), 'one sign-in').to.have.length(1);
+      expect(statuses.filter((status) => status === 400), 'the others refused').to.have.length(19);
+      const replayed = await first.post(answer);
+      expect(replayed.status).to.equal(400);
+      // The same answer in another sign-in of the same browser: its challenge is not this one's.
+      const again = await signInPage(credentials);
+      await again.answer();
+      expect((await again.post(answer)).status).to.equal(400);
+      await Promise.all([first.context.close(), again.context.close()]);
+    });
+
+    it('refuses an answer to the challenge of another browser, a malformed one, one with no challenge asked, and a wrong origin and rpID', async function () {
+      const credentials = await patsPasskey();
+      const mine = await signInPage(credentials);
+      const theirs = await signInPage(credentials);
+      const theirAnswer = await theirs.answer();
+      await mine.answer(); // mine has a live challenge of its own
+      expect((await mine.post(theirAnswer)).status, 'the challenge of another session').to.equal(400);
+      expect((await lastLogin())?.details).to.include({ reason: 'invalid_signature' });
+
+      expect((await mine.post('{"id":')).status, 'no challenge left to answer').to.equal(400);
+      expect((await lastLogin())?.details).to.include({ reason: 'expired_challenge' });
+      await mine.answer();
+      expect((await mine.post('{"id": 5, "response": []}')).status, 'malformed').to.equal(400);
+      expect((await lastLogin())?.details).to.include({ reason: 'malformed' });
+      const huge = await mine.page.request.post(`${mine.interaction}/passkey`, { form: { response: 'x'.repeat(40_000) }, maxRedirects: 0 });
+      expect(huge.status(), 'too large for the form').to.equal(413);
+
+      // A page of another origin (other.localhost) holding the same key for its own rpID answers this sign-in's challenge.
+      const [credential] = credentials;
+      const optionsJSON = await (await mine.page.request.post(`${mine.interaction}/passkey/options`)).json();
+      const foreign = await mine.context.newPage();
+      const foreignAuthenticator = await VirtualAuthenticator.attach(foreign);
+      await foreignAuthenticator.addCredential({ ...credential!, rpId: 'other.localhost', signCount: 1000 });
+      await foreign.goto(`${server.url.replace('localhost', 'other.localhost')}/web/signed-out`);
+      await foreign.addScriptTag({ url: '/assets/simplewebauthn-browser.js' });
+      const foreignAnswer = await foreign.evaluate(async (options) => {
+        const { SimpleWebAuthnBrowser: webauthn } = globalThis as unknown as { SimpleWebAuthnBrowser: { startAuthentication(o: object): Promise<unknown> } };
+        return JSON.stringify(await webauthn.startAuthentication({ optionsJSON: { ...options, rpId: 'other.localhost' } }));
+      }, optionsJSON);
+      expect((await mine.post(foreignAnswer)).status, 'wrong origin and rpID').to.equal(400);
+      const refused = await lastLogin();
+      expect(refused?.details).to.include({ reason: 'invalid_signature' });
+      expect(String(refused?.details?.detail ?? '')).to.match(/origin|RP ID/i);
+      await Promise.all([mine.context.close(), theirs.context.close()]);
+    });
+
+    it('removes a passkey from the account page behind a fresh sign-in; it signs nobody in afterwards; audited', async function () {
+      const { page } = home;
+      await page.goto(`${server.url}/account`);
+      await Promise.all([page.waitForURL(`${server.url}/account#passkeys-title`), page.getByRole('button', { name: 'Remove the passkey Laptop' }).click()]);
+      expect(await page.getByRole('status').textContent()).to.include('Your passkey "Laptop" is removed');
+      expect(await page.textContent('section[aria-labelledby="passkeys-title"]')).to.include('You have no passkey yet');
+      expect(await server.services.passkeys.listOf(patId)).to.deep.equal([]);
+      expect(await auditActions(server, patId)).to.include('passkey.removed');
+      const stale = await signInPage(await patsPasskey());
+      expect((await stale.post(await stale.answer())).status).to.equal(400);
+      expect((await lastLogin())?.details).to.include({ reason: 'unknown_passkey' });
+      await stale.context.close();
     });
   });
 }
