@@ -8,7 +8,7 @@ import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium.js';
-import { auditActions, postForm } from '../support/console.js';
+import { ageSignIn, auditActions, postForm } from '../support/console.js';
 import { addAccount, addInstance, PASSWORD } from '../support/fixtures.js';
 import { startTestServer, type Backend, type TestServer } from '../support/test-server.js';
 import { VirtualAuthenticator, type VirtualCredential } from '../support/webauthn.js';
@@ -288,6 +288,46 @@ for (const backend of ['sqlite', 'postgres+redis'] as Backend[]) {
       expect((await stale.post(await stale.answer())).status).to.equal(400);
       expect((await lastLogin())?.details).to.include({ reason: 'unknown_passkey' });
       await stale.context.close();
+    });
+
+    it('refuses a registration with a bad name, rubbish, or a replayed answer, writing nothing; a stale sign-in gets no options', async function () {
+      const { page } = home;
+      await page.goto(`${server.url}/account/passkeys/new`);
+      const csrf = await page.locator('input[name="_csrf"]').first().inputValue();
+      const add = (form: Record<string, string>) => postForm(page, `${server.url}/account/passkeys`, { _csrf: csrf, ...form });
+      const count = async () => (await server.services.passkeys.listOf(patId)).length;
+      const before = await count();
+
+      expect((await add({ name: '   ', response: '{}' })).status, 'no name').to.equal(400);
+      expect((await add({ name: 'x'.repeat(61), response: '{}' })).status, 'too long a name').to.equal(400);
+      expect((await add({ name: 'Rubbish', response: 'not a passkey' })).status, 'no challenge, rubbish').to.equal(400);
+      await page.request.post(`${server.url}/account/passkeys/options`, { form: { _csrf: csrf } });
+      expect((await add({ name: 'Rubbish', response: '{"id":"x","rawId":"x","type":"public-key","response":{"clientDataJSON":"e30"}}' })).status).to.equal(400);
+      expect(await count()).to.equal(before);
+      const { events } = await server.services.audit.query({ accountId: patId, actions: ['passkey.registered'], outcome: 'failure', limit: 1 });
+      expect(events[0]?.details).to.include({ name: 'Rubbish' });
+
+      // A real answer, kept as the page sent it, then sent again: the second finds its challenge used.
+      let sent: Record<string, string> | undefined;
+      await page.route(`${server.url}/account/passkeys`, async (route) => {
+        sent = Object.fromEntries(new URLSearchParams(route.request().postData() ?? ''));
+        await route.continue();
+      });
+      await page.getByLabel('Name').fill('Phone');
+      await Promise.all([page.waitForURL(`${server.url}/account#passkeys-title`), page.getByRole('button', { name: 'Create the passkey' }).click()]);
+      await page.unroute(`${server.url}/account/passkeys`);
+      expect(await count()).to.equal(before + 1);
+      const replay = await add({ name: 'Phone again', response: sent!.response! });
+      expect(replay.status).to.equal(400);
+      expect(await count()).to.equal(before + 1);
+
+      await ageSignIn(server, patId, 3600);
+      const stale = await page.request.post(`${server.url}/account/passkeys/options`, { form: { _csrf: csrf }, headers: { accept: 'application/json' } });
+      expect(stale.status()).to.equal(403);
+      expect((await stale.json()).detail).to.include('sign in again');
+      const page2 = await postForm(page, `${server.url}/account/passkeys`, { _csrf: csrf, name: 'Late', response: '{}' });
+      expect(page2.status, 'the form itself asks for a fresh sign-in').to.equal(303);
+      expect(page2.location).to.include('/auth?');
     });
   });
 }
