@@ -14,6 +14,7 @@ import { AccessOperations } from './admin/access-operations.js';
 import { AccountOperations } from './admin/account-operations.js';
 import { KeyOperations } from './admin/key-operations.js';
 import { PasskeyOperations } from './admin/passkey-operations.js';
+import { MfaOperations } from './admin/mfa-operations.js';
 import { InstanceOperations } from './admin/instance-operations.js';
 import { AuditRetention } from './audit/audit-retention.js';
 import type { Logger } from './logger.js';
@@ -69,6 +70,8 @@ export interface Services extends Stores {
   loginRateLimit: LoginRateLimit;
   /** The second-factor kinds (src/mfa/factor-kind.ts) and each account's factors. */
   secondFactors: SecondFactors;
+  /** Every change to an account's second factors (enrol, remove, new recovery codes, an admin's reset), audited. */
+  mfaOperations: MfaOperations;
   /** Authenticator apps: enrolment and verification (also registered in secondFactors). */
   totp: TotpFactor;
   /** Sign-ins between their password and their second factor. */
@@ -178,6 +181,7 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
     limiterBackend: limiters,
     loginRateLimit: new LoginRateLimit(limiters, config.loginRateLimit),
     secondFactors,
+    mfaOperations: new MfaOperations({ accounts: stores.accounts, secondFactors, totp, sessions: accountSessions, audit: stores.audit }),
     totp,
     secondFactorSteps: new SecondFactorSteps(oidcStore),
     clock,

@@ -4,7 +4,9 @@
 import { z } from 'zod';
 import { MAX_AUDIT_PAGE, type AuditPage } from '../audit/audit-log.js';
 import type { InstanceAccess } from '../instances/instance-access-entity.js';
-import type { Instance } from '../instances/instance-entity.js';
+import type { Instance, MfaPolicy } from '../instances/instance-entity.js';
+import { MFA_POLICIES } from '../mfa/mfa-policy.js';
+import type { FactorSummary } from '../mfa/second-factors.js';
 import { AUTH_METHODS, GRANT_TYPES, INSTANCE_SCOPES } from '../instances/instance-store.js';
 import type { SigningKeySummary } from '../keys/key-store.js';
 import { apiSchemas, RegisterRequest, UserProfile } from './user-api-schemas.js';
@@ -28,6 +30,9 @@ const instanceFields = {
   ipAllowlist: z.array(z.string().max(64)).max(100).meta({ description: 'CIDRs it may call the token endpoints from; empty: any' }),
   rateLimit: z.int().min(1).max(1_000_000).nullable().meta({ description: 'its requests per minute to the token endpoints; null: no limit of its own' }),
   accessPolicy: z.enum(['open', 'invite']),
+  mfa: z.enum(MFA_POLICIES as [MfaPolicy, ...MfaPolicy[]]).meta({
+    description: 'who must sign in with a second factor: required (everyone), required-for-admins (its admins); off and optional: nobody',
+  }),
   skipConsent: z.boolean().meta({ description: 'first-party: users are not asked to consent' }),
   jwks: z.strictObject({ keys: z.array(PublicJwk).min(1).max(20) }).nullable().meta({ description: 'its public keys, for private_key_jwt' }),
   jwksUri: uri.nullable().meta({ description: 'or where it publishes them: fetched with the guard against private addresses on' }),
@@ -179,6 +184,7 @@ export function instanceView(instance: Instance): z.infer<typeof InstanceView> {
     ipAllowlist: instance.ipAllowlist,
     rateLimit: instance.rateLimit,
     accessPolicy: instance.accessPolicy,
+    mfa: instance.mfa,
     skipConsent: instance.skipConsent,
     jwks: instance.jwks as z.infer<typeof InstanceView>['jwks'],
     jwksUri: instance.jwksUri,
@@ -194,4 +200,36 @@ export function accessView(access: InstanceAccess): z.infer<typeof AccessView> {
 
 export function auditPageView(page: AuditPage): z.infer<typeof AuditPageView> {
   return { events: page.events.map((event) => ({ ...event, at: event.at.toISOString() })), nextCursor: page.nextCursor };
+}
+
+export const SecondFactorView = z.strictObject({
+  id: z.string(),
+  kind: z.string().meta({ description: 'totp (authenticator app); other kinds as the server registers them (webauthn)' }),
+  name: z.string(),
+  createdAt: z.iso.datetime(),
+  lastUsedAt: z.iso.datetime().nullable(),
+});
+
+export const SecondFactorList = z.strictObject({
+  factors: z.array(SecondFactorView),
+  recoveryCodesLeft: z.int().min(0).meta({ description: 'unused recovery codes (the codes themselves are never shown again)' }),
+});
+apiSchemas.add(SecondFactorList, { id: 'SecondFactorList', description: "An account's second factors: never their secrets" });
+
+export const SecondFactorsReset = z.strictObject({
+  removed: z.int().min(0).meta({ description: 'factors removed (recovery codes go too)' }),
+  sessions: z.int().min(0),
+  grants: z.int().min(0),
+});
+apiSchemas.add(SecondFactorsReset, { id: 'SecondFactorsReset', description: 'What a reset removed and the sessions it ended' });
+
+export function secondFactorListView(summary: FactorSummary): z.infer<typeof SecondFactorList> {
+  return {
+    factors: summary.factors.map((factor) => ({
+      ...factor,
+      createdAt: factor.createdAt.toISOString(),
+      lastUsedAt: factor.lastUsedAt?.toISOString() ?? null,
+    })),
+    recoveryCodesLeft: summary.recoveryCodesLeft,
+  };
 }

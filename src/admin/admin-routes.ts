@@ -24,12 +24,15 @@ import {
   instanceView,
   KeyRotation,
   keyView,
+  secondFactorListView,
   UserListQuery,
 } from './admin-api-schemas.js';
-import { apiAuthentication, apiCaller, insufficientScope, type ApiAuthDependencies } from './api-auth.js';
+import { ACR_MFA } from '../mfa/assurance.js';
+import { apiAuthentication, apiCaller, insufficientScope, insufficientUserAuthentication, type ApiAuthDependencies } from './api-auth.js';
 import { jsonInput } from './api-input.js';
 import type { InstanceOperations } from './instance-operations.js';
 import type { KeyOperations } from './key-operations.js';
+import type { MfaOperations } from './mfa-operations.js';
 import { mayAdminister } from './permissions.js';
 import { passwordLink, session, userProfile } from './user-api-schemas.js';
 import { refuseOtherMethods } from './method-not-allowed.js';
@@ -44,6 +47,7 @@ export interface AdminApiDependencies extends ApiAuthDependencies {
   accountOperations: AccountOperations;
   accessOperations: AccessOperations;
   accountSessions: AccountSessions;
+  mfaOperations: MfaOperations;
   audit: AuditLog;
 }
 
@@ -74,6 +78,9 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
       case 'forbidden':
         throw new AppError('forbidden', 'the admin API is for the admins of this server', { status: 403 });
       default:
+        // MFA_REQUIRED_FOR_ADMINS: a token from a sign-in without a second factor (issued before the rule, or by an
+        // instance that asked no admin scope at the sign-in) steps up first (RFC 9470).
+        if (deps.config.mfaRequiredForAdmins && apiCaller(ctx).acr !== ACR_MFA) throw insufficientUserAuthentication(ctx, ACR_MFA);
         // Answers name accounts and carry secrets shown once: nothing is kept by caches.
         ctx.set('Cache-Control', 'no-store');
         return next();
@@ -158,6 +165,14 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
   router.delete(`${ADMIN_PREFIX}/users/:id/sessions`, async function endUserSessions(ctx) {
     const account = await deps.accounts.get(param(ctx, 'id'));
     ctx.body = await deps.accountOperations.endSessions(account.id, 'all', actor(ctx));
+  });
+
+  router.get(`${ADMIN_PREFIX}/users/:id/mfa`, async function listUserSecondFactors(ctx) {
+    ctx.body = secondFactorListView(await deps.mfaOperations.list(param(ctx, 'id')));
+  });
+
+  router.delete(`${ADMIN_PREFIX}/users/:id/mfa`, async function resetUserSecondFactors(ctx) {
+    ctx.body = await deps.mfaOperations.reset(param(ctx, 'id'), actor(ctx));
   });
 
   router.get(`${ADMIN_PREFIX}/audit`, async function queryAudit(ctx) {

@@ -22,6 +22,8 @@ export interface ApiCaller extends CallerRights {
   instance: Instance;
   /** The `sid` of the single sign-on session a user's token was issued in (AccountSessions.uidOfSid finds it). */
   sid: string | undefined;
+  /** How the user signed in (`acr` of the token: src/mfa/assurance.ts); undefined for an instance's own token. */
+  acr: string | undefined;
 }
 
 export interface ApiAuthDependencies {
@@ -38,16 +40,29 @@ function quoted(value: string): string {
  * Refuses the request with an RFC 6750 challenge. The header is set on the response before throwing: the error
  * handler (src/http/error-handler.ts) writes the problem+json body and keeps the headers already set.
  */
-function challenge(ctx: Context, status: 401 | 403, error?: { code: string; description: string; scope?: string }): AppError {
+function challenge(ctx: Context, status: 401 | 403, error?: { code: string; description: string; scope?: string; acrValues?: string }): AppError {
   const params = [`realm=${quoted(REALM)}`];
   if (error) params.push(`error=${quoted(error.code)}`, `error_description=${quoted(error.description)}`);
   if (error?.scope) params.push(`scope=${quoted(error.scope)}`);
+  if (error?.acrValues) params.push(`acr_values=${quoted(error.acrValues)}`);
   ctx.set('WWW-Authenticate', `Bearer ${params.join(', ')}`);
   return new AppError(error?.code ?? 'unauthorized', error?.description ?? 'an access token is required (Authorization: Bearer)', { status });
 }
 
 function invalidToken(ctx: Context): AppError {
   return challenge(ctx, 401, { code: 'invalid_token', description: 'the access token is not valid, has expired or was revoked' });
+}
+
+/**
+ * The 401 of RFC 9470 (OAuth 2.0 Step Up Authentication Challenge): the token's sign-in was not strong enough; the
+ * client signs the user in again asking for `acr_values` and retries with the new token.
+ */
+export function insufficientUserAuthentication(ctx: Context, acrValues: string): AppError {
+  return challenge(ctx, 401, {
+    code: 'insufficient_user_authentication',
+    description: 'this needs a sign-in with a second factor: sign in again with acr_values and use the new token',
+    acrValues,
+  });
 }
 
 /** The 403 for an instance token without the scope the user API needs. */
@@ -80,6 +95,7 @@ export function apiAuthentication({ accessTokens, accounts, instances }: ApiAuth
       instanceRole: access?.role ?? null,
       scopes: new Set(typeof claims.scope === 'string' ? claims.scope.split(' ') : []),
       sid: account && typeof claims.sid === 'string' ? claims.sid : undefined,
+      acr: account && typeof claims.acr === 'string' ? claims.acr : undefined,
     };
     (ctx.state as { apiCaller: ApiCaller }).apiCaller = caller;
     return next();

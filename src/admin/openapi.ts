@@ -152,6 +152,19 @@ function adminPaths() {
         responses: { 200: { description: 'What ended', content: json('SessionsEnded') }, ...problems(403, 404) },
       },
     },
+    '/admin/users/{id}/mfa': {
+      parameters: [userId],
+      get: {
+        operationId: 'listSecondFactors',
+        summary: "An account's second factors (kind, name, when added and last used) and how many recovery codes are left: never a secret",
+        responses: { 200: { description: 'Its factors', content: json('SecondFactorList') }, ...problems(403, 404) },
+      },
+      delete: {
+        operationId: 'resetSecondFactors',
+        summary: "Reset an account's second factors: every factor and recovery code removed, its sessions ended; audited (mfa.reset)",
+        responses: { 200: { description: 'What was removed and ended', content: json('SecondFactorsReset') }, ...problems(403, 404) },
+      },
+    },
     '/admin/keys': {
       get: {
         operationId: 'listSigningKeys',

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { BadRequest } from '../errors.js';
 import { instanceView } from '../admin/admin-api-schemas.js';
-import type { AccessPolicy, TokenAuthMethod } from '../instances/instance-entity.js';
+import type { AccessPolicy, MfaPolicy, TokenAuthMethod } from '../instances/instance-entity.js';
+import { MFA_POLICIES } from '../mfa/mfa-policy.js';
 import {
   ADMIN_SCOPE,
   AUTH_METHODS,
@@ -32,6 +33,7 @@ interface AddInstanceOptions {
   rateLimit?: number;
   jwksFile?: string;
   jwksUri?: string;
+  mfa?: MfaPolicy;
 }
 
 interface UpdateInstanceOptions extends Omit<Partial<AddInstanceOptions>, 'ipAllow' | 'rateLimit'> {
@@ -77,6 +79,7 @@ export function addInstancesCommand(program: Command, context: CliContext): void
       'the only addresses it may call the token, introspection and revocation endpoints from',
     )
     .option('--rate-limit <n>', 'its requests per minute to those endpoints', wholeNumber('--rate-limit'))
+    .addOption(new Option('--mfa <policy>', 'who must sign in with a second factor (default: optional)').choices(MFA_POLICIES))
     .action(printed(context.io, (options: AddInstanceOptions) => addInstance(context, options)));
 
   instances
@@ -116,6 +119,7 @@ export function addInstancesCommand(program: Command, context: CliContext): void
     .option('--rate-limit <n>', 'its requests per minute to the token endpoints', wholeNumber('--rate-limit'))
     .option('--no-rate-limit', 'no limit of its own')
     .addOption(new Option('--access-policy <policy>', 'who may sign in').choices(['open', 'invite']))
+    .addOption(new Option('--mfa <policy>', 'who must sign in with a second factor').choices(MFA_POLICIES))
     .action(printed(context.io, (name: string, options: UpdateInstanceOptions) => updateInstance(context, name, options)));
 
   instances
@@ -200,6 +204,7 @@ async function addInstance(context: CliContext, options: AddInstanceOptions): Pr
       rateLimit: options.rateLimit ?? null,
       jwks: options.jwksFile === undefined ? null : await jwksFrom(options.jwksFile),
       jwksUri: options.jwksUri ?? null,
+      mfa: options.mfa,
     }, OPERATOR);
     const lines = [
       `Registered instance "${instance.name}" (id ${instance.id}).`,
@@ -235,6 +240,7 @@ async function updateInstance(context: CliContext, name: string, options: Update
     ipAllowlist: options.ipAllow === false ? [] : options.ipAllow,
     rateLimit: options.rateLimit === false ? null : options.rateLimit,
     accessPolicy: options.accessPolicy,
+    mfa: options.mfa,
   };
   const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as InstanceChanges;
   if (Object.keys(given).length === 0) throw new BadRequest('give at least one option to change');

@@ -15,7 +15,7 @@ export function addSecretsCommand(program: Command, context: CliContext): void {
         context.withStores(async ({ dataSource, secrets: box, keys, config }) => {
           const count = await resealSecrets(dataSource, box, keys);
           const lines = [
-            `Re-sealed ${count.clientSecrets} client secret(s) and ${count.signingKeys} signing key(s) under AUTH_SECRET_KEY.`,
+            `Re-sealed ${count.clientSecrets} client secret(s), ${count.signingKeys} signing key(s) and ${count.totpSecrets} authenticator app secret(s) under AUTH_SECRET_KEY.`,
             ...(config.previousSecretKeys.length > 0
               ? [`AUTH_SECRET_KEY_PREVIOUS can be dropped once every node runs with this AUTH_SECRET_KEY and TOKEN_TTL (${config.ttl.accessToken} s) has passed.`]
               : []),

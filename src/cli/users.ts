@@ -5,6 +5,7 @@ import { type AccountStore, LastAdmin, type LastAdminRule } from '../accounts/ac
 import type { AccountOperations, PasswordLinkView } from '../admin/account-operations.js';
 import { type CliContext, OPERATOR } from './context.js';
 import { accountNamed, namedAccess, type NamedAccess } from './lookups.js';
+import { addUserMfaCommands } from './user-mfa.js';
 import { printed, table, usageError, yesNo, type Output } from './output.js';
 
 // Passwords never come from the command line, where process listings and shell history show them: from stdin only.
@@ -129,6 +130,8 @@ export function addUsersCommand(program: Command, context: CliContext): void {
         }),
       ),
     );
+
+  addUserMfaCommands(users, context);
 
   users
     .command('list')

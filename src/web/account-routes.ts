@@ -9,6 +9,7 @@ import { PROFILE_LIMITS } from '../accounts/account-store.js';
 import { ProfileUpdate } from '../admin/user-api-schemas.js';
 import { MAX_PASSWORD_LENGTH } from '../accounts/password-policy.js';
 import type { Services } from '../services.js';
+import { accountMfaRoutes } from './account-mfa.js';
 import { accountOverview } from './account-overview.js';
 import { addPasskeyPages } from './account-passkeys.js';
 import {
@@ -66,6 +67,7 @@ export function accountRoutes(services: Services, guards: WebGuards): Router {
         maxLength: MAX_PASSWORD_LENGTH,
         ...(await accountOverview(services, account, sessionUid)),
         passkeys: services.passkeyCeremonies ? await services.passkeys.listOf(account.id) : null,
+        secondFactors: await services.secondFactors.summary(account.id),
       },
       status,
     );
@@ -108,6 +110,8 @@ export function accountRoutes(services: Services, guards: WebGuards): Router {
     }
     doneThen(ctx, ACCOUNT_PATH, 'Your password is changed. Your other sessions are signed out.');
   });
+
+  accountMfaRoutes(router, services, guards);
 
   router.post('/sessions/end', async function endOneSession(ctx) {
     const { account, sessionUid } = ctx.state.viewer as Viewer;

@@ -57,11 +57,12 @@ function profileValues(account: Account): Record<string, string> {
  * instances signed in through each. Also rendered by the access pages when a grant from it is refused.
  */
 export async function renderUserPage(ctx: Context, services: Services, account: Account, extras: UserPageExtras = {}, status = 200): Promise<void> {
-  const [access, sessions, choices, hasPassword] = await Promise.all([
+  const [access, sessions, choices, hasPassword, secondFactors] = await Promise.all([
     services.accessOperations.list({ accountId: account.id }),
     services.accountSessions.list(account.id),
     services.instances.list({ limit: GRANT_CHOICES + 1, offset: 0 }),
     services.accounts.hasPassword(account.id),
+    services.secondFactors.summary(account.id),
   ]);
   const signedIn = new Set(sessions.flatMap((session) => session.clientIds));
   const named = await services.instances.findMany(access.map((link) => link.instanceId));
@@ -79,6 +80,7 @@ export async function renderUserPage(ctx: Context, services: Services, account: 
       self: account.id === viewer.account.id,
       locked: isLocked(account),
       hasPassword,
+      secondFactors,
       userUrl: userPath(account.id),
       usersUrl: USERS_PATH,
       profile: extras.profile ?? profileValues(account),
@@ -341,6 +343,27 @@ export function adminUserPages(services: Services, guards: WebGuards): Router {
     notSelf(ctx, account, 'clear the password of');
     const link = await accountOperations.clearPassword(account.id, webActor(ctx));
     await showLink(ctx, account, link, `Password of ${account.username} cleared`);
+  });
+
+  router.get(`${USERS_PATH}/:id/mfa/reset`, ...freshPage, async function confirmMfaReset(ctx) {
+    const account = await accountOf(ctx);
+    notSelf(ctx, account, 'reset the second factors of');
+    await confirm(ctx, account, {
+      title: `Reset the second factors of ${account.username}`,
+      consequences: [
+        `Every authenticator app, passkey and recovery code of ${account.username} is removed: they sign in with their password alone, or set up a factor again where one is required.`,
+        'Every session ends now, and every instance signed in through one is told to sign them out.',
+      ],
+      action: `${userPath(account.id)}/mfa/reset`,
+      confirmLabel: 'Reset second factors',
+    });
+  });
+
+  router.post(`${USERS_PATH}/:id/mfa/reset`, ...freshAction, async function resetMfa(ctx) {
+    const account = await accountOf(ctx);
+    notSelf(ctx, account, 'reset the second factors of');
+    const { removed } = await services.mfaOperations.reset(account.id, webActor(ctx));
+    doneThen(ctx, userPath(account.id), `${removed} second factor(s) of ${account.username} removed; their sessions ended.`);
   });
 
   router.get(`${USERS_PATH}/:id/delete`, ...freshPage, async function confirmDelete(ctx) {

@@ -22,6 +22,8 @@ export interface InstanceFormValues {
   scopes: string[];
   tokenEndpointAuthMethod: string;
   accessPolicy: string;
+  /** Who must sign in with a second factor (src/mfa/mfa-policy.ts). */
+  mfa: string;
   ipAllowlist: string;
   rateLimit: string;
   skipConsent: boolean;
@@ -47,6 +49,7 @@ export const NEW_INSTANCE_FORM: InstanceFormValues = {
   scopes: DEFAULT_SCOPES.split(' '),
   tokenEndpointAuthMethod: 'client_secret_basic',
   accessPolicy: 'open',
+  mfa: 'optional',
   ipAllowlist: '',
   rateLimit: '',
   skipConsent: false,
@@ -65,6 +68,7 @@ export function instanceFormValues(instance: Instance): InstanceFormValues {
     scopes: instance.scopes.split(' '),
     tokenEndpointAuthMethod: instance.tokenEndpointAuthMethod,
     accessPolicy: instance.accessPolicy,
+    mfa: instance.mfa,
     ipAllowlist: instance.ipAllowlist.join('\n'),
     rateLimit: instance.rateLimit === null ? '' : String(instance.rateLimit),
     skipConsent: instance.skipConsent,
@@ -129,6 +133,7 @@ export function readInstanceForm(body: Record<string, unknown>): InstanceFormVal
     scopes: ticked(body, 'scopes'),
     tokenEndpointAuthMethod: text(body, 'tokenEndpointAuthMethod'),
     accessPolicy: text(body, 'accessPolicy'),
+    mfa: text(body, 'mfa'),
     ipAllowlist: text(body, 'ipAllowlist'),
     rateLimit: text(body, 'rateLimit'),
     skipConsent: text(body, 'skipConsent') === 'on',
@@ -227,6 +232,7 @@ export function instanceInput(values: InstanceFormValues): { input: InstanceInpu
       scopes: values.scopes,
       tokenEndpointAuthMethod: values.tokenEndpointAuthMethod,
       accessPolicy: values.accessPolicy,
+      mfa: values.mfa,
       ipAllowlist: lines(values.ipAllowlist),
       rateLimit: rateLimit(values.rateLimit),
       skipConsent: values.skipConsent,

@@ -152,7 +152,9 @@ for (const backend of BACKENDS) {
       const summary = await secondFactors.summary(person.id);
       expect(summary.factors.map(({ kind, name }) => ({ kind, name }))).to.deep.equal([{ kind: 'passkey', name: 'Test key' }]);
       expect(await secondFactors.hasFactor(person)).to.equal(true);
-      expect(await secondFactors.reset(person.id)).to.equal(1);
+      // An admin's reset (console, CLI `users mfa reset`, admin API): MfaOperations.reset.
+      const { removed } = await server.services.mfaOperations.reset(person.id, { accountId: null, via: 'cli' });
+      expect(removed).to.equal(1);
       expect(await server.services.passkeys.listOf(person.id)).to.deep.equal([]);
 
       await register(new SoftwareAuthenticator(), 0, person);

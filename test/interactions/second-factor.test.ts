@@ -33,6 +33,8 @@ for (const backend of BACKENDS) {
     it('asks an account with an authenticator app for a code after its password, and issues amr/acr in every token', async function () {
       const account = await addAccount(server, `totp-${tag}`);
       const secret = await enrolTotp(server, account);
+      const [stored] = (await server.services.dataSource.query(`SELECT secret_sealed FROM second_factors WHERE account_id = '${account.id}'`)) as { secret_sealed: string }[];
+      expect(stored!.secret_sealed, 'sealed at rest (compact JWE)').to.match(/^[\w-]+\.\.[\w-]+\.[\w-]+\.[\w-]+$/).and.not.contain(secret);
       clock.nextPeriod();
       const { client } = await addInstance(server);
       const agent = new BrowserAgent();

@@ -10,6 +10,8 @@ import { cliJson } from '../support/cli.js';
 import { addAccount, addInstance, authorizationRequest, codeFlow, REDIRECT_URI, type SignedIn } from '../support/fixtures.js';
 import type { ScratchDatabase } from '../support/databases.js';
 import { BrowserAgent } from '../support/browser-agent.js';
+import { enrolTotp } from '../support/mfa.js';
+import type { Account } from '../../src/accounts/account-entity.js';
 import { BACKENDS, startTestServer } from '../support/test-server.js';
 
 const SECRET_A = 'master-secret-A-0123456789abcdefghijklmnop';
@@ -53,11 +55,15 @@ for (const backend of BACKENDS.filter((name) => name !== 'postgres')) {
     let serviceTokenUnderA: string;
     let kids: string[];
     let node: Node | undefined;
+    let tess: Account;
+    let tessSecret: string;
     before(async function () {
       const first = await startTestServer(backend, { AUTH_SECRET_KEY: SECRET_A });
       ({ env, database } = first);
       port = (first.server.address() as AddressInfo).port;
       await addAccount(first, 'kim');
+      tess = await addAccount(first, 'tess');
+      tessSecret = await enrolTotp(first, tess);
       ({ client } = await addInstance(first));
       underA = await codeFlow(client, { username: 'kim' });
       serviceTokenUnderA = (await oidc.clientCredentialsGrant(client, { scope: 'openid' })).access_token;
@@ -85,8 +91,8 @@ for (const backend of BACKENDS.filter((name) => name !== 'postgres')) {
       expect(await codeFlow(client, { username: 'kim' }), 'a new sign-in').to.have.property('tokens');
 
       const count = await cliJson<{ clientSecrets: number; signingKeys: number }>(rotating, ['secrets', 'reseal']);
-      expect(count).to.deep.equal({ clientSecrets: 1, signingKeys: kids.length });
-      expect(await cliJson(rotating, ['secrets', 'reseal']), 'nothing left under A').to.deep.equal({ clientSecrets: 0, signingKeys: 0 });
+      expect(count).to.deep.equal({ clientSecrets: 1, signingKeys: kids.length, totpSecrets: 1 });
+      expect(await cliJson(rotating, ['secrets', 'reseal']), 'nothing left under A').to.deep.equal({ clientSecrets: 0, signingKeys: 0, totpSecrets: 0 });
       await node.stop();
 
       node = await restart({ ...env, AUTH_SECRET_KEY: SECRET_B }, port);
@@ -95,6 +101,8 @@ for (const backend of BACKENDS.filter((name) => name !== 'postgres')) {
       expect((await oidc.tokenIntrospection(client, again.access_token)).active, 'client auth and a new token').to.equal(true);
       expect(await stillSignedIn(client, underA.agent), 'the session cookie, re-signed under B while A was previous').to.equal(true);
       expect((await oidc.clientCredentialsGrant(client, { scope: 'openid' })).access_token).to.be.a('string');
+      const [factor] = await node.services.secondFactors.store.withSecrets(tess.id, 'totp');
+      expect(await node.services.secrets.open(factor!.secretSealed!, 'totp-secret'), "tess's authenticator app, under B alone").to.equal(tessSecret);
     });
   });
 }

@@ -69,7 +69,7 @@ describe('web: the account page', function () {
   it('reaches the main actions in order with Tab, each with a visible focus', async function () {
     await page.goto(`${server.url}/account`);
     const order: string[] = [];
-    for (let i = 0; i < 17; i++) {
+    for (let i = 0; i < 18; i++) {
       await page.keyboard.press('Tab');
       order.push(
         await page.evaluate(() => {
@@ -106,6 +106,7 @@ describe('web: the account page', function () {
       'password',
       'confirm',
       'button:Change password',
+      'a:Set up an authenticator app',
       'a:Open Jukebox',
       'a:Family Music',
       'region:Where you are signed in',

@@ -8,7 +8,7 @@ import type { Viewer } from '../../src/web/web-session.js';
 import { BACKENDS, startTestServer, type TestServer } from '../support/test-server.js';
 
 function viewer(accountId: string, sessionUid: string): Viewer {
-  return { account: { id: accountId } as Account, sessionUid, authTime: 0 };
+  return { account: { id: accountId } as Account, sessionUid, authTime: 0, acr: undefined };
 }
 
 for (const backend of BACKENDS) {
