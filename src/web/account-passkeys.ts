@@ -61,7 +61,10 @@ export function addPasskeyPages(router: Router, services: Services, guards: WebG
       if (!(error instanceof AppError) || error.status >= 500) throw error;
       return showNewPasskey(ctx, name, formError(error.message), error.status);
     }
-    doneThen(ctx, '/account#passkeys-title', `Your passkey "${name}" is added. You can sign in with it.`);
+    // Signing in with the password now asks for a second factor: without recovery codes a lost passkey needs an admin.
+    const codesLeft = await services.secondFactors.recoveryCodes.remaining(viewer.account.id);
+    const recovery = codesLeft > 0 ? '' : ' Make recovery codes below, so that losing it does not lock you out.';
+    doneThen(ctx, '/account#passkeys-title', `Your passkey "${name}" is added. You can sign in with it.${recovery}`);
   });
 
   router.post('/passkeys/:id/remove', guards.fresh, async function removePasskey(ctx) {

@@ -89,7 +89,9 @@ for (const backend of ['sqlite', 'postgres+redis'] as Backend[]) {
 
       await page.getByLabel('Name').fill('Laptop');
       await Promise.all([page.waitForURL(`${server.url}/account#passkeys-title`), page.getByRole('button', { name: 'Create the passkey' }).click()]);
-      expect(await page.getByRole('status').textContent()).to.include('Your passkey "Laptop" is added');
+      expect(await page.getByRole('status').textContent())
+        .to.include('Your passkey "Laptop" is added')
+        .and.include('Make recovery codes below');
       const row = await page.locator('.passkeys-table tbody tr').allTextContents();
       expect(row).to.have.length(1);
       expect(row[0]).to.include('Laptop').and.include('never');
