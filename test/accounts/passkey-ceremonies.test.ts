@@ -145,6 +145,20 @@ for (const backend of BACKENDS) {
       expect(checks.filter((check) => check.ok)).to.have.length(1);
     });
 
+    it('lets in the account a passkey proved as a right password would: not while it is disabled or locked out', async function () {
+      const { accounts, authenticator } = server.services;
+      const person = await addAccount(server, `gate-${backend.replace('+', '-')}`);
+      expect(await authenticator.signInVerified(person.id)).to.deep.include({ ok: true });
+      await accounts.setDisabled(person.id, true);
+      expect(await authenticator.signInVerified(person.id)).to.deep.include({ ok: false, reason: 'disabled' });
+      await accounts.setDisabled(person.id, false);
+      // Locked out by wrong passwords (the attempts the password check counts): the passkey waits like the password.
+      for (let attempt = 0; attempt < 2; attempt++) await accounts.reserveLoginAttempt(person.id, 1, 300);
+      expect(await authenticator.signInVerified(person.id)).to.deep.include({ ok: false, reason: 'locked' });
+      expect(await authenticator.signInVerified(person.id, new Date(Date.now() + 301_000))).to.deep.include({ ok: true });
+      expect(await authenticator.signInVerified('no-such-account')).to.deep.include({ ok: false, reason: 'invalid_credentials' });
+    });
+
     it('lists passkeys among the factors an admin sees, removes them in the reset, and with their account', async function () {
       const person = await addAccount(server, `reset-${backend.replace('+', '-')}`);
       await register(new SoftwareAuthenticator(), 0, person);
