@@ -62,10 +62,10 @@ for (const backend of ['sqlite', 'postgres+redis'] as Backend[]) {
     }
 
     /** Opens the instance's sign-in in `page`: the login page of a fresh authorization request. */
-    async function openSignIn(page: Page) {
+    async function openSignIn(page: Page, forClient = client) {
       const verifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();
-      const url = oidc.buildAuthorizationUrl(client, {
+      const url = oidc.buildAuthorizationUrl(forClient, {
         redirect_uri: callbackUrl,
         scope: 'openid profile',
         state,
@@ -150,6 +150,16 @@ for (const backend of ['sqlite', 'postgres+redis'] as Backend[]) {
       expect(claims?.sub).to.equal(patId);
       expect(claims?.amr).to.deep.equal(['hwk', 'mfa']);
       expect(lastSignIn?.details).to.include({ method: 'passkey' });
+      await other.context.close();
+    });
+
+    it('keeps a passkey-first sign-in out of an invite-only instance pat may not use, as a password sign-in is', async function () {
+      const { client: closed, instance } = await addInstance(server, { name: 'Closed Club', redirectUris: [callbackUrl], accessPolicy: 'invite' });
+      const other = await otherBrowser(await patsPasskey());
+      await Promise.all([other.page.waitForURL(`${callbackUrl}**`), openSignIn(other.page, closed)]);
+      expect(new URL(other.page.url()).searchParams.get('error')).to.equal('access_denied');
+      const { events } = await server.services.audit.query({ accountId: patId, actions: ['login.denied'], limit: 1 });
+      expect(events[0]?.instanceId).to.equal(instance.id);
       await other.context.close();
     });
 
