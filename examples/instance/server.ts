@@ -9,6 +9,7 @@ import { Server as SocketServer } from 'socket.io';
 // In a ChillFi3 server this is: const { createAuthClient } = require('chillfi3-auth/sdk');
 import {
   createAuthClient,
+  requireMfa,
   resolveLocalUsers,
   sessionIdFrom,
   type AuthClient,
@@ -122,6 +123,12 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   // An admin-grade action: live introspection, refused (503) rather than trusted offline when the auth server is away.
   app.get('/api/strict', auth.express({ policy: 'introspect', failClosed: true }), (req, res) => {
     res.json({ instance: name, user: (req as AuthenticatedRequest).user });
+  });
+  // The admin panel: only with a sign-in that had a second factor. requireMfa sends a browser to sign in again with
+  // acr_values=mfa (the auth server asks for the factor alone, or walks the user through setting one up) and answers
+  // anything else 401 insufficient_user_authentication.
+  app.get('/admin', auth.express(), requireMfa(), (req, res) => {
+    res.json({ instance: name, admin: true, user: (req as AuthenticatedRequest).user });
   });
   // "My items": ChillFi3's "my songs" and playlists, by the local numeric id.
   app.get('/api/items', auth.express(), (req, res) => {

@@ -17,6 +17,13 @@ export interface AuthUser {
   role: 'admin' | 'member';
   /** The auth server session the token belongs to (matches back-channel logout), when it has one. */
   sid: string | null;
+  /**
+   * How the user signed in (RFC 8176): 'pwd' for a password, 'otp' for an authenticator app or recovery code, 'hwk' or
+   * 'swk' for a passkey, 'mfa' when there were two. Empty for a legacy token.
+   */
+  amr: string[];
+  /** The sign-in's assurance: 'mfa' with a second factor, 'pwd' with a password alone; null when unknown. */
+  acr: string | null;
   /** 'legacy' for an instance-local HS256 token accepted during a rollout. */
   source: 'auth-server' | 'legacy';
   /** With resolveUser: the other columns of the local row (display_name, bio, theme, …), never its password. */
@@ -38,6 +45,8 @@ export function userFromClaims(claims: JWTPayload): AuthUser {
     is_admin: role === 'admin',
     role,
     sid: typeof claims.sid === 'string' ? claims.sid : null,
+    amr: Array.isArray(claims.amr) ? claims.amr.filter((value): value is string => typeof value === 'string') : [],
+    acr: typeof claims.acr === 'string' ? claims.acr : null,
     source: 'auth-server',
   };
 }

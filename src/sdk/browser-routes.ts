@@ -1,5 +1,6 @@
 // Browser sign-in for the instance, as one Express/Connect handler:
-//   GET  {prefix}/login                 → authorization code + PKCE at the auth server (state, nonce, verifier kept here)
+//   GET  {prefix}/login                 → authorization code + PKCE at the auth server (state, nonce, verifier kept here);
+//                                         ?acr_values=mfa asks for a second factor (requireMfa sends browsers here)
 //   GET  {prefix}/callback              → tokens into a server-side session, HttpOnly session cookie to the browser
 //   POST|GET {prefix}/logout            → local session ended, then RP-initiated logout at the auth server
 //   POST {prefix}/backchannel-logout    → the auth server ends a session: local sessions, tokens and sockets end at once
@@ -12,6 +13,7 @@ import type { AuthClient } from './auth-client.js';
 import { AuthError, isUnreachable } from './errors.js';
 import { sendAuthError } from './express-middleware.js';
 import { authenticateCredentials, sessionIdFrom } from './request-auth.js';
+import { MFA } from './require-mfa.js';
 
 const LOGIN_TTL_MS = 10 * 60 * 1000;
 
@@ -173,6 +175,8 @@ export function browserRoutes(client: AuthClient, options: BrowserRoutesOptions)
       nonce: pending.nonce,
       code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
       code_challenge_method: 'S256',
+      // Step-up (requireMfa): asks the auth server for a sign-in with a second factor.
+      ...(url.searchParams.get('acr_values') === MFA ? { acr_values: MFA } : {}),
     });
     redirect(res, authorizationUrl.href, [
       serializeCookie(loginCookie, loginId, { ...cookieOptions, path: prefix, maxAge: LOGIN_TTL_MS / 1000 }),

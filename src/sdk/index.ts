@@ -32,6 +32,7 @@ export {
 } from './user-api-client.js';
 export { expressMiddleware, sendAuthError, type AuthenticatedRequest } from './express-middleware.js';
 export { koaMiddleware, type KoaContextLike } from './koa-middleware.js';
+export { hasMfa, koaRequireMfa, MFA, requireMfa, socketRequireMfa, type RequireMfaOptions } from './require-mfa.js';
 export {
   socketMiddleware,
   SocketTracker,

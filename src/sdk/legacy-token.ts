@@ -25,6 +25,8 @@ export async function verifyLegacyToken(token: string, secret: string, clockTole
     is_admin: admin,
     role: admin ? 'admin' : 'member',
     sid: null,
+    amr: [],
+    acr: null,
     source: 'legacy',
   };
 }

@@ -202,6 +202,27 @@ for (const backend of BACKENDS) {
       expect(await server.services.secondFactors.hasFactor(account)).to.equal(true);
     });
 
+    it('honours max_age: a stale mfa session asks for the password and the factor again (as the console fresh sign-in does)', async function () {
+      const account = await addAccount(server, `maxage-${tag}`);
+      const secret = await enrolTotp(server, account);
+      clock.nextPeriod();
+      const { client } = await addInstance(server);
+      const agent = new BrowserAgent();
+      const first = await startSignIn(client, agent);
+      const step = await agent.signIn(first.page, account.username, PASSWORD, REDIRECT_URI);
+      const firstTokens = await redeem(client, await submitForm(agent, step, { code: totpCode(secret, clock.now) }, REDIRECT_URI), first);
+      expect((await startSignIn(client, agent)).page.status, 'the session signs in silently').to.equal(0);
+      const again = await startSignIn(client, agent, { max_age: '0' });
+      expect(again.page.body).to.contain('name="password"');
+      clock.nextPeriod();
+      const secondStep = await agent.signIn(again.page, account.username, PASSWORD, REDIRECT_URI);
+      expect(secondStep.body).to.contain('Second step');
+      const tokens = await redeem(client, await submitForm(agent, secondStep, { code: totpCode(secret, clock.now) }, REDIRECT_URI), again);
+      expect(tokens.claims()).to.deep.include({ acr: 'mfa', amr: ['pwd', 'otp', 'mfa'] });
+      expect(tokens.claims()!.auth_time, 'max_age asks for auth_time').to.be.a('number');
+      expect(tokens.claims()!.sid).to.equal(firstTokens.claims()!.sid);
+    });
+
     it('steps up on acr_values=mfa: a password-only session is asked for the factor alone', async function () {
       const account = await addAccount(server, `stepup-${tag}`);
       const { client } = await addInstance(server);

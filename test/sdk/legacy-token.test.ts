@@ -50,7 +50,7 @@ describe('sdk: legacy HS256 tokens (rollout aid)', function () {
   it('validateToken() maps a token exactly as ChillFi3 signs it (isAdmin: 1, its TINYINT) to an admin', async function () {
     const { user, checkedBy } = await auth.validateToken(await chillfi3Token({ userId: 7, username: 'carol', isAdmin: 1 }));
     expect(checkedBy).to.equal('legacy');
-    expect(user).to.deep.equal({ id: 7, sub: 'legacy:7', username: 'carol', display_name: null, is_admin: true, role: 'admin', sid: null, source: 'legacy' });
+    expect(user).to.deep.equal({ id: 7, sub: 'legacy:7', username: 'carol', display_name: null, is_admin: true, role: 'admin', sid: null, amr: [], acr: null, source: 'legacy' });
   });
 
   it('takes 1, "1" and true for admin, anything else for member', async function () {
