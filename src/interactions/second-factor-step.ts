@@ -116,7 +116,7 @@ export function secondFactorStep(deps: SecondFactorStepDependencies) {
     html(
       ctx,
       await renderView('mfa-done', {
-        title: notice.recoveryCodes ? 'Your recovery codes' : 'Recovery code accepted',
+        title: notice.recoveryCodes ? 'Your recovery codes' : notice.remaining === undefined ? 'Second step done' : 'Recovery code accepted',
         clientName: await clientNameOf(details),
         ...notice,
         action: `/interaction/${details.uid}/continue`,

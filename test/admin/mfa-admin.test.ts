@@ -123,6 +123,18 @@ describe('MFA_REQUIRED_FOR_ADMINS on the admin scope', function () {
     expect(answer.status).to.equal(200);
   });
 
+  it('answers a token of the admin scope made without a second factor 401 insufficient_user_authentication (RFC 9470)', async function () {
+    // A member's sign-in needs no second factor; made a server admin afterwards, the token it holds is not enough.
+    const account = await addAccount(server, 'promoted');
+    const { client } = await addInstance(server, { scopes: [...DEFAULT_SCOPES.split(' '), ADMIN_SCOPE] });
+    const { tokens } = await codeFlow(client, { username: 'promoted', scope: ADMIN_TOKEN_SCOPE });
+    expect(decodeJwt(tokens.access_token)).to.include({ acr: 'pwd' });
+    await server.services.accountOperations.setAdmin(account.id, true, { accountId: null, via: 'cli' });
+    const answer = await fetch(`${server.url}/admin/instances`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(answer.status).to.equal(401);
+    expect(answer.headers.get('www-authenticate')).to.contain('error="insufficient_user_authentication"').and.contain('acr_values="mfa"');
+  });
+
   it('asks a member (no admin) nothing more than the password', async function () {
     await addAccount(server, 'member');
     const { client } = await addInstance(server);

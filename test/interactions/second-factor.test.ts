@@ -223,6 +223,21 @@ for (const backend of BACKENDS) {
       expect(tokens.claims()!.sid).to.equal(firstTokens.claims()!.sid);
     });
 
+    it('required-for-admins asks the admins of the instance only: a member signs in with the password alone', async function () {
+      const member = await addAccount(server, `member-${tag}`);
+      const admin = await addAccount(server, `instadmin-${tag}`);
+      const { client, instance } = await addInstance(server, { mfa: 'required-for-admins' });
+      await server.services.instances.grantAccess(instance.id, admin.id, 'admin');
+      const memberAgent = new BrowserAgent();
+      const memberRequest = await startSignIn(client, memberAgent);
+      const tokens = await redeem(client, await memberAgent.signIn(memberRequest.page, member.username, PASSWORD, REDIRECT_URI), memberRequest);
+      expect(tokens.claims()?.acr).to.equal('pwd');
+      const adminAgent = new BrowserAgent();
+      const adminRequest = await startSignIn(client, adminAgent);
+      const enrol = await adminAgent.signIn(adminRequest.page, admin.username, PASSWORD, REDIRECT_URI);
+      expect(enrol.body).to.contain('Set up an authenticator app');
+    });
+
     it('steps up on acr_values=mfa: a password-only session is asked for the factor alone', async function () {
       const account = await addAccount(server, `stepup-${tag}`);
       const { client } = await addInstance(server);

@@ -91,6 +91,35 @@ for (const backend of ['sqlite', 'postgres+redis'] as Backend[]) {
       expect(await page.textContent('.recovery-codes-left')).to.equal('9');
       await page.close();
     });
+
+    it('makes new recovery codes (the old ones stop working), then removes the app, its codes going with it', async function () {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/account`);
+      if (await page.locator('input[name="password"]').count()) {
+        await enterPassword(page, server, 'erin');
+        clock.nextPeriod();
+        await page.fill('#totp-code', totpCode(secret, clock.now));
+        await page.click('button:has-text("Verify")');
+        await page.waitForURL(`${server.url}/account`);
+      }
+      await page.click('button:has-text("Make new recovery codes")');
+      await page.waitForURL(/\/account\/mfa\/recovery-codes\//);
+      const fresh = await page.locator('.recovery-codes code').allTextContents();
+      expect(fresh).to.have.length(10);
+      expect(fresh).to.not.include(codes[1]);
+      const account = (await server.services.accounts.findForLogin('erin'))!;
+      const old = await server.services.secondFactors.recoveryCodes.verify({ account, stepId: 'x', form: { code: codes[1] } });
+      expect(old.ok, 'an old code no longer works').to.equal(false);
+      await page.goto(`${server.url}/account`);
+      await page.click('.factor-list button:has-text("Remove")');
+      await page.waitForURL(`${server.url}/account`);
+      expect(await page.textContent('[role="status"]')).to.contain('removed');
+      expect(await page.locator('a:has-text("Set up an authenticator app")').count()).to.equal(1);
+      expect(await server.services.secondFactors.recoveryCodes.remaining(account.id)).to.equal(0);
+      const events = (await server.services.audit.recent(10)).map((event) => event.action);
+      expect(events).to.include.members(['mfa.recovery_codes_generated', 'mfa.removed']);
+      await page.close();
+    });
   });
 }
 
