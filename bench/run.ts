@@ -10,7 +10,8 @@
 // /proc. `comparisons` gives each operation as a ratio to the bare provider and to hello-world. Then, with the servers
 // stopped, the instance SDK's micro benchmark (bench/sdk-verify.ts, under `sdk`), what the audit trail costs sign-in
 // (bench/sign-in-audit.ts, under `signInAudit`), what an authenticator-app code adds to a sign-in (bench/totp-verify.ts,
-// under `totpVerify`, as a ratio to one argon2id verification) and whether a failed sign-in's time tells an existing account from an
+// under `totpVerify`, as a ratio to one argon2id verification), what a passkey check costs (bench/passkey-verify.ts,
+// under `passkeyVerify`, the same way, on SQLite and on PostgreSQL + Redis) and whether a failed sign-in's time tells an existing account from an
 // unknown username (bench/sign-in-timing.ts, under `signInTiming`). Last, sign-in throughput as a ratio to raw
 // argon2id verifications (under `signIn`), compared on equal terms: the server and the raw verifications (bench/argon2-verify.ts) each in a
 // process of its own pinned to the same core, with the same argon2 cost, thread pool size (UV_THREADPOOL_SIZE) and
@@ -500,6 +501,8 @@ async function main(): Promise<void> {
   log('sign-in with and without audit writes (bench/sign-in-audit.ts)');
   const signInAudit = await runBenchmarkScript('bench/sign-in-audit.ts');
   const totpVerify = await runBenchmarkScript('bench/totp-verify.ts');
+  log('one passkey check vs. one argon2id verification (bench/passkey-verify.ts)');
+  const passkeyVerify = await runBenchmarkScript('bench/passkey-verify.ts');
   log('failed sign-in time, existing account vs. unknown username (bench/sign-in-timing.ts)');
   const signInTiming = await runBenchmarkScript('bench/sign-in-timing.ts');
   const signIn = await signInAgainstArgon2(serverEnv, signInClient, signInUsernames);
@@ -533,6 +536,7 @@ async function main(): Promise<void> {
     sdk,
     signInAudit,
     totpVerify,
+    passkeyVerify,
     signInTiming,
     signIn,
   };

@@ -7,6 +7,7 @@ import { UsernameKeys1764800000000 } from './1764800000000-username-keys.js';
 import { ServerSettings1764810000000 } from './1764810000000-server-settings.js';
 import { InstanceNameKey1764820000000 } from './1764820000000-instance-name-key.js';
 import { SecondFactors1764900000000 } from './1764900000000-second-factors.js';
+import { Passkeys1764910000000 } from './1764910000000-passkeys.js';
 import { Mail1764930000000 } from './1764930000000-mail.js';
 
 /** Every migration, oldest first. Listed by hand so the same list works from source and from dist/. */
@@ -20,5 +21,6 @@ export const migrations = [
   ServerSettings1764810000000,
   InstanceNameKey1764820000000,
   SecondFactors1764900000000,
+  Passkeys1764910000000,
   Mail1764930000000,
 ];

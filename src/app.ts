@@ -19,7 +19,7 @@ import { requestDeadline } from './http/request-deadline.js';
 import { requestMetrics } from './http/request-metrics.js';
 import { securityHeaders } from './http/security-headers.js';
 import { requireValidHost } from './http/valid-host.js';
-import { publicDir } from './http/views.js';
+import { publicDir, webAuthnBrowserBundle } from './http/views.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { StoreProbe } from './metrics/store-probe.js';
 import { cookieKeys } from './provider/cookie-keys.js';
@@ -61,10 +61,18 @@ const CONTENT_SECURITY_POLICY = {
 };
 
 /**
- * What /assets/ serves from public/, with its type: the stylesheet, and the one script (the instance form's
- * enhancement; the CSP's script-src 'self' lets it run, and every page works without it).
+ * What /assets/ serves, with its type and file (under public/ unless a path is given): the stylesheet, the instance
+ * form's enhancement, and the passkey scripts with the WebAuthn library they use (the CSP's script-src 'self' lets
+ * them run; every page but the passkey ceremonies works without them).
  */
-const ASSETS: Record<string, string> = { 'style.css': 'text/css', 'instance-form.js': 'text/javascript' };
+const ASSETS: Record<string, { type: string; file?: string }> = {
+  'style.css': { type: 'text/css' },
+  'instance-form.js': { type: 'text/javascript' },
+  'passkey-sign-in.js': { type: 'text/javascript' },
+  'passkey-register.js': { type: 'text/javascript' },
+  'passkey-factor.js': { type: 'text/javascript' },
+  'simplewebauthn-browser.js': { type: 'text/javascript', file: webAuthnBrowserBundle },
+};
 
 /** With metrics on, how often the stores are pinged for the store_* metrics. */
 const STORE_PING_INTERVAL_MS = 15_000;
@@ -72,7 +80,9 @@ const STORE_PING_INTERVAL_MS = 15_000;
 export async function createApp({ services, logger }: AppDependencies): Promise<Koa> {
   const { config } = services;
   const assets = new Map(
-    await Promise.all(Object.entries(ASSETS).map(async ([name, type]) => [name, { type, body: await readFile(join(publicDir, name)) }] as const)),
+    await Promise.all(
+      Object.entries(ASSETS).map(async ([name, { type, file }]) => [name, { type, body: await readFile(file ?? join(publicDir, name)) }] as const),
+    ),
   );
   // Mounted, the provider sets its cookies through this app's context: both must sign with the same keys.
   // X-Forwarded-* reach Koa only from trusted proxies (clientAddress drops them otherwise).

@@ -5,11 +5,15 @@ import type { Config } from '../config/index.js';
 import { createOidcStore, type OidcStore } from '../adapters/index.js';
 import { InstanceClientAdapter } from '../adapters/instances.js';
 import { Authenticator } from './accounts/authenticator.js';
+import { PasskeyCeremonies, relyingPartyOf } from './accounts/passkey-ceremonies.js';
+import { PasskeyChallenges } from './accounts/passkey-challenges.js';
+import { PasskeyFactor } from './mfa/passkey-factor.js';
 import { PasswordLinks } from './accounts/password-links.js';
 import { PasswordPolicy } from './accounts/password-policy.js';
 import { AccessOperations } from './admin/access-operations.js';
 import { AccountOperations } from './admin/account-operations.js';
 import { KeyOperations } from './admin/key-operations.js';
+import { PasskeyOperations } from './admin/passkey-operations.js';
 import { MfaOperations } from './admin/mfa-operations.js';
 import { InstanceOperations } from './admin/instance-operations.js';
 import { AuditRetention } from './audit/audit-retention.js';
@@ -52,6 +56,8 @@ export interface Services extends Stores {
   /** Signs the access tokens issued without the provider (src/provider/client-credentials-grant.ts). */
   accessTokenSigner: AccessTokenSigner;
   authenticator: Authenticator;
+  /** Registering passkeys and signing in with them; null when the issuer's host is an IP address (no rpID possible). */
+  passkeyCeremonies: PasskeyCeremonies | null;
   /** The sessions and grants of an account, listed and ended (with back-channel logout). */
   accountSessions: AccountSessions;
   /** Every change to an account, with the sessions it ends and its audit entry. */
@@ -60,6 +66,8 @@ export interface Services extends Stores {
   accessOperations: AccessOperations;
   /** Every change to an instance over its life (register, update, rotate its secret, delete), audited. */
   instanceOperations: InstanceOperations;
+  /** Registering and removing passkeys, audited. */
+  passkeyOperations: PasskeyOperations;
   /** Signing-key rotations by hand, audited. */
   keyOperations: KeyOperations;
   passwordPolicy: PasswordPolicy;
@@ -165,10 +173,13 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
     },
   }).start();
   const authenticator = new Authenticator(stores.accounts, stores.hasher, config.lockout);
+  const relyingParty = relyingPartyOf(config.issuer);
+  const passkeyCeremonies = relyingParty ? new PasskeyCeremonies(stores.passkeys, new PasskeyChallenges(oidcStore), relyingParty) : null;
   const factorStore = new SecondFactorStore(stores.dataSource);
   const totp = new TotpFactor({ store: factorStore, secrets: stores.secrets, issuerLabel: new URL(config.issuer).host, clock });
   // Every kind of second factor the sign-in step offers (src/mfa/factor-kind.ts): a new kind is added here.
-  const secondFactors = new SecondFactors(factorStore, new RecoveryCodes(stores.dataSource), [totp]);
+  const passkeyFactor = new PasskeyFactor({ passkeys: stores.passkeys, ceremonies: passkeyCeremonies, audit: stores.audit });
+  const secondFactors = new SecondFactors(factorStore, new RecoveryCodes(stores.dataSource), [totp, passkeyFactor]);
   const accountSessions = new AccountSessions(() => liveProvider.current, oidcStore);
   const passwordPolicy = new PasswordPolicy(config.passwords.minLength);
   const passwordLinks = new PasswordLinks(stores.dataSource, config.passwords.setLinkTtl);
@@ -197,6 +208,7 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
     accessTokens,
     accessTokenSigner,
     authenticator,
+    passkeyCeremonies,
     accountSessions,
     accountOperations: new AccountOperations({
       accounts: stores.accounts,
@@ -217,6 +229,7 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
       graceSeconds: config.clientSecretGraceSeconds,
     }),
     keyOperations: new KeyOperations(stores),
+    passkeyOperations: new PasskeyOperations({ passkeys: stores.passkeys, ceremonies: passkeyCeremonies, audit: stores.audit }),
     passwordPolicy,
     passwordLinks,
     limiterBackend: limiters,

@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js';
 import { AccountStore } from './accounts/account-store.js';
 import { FirstRunStore } from './accounts/first-run-store.js';
 import { IssuerRecord } from './db/issuer-record.js';
+import { PasskeyStore } from './accounts/passkey-store.js';
 import { PasswordHasher } from './accounts/password-hasher.js';
 import { AuditLog } from './audit/audit-log.js';
 import { openDatabase, type SchemaMode } from './db/data-source.js';
@@ -22,6 +23,8 @@ export interface Stores {
   redis: Redis | undefined;
   secrets: SecretBox;
   accounts: AccountStore;
+  /** The accounts' passkeys (WebAuthn credentials). */
+  passkeys: PasskeyStore;
   /** Whether the server has its first admin yet; the setup tokens until it does. */
   firstRun: FirstRunStore;
   /** The issuer the server runs under, recorded at its start for the CLI. */
@@ -75,6 +78,7 @@ export async function openStores(config: Config, { schema, logger }: OpenStoresO
     redis,
     secrets,
     accounts: new AccountStore(dataSource),
+    passkeys: new PasskeyStore(dataSource),
     firstRun: new FirstRunStore(dataSource),
     issuerRecord: new IssuerRecord(dataSource),
     instances: new InstanceStore(dataSource, secrets),

@@ -51,6 +51,21 @@ export class Authenticator {
   }
 
   /**
+   * Lets in the account a passkey has proved (src/accounts/passkey-ceremonies.ts) as a right password would: refused
+   * while it is locked out or disabled, else its failed attempts cleared and its sign-in recorded. A passkey's own
+   * failures are not counted towards the lockout: its signature cannot be guessed (the per-address limit still
+   * applies), and a stranger would otherwise lock its owner out by posting rubbish.
+   */
+  async signInVerified(accountId: string, now = new Date()): Promise<SignInResult> {
+    const account = await this.accounts.find(accountId);
+    if (!account) return { ok: false, reason: 'invalid_credentials' };
+    if (account.lockedUntil !== null && account.lockedUntil > now) return { ok: false, reason: 'locked', account };
+    if (account.disabled) return { ok: false, reason: 'disabled', account };
+    await this.accounts.recordSuccessfulLogin(account.id);
+    return { ok: true, account };
+  }
+
+  /**
    * Counts one second-factor answer against the same lockout as passwords, before it is judged (parallel guesses
    * cannot outrun it); false while the account is locked, when the answer must not be judged at all.
    */

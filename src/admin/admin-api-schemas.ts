@@ -204,7 +204,7 @@ export function auditPageView(page: AuditPage): z.infer<typeof AuditPageView> {
 
 export const SecondFactorView = z.strictObject({
   id: z.string(),
-  kind: z.string().meta({ description: 'totp (authenticator app); other kinds as the server registers them (webauthn)' }),
+  kind: z.string().meta({ description: 'totp (authenticator app), passkey (a WebAuthn passkey); other kinds as the server registers them' }),
   name: z.string(),
   createdAt: z.iso.datetime(),
   lastUsedAt: z.iso.datetime().nullable(),

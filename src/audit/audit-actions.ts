@@ -38,6 +38,7 @@ export const AUDIT_ACTION_FAMILIES: readonly AuditActionFamily[] = [
     prefix: 'mfa.*',
     actions: ['mfa.enrolled', 'mfa.verified', 'mfa.failed', 'mfa.recovery_code_used', 'mfa.recovery_codes_generated', 'mfa.removed', 'mfa.reset'],
   },
+  { label: 'Passkeys', prefix: 'passkey.*', actions: ['passkey.registered', 'passkey.removed', 'passkey.counter_regressed'] },
   { label: 'Access to instances', prefix: 'access.*', actions: ['access.granted', 'access.changed', 'access.revoked'] },
   { label: 'Instances', prefix: 'instance.*', actions: ['instance.created', 'instance.updated', 'instance.secret_rotated', 'instance.deleted'] },
   { label: 'Signing keys', prefix: 'key.*', actions: ['key.staged', 'key.retired', 'key.removed'] },

@@ -6,6 +6,7 @@ import { migrations } from '../../migrations/index.js';
 import { AccountEntity } from '../accounts/account-entity.js';
 import { SetupLockEntity, SetupTokenEntity } from '../accounts/first-run-entities.js';
 import { PasswordLinkEntity } from '../accounts/password-link-entity.js';
+import { PasskeyEntity } from '../accounts/passkey-entity.js';
 import { AuditEventEntity } from '../audit/audit-event-entity.js';
 import { InstanceAccessEntity } from '../instances/instance-access-entity.js';
 import { InstanceEntity } from '../instances/instance-entity.js';
@@ -21,6 +22,7 @@ import { CLIENT_WAIT_MARGIN_MS, deadlinePg } from './postgres-deadline.js';
 const entities = [
   AccountEntity,
   PasswordLinkEntity,
+  PasskeyEntity,
   SetupTokenEntity,
   SetupLockEntity,
   ServerSettingEntity,

@@ -2,7 +2,8 @@
 // Templates run in EJS strict mode (no `with`), read their data as `locals.x`, and escape every interpolation
 // (<%= %>); the one raw insertion is the logout page's `form`, HTML built by oidc-provider itself.
 
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import ejs from 'ejs';
 import { projectRoot } from '../project-root.js';
 import type { WayOn } from '../web/error-way-on.js';
@@ -11,7 +12,19 @@ export type ViewName = 'login' | 'consent' | 'logout' | 'logged-out' | 'error' |
 
 /** The data each page reads. `title` is the page's own title; the layout appends the product name. */
 export interface ViewLocals {
-  login: { title: string; uid: string; clientName: string; username?: string; error?: string; action: string; abortUrl: string; forgotUrl: string };
+  login: {
+    title: string;
+    uid: string;
+    clientName: string;
+    username?: string;
+    error?: string;
+    action: string;
+    abortUrl: string;
+    /** "Forgot your password?" (src/web/forgot-password-routes.ts), back to this sign-in. */
+    forgotUrl: string;
+    /** Passkey-first sign-in: where the page's script gets its options and posts the answer; unset without passkeys. */
+    passkey?: { optionsUrl: string; action: string };
+  };
   consent: {
     title: string;
     uid: string;
@@ -86,6 +99,13 @@ export const viewsDir = join(projectRoot, 'views');
 
 /** Absolute path of the files served under /assets/ (the stylesheet every page links, the scripts a page may add). */
 export const publicDir = join(projectRoot, 'public');
+
+/**
+ * Absolute path of @simplewebauthn/browser's bundle (it defines the global SimpleWebAuthnBrowser), served as this
+ * server's own asset: the pages load no script from anywhere else. Found through the package's entry point, wherever
+ * npm placed it.
+ */
+export const webAuthnBrowserBundle = join(dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '..', 'dist', 'bundle', 'index.umd.min.js');
 
 /** Absolute path of the stylesheet every page links as /assets/style.css. */
 export const stylesheetPath = join(publicDir, 'style.css');

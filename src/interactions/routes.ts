@@ -4,6 +4,7 @@ import { koaBody } from 'koa-body';
 import type { Context } from 'koa';
 import type { Provider, PromptDetail } from 'oidc-provider';
 import type { Authenticator } from '../accounts/authenticator.js';
+import type { PasskeyCeremonies } from '../accounts/passkey-ceremonies.js';
 import type { Account } from '../accounts/account-entity.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -16,6 +17,8 @@ import { resourceOf } from '../provider/resource-servers.js';
 import { FORGOT_PASSWORD_PATH } from '../web/forgot-password-routes.js';
 import type { AccountMail } from '../mail/account-mail.js';
 import type { KnownBrowsers } from '../mail/known-browsers.js';
+import { addPasskeySignIn } from './passkey-sign-in.js';
+import { requestFacts } from './sign-in-outcome.js';
 import { secondFactorStep, type SecondFactorStepDependencies } from './second-factor-step.js';
 
 export interface InteractionDependencies extends SecondFactorStepDependencies {
@@ -28,6 +31,7 @@ export interface InteractionDependencies extends SecondFactorStepDependencies {
   /** The sign-in-from-a-new-browser notice: which browsers an account used, and the mail. */
   knownBrowsers: KnownBrowsers;
   accountMail: AccountMail;
+  passkeyCeremonies: PasskeyCeremonies | null;
 }
 
 const SCOPE_DESCRIPTIONS: Record<string, string> = {
@@ -52,14 +56,8 @@ function html(ctx: Context, body: string, status = 200): void {
   ctx.body = body;
 }
 
-/** What every sign-in audit entry says of the request: the instance asked for (by id), the address, the user agent. */
-async function requestFacts(ctx: Context, instances: InstanceStore, clientId: string) {
-  const instance = await instances.findByClientId(clientId);
-  return { instanceId: instance?.id ?? null, ip: ctx.ip, userAgent: ctx.get('user-agent') };
-}
-
 export function interactionRoutes(deps: InteractionDependencies): Router {
-  const { provider, authenticator, accounts, audit, instances, loginRateLimit } = deps;
+  const { provider, authenticator, accounts, audit, instances, loginRateLimit, passkeyCeremonies } = deps;
   const router = new Router({ prefix: '/interaction/:uid' });
   const secondStep = secondFactorStep(deps);
   const form = koaBody({
@@ -81,7 +79,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     await next();
   });
 
-  async function renderLogin(ctx: Context, uid: string, clientName: string, extra: { username?: string; error?: string } = {}) {
+  async function renderLogin(ctx: Context, uid: string, clientName: string, extra: { username?: string; error?: string } = {}, status = 200) {
     html(
       ctx,
       await renderView('login', {
@@ -91,8 +89,11 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         action: `/interaction/${uid}/login`,
         abortUrl: `/interaction/${uid}/abort`,
         forgotUrl: `${FORGOT_PASSWORD_PATH}?interaction=${encodeURIComponent(uid)}`,
+        // Passkey-first sign-in (passkey-sign-in.ts), where the issuer's host can have passkeys.
+        passkey: passkeyCeremonies ? { optionsUrl: `/interaction/${uid}/passkey/options`, action: `/interaction/${uid}/passkey` } : undefined,
         ...extra,
       }),
+      status,
     );
   }
 
@@ -178,6 +179,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     await secondStep.afterPassword(ctx, details, result.account, step);
   });
 
+  if (passkeyCeremonies) addPasskeySignIn(router, form, { ...deps, ceremonies: passkeyCeremonies }, renderLogin);
   secondStep.routes(router, form);
 
   router.post('/confirm', form, async function confirm(ctx) {

@@ -49,6 +49,13 @@ export const signIns = new Counter({
   registers: [registry],
 });
 
+export const passkeySignIns = new Counter({
+  name: `${PREFIX}passkey_sign_ins_total`,
+  help: 'Passkey-first sign-ins by outcome: success, or the refusal (expired_challenge, malformed, unknown_passkey, invalid_signature, counter_regressed, counter_raced, locked, disabled)',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
 export const rateLimited = new Counter({
   name: `${PREFIX}rate_limited_total`,
   help: 'Requests refused with 429, by limit: login, client-auth-failures, instance',

@@ -15,6 +15,10 @@
 // session (amr: 'pwd' + the kind's + 'mfa'; acr: ACR_MFA). Keep rows in `second_factors` (SecondFactorStore) with
 // `kind` set to yours: the admin views list and reset them with no code of yours.
 import type { Account } from '../accounts/account-entity.js';
+import type { SecondFactor } from './second-factor-entity.js';
+
+/** A factor as the admin views and the account page list it: never a secret. */
+export type OwnFactor = Pick<SecondFactor, 'id' | 'kind' | 'name' | 'createdAt' | 'lastUsedAt'>;
 
 export interface FactorChallengeInput {
   account: Account;
@@ -60,4 +64,10 @@ export interface FactorKind {
   challenge(input: FactorChallengeInput): Promise<Record<string, unknown>>;
   /** Judges the answer. A wrong answer is a verdict, never an exception; a store failure throws. */
   verify(input: FactorVerifyInput): Promise<FactorVerdict>;
+  /**
+   * For a kind that keeps its factors in a table of its own rather than second_factors (passkeys: passkey-factor.ts):
+   * lists them for SecondFactors.summary, and removes them all for SecondFactors.reset.
+   */
+  listOwn?(accountId: string): Promise<OwnFactor[]>;
+  removeAllOwn?(accountId: string): Promise<number>;
 }

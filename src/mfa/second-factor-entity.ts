@@ -7,13 +7,13 @@ import { EntitySchema } from 'typeorm';
 export interface SecondFactor {
   id: string;
   accountId: string;
-  /** The kind's id (FactorKind.kind): 'totp', 'webauthn'. */
+  /** The kind's id (FactorKind.kind): 'totp'. Passkeys keep a table of their own (src/accounts/passkey-store.ts). */
   kind: string;
   /** What the user called it ("Phone"), shown on /account and to admins. */
   name: string;
   /** A shared secret (TOTP's), sealed with AUTH_SECRET_KEY (src/security/secret-box.ts); null for kinds that keep none. */
   secretSealed: string | null;
-  /** Public, kind-specific data (a passkey's credential id and public key), as JSON. */
+  /** Public, kind-specific data, as JSON. */
   data: Record<string, unknown> | null;
   /**
    * The highest counter accepted so far: TOTP's time step, a WebAuthn signature counter. Only ever raised, by a

@@ -1,14 +1,13 @@
 // The registry of second-factor kinds (factor-kind.ts says how one plugs in) and what the rest of the server asks of
 // an account's factors: which kinds it can answer with, whether it has any, what an admin may see, and the reset.
 import type { Account } from '../accounts/account-entity.js';
-import type { FactorKind } from './factor-kind.js';
+import type { FactorKind, OwnFactor } from './factor-kind.js';
 import type { RecoveryCodes } from './recovery-codes.js';
-import type { SecondFactor } from './second-factor-entity.js';
 import type { SecondFactorStore } from './second-factor-store.js';
 
 /** What an admin (and the user) may see of an account's factors: never a secret. */
 export interface FactorSummary {
-  factors: Pick<SecondFactor, 'id' | 'kind' | 'name' | 'createdAt' | 'lastUsedAt'>[];
+  factors: OwnFactor[];
   recoveryCodesLeft: number;
 }
 
@@ -46,17 +45,22 @@ export class SecondFactors {
   }
 
   async summary(accountId: string): Promise<FactorSummary> {
-    const [factors, recoveryCodesLeft] = await Promise.all([this.store.list(accountId), this.recoveryCodes.remaining(accountId)]);
+    const [factors, own, recoveryCodesLeft] = await Promise.all([
+      this.store.list(accountId),
+      Promise.all([...this.#kinds.values()].map((kind) => kind.listOwn?.(accountId) ?? [])),
+      this.recoveryCodes.remaining(accountId),
+    ]);
     return {
-      factors: factors.map(({ id, kind, name, createdAt, lastUsedAt }) => ({ id, kind, name, createdAt, lastUsedAt })),
+      factors: [...factors.map(({ id, kind, name, createdAt, lastUsedAt }) => ({ id, kind, name, createdAt, lastUsedAt })), ...own.flat()],
       recoveryCodesLeft,
     };
   }
 
-  /** Removes every factor and recovery code of the account; how many factors there were. */
+  /** Removes every factor (those kept by their kinds too: passkeys) and recovery code of the account; how many factors there were. */
   async reset(accountId: string): Promise<number> {
     const removed = await this.store.removeAll(accountId);
+    const ownRemoved = await Promise.all([...this.#kinds.values()].map((kind) => kind.removeAllOwn?.(accountId) ?? 0));
     await this.recoveryCodes.removeAll(accountId);
-    return removed;
+    return removed + ownRemoved.reduce((sum, count) => sum + count, 0);
   }
 }

@@ -2,6 +2,7 @@
 // can use, their single sign-on sessions with the servers signed in through each, and their recent sign-ins.
 import type { Account } from '../accounts/account-entity.js';
 import type { SignInFailure } from '../accounts/authenticator.js';
+import type { PasskeyFailure } from '../accounts/passkey-ceremonies.js';
 import type { Instance } from '../instances/instance-entity.js';
 import { CONSOLE_CLIENT_ID, CONSOLE_CLIENT_NAME } from '../provider/console-client.js';
 import type { Services } from '../services.js';
@@ -41,12 +42,18 @@ export interface AccountOverview {
   signIns: SignInView[];
 }
 
-const FAILURE_WORDS: Record<SignInFailure | 'denied', string> = {
+const FAILURE_WORDS: Record<SignInFailure | PasskeyFailure | 'denied', string> = {
   invalid_credentials: 'wrong username or password',
   locked: 'locked after too many attempts',
   disabled: 'account disabled',
   password_not_set: 'no password set yet',
   denied: 'no access to this server',
+  expired_challenge: 'passkey request expired',
+  malformed: 'no passkey sent',
+  unknown_passkey: 'passkey not registered',
+  invalid_signature: 'passkey not verified',
+  counter_regressed: 'passkey refused: it may have been copied',
+  counter_raced: 'passkey used twice at once',
 };
 
 function originOf(redirectUri: string | undefined): string | null {
@@ -93,7 +100,7 @@ export async function accountOverview(services: Services, account: Account, curr
       }))
       .sort((a, b) => Number(b.current) - Number(a.current) || (b.signedInAt?.getTime() ?? 0) - (a.signedInAt?.getTime() ?? 0)),
     signIns: activity.events.map((event) => {
-      const reason = event.action === 'login.denied' ? 'denied' : (event.details?.reason as SignInFailure | undefined);
+      const reason = event.action === 'login.denied' ? 'denied' : (event.details?.reason as SignInFailure | PasskeyFailure | undefined);
       const clientId = typeof event.details?.client_id === 'string' ? event.details.client_id : undefined;
       return {
         at: event.at,

@@ -11,6 +11,7 @@ import { MAX_PASSWORD_LENGTH } from '../accounts/password-policy.js';
 import type { Services } from '../services.js';
 import { accountMfaRoutes } from './account-mfa.js';
 import { accountOverview } from './account-overview.js';
+import { addPasskeyPages } from './account-passkeys.js';
 import {
   accountFieldOf,
   blankAsNull,
@@ -66,6 +67,7 @@ export function accountRoutes(services: Services, guards: WebGuards): Router {
         minLength: passwordPolicy.minLength,
         maxLength: MAX_PASSWORD_LENGTH,
         ...(await accountOverview(services, account, sessionUid)),
+        passkeys: services.passkeyCeremonies ? await services.passkeys.listOf(account.id) : null,
         secondFactors: await services.secondFactors.summary(account.id),
       },
       status,
@@ -135,6 +137,8 @@ export function accountRoutes(services: Services, guards: WebGuards): Router {
     }
     doneThen(ctx, ACCOUNT_PATH, 'That session is signed out, with every server signed in through it.');
   });
+
+  addPasskeyPages(router, services, guards);
 
   router.get('/sessions/end-all', async function confirmEndAllSessions(ctx) {
     await renderPage(ctx, 'account-sign-out-everywhere', { title: 'Sign out everywhere?' });

@@ -30,6 +30,11 @@ export interface Viewer {
  */
 export const FRESH_SIGN_IN_SECONDS = 600;
 
+/** Whether the viewer entered their password (or used a passkey) within FRESH_SIGN_IN_SECONDS. */
+export function isFreshSignIn(viewer: Viewer, now = Date.now()): boolean {
+  return Math.floor(now / 1000) - viewer.authTime <= FRESH_SIGN_IN_SECONDS;
+}
+
 export interface WebGuards {
   /** Sets ctx.state.viewer; a signed-out GET goes to sign in and comes back, a signed-out POST gets 303 to sign in. */
   signedIn: Middleware;
@@ -157,8 +162,7 @@ export function webGuards(services: Services): WebGuards {
       );
     },
     fresh: async function freshSignIn(ctx, next) {
-      const { authTime } = ctx.state.viewer as Viewer;
-      if (Math.floor(Date.now() / 1000) - authTime <= FRESH_SIGN_IN_SECONDS) return next();
+      if (isFreshSignIn(ctx.state.viewer as Viewer)) return next();
       redirectToSignIn(ctx, issuer, comeBackTo(ctx), { fresh: true });
     },
     csrf: csrfProtection([services.config.secretKey, ...services.config.previousSecretKeys]),

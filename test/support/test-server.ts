@@ -32,18 +32,19 @@ const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '8192', ARGON2_TIME_COST: '1' };
  * With `join`, another node of the same deployment: same database, Redis, secret and issuer as that server.
  * With `database`, on that one instead of a fresh one (e.g. in a PostgreSQL cluster of the test's own).
  * With `clock`, the server reads the time from it (services.clock); a joined node shares the first node's.
+ * With `hostname` (e.g. `localhost`: WebAuthn takes no IP address as its rpID), the issuer names the loopback port by it.
  */
 export async function startTestServer(
   backend: Backend = 'sqlite',
   extraEnv: Record<string, string> = {},
-  { join, database: given, clock }: { join?: TestServer; database?: ScratchDatabase; clock?: () => number } = {},
+  { join, database: given, clock, hostname = '127.0.0.1' }: { join?: TestServer; database?: ScratchDatabase; clock?: () => number; hostname?: string } = {},
 ): Promise<TestServer> {
   const database: ScratchDatabase =
     join?.database ?? given ?? (backend === 'sqlite' ? await scratchSqlite() : await scratchPostgres());
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${hostname}:${port}`;
   const env = join
     ? join.env
     : {
