@@ -17,18 +17,18 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { BadRequest } from '../errors.js';
 import { renderView } from '../http/views.js';
 import type { InstanceStore } from '../instances/instance-store.js';
-import { ACR_MFA, ACR_PASSWORD, AMR_PASSWORD, multiFactorAmr } from '../mfa/assurance.js';
+import { AMR_PASSWORD, multiFactorAmr } from '../mfa/assurance.js';
 import { RECOVERY_KIND } from '../mfa/recovery-codes.js';
 import type { SecondFactors } from '../mfa/second-factors.js';
 import type { TotpFactor } from '../mfa/totp-factor.js';
 import { SECOND_FACTOR_REASON, secondFactorDemanded } from '../provider/second-factor-check.js';
 import type { LoginRateLimit } from '../security/login-rate-limit.js';
 import type { SecondFactorSteps, PendingSecondFactor } from './second-factor-state.js';
+import { finishLogin, requestFacts, type FinishLoginDependencies } from './sign-in-outcome.js';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-export interface SecondFactorStepDependencies {
-  provider: Provider;
+export interface SecondFactorStepDependencies extends FinishLoginDependencies {
   authenticator: Authenticator;
   accounts: AccountStore;
   audit: AuditLog;
@@ -48,18 +48,6 @@ function html(ctx: Context, body: string): void {
   ctx.status = 200;
   ctx.type = 'html';
   ctx.body = body;
-}
-
-/** The sign-in's audit facts: the instance asked for (by id), the address, the user agent. */
-async function requestFacts(ctx: Context, instances: InstanceStore, clientId: string) {
-  const instance = await instances.findByClientId(clientId);
-  return { instanceId: instance?.id ?? null, ip: ctx.ip, userAgent: ctx.get('user-agent') };
-}
-
-/** Finishes the login prompt as `accountId`, signed in with `amr` (the session's, and every token's after it). */
-export async function finishLogin(provider: Provider, ctx: Context, accountId: string, amr: string[]): Promise<void> {
-  const acr = amr.includes(ACR_MFA) ? ACR_MFA : ACR_PASSWORD;
-  await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId, amr, acr } }, { mergeWithLastSubmission: false });
 }
 
 export function secondFactorStep(deps: SecondFactorStepDependencies) {
@@ -151,7 +139,7 @@ export function secondFactorStep(deps: SecondFactorStepDependencies) {
 
     /** After a right password: starts the step (and shows it, 303) or finishes the login with the password alone. */
     async afterPassword(ctx: Context, details: Details, account: Account, step: { needed: boolean; mustEnrol: boolean }): Promise<void> {
-      if (!step.needed) return finishLogin(provider, ctx, account.id, [AMR_PASSWORD]);
+      if (!step.needed) return finishLogin(deps, ctx, account, [AMR_PASSWORD]);
       await steps.begin(details.uid, { accountId: account.id, mustEnrol: step.mustEnrol });
       ctx.status = 303;
       ctx.redirect(`/interaction/${details.uid}`);
@@ -228,7 +216,7 @@ export function secondFactorStep(deps: SecondFactorStepDependencies) {
           return renderVerified(ctx, details, { remaining: Number(verdict.details?.remaining ?? 0) });
         }
         await steps.end(details.uid);
-        await finishLogin(provider, ctx, account.id, amr);
+        await finishLogin(deps, ctx, account, amr);
       });
 
       router.post('/enrol', form, async function enrolAtSignIn(ctx) {
@@ -258,7 +246,7 @@ export function secondFactorStep(deps: SecondFactorStepDependencies) {
         const { pending, account } = await pendingStep(details);
         if (!pending.verifiedAmr) throw new BadRequest('answer the second step first');
         await steps.end(details.uid);
-        await finishLogin(provider, ctx, account.id, pending.verifiedAmr);
+        await finishLogin(deps, ctx, account, pending.verifiedAmr);
       });
     },
   };

@@ -1,16 +1,25 @@
-// How a sign-in on the login page ends, whatever proved who the person is (a password, a passkey): the same audit
-// entry, metric and finish of the provider's login interaction, so every way in meets the same checks after it (the
-// provider's login policy: a disabled or deleted account, access to an invite-only instance) and leaves the same trail.
+// How a sign-in on the login page ends, whatever proved who the person is (a password, a passkey, a second factor):
+// the same audit entry, metric, new-browser notice and finish of the provider's login interaction, so every way in
+// meets the same checks after it (the provider's login policy: a disabled or deleted account, access to an
+// invite-only instance) and leaves the same trail.
 import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { Account } from '../accounts/account-entity.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { InstanceStore } from '../instances/instance-store.js';
+import type { AccountMail } from '../mail/account-mail.js';
+import type { KnownBrowsers } from '../mail/known-browsers.js';
+import { ACR_MFA, ACR_PASSWORD } from '../mfa/assurance.js';
 import { passkeySignIns, signIns } from '../metrics/metrics.js';
-import { finishLogin } from './second-factor-step.js';
 
-export interface SignInOutcomeDependencies {
+/** What finishing a login needs: the provider, and the sign-in-from-a-new-browser notice. */
+export interface FinishLoginDependencies {
   provider: Provider;
+  knownBrowsers: KnownBrowsers;
+  accountMail: AccountMail;
+}
+
+export interface SignInOutcomeDependencies extends FinishLoginDependencies {
   audit: AuditLog;
   instances: InstanceStore;
 }
@@ -69,5 +78,19 @@ export async function completeSignIn(
     details: { client_id: clientId, ...methodDetails(method), amr: amr.join(' ') },
     ...(await requestFacts(ctx, deps.instances, clientId)),
   });
-  await finishLogin(deps.provider, ctx, account.id, amr);
+  await finishLogin(deps, ctx, account, amr);
+}
+
+/**
+ * Finishes the login prompt as `account`, signed in with `amr` (the session's, and every token's after it). The
+ * browser is remembered first (its cookie must go out with the provider's redirect), and an account that asked for it
+ * is mailed when this browser is new to it.
+ */
+export async function finishLogin(deps: FinishLoginDependencies, ctx: Context, account: Account, amr: string[]): Promise<void> {
+  const knownBrowser = deps.knownBrowsers.remember(ctx, account.id);
+  if (!knownBrowser && account.signInNotices) {
+    await deps.accountMail.notice(account, 'new_browser_sign_in', { ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
+  }
+  const acr = amr.includes(ACR_MFA) ? ACR_MFA : ACR_PASSWORD;
+  await deps.provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: account.id, amr, acr } }, { mergeWithLastSubmission: false });
 }

@@ -8,8 +8,9 @@ import { ConfigError, loadConfig } from '../../config/index.js';
 import type { Actor } from '../../src/admin/account-operations.js';
 import { ADMIN_SCOPE, DEFAULT_SCOPES } from '../../src/instances/instance-store.js';
 import { BrowserAgent } from '../support/browser-agent.js';
+import { enrolTotp, submitForm, totpCode } from '../support/mfa.js';
 import { cli, cliJson } from '../support/cli.js';
-import { addAccount, addInstance, codeFlow } from '../support/fixtures.js';
+import { addAccount, addInstance, authorizationRequest, codeFlow, PASSWORD, REDIRECT_URI } from '../support/fixtures.js';
 import { OpenApiCheck, type OpenApiDocument } from '../support/openapi-check.js';
 import { linkIn, startSmtpRelay, type SmtpRelay } from '../support/smtp-relay.js';
 import { BACKENDS, startTestServer, type TestServer } from '../support/test-server.js';
@@ -26,6 +27,10 @@ for (const backend of BACKENDS) {
     let adminPage: Awaited<ReturnType<typeof addInstance>>;
     let adminToken: string;
     const run = randomBytes(3).toString('hex');
+    // The server's clock runs with real time (the CLI, another process, queues mail by it) and the second-factor test
+    // moves it on by a TOTP period after enrolling.
+    let clockOffset = 0;
+    const clock = () => Date.now() + clockOffset;
     const name = (base: string) => `${base}${run}`;
     const address = (base: string) => `${base}-${run}@example.org`;
     const poll = async () => {
@@ -57,7 +62,7 @@ for (const backend of BACKENDS) {
 
     before(async function () {
       relay = await startSmtpRelay();
-      server = await startTestServer(backend, { SMTP_URL: relay.url, MAIL_FROM: 'auth@example.org', MAIL_POLL_INTERVAL_MS: '600000' });
+      server = await startTestServer(backend, { SMTP_URL: relay.url, MAIL_FROM: 'auth@example.org', MAIL_POLL_INTERVAL_MS: '600000' }, { clock });
       adminPage = await addInstance(server, { scopes: [...DEFAULT_SCOPES.split(' '), ADMIN_SCOPE] });
       await addAccount(server, name('root'), { isAdmin: true });
       adminToken = (await codeFlow(adminPage.client, { username: name('root'), scope: `openid profile ${ADMIN_SCOPE}` })).tokens.access_token;
@@ -176,6 +181,24 @@ for (const backend of BACKENDS) {
       await codeFlow(instance.client, { username: quiet.username });
       await poll();
       expect(relay.received.filter((mail) => mail.rcptTo.includes(address('quiet')))).to.deep.equal([]);
+    });
+
+    it('mails the new-browser notice when the sign-in ends at the second step, once the code is right', async function () {
+      const account = await addAccount(server, name('stepped'), { email: address('stepped') });
+      await server.services.accountOperations.setSignInNotices(account.id, true, OPERATOR);
+      const secret = await enrolTotp(server, account);
+      clockOffset += 30_000;
+      const { client } = await addInstance(server);
+      const agent = new BrowserAgent({ 'user-agent': 'Stepped browser' });
+      const request = await authorizationRequest(client);
+      const step = await agent.signIn(await agent.open(request.url, {}, REDIRECT_URI), account.username, PASSWORD, REDIRECT_URI);
+      await poll();
+      expect(relay.received.filter((mail) => mail.rcptTo.includes(address('stepped'))), 'nothing before the second step').to.deep.equal([]);
+      const done = await submitForm(agent, step, { code: totpCode(secret, clock()) }, REDIRECT_URI);
+      expect(done.url).to.contain(REDIRECT_URI);
+      await poll();
+      const notice = await mailTo(address('stepped'), 'New sign-in to your account');
+      expect(notice.parsed.text).to.contain('Stepped browser');
     });
 
     it('refuses addresses that could carry a header, that are lists or named, or that relays cannot deliver', async function () {
