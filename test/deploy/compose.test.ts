@@ -83,7 +83,7 @@ describe('docker-compose.yml', function () {
       const config = loadConfig(env);
       expect(config.env).to.equal('production');
       expect(config.database.type).to.equal('postgres');
-      expect(config.redisUrl).to.equal('redis://redis:6379');
+      expect(config.redis?.topology).to.deep.equal({ kind: 'single', url: 'redis://redis:6379' });
       expect(config.secretKey).to.equal(DOT_ENV.AUTH_SECRET_KEY);
     });
   }
