@@ -22,6 +22,9 @@ export interface RedisNode {
   readonly port: number;
   /** kill -9: the node is gone at once, as in a crash. */
   kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT: the node keeps its connections and answers nothing meanwhile. */
+  freeze(): void;
+  thaw(): void;
   readonly alive: boolean;
 }
 
@@ -77,8 +80,11 @@ function spawnNode(dir: string, args: string[], port: number): RedisNode {
     get alive() {
       return child.exitCode === null && child.signalCode === null;
     },
+    freeze: () => child.kill('SIGSTOP'),
+    thaw: () => child.kill('SIGCONT'),
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGCONT');
       const exited = once(child, 'exit');
       child.kill('SIGKILL');
       await exited;
