@@ -129,12 +129,14 @@ defaults
   timeout connect 1s
   timeout client 1h
   timeout server 1h
+  # Each check runs psql: on a busy machine one can take a while, and one slow check must not mark the primary down.
+  timeout check 3s
 listen postgres
   bind 127.0.0.1:${proxyPort}
   option external-check
   external-check path "/usr/bin:/bin"
   external-check command ${WRITABLE_CHECK}
-  default-server inter ${CHECK_INTERVAL_MS} fall 1 rise 1 on-marked-down shutdown-sessions
+  default-server inter ${CHECK_INTERVAL_MS} fall 2 rise 1 on-marked-down shutdown-sessions
   server primary 127.0.0.1:${primary.port} check
   server standby 127.0.0.1:${standby.port} check
 `,
