@@ -13,6 +13,8 @@ export const HAPROXY = '/usr/sbin/haproxy';
 export interface Haproxy {
   /** The folder of its configuration, for files the configuration names. */
   readonly dir: string;
+  /** What haproxy wrote so far (alerts, servers going down and up): for a failing test's message. */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -53,5 +55,5 @@ export async function startHaproxy(config: (dir: string) => string, port: number
     }
     await sleep(50);
   }
-  return { dir, stop };
+  return { dir, log: () => errors, stop };
 }

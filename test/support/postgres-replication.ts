@@ -9,14 +9,17 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { freePort } from './free-port.js';
+import { freePorts } from './free-port.js';
 import { startHaproxy, type Haproxy } from './haproxy.js';
 import { asPostgres } from './store-processes.js';
 
 const WRITABLE_CHECK = resolve(fileURLToPath(new URL('../../deploy/haproxy/postgres-writable-check', import.meta.url)));
 
-/** How often haproxy checks each node, in ms: a promoted standby takes writes within about this. */
-export const CHECK_INTERVAL_MS = 500;
+/**
+ * How often haproxy checks each node, in ms: a promoted standby takes writes within about this. haproxy also kills an
+ * external check that runs longer than this, and each one starts psql, which on a busy machine takes a few hundred ms.
+ */
+export const CHECK_INTERVAL_MS = 2000;
 
 export interface PostgresNode {
   readonly port: number;
@@ -35,6 +38,8 @@ export interface ReplicatedPostgres {
   readonly url: string;
   /** A database of its own, made on the primary (and streamed to the standby); its URL through haproxy. */
   createDatabase(): Promise<string>;
+  /** What the balancer wrote (servers going down and up). */
+  balancerLog(): string;
   /** Waits until the standby has replayed everything the primary has written so far. */
   caughtUp(): Promise<void>;
   remove(): Promise<void>;
@@ -101,7 +106,7 @@ export async function startReplicatedPostgres(): Promise<ReplicatedPostgres> {
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
   const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));
   chownSync(dir, uid, gid);
-  const [primaryPort, standbyPort, proxyPort] = [await freePort(), await freePort(), await freePort()];
+  const [primaryPort, standbyPort, proxyPort] = await freePorts(3);
   const primary = node(join(dir, 'primary'), primaryPort!);
   const standby = node(join(dir, 'standby'), standbyPort!);
   let haproxy: Haproxy | undefined;
@@ -115,6 +120,8 @@ export async function startReplicatedPostgres(): Promise<ReplicatedPostgres> {
     // initdb -A trust also trusts replication connections from 127.0.0.1.
     asPostgres('initdb', ['-D', primary.data, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions']);
     startNode(dir, primary.data, primary.port);
+    // The role the balancer's check logs in as (deploy/haproxy/postgres-writable-check); the standby copies it.
+    await query(primary.port, 'CREATE ROLE haproxy_check LOGIN');
     // -R writes standby.signal and the primary's address: the copy starts as a streaming standby.
     asPostgres('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', standby.data, '-R', '-X', 'stream', '--no-sync']);
     startNode(dir, standby.data, standby.port);
@@ -129,13 +136,12 @@ defaults
   timeout connect 1s
   timeout client 1h
   timeout server 1h
-  # Each check runs psql: on a busy machine one can take a while, and one slow check must not mark the primary down.
-  timeout check 3s
 listen postgres
   bind 127.0.0.1:${proxyPort}
   option external-check
   external-check path "/usr/bin:/bin"
   external-check command ${WRITABLE_CHECK}
+  # Two failed checks in a row before a node is down: one slow psql must not cut the primary's connections.
   default-server inter ${CHECK_INTERVAL_MS} fall 2 rise 1 on-marked-down shutdown-sessions
   server primary 127.0.0.1:${primary.port} check
   server standby 127.0.0.1:${standby.port} check
@@ -150,8 +156,9 @@ listen postgres
       return true;
     }, 'haproxy to the primary only');
   } catch (error) {
+    const log = haproxy?.log();
     await remove();
-    throw error;
+    throw log ? new Error(`${(error as Error).message}; haproxy: ${log}`, { cause: error }) : error;
   }
   const url = `postgres://postgres@127.0.0.1:${proxyPort}/postgres`;
   return {
@@ -165,6 +172,7 @@ listen postgres
       database.pathname = `/${name}`;
       return database.toString();
     },
+    balancerLog: () => haproxy?.log() ?? '',
     async caughtUp() {
       const [{ lsn }] = (await query<{ lsn: string }>(primary.port, 'SELECT pg_current_wal_lsn() AS lsn')) as [{ lsn: string }];
       await until(

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import type { HostPort, RedisConfig } from '../../config/index.js';
-import { freePort } from './free-port.js';
+import { freePort, freePorts } from './free-port.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 const REDIS_CLI = '/usr/bin/redis-cli';
@@ -28,6 +28,9 @@ export interface RedisNode {
   readonly alive: boolean;
 }
 
+/** A node that exited while the test waited for it: no use waiting longer. */
+class NodeExited extends Error {}
+
 async function untilTrue(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
@@ -35,6 +38,7 @@ async function untilTrue(check: () => Promise<boolean>, what: string, timeoutMs 
     try {
       if (await check()) return;
     } catch (caught) {
+      if (caught instanceof NodeExited) throw caught;
       error = caught;
     }
     if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`, { cause: error });
@@ -92,8 +96,10 @@ function spawnNode(dir: string, args: string[], port: number): RedisNode {
   };
 }
 
-async function answers(port: number): Promise<boolean> {
-  return (await ask(port, (redis) => redis.ping())) === 'PONG';
+/** Whether the node answers; an error that ends the wait if it exited (its port taken meanwhile, say). */
+async function started(node: RedisNode): Promise<boolean> {
+  if (!node.alive) throw new NodeExited(`redis-server on ${node.port} exited`);
+  return (await ask(node.port, (redis) => redis.ping())) === 'PONG';
 }
 
 export interface RedisCluster {
@@ -112,13 +118,14 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (let index = 0; index < 3; index++) {
-      const port = await clusterPort();
+    const ports = new Set<number>();
+    while (ports.size < 3) ports.add(await clusterPort());
+    for (const port of ports) {
       const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes'];
       args.push('--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000');
       nodes.push(spawnNode(dir, args, port));
     }
-    for (const node of nodes) await untilTrue(() => answers(node.port), `redis-server ${node.port}`);
+    for (const node of nodes) await untilTrue(() => started(node), `redis-server ${node.port}`);
     const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
     await run(REDIS_CLI, ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 20_000 });
     for (const node of nodes) {
@@ -164,18 +171,16 @@ export async function startRedisSentinels(): Promise<RedisSentinelSet> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const primary = await freePort();
-    const replica = await freePort();
+    const [primary, replica, ...sentinelPorts] = (await freePorts(5)) as [number, number, ...number[]];
     const base = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     servers.push(spawnNode(dir, ['--port', String(primary), ...base], primary));
     servers.push(spawnNode(dir, ['--port', String(replica), ...base, '--replicaof', '127.0.0.1', String(primary)], replica));
-    for (const node of servers) await untilTrue(() => answers(node.port), `redis-server ${node.port}`);
+    for (const node of servers) await untilTrue(() => started(node), `redis-server ${node.port}`);
     await untilTrue(
       async () => (await ask(replica, (redis) => redis.info('replication'))).includes('master_link_status:up'),
       'replica in sync',
     );
-    for (let index = 0; index < 3; index++) {
-      const port = await freePort();
+    for (const port of sentinelPorts) {
       // A sentinel rewrites its configuration file: each has its own.
       const file = join(dir, `sentinel-${port}.conf`);
       writeFileSync(
