@@ -211,7 +211,7 @@ ${nodePorts.map((port, index) => `  server node-${index + 1} 127.0.0.1:${port} c
         const before = await witness();
         const killedAt = performance.now();
         await kill();
-        await load.recovered(killedAt, 5, 30_000).catch(async (error: Error) => {
+        await load.recovered(killedAt, 3, 40_000).catch(async (error: Error) => {
           const logs = nodeLogs.map((read) => read().slice(-1500)).join('\n---\n');
           throw new Error(`${error.message}\nRedis primary now: ${await redis.primaryPort().catch(String)}\n${logs}`);
         });
@@ -225,10 +225,12 @@ ${nodePorts.map((port, index) => `  server node-${index + 1} 127.0.0.1:${port} c
           else expect([0, 200, 502, 503], what).to.include(outcome.status);
         }
         if (name === 'node') {
-          // Only what was in flight on that node: at most one request of each loop.
+          // Only what was in flight on that node goes unanswered: at most one request of each loop. (A refresh cut off
+          // there after its token was used can make the chain's next refresh invalid_grant: counted as 400, apart.)
           for (const [kind, { failed }] of Object.entries(summary.kinds)) {
-            const failures = Object.values(failed).reduce((sum, count) => sum + count, 0);
-            expect(failures, `${kind} failures after the node was killed`).to.be.at.most(1);
+            const unanswered = Object.entries(failed).filter(([status]) => status !== '400').reduce((sum, [, count]) => sum + count, 0);
+            expect(unanswered, `${kind} failures after the node was killed`).to.be.at.most(1);
+            expect(failed['400'] ?? 0, `${kind}: chains burned by the request in flight`).to.be.at.most(1);
           }
         }
         await expectWitnessWorks(before, name);
