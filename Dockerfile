@@ -33,6 +33,15 @@ USER node
 EXPOSE 4000
 CMD ["node", "--import", "tsx", "examples/instance/main.ts"]
 
+# The production profile's balancer (docker-compose.yml): haproxy in front of the auth nodes and of PostgreSQL, with
+# psql for the check that finds the writable PostgreSQL node (deploy/haproxy/).
+FROM debian:bookworm-slim AS balancer
+RUN apt-get update && apt-get install -y --no-install-recommends haproxy postgresql-client && rm -rf /var/lib/apt/lists/*
+COPY deploy/haproxy/haproxy.cfg /etc/haproxy/haproxy.cfg
+COPY deploy/haproxy/postgres-writable-check /usr/local/bin/postgres-writable-check
+EXPOSE 3001 5432
+CMD ["haproxy", "-db", "-f", "/etc/haproxy/haproxy.cfg"]
+
 # The server: compiled code, production dependencies, views and the stylesheet; runs as the unprivileged `node` user.
 FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production

@@ -26,7 +26,7 @@
 import type { Redis } from 'ioredis';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { DataSource } from 'typeorm';
-import { RedisOidcStore } from './redis.js';
+import { RedisOidcStore, type RedisOidcStoreOptions } from './redis.js';
 import { SqlOidcStore } from './sql.js';
 
 export interface OidcStore {
@@ -52,10 +52,12 @@ export interface OidcStoreOptions {
   keyPrefix?: string;
   /** How long a revoked grant stays marked: the access-token lifetime (TOKEN_TTL). */
   grantMarkSeconds: number;
+  /** Redis: replicas that must acknowledge a revocation before it is confirmed (RedisOidcStoreOptions). */
+  waitReplicas?: RedisOidcStoreOptions['waitReplicas'];
 }
 
 /** Redis when a connection is given, else the SQL store on the DataSource. Neither takes over its connection. */
-export function createOidcStore({ dataSource, redis, keyPrefix, grantMarkSeconds }: OidcStoreOptions): OidcStore {
-  if (redis) return new RedisOidcStore(redis, { keyPrefix, grantMarkSeconds });
+export function createOidcStore({ dataSource, redis, keyPrefix, grantMarkSeconds, waitReplicas }: OidcStoreOptions): OidcStore {
+  if (redis) return new RedisOidcStore(redis, { keyPrefix, grantMarkSeconds, waitReplicas });
   return new SqlOidcStore(dataSource, { grantMarkSeconds });
 }

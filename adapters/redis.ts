@@ -13,7 +13,11 @@
  * gives the set the expiry of its longest-lived member (the `oidcIndexAdd` script below), so an index never outlives
  * its members' lifetime and never expires before them.
  *
- * upsert, destroy and revocations are one MULTI each. Reads through an index always load the record and check it still
+ * upsert, destroy and revocations are one MULTI each on one Redis. On a Redis Cluster the keys of one write live in
+ * different slots (a record, its grant's index, its account's index), where a MULTI would fail with CROSSSLOT: there
+ * the same commands are sent one after the other, in an order that leaves, if one fails, only what the reads already
+ * ignore: index entries before the record they point to, records deleted before their index entries. Multi-key reads
+ * (the marks' EXISTS, MGET) are split into one command per key, sent together. Reads through an index always load the record and check it still
  * matches, so a stale index entry resolves to nothing.
  * Single use is atomic: consume rewrites the record, marked consumed and cut down to what reuse detection reads
  * (consumed-payload.ts), only if it is still exactly the unconsumed payload it read (the
@@ -26,8 +30,9 @@
  * - revokeByGrantId reads the grant's members, then deletes them in one MULTI: a record indexed under the grant in
  *   between survives and stays indexed, so the next revocation of that grant removes it.
  */
-import type { ChainableCommander, Redis, Result } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { StoreUnavailable } from '../src/errors.js';
 import { consumedPayload } from './consumed-payload.js';
 import type { OidcStore } from './index.js';
 import { LONGEST_ACCESS_TOKEN_SECONDS, REVOCATION_MODEL } from '../src/provider/revocation-marks.js';
@@ -68,17 +73,31 @@ export interface RedisOidcStoreOptions {
   keyPrefix?: string | undefined;
   /** How long a revoked grant stays marked: the configured access-token lifetime (default: the longest accepted). */
   grantMarkSeconds?: number | undefined;
+  /**
+   * Replicas that must hold a revocation before it is confirmed (AUTH_REDIS_WAIT_REPLICAS; Redis WAIT for at most
+   * `timeoutMs`): fewer, and the revocation fails as the store being unavailable (503), so that the caller tries again
+   * rather than trusting one a failover could undo. Default none.
+   */
+  waitReplicas?: { count: number; timeoutMs: number } | undefined;
 }
+
+/** One command of a write: its name (a Redis command, or a script defined below) and its arguments. */
+type Write = [command: string, ...args: (string | number)[]];
 
 /** The OidcStore on one ioredis connection, which stays the caller's to close. */
 export class RedisOidcStore implements OidcStore, ModelStore {
   readonly Adapter: new (name: string) => Adapter;
   private readonly redis: Redis;
   private readonly prefix: string;
+  private readonly waitReplicas: RedisOidcStoreOptions['waitReplicas'];
 
-  constructor(redis: Redis, { keyPrefix = 'oidc:', grantMarkSeconds = LONGEST_ACCESS_TOKEN_SECONDS }: RedisOidcStoreOptions = {}) {
+  constructor(
+    redis: Redis,
+    { keyPrefix = 'oidc:', grantMarkSeconds = LONGEST_ACCESS_TOKEN_SECONDS, waitReplicas }: RedisOidcStoreOptions = {},
+  ) {
     this.redis = redis;
     this.prefix = keyPrefix;
+    this.waitReplicas = waitReplicas?.count ? waitReplicas : undefined;
     redis.defineCommand('oidcIndexAdd', { numberOfKeys: 1, lua: indexAddScript });
     redis.defineCommand('oidcReplace', { numberOfKeys: 1, lua: replaceScript });
     this.Adapter = modelAdapterClass(this, grantMarkSeconds);
@@ -88,14 +107,11 @@ export class RedisOidcStore implements OidcStore, ModelStore {
     if (expiresIn !== undefined && expiresIn <= 0) return this.destroy(model, id);
     const key = this.recordKey(model, id);
     const previous = await this.read(key);
-    const now = Date.now();
-    const multi = this.redis.multi();
-    if (previous) this.unindex(multi, model, id, previous);
+    const writes: Write[] = previous ? this.unindex(model, id, previous) : [];
+    writes.push(...this.index(model, id, payload, expiresIn, Date.now()));
     const json = JSON.stringify(payload);
-    if (expiresIn === undefined) multi.set(key, json);
-    else multi.set(key, json, 'PX', Math.ceil(expiresIn * 1000));
-    this.index(multi, model, id, payload, expiresIn, now);
-    await execAll(multi);
+    writes.push(expiresIn === undefined ? ['set', key, json] : ['set', key, json, 'PX', Math.ceil(expiresIn * 1000)]);
+    await this.write(writes);
   }
 
   find(model: string, id: string): Promise<AdapterPayload | undefined> {
@@ -115,10 +131,8 @@ export class RedisOidcStore implements OidcStore, ModelStore {
     const key = this.recordKey(model, id);
     const stored = await this.redis.set(key, JSON.stringify(payload), 'PX', Math.ceil(expiresIn * 1000), 'NX');
     if (stored === null) return false;
-    const multi = this.redis.multi();
-    this.index(multi, model, id, payload, expiresIn, now);
-    // A replay mark (the only caller so far) carries nothing indexed: no empty MULTI round trip for it.
-    if (multi.length > 0) await execAll(multi);
+    // A replay mark (the only caller so far) carries nothing indexed: no round trip for it.
+    await this.write(this.index(model, id, payload, expiresIn, now));
     return true;
   }
 
@@ -141,9 +155,7 @@ export class RedisOidcStore implements OidcStore, ModelStore {
   async destroy(model: string, id: string): Promise<void> {
     const key = this.recordKey(model, id);
     const previous = await this.read(key);
-    const multi = this.redis.multi().del(key);
-    if (previous) this.unindex(multi, model, id, previous);
-    await execAll(multi);
+    await this.write([['del', key], ...(previous ? this.unindex(model, id, previous) : [])]);
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
@@ -151,26 +163,29 @@ export class RedisOidcStore implements OidcStore, ModelStore {
     const members = await this.redis.zrange(indexKey, 0, -1);
     if (members.length === 0) return;
     const payloads = await this.readAll(members.map((member) => this.prefix + member));
-    const multi = this.redis.multi().zrem(indexKey, ...members);
-    members.forEach((member, position) => {
+    const writes = members.flatMap((member, position): Write[] => {
       const payload = payloads[position];
-      if (payload && payload.grantId !== grantId) return;
+      if (payload && payload.grantId !== grantId) return [];
       const { model, id } = parseMember(member);
-      multi.del(this.recordKey(model, id));
-      if (payload) this.unindex(multi, model, id, payload);
+      return [['del', this.recordKey(model, id)], ...(payload ? this.unindex(model, id, payload) : [])];
     });
-    await execAll(multi);
+    await this.write([...writes, ['zrem', indexKey, ...members]]);
+    await this.replicated();
   }
 
   async markRevoked(keys: readonly string[], expiresIn: number): Promise<void> {
-    const multi = this.redis.multi();
-    for (const key of keys) multi.set(this.recordKey(REVOCATION_MODEL, key), '1', 'PX', Math.max(1, Math.ceil(expiresIn * 1000)));
-    await execAll(multi);
+    const ttl = Math.max(1, Math.ceil(expiresIn * 1000));
+    await this.write(keys.map((key): Write => ['set', this.recordKey(REVOCATION_MODEL, key), '1', 'PX', ttl]));
+    await this.replicated();
   }
 
+  /** One EXISTS of every mark; on a Cluster, one per mark (they live in different slots), sent together. */
   async anyRevoked(keys: readonly string[]): Promise<boolean> {
     if (keys.length === 0) return false;
-    return (await this.redis.exists(...keys.map((key) => this.recordKey(REVOCATION_MODEL, key)))) > 0;
+    const markKeys = keys.map((key) => this.recordKey(REVOCATION_MODEL, key));
+    if (!this.redis.isCluster) return (await this.redis.exists(...markKeys)) > 0;
+    const counts = await Promise.all(markKeys.map((key) => this.redis.exists(key)));
+    return counts.some((count) => count > 0);
   }
 
   async grantIdsOfAccount(accountId: string): Promise<string[]> {
@@ -186,45 +201,64 @@ export class RedisOidcStore implements OidcStore, ModelStore {
   async destroySessionsOfAccount(accountId: string): Promise<number> {
     const sessions = await this.liveOfAccount('Session', accountId);
     if (sessions.length === 0) return 0;
-    const multi = this.redis.multi();
-    for (const { id, payload } of sessions) {
-      multi.del(this.recordKey('Session', id));
-      this.unindex(multi, 'Session', id, payload);
-    }
-    await execAll(multi);
+    await this.write(sessions.flatMap(({ id, payload }): Write[] => [['del', this.recordKey('Session', id)], ...this.unindex('Session', id, payload)]));
+    await this.replicated();
     return sessions.length;
   }
 
   /** The connection belongs to the caller; the store holds nothing else to release. */
   async close(): Promise<void> {}
 
-  private index(
-    multi: ChainableCommander,
-    model: string,
-    id: string,
-    payload: AdapterPayload,
-    expiresIn: number | undefined,
-    now: number,
-  ): void {
+  /** The index entries of a record. */
+  private index(model: string, id: string, payload: AdapterPayload, expiresIn: number | undefined, now: number): Write[] {
+    const writes: Write[] = [];
     const expiresAt = expiresIn === undefined ? '+inf' : String(now + Math.ceil(expiresIn * 1000));
-    const setPointer = (key: string): void => {
-      if (expiresIn === undefined) multi.set(key, id);
-      else multi.set(key, id, 'PX', Math.ceil(expiresIn * 1000));
-    };
-    if (payload.grantId) multi.oidcIndexAdd(this.grantKey(payload.grantId), `${model}:${id}`, expiresAt, String(now));
-    if (payload.uid) setPointer(this.uidKey(model, payload.uid));
-    if (payload.userCode) setPointer(this.userCodeKey(model, payload.userCode));
+    const pointer = (key: string): Write => (expiresIn === undefined ? ['set', key, id] : ['set', key, id, 'PX', Math.ceil(expiresIn * 1000)]);
+    if (payload.grantId) writes.push(['oidcIndexAdd', this.grantKey(payload.grantId), `${model}:${id}`, expiresAt, String(now)]);
+    if (payload.uid) writes.push(pointer(this.uidKey(model, payload.uid)));
+    if (payload.userCode) writes.push(pointer(this.userCodeKey(model, payload.userCode)));
     if (payload.accountId && accountIndexedModels.has(model)) {
-      multi.oidcIndexAdd(this.accountKey(model, payload.accountId), id, expiresAt, String(now));
+      writes.push(['oidcIndexAdd', this.accountKey(model, payload.accountId), id, expiresAt, String(now)]);
     }
+    return writes;
   }
 
-  private unindex(multi: ChainableCommander, model: string, id: string, payload: AdapterPayload): void {
-    if (payload.grantId) multi.zrem(this.grantKey(payload.grantId), `${model}:${id}`);
-    if (payload.uid) multi.del(this.uidKey(model, payload.uid));
-    if (payload.userCode) multi.del(this.userCodeKey(model, payload.userCode));
-    if (payload.accountId && accountIndexedModels.has(model)) {
-      multi.zrem(this.accountKey(model, payload.accountId), id);
+  /** The removal of a record's index entries. */
+  private unindex(model: string, id: string, payload: AdapterPayload): Write[] {
+    const writes: Write[] = [];
+    if (payload.grantId) writes.push(['zrem', this.grantKey(payload.grantId), `${model}:${id}`]);
+    if (payload.uid) writes.push(['del', this.uidKey(model, payload.uid)]);
+    if (payload.userCode) writes.push(['del', this.userCodeKey(model, payload.userCode)]);
+    if (payload.accountId && accountIndexedModels.has(model)) writes.push(['zrem', this.accountKey(model, payload.accountId), id]);
+    return writes;
+  }
+
+  /**
+   * Applies the writes: one MULTI on one Redis; on a Cluster, one command after the other in the order given (see the
+   * top of this file). Throws the first error of any of them.
+   */
+  private async write(writes: readonly Write[]): Promise<void> {
+    if (writes.length === 0) return;
+    if (!this.redis.isCluster) {
+      const replies = await this.redis.multi(writes.map((write) => [...write])).exec();
+      if (replies === null) throw new Error('Redis transaction aborted');
+      for (const [error] of replies) {
+        if (error) throw error;
+      }
+      return;
+    }
+    // The methods of the commands and of the scripts this store defined (on a Cluster, each routed by its first key).
+    const commands = this.redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+    for (const [command, ...args] of writes) await commands[command]!(...args);
+  }
+
+  /** Waits until the configured number of replicas hold this connection's writes so far (see waitReplicas). */
+  private async replicated(): Promise<void> {
+    if (!this.waitReplicas) return;
+    const { count, timeoutMs } = this.waitReplicas;
+    const acknowledged = await this.redis.wait(count, timeoutMs);
+    if (acknowledged < count) {
+      throw new StoreUnavailable(new Error(`Redis WAIT: ${acknowledged} of ${count} replicas acknowledged within ${timeoutMs} ms`));
     }
   }
 
@@ -254,8 +288,9 @@ export class RedisOidcStore implements OidcStore, ModelStore {
     return json === null ? undefined : parsePayload(json);
   }
 
+  /** One MGET; on a Cluster, one GET per key (they live in different slots), sent together. */
   private async readAll(keys: string[]): Promise<(AdapterPayload | undefined)[]> {
-    const values = await this.redis.mget(keys);
+    const values = this.redis.isCluster ? await Promise.all(keys.map((key) => this.redis.get(key))) : await this.redis.mget(keys);
     return values.map((json) => (json === null ? undefined : parsePayload(json)));
   }
 
@@ -277,15 +312,6 @@ export class RedisOidcStore implements OidcStore, ModelStore {
 
   private userCodeKey(model: string, userCode: string): string {
     return `${this.prefix}index:${model}:userCode:${userCode}`;
-  }
-}
-
-/** Runs a MULTI and throws the first error of any of its commands (ioredis reports those in the replies). */
-async function execAll(multi: ChainableCommander): Promise<void> {
-  const replies = await multi.exec();
-  if (replies === null) throw new Error('Redis transaction aborted');
-  for (const [error] of replies) {
-    if (error) throw error;
   }
 }
 

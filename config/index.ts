@@ -38,6 +38,24 @@ const trustedProxies = z
     return Object.freeze(entries);
   });
 
+/** A comma list of host:port (Sentinel or Cluster nodes). */
+const hostPorts = z
+  .string()
+  .trim()
+  .transform((value, context): readonly HostPort[] => {
+    const nodes = value.split(',').map((entry) => /^\[?([^\s\]]+?)\]?:(\d{1,5})$/.exec(entry.trim()));
+    if (value === '' || nodes.some((node) => !node || Number(node[2]) < 1 || Number(node[2]) > 65535)) {
+      context.addIssue({ code: 'custom', message: 'must be a comma list of host:port (e.g. redis-1:26379,redis-2:26379)' });
+      return z.NEVER;
+    }
+    return Object.freeze(nodes.map((node) => Object.freeze({ host: node![1]!, port: Number(node![2]) })));
+  });
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
 /** Who may speak for the client in X-Forwarded-For: nobody, the nearest N hops, or these addresses. */
 export type TrustedProxies = false | number | readonly string[];
 
@@ -64,6 +82,28 @@ const schema = z.object({
   AUTH_DATA_DIR: z.string().min(1).default('./data'),
   // Redis URL for sessions, grants, tokens and counters. Unset: they live in the SQL database.
   AUTH_REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+  // Redis behind Sentinel instead of AUTH_REDIS_URL: the sentinels as a comma list of host:port, the name of the
+  // primary they watch, and their password if they require one (the data nodes' password is AUTH_REDIS_PASSWORD).
+  // The connection follows a failover by itself (docs/operations.md, "Redis with Sentinel").
+  AUTH_REDIS_SENTINELS: hostPorts.optional(),
+  AUTH_REDIS_SENTINEL_NAME: z.string().trim().min(1).default('mymaster'),
+  AUTH_REDIS_SENTINEL_PASSWORD: optionalString,
+  // Redis Cluster instead of AUTH_REDIS_URL: some of its nodes (host:port, comma list); the others are discovered.
+  AUTH_REDIS_CLUSTER_NODES: hostPorts.optional(),
+  // Password of the Redis data nodes with AUTH_REDIS_SENTINELS or AUTH_REDIS_CLUSTER_NODES (AUTH_REDIS_URL carries its own).
+  AUTH_REDIS_PASSWORD: optionalString,
+  // Put before every key this server writes in Redis, so that several deployments can share one Redis without sharing
+  // sessions or counters (e.g. `staging:`). Letters, digits and : . _ - only (no hash-tag braces).
+  AUTH_REDIS_PREFIX: z
+    .string()
+    .trim()
+    .max(64)
+    .regex(/^[\w:.-]*$/, 'letters, digits and : . _ - only')
+    .default(''),
+  // Replicas that must hold a revocation (a revoked grant or token, a signed-out account's sessions) before the server
+  // confirms it (Redis WAIT, at most a quarter of AUTH_REDIS_TIMEOUT_MS; fewer: 503, and the caller tries again). With Sentinel,
+  // 1 keeps a failover from bringing back what was revoked. 0: confirmed once the primary has it.
+  AUTH_REDIS_WAIT_REPLICAS: integer(0, 16).default(0),
   // How long a request may wait on PostgreSQL, in milliseconds, in all: connections from the pool and statements share
   // it, each bounded by what is left (src/db/store-budget.ts). Past it the request is answered 503
   // temporarily_unavailable instead of waiting. Also the server's statement_timeout, and the bound of each connection
@@ -220,7 +260,8 @@ export interface Config {
    */
   readonly issuerSet: boolean;
   readonly database: DatabaseConfig;
-  readonly redisUrl: string | undefined;
+  /** Redis, when configured: one server, a Sentinel-watched primary or a Cluster. */
+  readonly redis: RedisConfig | undefined;
   /** Longest wait for one connection or one statement/command of each store (ms), past which a request gets 503. */
   readonly storeTimeouts: { readonly databaseMs: number; readonly redisMs: number };
   readonly secretKey: string;
@@ -313,9 +354,52 @@ function mailFrom(env: z.infer<typeof schema>, issuer: string): MailConfig | und
   });
 }
 
+export type RedisTopology =
+  | { readonly kind: 'single'; readonly url: string }
+  | {
+      readonly kind: 'sentinel';
+      readonly sentinels: readonly HostPort[];
+      readonly name: string;
+      readonly sentinelPassword: string | undefined;
+      readonly password: string | undefined;
+    }
+  | { readonly kind: 'cluster'; readonly nodes: readonly HostPort[]; readonly password: string | undefined };
+
+export interface RedisConfig {
+  readonly topology: RedisTopology;
+  /** AUTH_REDIS_PREFIX: before every key ('' for none). */
+  readonly prefix: string;
+  /** AUTH_REDIS_WAIT_REPLICAS: replicas that must acknowledge a revocation before it is confirmed. */
+  readonly waitReplicas: number;
+}
+
 /** A configuration that cannot start; the message names every bad key. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+/** The Redis to use: at most one of AUTH_REDIS_URL, AUTH_REDIS_SENTINELS, AUTH_REDIS_CLUSTER_NODES. */
+function redisFrom(env: z.infer<typeof schema>): RedisConfig | undefined {
+  const given = (['AUTH_REDIS_URL', 'AUTH_REDIS_SENTINELS', 'AUTH_REDIS_CLUSTER_NODES'] as const).filter((key) => env[key] !== undefined);
+  if (given.length > 1) throw new ConfigError(`invalid configuration:\n  ${given.join(', ')}: set only one of them`);
+  let topology: RedisTopology;
+  if (env.AUTH_REDIS_URL) topology = { kind: 'single', url: env.AUTH_REDIS_URL };
+  else if (env.AUTH_REDIS_SENTINELS) {
+    topology = {
+      kind: 'sentinel',
+      sentinels: env.AUTH_REDIS_SENTINELS,
+      name: env.AUTH_REDIS_SENTINEL_NAME,
+      sentinelPassword: env.AUTH_REDIS_SENTINEL_PASSWORD,
+      password: env.AUTH_REDIS_PASSWORD,
+    };
+  } else if (env.AUTH_REDIS_CLUSTER_NODES) {
+    if (env.AUTH_REDIS_WAIT_REPLICAS > 0) {
+      // WAIT counts the replicas of the one node it is sent to, while a Cluster spreads one revocation over several.
+      throw new ConfigError('invalid configuration:\n  AUTH_REDIS_WAIT_REPLICAS: not available with AUTH_REDIS_CLUSTER_NODES (use min-replicas-to-write)');
+    }
+    topology = { kind: 'cluster', nodes: env.AUTH_REDIS_CLUSTER_NODES, password: env.AUTH_REDIS_PASSWORD };
+  } else return undefined;
+  return Object.freeze({ topology: Object.freeze(topology), prefix: env.AUTH_REDIS_PREFIX, waitReplicas: env.AUTH_REDIS_WAIT_REPLICAS });
 }
 
 function databaseFrom(env: z.infer<typeof schema>): DatabaseConfig {
@@ -402,7 +486,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     issuer,
     issuerSet: env.AUTH_ISSUER !== undefined,
     database: Object.freeze(database),
-    redisUrl: env.AUTH_REDIS_URL,
+    redis: redisFrom(env),
     storeTimeouts: Object.freeze({ databaseMs: env.AUTH_DB_TIMEOUT_MS, redisMs: env.AUTH_REDIS_TIMEOUT_MS }),
     secretKey,
     previousSecretKeys: env.AUTH_SECRET_KEY_PREVIOUS,

@@ -58,7 +58,7 @@ async function runServer(config: Config, logger: Logger, { schema, logFormat }: 
   if (metrics) listeners.push(drainable(metrics));
   await listen(server, config.port, config.host);
   logger.info(
-    { issuer: config.issuer, port: config.port, database: config.database.type, redis: Boolean(config.redisUrl), pid: process.pid },
+    { issuer: config.issuer, port: config.port, database: config.database.type, redis: config.redis?.topology.kind ?? false, pid: process.pid },
     'chillfi3-auth listening',
   );
   shutDownOnSignal({

@@ -139,7 +139,16 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
   await stores.keys.ensureActiveKeys([config.algorithms.accessToken, config.algorithms.idToken]);
   const servedVersion = await stores.keys.version();
   const jwks = await stores.keys.privateJwks();
-  const oidcStore = createOidcStore({ dataSource: stores.dataSource, redis: stores.redis, grantMarkSeconds: config.ttl.accessToken });
+  const oidcStore = createOidcStore({
+    dataSource: stores.dataSource,
+    redis: stores.redis,
+    grantMarkSeconds: config.ttl.accessToken,
+    // WAIT holds up the shared connection while it waits: a quarter of the Redis time, so one missing replica slows
+    // revocations (503) without stalling every other request behind them.
+    waitReplicas: config.redis?.waitReplicas
+      ? { count: config.redis.waitReplicas, timeoutMs: Math.max(10, Math.floor(config.storeTimeouts.redisMs / 4)) }
+      : undefined,
+  });
   const accessTokens = new AccessTokens({ issuer: config.issuer, publicKeys: publicJwks(jwks), store: oidcStore });
   const accessTokenSigner = new AccessTokenSigner(config.algorithms.accessToken, jwks);
   const limiters = limiterBackend(stores);

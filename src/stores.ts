@@ -65,7 +65,7 @@ export async function openStores(config: Config, { schema, logger }: OpenStoresO
   const dataSource = await openDatabase(config.database, { schema, timeoutMs: databaseMs });
   let redis: Redis | undefined;
   try {
-    redis = config.redisUrl ? boundByRequestDeadlines(await connectRedis(config.redisUrl, redisMs)) : undefined;
+    redis = config.redis ? boundByRequestDeadlines(await connectRedis(config.redis, redisMs)) : undefined;
   } catch (error) {
     await dataSource.destroy();
     throw error;

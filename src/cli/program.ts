@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { projectRoot } from '../project-root.js';
 import { addAccessCommand } from './access.js';
 import { addAuditCommand } from './audit.js';
+import { addBackupCommand } from './backup.js';
 import { CliContext, type CliIo, type ServicesStarter } from './context.js';
 import { addImportCommand } from './import.js';
 import { addInstancesCommand } from './instances.js';
@@ -74,6 +75,7 @@ function buildProgram(context: CliContext, json: boolean): Command {
     throw new CommanderError(EXIT_OK, 'commander.version', version);
   });
   addMigrateCommand(program, context);
+  addBackupCommand(program, context);
   addUsersCommand(program, context);
   addInstancesCommand(program, context);
   addAccessCommand(program, context);

@@ -78,7 +78,10 @@ export function createRateLimiter(
  */
 export async function consumedPoints(backend: LimiterBackend, entries: readonly (readonly [RateLimiterAbstract, string])[]): Promise<number[]> {
   if (backend.store === 'redis') {
-    const values = await backend.redis.mget(entries.map(([limiter, key]) => limiter.getKey(key)));
+    const { redis } = backend;
+    const keys = entries.map(([limiter, key]) => limiter.getKey(key));
+    // On a Redis Cluster the keys live in different slots: one GET each, sent together, instead of a CROSSSLOT MGET.
+    const values = redis.isCluster ? await Promise.all(keys.map((key) => redis.get(key))) : await redis.mget(keys);
     return values.map((value) => (value === null ? 0 : Number.parseInt(value, 10)));
   }
   const states = await Promise.all(entries.map(([limiter, key]) => limiter.get(key)));

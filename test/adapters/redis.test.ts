@@ -1,12 +1,15 @@
 /**
  * The Redis store against a real Redis (TEST_REDIS_URL, default redis://127.0.0.1:6379): the shared adapter contract,
  * then the key layout and index lifetimes it promises. Each run writes under its own random key prefix and deletes
- * every key under it afterwards.
+ * every key under it afterwards. The contract runs again on a real Redis Cluster of three primaries that the test
+ * makes (redis-server in cluster mode): no write or read of the store may fail with CROSSSLOT there.
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { RedisOidcStore } from '../../adapters/redis.js';
+import { connectRedis } from '../../src/db/redis-connection.js';
+import { startRedisCluster, type RedisCluster } from '../support/redis-topologies.js';
 import { adapterContract } from './adapter-contract.js';
 
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -107,6 +110,50 @@ describe('Redis adapter', () => {
       ]);
       await deleteKeysUnder(redis, otherPrefix);
     });
+  });
+});
+
+describe('Redis adapter on a Redis Cluster', function () {
+  this.timeout(30_000);
+  let cluster: RedisCluster;
+  let redis: Redis;
+
+  before(async function () {
+    cluster = await startRedisCluster();
+    redis = await connectRedis(cluster.config(), 2000);
+  });
+
+  after(async function () {
+    redis?.disconnect();
+    await cluster?.remove();
+  });
+
+  adapterContract({
+    open: async () => new RedisOidcStore(redis, { keyPrefix: `test:${randomUUID()}:` }),
+    openBroken: async () => {
+      const closed = await connectRedis(cluster.config(), 2000);
+      closed.disconnect();
+      return new RedisOidcStore(closed);
+    },
+  });
+
+  it('spreads one grant\'s and one account\'s keys over several slots, which a MULTI or MGET of them would refuse', async function () {
+    const store = new RedisOidcStore(redis, { keyPrefix: 'slots:' });
+    const accountId = randomUUID();
+    const grantId = randomUUID();
+    const ids = Array.from({ length: 8 }, () => randomUUID());
+    for (const id of ids) await new store.Adapter('Session').upsert(id, { jti: id, uid: id, accountId, grantId }, 60);
+    const keys = ids.map((id) => `slots:Session:${id}`);
+    const slots = new Set(await Promise.all(keys.map((key) => redis.cluster('KEYSLOT', key))));
+    expect(slots.size, 'the records live in different slots').to.be.above(1);
+    const refused = await redis.mget(keys).then(() => undefined, (error: Error) => error.message);
+    expect(refused, 'a plain MGET of them').to.match(/CROSSSLOT|keys in a pipeline command should belong to the same slot/);
+    expect(await store.sessionsOfAccount(accountId)).to.have.length(ids.length);
+    await store.revokeByGrantId(grantId);
+    expect(await store.sessionsOfAccount(accountId)).to.deep.equal([]);
+    await store.markRevoked(['grant:a', 'jti:b', 'jti:c'], 60);
+    expect(await store.anyRevoked(['jti:none', 'jti:c'])).to.equal(true);
+    expect(await store.anyRevoked(['jti:none', 'grant:none'])).to.equal(false);
   });
 });
 

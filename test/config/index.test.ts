@@ -29,7 +29,7 @@ describe('config', function () {
     expect(config.issuerSet, 'made from AUTH_PORT, not given').to.equal(false);
     expect(loadConfig({ AUTH_DATA_DIR: dataDir, AUTH_ISSUER: 'https://auth.example.com/' })).to.include({ issuer: 'https://auth.example.com', issuerSet: true });
     expect(config.database.type).to.equal('sqlite');
-    expect(config.redisUrl).to.equal(undefined);
+    expect(config.redis).to.equal(undefined);
     expect(config.ttl).to.include({ accessToken: 900, refreshToken: 604800 });
     expect(config.lockout).to.deep.equal({ maxAttempts: 5, durationSeconds: 300 });
     expect(Object.isFrozen(config)).to.equal(true);
@@ -74,6 +74,52 @@ describe('config', function () {
     expect(config.secretKey).to.equal(SECRET.AUTH_SECRET_KEY);
     expect(config.generatedSecret).to.equal(undefined);
     expect(() => statSync(join(dataDir, 'secret.key'))).to.throw(/ENOENT/);
+  });
+
+  it('reads one Redis, Sentinel or Cluster, with a key prefix, and refuses more than one of them or a bad node list', function () {
+    const base = { AUTH_DATA_DIR: dataDir };
+    expect(loadConfig({ ...base, AUTH_REDIS_URL: 'redis://r:6379' }).redis).to.deep.equal({
+      topology: { kind: 'single', url: 'redis://r:6379' },
+      prefix: '',
+      waitReplicas: 0,
+    });
+    const sentinel = loadConfig({
+      ...base,
+      AUTH_REDIS_SENTINELS: 's1:26379, [::1]:26380',
+      AUTH_REDIS_SENTINEL_NAME: 'auth',
+      AUTH_REDIS_SENTINEL_PASSWORD: 'sp',
+      AUTH_REDIS_PASSWORD: 'dp',
+      AUTH_REDIS_PREFIX: 'staging:',
+      AUTH_REDIS_WAIT_REPLICAS: '1',
+    }).redis;
+    expect(sentinel).to.deep.equal({
+      topology: {
+        kind: 'sentinel',
+        sentinels: [{ host: 's1', port: 26379 }, { host: '::1', port: 26380 }],
+        name: 'auth',
+        sentinelPassword: 'sp',
+        password: 'dp',
+      },
+      prefix: 'staging:',
+      waitReplicas: 1,
+    });
+    expect(loadConfig({ ...base, AUTH_REDIS_SENTINELS: 's1:26379' }).redis?.topology).to.include({ name: 'mymaster' });
+    expect(loadConfig({ ...base, AUTH_REDIS_CLUSTER_NODES: 'c1:7000,c2:7001' }).redis?.topology).to.deep.equal({
+      kind: 'cluster',
+      nodes: [{ host: 'c1', port: 7000 }, { host: 'c2', port: 7001 }],
+      password: undefined,
+    });
+    expect(() => loadConfig({ ...base, AUTH_REDIS_URL: 'redis://r:6379', AUTH_REDIS_CLUSTER_NODES: 'c1:7000' })).to.throw(
+      ConfigError,
+      'AUTH_REDIS_URL, AUTH_REDIS_CLUSTER_NODES: set only one of them',
+    );
+    expect(() => loadConfig({ ...base, AUTH_REDIS_SENTINELS: 's1' })).to.throw(ConfigError, /AUTH_REDIS_SENTINELS: must be a comma list of host:port/);
+    expect(() => loadConfig({ ...base, AUTH_REDIS_CLUSTER_NODES: 'c1:70000' })).to.throw(ConfigError, /AUTH_REDIS_CLUSTER_NODES/);
+    expect(() => loadConfig({ ...base, AUTH_REDIS_URL: 'redis://r', AUTH_REDIS_PREFIX: '{all}' })).to.throw(ConfigError, /AUTH_REDIS_PREFIX/);
+    expect(() => loadConfig({ ...base, AUTH_REDIS_CLUSTER_NODES: 'c1:7000', AUTH_REDIS_WAIT_REPLICAS: '1' })).to.throw(
+      ConfigError,
+      /AUTH_REDIS_WAIT_REPLICAS: not available with AUTH_REDIS_CLUSTER_NODES/,
+    );
   });
 
   it('refuses a kept secret that is too short, naming the file and what to do', function () {

@@ -23,7 +23,7 @@ describe('Redis within a request deadline', function () {
 
   before(async function () {
     server = await startRedisProcess();
-    raw = await connectRedis(server.url, TIMEOUT_MS);
+    raw = await connectRedis({ topology: { kind: 'single', url: server.url }, prefix: '', waitReplicas: 0 }, TIMEOUT_MS);
     redis = boundByRequestDeadlines(raw);
   });
   after(async function () {

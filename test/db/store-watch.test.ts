@@ -23,7 +23,7 @@ describe('store watch: one line per outage', function () {
       },
     });
     const logger = pino({ level: 'info' }, sink);
-    const connection = await connectRedis(redis.url, 300);
+    const connection = await connectRedis({ topology: { kind: 'single', url: redis.url }, prefix: '', waitReplicas: 0 }, 300);
     const watch = watchStore({ name: 'redis', ping: () => connection.ping() }, logger);
     connection.on('error', watch.failed);
     try {

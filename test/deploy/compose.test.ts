@@ -13,6 +13,7 @@ import { optionsFromEnv, createAuthClient } from '../../src/sdk/index.js';
 
 interface ComposeService {
   command?: string[];
+  entrypoint?: string[];
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
   network_mode?: string;
@@ -33,6 +34,7 @@ const DOT_ENV: Record<string, string> = {
 };
 
 const SERVER_SERVICES = ['migrate', 'auth'];
+const HA_SERVER_SERVICES = ['ha-migrate', 'ha-auth-1', 'ha-auth-2', 'ha-auth-3'];
 const EXAMPLE_SERVICES = ['example-a', 'example-b'];
 const SECRET_NAME = /SECRET|PASSWORD/;
 
@@ -83,10 +85,38 @@ describe('docker-compose.yml', function () {
       const config = loadConfig(env);
       expect(config.env).to.equal('production');
       expect(config.database.type).to.equal('postgres');
-      expect(config.redisUrl).to.equal('redis://redis:6379');
+      expect(config.redis?.topology).to.deep.equal({ kind: 'single', url: 'redis://redis:6379' });
       expect(config.secretKey).to.equal(DOT_ENV.AUTH_SECRET_KEY);
     });
   }
+
+  for (const name of HA_SERVER_SERVICES) {
+    it(`production profile: ${name} reaches Redis through the sentinels and PostgreSQL through the balancer`, function () {
+      const env = environmentOf(service(name));
+      expect(Object.keys(env).filter((key) => !CONFIG_KEYS.includes(key)), 'not configuration').to.deep.equal([]);
+      const config = loadConfig(env);
+      expect(config.database).to.deep.include({ type: 'postgres' });
+      expect(new URL((config.database as { url: string }).url).hostname).to.equal('ha-balancer');
+      expect(config.redis?.topology.kind).to.equal('sentinel');
+      expect(config.redis?.waitReplicas).to.equal(1);
+      const topology = config.redis?.topology;
+      const sentinels = topology?.kind === 'sentinel' ? topology.sentinels.map(({ host }) => host) : [];
+      expect(sentinels).to.have.length(3);
+      expect(sentinels.every((host) => compose.services[host]), 'every sentinel is a service').to.equal(true);
+    });
+  }
+
+  it('production profile: three nodes behind the balancer, each checked on /readyz, and the stores replicated', function () {
+    const haproxy = readFileSync(new URL('../../deploy/haproxy/haproxy.cfg', import.meta.url), 'utf8');
+    expect(haproxy).to.contain('option httpchk GET /readyz');
+    for (const node of ['ha-auth-1', 'ha-auth-2', 'ha-auth-3']) {
+      expect(haproxy).to.contain(`${node}:3001 check`);
+      expect(service(node).depends_on?.['ha-migrate']).to.deep.equal({ condition: 'service_completed_successfully' });
+    }
+    expect(haproxy).to.contain('external-check command /usr/local/bin/postgres-writable-check');
+    expect((service('ha-redis-2').command ?? []).join(' ')).to.contain('--replicaof ha-redis-1 6379');
+    expect(service('ha-postgres-2').entrypoint?.join(' ')).to.contain('standby-entrypoint.sh');
+  });
 
   it('refuses to load without the .env secrets', function () {
     expect(() => environmentOf(service('auth'), {})).to.throw(/AUTH_SECRET_KEY is required|POSTGRES_PASSWORD is required/);

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { loadConfig } from '../../config/index.js';
-import { createRateLimiter, limiterBackend, RATE_LIMITS_TABLE, type LimiterBackend } from '../../src/security/rate-limiter-store.js';
+import { consumedPoints, createRateLimiter, limiterBackend, RATE_LIMITS_TABLE, type LimiterBackend } from '../../src/security/rate-limiter-store.js';
 import { openStores, type Stores } from '../../src/stores.js';
 import { REDIS_URL, scratchPostgres, scratchSqlite, type ScratchDatabase } from '../support/databases.js';
+import { startRedisCluster, type RedisCluster } from '../support/redis-topologies.js';
 import { BACKENDS, TEST_SECRET_KEY } from '../support/test-server.js';
 
 /** Timers that keep the process alive (unref'd ones are not listed). */
@@ -25,18 +26,25 @@ async function consumeInParallel(limiter: ReturnType<typeof createRateLimiter>, 
 }
 
 describe('rate limiters on the shared store', function () {
-  for (const backend of BACKENDS) {
+  // The shared stores, and Redis as a Cluster of three primaries made by the test (its keys spread over slots).
+  for (const backend of [...BACKENDS, 'postgres+redis-cluster'] as const) {
+    const onRedis = backend === 'postgres+redis' || backend === 'postgres+redis-cluster';
     describe(backend, function () {
+      this.timeout(30_000);
       let database: ScratchDatabase;
+      let cluster: RedisCluster | undefined;
       /** Two nodes of one deployment: each opens its own connections to the same stores. */
       let nodes: { stores: Stores; limiters: LimiterBackend }[];
 
       before(async function () {
         database = backend === 'sqlite' ? await scratchSqlite() : await scratchPostgres();
+        if (backend === 'postgres+redis-cluster') cluster = await startRedisCluster();
+        const clusterNodes = cluster?.nodes.map((node) => `127.0.0.1:${node.port}`).join(',');
         const config = loadConfig({
           ...database.env,
           AUTH_SECRET_KEY: TEST_SECRET_KEY,
           ...(backend === 'postgres+redis' ? { AUTH_REDIS_URL: REDIS_URL } : {}),
+          ...(clusterNodes ? { AUTH_REDIS_CLUSTER_NODES: clusterNodes } : {}),
         });
         const first = await openStores(config, { schema: 'migrate' });
         const second = await openStores(config, { schema: 'require-current' });
@@ -48,6 +56,7 @@ describe('rate limiters on the shared store', function () {
           await stores.close();
         }
         await database?.drop();
+        await cluster?.remove();
       });
 
       /** A limiter of `points` per `duration` seconds on each node, under a prefix of its own (Redis is shared by runs). */
@@ -56,8 +65,17 @@ describe('rate limiters on the shared store', function () {
         return nodes.map(({ limiters }) => createRateLimiter(limiters, { keyPrefix, points, duration }));
       }
 
-      it(`keeps its counters in ${backend === 'postgres+redis' ? 'Redis' : 'the database'}`, function () {
-        expect(nodes[0]!.limiters.store).to.equal(backend === 'postgres+redis' ? 'redis' : 'database');
+      it(`keeps its counters in ${onRedis ? 'Redis' : 'the database'}`, function () {
+        expect(nodes[0]!.limiters.store).to.equal(onRedis ? 'redis' : 'database');
+      });
+
+      it('reads the points of several limiters and keys in one call, wherever their keys live', async function () {
+        const [first] = limiterOnEachNode(5);
+        const [second] = limiterOnEachNode(5);
+        await first!.consume('a', 2);
+        await second!.consume('b', 3);
+        const entries = [[first!, 'a'], [second!, 'b'], [first!, 'b'], [second!, 'c']] as const;
+        expect(await consumedPoints(nodes[1]!.limiters, entries)).to.deep.equal([2, 3, 0, 0]);
       });
 
       it('counts one budget across the nodes', async function () {
@@ -94,7 +112,7 @@ describe('rate limiters on the shared store', function () {
         expect((await limiter!.consume('patient')).consumedPoints).to.equal(1);
       });
 
-      if (backend !== 'postgres+redis') {
+      if (!onRedis) {
         it('purges the rows of ended windows and keeps the others', async function () {
           const [short] = limiterOnEachNode(5, 1);
           const [long] = limiterOnEachNode(5, 60);
@@ -106,6 +124,24 @@ describe('rate limiters on the shared store', function () {
           const rows: { key: string }[] = await dataSource.createQueryBuilder().select('key').from(RATE_LIMITS_TABLE, 'r').getRawMany();
           expect(rows.map((row) => row.key).filter((key) => key.endsWith(':gone'))).to.deep.equal([]);
           expect(rows.map((row) => row.key).filter((key) => key.endsWith(':kept'))).to.have.length(1);
+        });
+      }
+
+      if (onRedis) {
+        it('keeps the counters of deployments with different AUTH_REDIS_PREFIX apart, on one Redis', async function () {
+          const { config } = nodes[0]!.stores;
+          const other = await openStores({ ...config, redis: { ...config.redis!, prefix: 'other-deployment:' } }, { schema: 'require-current' });
+          try {
+            const keyPrefix = `test-${randomUUID()}`;
+            const ours = createRateLimiter(nodes[0]!.limiters, { keyPrefix, points: 1, duration: 60 });
+            const theirs = createRateLimiter(limiterBackend(other), { keyPrefix, points: 1, duration: 60 });
+            await ours.consume('shared-address');
+            expect((await theirs.consume('shared-address')).consumedPoints, 'their own budget').to.equal(1);
+            expect(await other.redis!.exists(`${keyPrefix}:shared-address`), 'written under their prefix').to.equal(1);
+            expect(await nodes[0]!.stores.redis!.get(`${keyPrefix}:shared-address`), 'ours untouched').to.equal('1');
+          } finally {
+            await other.close();
+          }
         });
       }
 

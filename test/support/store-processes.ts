@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { freePort } from './free-port.js';
 
-const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
+export const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
 const REDIS_SERVER = '/usr/bin/redis-server';
 
 export interface StoreProcess {
@@ -88,7 +88,7 @@ export interface PostgresCluster extends StoreProcess {
 }
 
 /** The cluster's files belong to the postgres OS user: initdb and the server refuse to run as root. */
-function asPostgres(command: string, args: string[]): string {
+export function asPostgres(command: string, args: string[]): string {
   return execFileSync('runuser', ['-u', 'postgres', '--', join(POSTGRES_BIN, command), ...args], { encoding: 'utf8' });
 }
 
