@@ -114,6 +114,7 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
   const passwordLinks = new PasswordLinks(stores.dataSource, config.passwords.setLinkTtl);
   const auditRetention = new AuditRetention(stores.audit, config.auditRetentionDays, {
     onError: (err) => logger.error({ err }, 'audit prune failed'),
+    onPruned: (deleted, ms) => logger.info({ deleted, ms }, 'audit entries past retention pruned'),
   }).start();
   return {
     ...stores,

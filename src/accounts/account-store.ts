@@ -98,8 +98,23 @@ export class LastAdmin extends AppError {
   }
 }
 
+export interface AccountListQuery {
+  search?: string;
+  limit?: number;
+  offset?: number;
+  /** The username key of the last account of the page before (keyset paging). */
+  after?: string;
+}
+
+export const DEFAULT_ACCOUNT_PAGE = 100;
+export const MAX_ACCOUNT_PAGE = 500;
+/** From how many accounts (as the planner estimates them) the dashboard's total is the estimate, not a count. */
+const ESTIMATE_FROM = 100_000;
+
 export interface AccountCounts {
   users: number;
+  /** Whether `users` is the database's estimate (PostgreSQL, many accounts) rather than a count. */
+  estimated: boolean;
   admins: number;
   disabled: number;
   locked: number;
@@ -180,33 +195,56 @@ export class AccountStore {
   }
 
   /**
-   * Accounts by username; with `search`, those whose username, display name or email contains it (any case). With
-   * `limit`, one page of them from `offset` on (the console pages its lists; the CLI and the API take them all).
+   * Accounts by username key, in byte order; with `search`, those whose username (by its key, so a look-alike of the
+   * text finds it), display name or email starts with it (any case). One page of them: `limit` (DEFAULT_ACCOUNT_PAGE
+   * unless given) after the account whose username key is `after` (keyset: AccountPage's nextCursor), or from `offset`
+   * (the console's numbered pages). Each condition is a range of an index (migrations/1764900000000-scale-indexes.ts):
+   * a search for the middle of a name would read every row, and is not offered.
    */
-  list({ search, limit, offset = 0 }: { search?: string; limit?: number; offset?: number } = {}): Promise<Account[]> {
-    const query = this.#accounts.createQueryBuilder('account').orderBy('account.usernameKey', 'ASC').offset(offset).limit(limit);
+  list({ search, limit = DEFAULT_ACCOUNT_PAGE, offset = 0, after }: AccountListQuery = {}): Promise<Account[]> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_ACCOUNT_PAGE) {
+      return Promise.reject(new BadRequest(`the page size must be a whole number from 1 to ${MAX_ACCOUNT_PAGE}`));
+    }
+    // PostgreSQL orders by the database's collation unless told otherwise; the index and the cursor are in byte order.
+    const key = this.dataSource.options.type === 'postgres' ? 'account.usernameKey COLLATE "C"' : 'account.usernameKey';
+    const query = this.#accounts.createQueryBuilder('account').orderBy(key, 'ASC').offset(offset).limit(limit);
+    if (after !== undefined) query.andWhere(`${key} > :after`, { after });
     if (search === undefined || search === '') return query.getMany();
     if (!isStorable(search)) return Promise.resolve([]);
-    // Usernames are searched by their keys, so a look-alike of the text finds them too; the other fields in lower case.
-    const keyPattern = `%${escapeLike(usernameKey(search))}%`;
-    const pattern = `%${escapeLike(search.toLowerCase())}%`;
+    const keyPattern = `${escapeLike(usernameKey(search))}%`;
+    const pattern = `${escapeLike(search.toLowerCase())}%`;
     return query
-      .where(
-        "(account.usernameKey LIKE :keyPattern ESCAPE '\\' OR LOWER(account.displayName) LIKE :pattern ESCAPE '\\' OR LOWER(account.email) LIKE :pattern ESCAPE '\\')",
+      .andWhere(
+        `(${key} LIKE :keyPattern ESCAPE '\\' OR LOWER(account.displayName) LIKE :pattern ESCAPE '\\' OR LOWER(account.email) LIKE :pattern ESCAPE '\\')`,
         { keyPattern, pattern },
       )
       .getMany();
   }
 
-  /** How many accounts there are, and how many of them are admins, disabled, and locked out at `now`: counted by the database. */
+  /**
+   * How many accounts there are, and how many of them are admins, disabled, and locked out at `now`. The few admins,
+   * disabled and locked accounts are counted (each on an index of its own); the accounts as a whole are estimated on
+   * PostgreSQL (the planner's row count of the table, kept by autovacuum and ANALYZE: `estimated` is then true), as
+   * counting a million rows takes longer than a page may. Counted on SQLite, and wherever the estimate is missing.
+   */
   async counts(now = new Date()): Promise<AccountCounts> {
     const [users, admins, disabled, locked] = await Promise.all([
-      this.#accounts.count(),
+      this.#estimatedTotal(),
       this.#accounts.countBy({ isAdmin: true }),
       this.#accounts.countBy({ disabled: true }),
       this.#accounts.countBy({ lockedUntil: MoreThan(now) }),
     ]);
-    return { users, admins, disabled, locked };
+    return { ...users, admins, disabled, locked };
+  }
+
+  async #estimatedTotal(): Promise<{ users: number; estimated: boolean }> {
+    if (this.dataSource.options.type === 'postgres') {
+      const [row] = (await this.dataSource.query("SELECT reltuples::bigint AS estimate FROM pg_class WHERE oid = 'accounts'::regclass")) as { estimate: string }[];
+      // -1 (never analyzed) or a small table: counting is as cheap as estimating, and exact.
+      const estimate = Number(row?.estimate ?? -1);
+      if (estimate >= ESTIMATE_FROM) return { users: estimate, estimated: true };
+    }
+    return { users: await this.#accounts.count(), estimated: false };
   }
 
   /** The accounts of these ids that exist, in no particular order. */

@@ -48,7 +48,7 @@ export interface AuditPage {
 export const DEFAULT_AUDIT_PAGE = 50;
 export const MAX_AUDIT_PAGE = 500;
 /** Rows a prune deletes per statement, so that a large backlog never runs into the database's statement timeout. */
-const PRUNE_BATCH = 5000;
+export const PRUNE_BATCH = 5000;
 const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['success', 'failure'];
 
 /**
@@ -114,14 +114,9 @@ export class AuditLog {
     if (query.actions?.length) select.andWhere(actionsMatch(query.actions));
     if (query.detail !== undefined) select.andWhere(...detailMatch(query.detail.key, query.detail.value));
     if (query.cursor !== undefined) {
+      // A row comparison, not `at < X OR (at = X AND id < Y)`: it is one range of the (…, at, id) indexes, however deep.
       const after = decodeCursor(query.cursor);
-      select.andWhere(
-        new Brackets((older) =>
-          older
-            .where('event.at < :cursorAt', { cursorAt: after.at })
-            .orWhere('event.at = :cursorAt AND event.id < :cursorId', { cursorId: after.id }),
-        ),
-      );
+      select.andWhere('(event.at, event.id) < (:cursorAt, :cursorId)', { cursorAt: after.at, cursorId: after.id });
     }
     const found = await select.limit(limit + 1).getMany();
     const events = found.slice(0, limit);
@@ -150,20 +145,31 @@ export class AuditLog {
     return found?.accountId ?? null;
   }
 
-  /** Deletes every entry older than `before`; resolves to how many. */
-  async prune(before: Date): Promise<number> {
+  /**
+   * Deletes every entry older than `before`, oldest first, PRUNE_BATCH at a time, each batch a statement of its own
+   * that starts where the last one ended (a range of the (at, id) index: never a scan of what is left), so that no
+   * statement runs long, holds many locks or meets the statement timeout. `onBatch` hears the running total after each
+   * batch. Resolves to how many were deleted.
+   */
+  async prune(before: Date, onBatch: (deleted: number) => void = () => {}): Promise<number> {
     let deleted = 0;
+    let after: { at: Date; id: string } | undefined;
     for (;;) {
-      const batch = await this.#events
+      const select = this.#events
         .createQueryBuilder('event')
-        .select('event.id')
+        .select(['event.id', 'event.at'])
         .where('event.at < :before', { before })
-        .limit(PRUNE_BATCH)
-        .getMany();
+        .orderBy('event.at', 'ASC')
+        .addOrderBy('event.id', 'ASC')
+        .limit(PRUNE_BATCH);
+      if (after) select.andWhere('(event.at, event.id) > (:afterAt, :afterId)', { afterAt: after.at, afterId: after.id });
+      const batch = await select.getMany();
       if (batch.length === 0) return deleted;
       await this.#events.delete(batch.map((event) => event.id));
       deleted += batch.length;
+      onBatch(deleted);
       if (batch.length < PRUNE_BATCH) return deleted;
+      after = batch.at(-1);
     }
   }
 
