@@ -8,7 +8,8 @@ import { type MigrationInterface, type QueryRunner, TableIndex } from 'typeorm';
  * dashboard counts them).
  *
  * On PostgreSQL each index is built CONCURRENTLY, outside a transaction (this migration sets `transaction = false`):
- * the tables stay readable and writable while it builds, however large they are. An index whose build was cut short is
+ * the tables stay readable and writable while it builds, however large they are, and the build is not held to the
+ * statement timeout requests are (AUTH_DB_TIMEOUT_MS). An index whose build was cut short is
  * left INVALID; IF NOT EXISTS would then skip it, so `up` drops an invalid one first and builds it again. Text columns
  * are indexed with pattern operators (`varchar_pattern_ops`, `text_pattern_ops`) or COLLATE "C", whatever the database's
  * collation: a `LIKE 'prefix%'` can then use them. On SQLite, plain indexes of the same columns, in the usual way.
@@ -20,7 +21,7 @@ export class ScaleIndexes1764900000000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     if (queryRunner.connection.options.type === 'postgres') {
       for (const [name, definition] of POSTGRES_INDEXES) await buildConcurrently(queryRunner, name, definition);
-      for (const name of REPLACED) await queryRunner.query(`DROP INDEX CONCURRENTLY IF EXISTS "${name}"`);
+      for (const name of REPLACED) await unbounded(queryRunner, `DROP INDEX CONCURRENTLY IF EXISTS "${name}"`);
       return;
     }
     for (const [table, index] of sqliteIndexes()) await queryRunner.createIndex(table, index);
@@ -29,11 +30,13 @@ export class ScaleIndexes1764900000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const postgres = queryRunner.connection.options.type === 'postgres';
-    const concurrently = postgres ? 'CONCURRENTLY ' : '';
-    await queryRunner.query(`CREATE INDEX ${concurrently}IF NOT EXISTS "auth_audit_at" ON "auth_audit" ("at")`);
-    await queryRunner.query(`CREATE INDEX ${concurrently}IF NOT EXISTS "auth_audit_account" ON "auth_audit" ("account_id", "at")`);
+    // TypeORM undoes a migration in a transaction unless told not to (transaction: 'none'): CONCURRENTLY only outside.
+    const concurrently = postgres && !queryRunner.isTransactionActive ? 'CONCURRENTLY ' : '';
+    const run = (sql: string) => (postgres ? unbounded(queryRunner, sql) : queryRunner.query(sql));
+    await run(`CREATE INDEX ${concurrently}IF NOT EXISTS "auth_audit_at" ON "auth_audit" ("at")`);
+    await run(`CREATE INDEX ${concurrently}IF NOT EXISTS "auth_audit_account" ON "auth_audit" ("account_id", "at")`);
     const names = postgres ? POSTGRES_INDEXES.map(([name]) => name) : sqliteIndexes().map(([, index]) => index.name as string);
-    for (const name of names) await queryRunner.query(`DROP INDEX ${concurrently}IF EXISTS "${name}"`);
+    for (const name of names) await run(`DROP INDEX ${concurrently}IF EXISTS "${name}"`);
   }
 }
 
@@ -53,14 +56,36 @@ const POSTGRES_INDEXES: [string, string][] = [
   ['accounts_locked', 'accounts (locked_until) WHERE locked_until IS NOT NULL'],
 ];
 
+/** The longest one index build may take (ten million audit entries take about a minute on two cores). */
+const BUILD_LIMIT_MS = 6 * 3_600_000;
+
+/** node-postgres' connection, as the query runner holds it: a statement may be given its own client-side timeout. */
+interface PgConnection {
+  query(config: { text: string; query_timeout: number }): Promise<unknown>;
+}
+
+/**
+ * Runs a statement that may take as long as an index build takes: the server's statement_timeout and the client's
+ * query_timeout (AUTH_DB_TIMEOUT_MS, for requests) are lifted for it alone, on the migration's own connection.
+ */
+async function unbounded(queryRunner: QueryRunner, sql: string): Promise<void> {
+  const connection = (await queryRunner.connect()) as PgConnection;
+  await connection.query({ text: 'SET statement_timeout = 0', query_timeout: BUILD_LIMIT_MS });
+  try {
+    await connection.query({ text: sql, query_timeout: BUILD_LIMIT_MS });
+  } finally {
+    await connection.query({ text: 'RESET statement_timeout', query_timeout: BUILD_LIMIT_MS });
+  }
+}
+
 /** Builds the index without blocking writes; an invalid leftover of an interrupted build is dropped and built again. */
 async function buildConcurrently(queryRunner: QueryRunner, name: string, definition: string): Promise<void> {
   const invalid = (await queryRunner.query(
     'SELECT 1 FROM pg_index JOIN pg_class ON pg_class.oid = pg_index.indexrelid WHERE pg_class.relname = $1 AND NOT pg_index.indisvalid',
     [name],
   )) as unknown[];
-  if (invalid.length > 0) await queryRunner.query(`DROP INDEX CONCURRENTLY IF EXISTS "${name}"`);
-  await queryRunner.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS "${name}" ON ${definition}`);
+  if (invalid.length > 0) await unbounded(queryRunner, `DROP INDEX CONCURRENTLY IF EXISTS "${name}"`);
+  await unbounded(queryRunner, `CREATE INDEX CONCURRENTLY IF NOT EXISTS "${name}" ON ${definition}`);
 }
 
 function sqliteIndexes(): [string, TableIndex][] {
