@@ -143,7 +143,32 @@ export class AccountStore {
    * once, on any number of nodes, exactly one wins and the others are told it is taken.
    */
   async #insert(username: string, input: NewAccount): Promise<Account> {
-    const account = this.#accounts.create({
+    const account = this.#row(username, input);
+    try {
+      if (!account.isAdmin) await this.#accounts.insert(account);
+      else await this.#makeAdmin((accounts) => accounts.insert(account));
+    } catch (error) {
+      if (isDuplicateKey(error)) throw new Conflict(`username "${username}" is taken (usernames that differ only in case or in look-alike forms are one)`);
+      throw error;
+    }
+    return this.get(account.id);
+  }
+
+  /**
+   * The rows of imported accounts (usernames as createImported takes them, each field checked as at creation), not yet
+   * written: the bulk import inserts many at once (src/import/apply-import.ts). BadRequest for the first bad one.
+   */
+  importedRows(inputs: readonly (NewAccount & Pick<ProfileChanges, 'bio' | 'picture'>)[]): Account[] {
+    return inputs.map((input) => ({
+      ...this.#row(checkImportedUsername(input.username), input),
+      bio: checkBio(input.bio ?? null),
+      picture: checkPicture(input.picture ?? null),
+    }));
+  }
+
+  /** A new account's row, its fields checked. */
+  #row(username: string, input: NewAccount): Account {
+    return this.#accounts.create({
       id: uuidv7(),
       username,
       usernameKey: usernameKey(username),
@@ -158,14 +183,6 @@ export class AccountStore {
       picture: null,
       lastLoginAt: null,
     });
-    try {
-      if (!account.isAdmin) await this.#accounts.insert(account);
-      else await this.#makeAdmin((accounts) => accounts.insert(account));
-    } catch (error) {
-      if (isDuplicateKey(error)) throw new Conflict(`username "${username}" is taken (usernames that differ only in case or in look-alike forms are one)`);
-      throw error;
-    }
-    return this.get(account.id);
   }
 
   async find(id: string): Promise<Account | null> {

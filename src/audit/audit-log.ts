@@ -66,19 +66,7 @@ export class AuditLog {
 
   /** Writes the entry; resolves once the database has it. */
   record(entry: AuditEntry): Promise<void> {
-    const insert = this.#events
-      .insert({
-        id: uuidv7(),
-        at: new Date(),
-        action: entry.action,
-        outcome: entry.outcome,
-        accountId: entry.accountId ?? null,
-        instanceId: entry.instanceId ?? null,
-        ip: entry.ip ?? null,
-        userAgent: entry.userAgent?.slice(0, 512) ?? null,
-        details: entry.details ?? null,
-      })
-      .then(() => undefined);
+    const insert = this.#events.insert(auditRow(entry)).then(() => undefined);
     this.#track(insert);
     return insert;
   }
@@ -178,6 +166,21 @@ export class AuditLog {
     this.#pending.add(settled);
     void settled.finally(() => this.#pending.delete(settled));
   }
+}
+
+/** The row of an entry, stamped now: AuditLog.record writes one; a bulk write (the import) inserts many in its transaction. */
+export function auditRow(entry: AuditEntry): AuditEvent {
+  return {
+    id: uuidv7(),
+    at: new Date(),
+    action: entry.action,
+    outcome: entry.outcome,
+    accountId: entry.accountId ?? null,
+    instanceId: entry.instanceId ?? null,
+    ip: entry.ip ?? null,
+    userAgent: entry.userAgent?.slice(0, 512) ?? null,
+    details: entry.details ?? null,
+  };
 }
 
 /** Details (stored as JSON text) holding `key` = `value`, as a condition and its parameter. */

@@ -202,6 +202,11 @@ function checkRole(role: string): InstanceRole {
   return role;
 }
 
+/** An access link's row, its role and local id checked, not yet written (the bulk import inserts many at once). */
+export function accessRow(instanceId: string, accountId: string, role: InstanceRole, localUserId: number | null): Omit<InstanceAccess, 'createdAt'> {
+  return { instanceId, accountId, role: checkRole(role), localUserId: checkLocalId(localUserId) };
+}
+
 /** ChillFi3's users.id: a positive INT. */
 function checkLocalId(localUserId: number | null): number | null {
   if (localUserId !== null && (!Number.isInteger(localUserId) || localUserId < 1 || localUserId > 2_147_483_647)) {
