@@ -22,6 +22,9 @@ export class ScaleIndexes1764900000000 implements MigrationInterface {
     if (queryRunner.connection.options.type === 'postgres') {
       for (const [name, definition] of POSTGRES_INDEXES) await buildConcurrently(queryRunner, name, definition);
       for (const name of REPLACED) await unbounded(queryRunner, `DROP INDEX CONCURRENTLY IF EXISTS "${name}"`);
+      // The planner knows an expression index's values only once the table is analyzed: until then it guesses a
+      // search matches 1 % of the accounts and reads them in username order instead (half a second at a million).
+      await unbounded(queryRunner, 'ANALYZE accounts');
       return;
     }
     for (const [table, index] of sqliteIndexes()) await queryRunner.createIndex(table, index);
