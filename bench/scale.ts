@@ -12,6 +12,7 @@
 // BENCH_SCALE_SAMPLES (40 requests per operation), BENCH_SCALE_EXPORT_SECONDS (600: an export still running then is
 // stopped and reported as such), BENCH_SCALE_RESEED, BENCH_SCALE_ONLY (comma-separated sections: reads, export, prune,
 // import). PostgreSQL and Redis otherwise as the tests find them (TEST_POSTGRES_URL, TEST_REDIS_URL).
+import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { encodeCursor } from '../src/audit/audit-cursor.js';
 import { ADMIN_SCOPE, DEFAULT_SCOPES } from '../src/instances/instance-store.js';
@@ -285,6 +286,16 @@ async function smallSignIn(): Promise<Timed> {
   }
 }
 
+/** bench/scale-import.ts in a process of its own (its peak memory is the import's): the JSON it prints. */
+async function importInOwnProcess(): Promise<unknown> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/scale-import.ts'], { env: { ...process.env, BENCH_SCALE_URL: SCALE_URL }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  if (code !== 0) throw new Error(`bench/scale-import.ts exited with code ${code}`);
+  return JSON.parse(output);
+}
+
 async function main() {
   const output: Record<string, unknown> = { benchmark: 'scale: 1,000,000 accounts, 1,000 instances, 2,000,000 access links, 10,000,000 audit entries' };
   const database = new pg.Client({ connectionString: SCALE_URL });
@@ -305,6 +316,7 @@ async function main() {
     }
     if (ONLY.includes('export')) output.csvExport = await exportCsv(deployment, info);
     if (ONLY.includes('prune')) output.prune = await prune(deployment, info, database);
+    if (ONLY.includes('import')) output.import = await importInOwnProcess();
   } finally {
     await server.close();
     await database.end();

@@ -36,6 +36,9 @@ const CONCURRENCY = 8;
 /** New accounts per bulk transaction: PostgreSQL's statements stay short; SQLite's within its parameters per statement. */
 const BULK_ROWS = { postgres: 500, sqlite: 60 };
 
+/** Bulk transactions at once on PostgreSQL. */
+const BULK_CONCURRENCY = 4;
+
 type CreateStep = Extract<ImportStep, { kind: 'create' }>;
 
 export async function applyImport(
@@ -49,18 +52,23 @@ export async function applyImport(
   const creates = steps.flatMap((step, index) => (step.kind === 'create' ? [index] : []));
   const others = steps.flatMap((step, index) => (step.kind === 'create' ? [] : [index]));
   const size = target.dataSource.options.type === 'postgres' ? BULK_ROWS.postgres : BULK_ROWS.sqlite;
-  for (let start = 0; start < creates.length; start += size) {
-    const batch = creates.slice(start, start + size);
-    const accountIds = await createInBulk(batch.map((index) => steps[index] as CreateStep), target).catch(() => null);
-    if (!accountIds) {
-      await oneByOne(batch, steps, target, applied, progress);
-      continue;
+  const batches = Array.from({ length: Math.ceil(creates.length / size) }, (_, index) => creates.slice(index * size, (index + 1) * size));
+  let next = 0;
+  async function bulkWorker(): Promise<void> {
+    for (let batch = batches[next++]; batch; batch = batches[next++]) {
+      const accountIds = await createInBulk(batch.map((index) => steps[index] as CreateStep), target).catch(() => null);
+      if (!accountIds) {
+        await oneByOne(batch, steps, target, applied, progress);
+        continue;
+      }
+      batch.forEach((index, position) => {
+        applied[index] = { ...(steps[index] as CreateStep), accountId: accountIds[position] as string };
+        progress();
+      });
     }
-    batch.forEach((index, position) => {
-      applied[index] = { ...(steps[index] as CreateStep), accountId: accountIds[position] as string };
-      progress();
-    });
   }
+  // PostgreSQL writes a few batches at once, each in a transaction of its own; SQLite's one connection, one.
+  await Promise.all(Array.from({ length: target.dataSource.options.type === 'postgres' ? BULK_CONCURRENCY : 1 }, bulkWorker));
   await oneByOne(others, steps, target, applied, progress);
   return applied;
 }

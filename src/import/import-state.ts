@@ -36,7 +36,10 @@ export function namesOf(rows: readonly ChillFi3Row[], mapping: ImportMapping): I
     usernames.push(username);
     if (Number.isSafeInteger(localId)) localIds.push(localId);
     const target = Number.isSafeInteger(localId) ? mapping.targetOf(localId, username) : undefined;
-    if (target && 'account' in target) usernames.push(target.account), accountIds.push(target.account);
+    if (target && 'account' in target) {
+      usernames.push(target.account);
+      accountIds.push(target.account);
+    }
     if (target && 'create' in target) usernames.push(target.create);
   }
   return { usernames, accountIds, localIds };
