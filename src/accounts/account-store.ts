@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { In, MoreThan, type DataSource, type EntityManager, type Repository } from 'typeorm';
+import { In, MoreThan, type DataSource, type EntityManager, type Repository, type SelectQueryBuilder } from 'typeorm';
 import { isDuplicateKey } from '../db/duplicate-key.js';
 import { escapeLike } from '../db/like.js';
 import { isStorable } from '../db/storable.js';
@@ -110,6 +110,8 @@ export const DEFAULT_ACCOUNT_PAGE = 100;
 export const MAX_ACCOUNT_PAGE = 500;
 /** From how many accounts (as the planner estimates them) the dashboard's total is the estimate, not a count. */
 const ESTIMATE_FROM = 100_000;
+/** Up to how many matches a search collects and sorts them rather than reading accounts in username order. */
+const SEARCH_FEW = 20_000;
 
 export interface AccountCounts {
   users: number;
@@ -224,18 +226,46 @@ export class AccountStore {
     }
     // PostgreSQL orders by the database's collation unless told otherwise; the index and the cursor are in byte order.
     const key = this.dataSource.options.type === 'postgres' ? 'account.usernameKey COLLATE "C"' : 'account.usernameKey';
-    const query = this.#accounts.createQueryBuilder('account').orderBy(key, 'ASC').offset(offset).limit(limit);
-    if (after !== undefined) query.andWhere(`${key} > :after`, { after });
-    if (search === undefined || search === '') return query.getMany();
+    const page = (accounts: Repository<Account>) => {
+      const query = accounts.createQueryBuilder('account').orderBy(key, 'ASC').offset(offset).limit(limit);
+      return after === undefined ? query : query.andWhere(`${key} > :after`, { after });
+    };
+    if (search === undefined || search === '') return page(this.#accounts).getMany();
     if (!isStorable(search)) return Promise.resolve([]);
-    const keyPattern = `${escapeLike(usernameKey(search))}%`;
-    const pattern = `${escapeLike(search.toLowerCase())}%`;
-    return query
-      .andWhere(
+    const matching = (query: SelectQueryBuilder<Account>) =>
+      query.andWhere(
         `(${key} LIKE :keyPattern ESCAPE '\\' OR LOWER(account.displayName) LIKE :pattern ESCAPE '\\' OR LOWER(account.email) LIKE :pattern ESCAPE '\\')`,
-        { keyPattern, pattern },
-      )
-      .getMany();
+        { keyPattern: `${escapeLike(usernameKey(search))}%`, pattern: `${escapeLike(search.toLowerCase())}%` },
+      );
+    if (this.dataSource.options.type !== 'postgres') return matching(page(this.#accounts)).getMany();
+    return this.#searchPostgres(matching, page);
+  }
+
+  /**
+   * A search on PostgreSQL, where the planner's guess of how many accounts match decides between two plans that are
+   * each fast in one case only, and its guesses of prefix matches are often wrong by a hundred times: reading the
+   * accounts in username order until a page matches (fast when many match early in that order), or collecting the
+   * matches from the three prefix indexes and sorting them (fast when few do). So the matches are counted first, up to
+   * SEARCH_FEW, by the indexes (a bitmap scan, which stops at the limit): when that few match they are collected and
+   * sorted, whatever the guess; beyond it the planner chooses (a very broad prefix, a few characters long, can then
+   * take longer than a request may: docs/operations.md, "Sizing").
+   */
+  #searchPostgres(
+    matching: (query: SelectQueryBuilder<Account>) => SelectQueryBuilder<Account>,
+    page: (accounts: Repository<Account>) => SelectQueryBuilder<Account>,
+  ): Promise<Account[]> {
+    return this.dataSource.transaction(async (manager) => {
+      const accounts = manager.getRepository(AccountEntity);
+      await manager.query('SET LOCAL enable_seqscan = off');
+      await manager.query('SET LOCAL enable_indexscan = off');
+      const probe = matching(page(accounts)).orderBy().offset(0).limit(SEARCH_FEW + 1).select('account.id');
+      const few = (await probe.getRawMany()).length <= SEARCH_FEW;
+      if (!few) {
+        await manager.query('SET LOCAL enable_seqscan = on');
+        await manager.query('SET LOCAL enable_indexscan = on');
+      }
+      return matching(page(accounts)).getMany();
+    });
   }
 
   /**
