@@ -3,7 +3,8 @@ import { type MigrationInterface, type QueryRunner, TableIndex } from 'typeorm';
 /**
  * The indexes every list and filter reads at a million accounts and ten million audit entries (docs/operations.md,
  * "Sizing"): the audit trail ordered by (at, id) on its own and after each filter (account, instance, action), so that
- * a page and its cursor (`(at, id) < (X, Y)`) are one index range; accounts by username key in byte order and by the
+ * a page and its cursor (`(at, id) < (X, Y)`) are one index range, and the failed sign-ins alone (the dashboard's last
+ * day of them and of lockouts); accounts by username key in byte order and by the
  * start of their lower-cased display name and email (the search), and the few admins, disabled and locked accounts (the
  * dashboard counts them).
  *
@@ -51,6 +52,7 @@ const POSTGRES_INDEXES: [string, string][] = [
   ['auth_audit_account_at_id', 'auth_audit (account_id, at, id)'],
   ['auth_audit_instance_at_id', 'auth_audit (instance_id, at, id)'],
   ['auth_audit_action_at_id', 'auth_audit (action varchar_pattern_ops, at, id)'],
+  ['auth_audit_failed_logins', "auth_audit (at, id) WHERE action = 'login' AND outcome = 'failure'"],
   ['accounts_username_key_bytes', 'accounts (username_key COLLATE "C")'],
   ['accounts_display_name_prefix', 'accounts (lower(display_name) text_pattern_ops)'],
   ['accounts_email_prefix', 'accounts (lower(email) text_pattern_ops)'],
@@ -97,6 +99,7 @@ function sqliteIndexes(): [string, TableIndex][] {
     ['auth_audit', new TableIndex({ name: 'auth_audit_account_at_id', columnNames: ['account_id', 'at', 'id'] })],
     ['auth_audit', new TableIndex({ name: 'auth_audit_instance_at_id', columnNames: ['instance_id', 'at', 'id'] })],
     ['auth_audit', new TableIndex({ name: 'auth_audit_action_at_id', columnNames: ['action', 'at', 'id'] })],
+    ['auth_audit', new TableIndex({ name: 'auth_audit_failed_logins', columnNames: ['at', 'id'], where: "action = 'login' AND outcome = 'failure'" })],
     ['accounts', new TableIndex({ name: 'accounts_admins', columnNames: ['id'], where: 'is_admin = 1' })],
     ['accounts', new TableIndex({ name: 'accounts_disabled', columnNames: ['id'], where: 'disabled = 1' })],
     ['accounts', new TableIndex({ name: 'accounts_locked', columnNames: ['locked_until'], where: 'locked_until IS NOT NULL' })],

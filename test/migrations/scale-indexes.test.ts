@@ -9,7 +9,7 @@ import { createDataSource } from '../../src/db/data-source.js';
 import { scratchPostgres, scratchSqlite, type ScratchDatabase } from '../support/databases.js';
 import { migrationsBefore, undoThrough } from '../support/migrations.js';
 
-const NEW_AUDIT_INDEXES = ['auth_audit_at_id', 'auth_audit_account_at_id', 'auth_audit_instance_at_id', 'auth_audit_action_at_id'];
+const NEW_AUDIT_INDEXES = ['auth_audit_at_id', 'auth_audit_account_at_id', 'auth_audit_instance_at_id', 'auth_audit_action_at_id', 'auth_audit_failed_logins'];
 const POSTGRES_ONLY = ['accounts_username_key_bytes', 'accounts_display_name_prefix', 'accounts_email_prefix'];
 const ACCOUNT_INDEXES = ['accounts_admins', 'accounts_disabled', 'accounts_locked'];
 const REPLACED = ['auth_audit_at', 'auth_audit_account'];
