@@ -94,6 +94,24 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect((await run('users', 'list', '--limit', '0')).code, 'a usage error').to.equal(2);
     });
 
+    it("lists an instance's access a page at a time, by account id", async function () {
+      const { instance } = await addInstance(server);
+      const ids: string[] = [];
+      for (const index of [1, 2, 3]) {
+        const account = await addAccount(server, `cli-member-${index}`);
+        ids.push(account.id);
+        await server.services.instances.grantAccess(instance.id, account.id, 'member');
+      }
+      const first = await run('access', 'list', '--instance', instance.clientId, '--limit', '2');
+      const cursor = /More: --cursor (\S+)/.exec(first.stdout)?.[1] as string;
+      expect(cursor, 'a cursor for the next page').to.be.a('string');
+      const second = await json<{ access: { accountId: string }[]; nextCursor: string | null }>('access', 'list', '--instance', instance.clientId, '--limit', '2', '--cursor', cursor);
+      expect(second.nextCursor).to.equal(null);
+      const firstIds = [...first.stdout.matchAll(/cli-member-\d/g)].map(([name]) => name);
+      expect(firstIds).to.have.length(2);
+      expect(second.access.map((link) => link.accountId), 'the rest, in account id order').to.deep.equal([...ids].sort().slice(2));
+    });
+
     it('deletes a user, and says so when there is none', async function () {
       const account = await addAccount(server, 'shell-deleted');
       expect((await run('users', 'delete', 'shell-deleted')).stdout).to.equal(`Deleted "shell-deleted" (id ${account.id}).\n`);
