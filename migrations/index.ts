@@ -9,6 +9,7 @@ import { InstanceNameKey1764820000000 } from './1764820000000-instance-name-key.
 import { SecondFactors1764900000000 } from './1764900000000-second-factors.js';
 import { Passkeys1764910000000 } from './1764910000000-passkeys.js';
 import { Mail1764930000000 } from './1764930000000-mail.js';
+import { ScaleIndexes1764950000000 } from './1764950000000-scale-indexes.js';
 
 /** Every migration, oldest first. Listed by hand so the same list works from source and from dist/. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   SecondFactors1764900000000,
   Passkeys1764910000000,
   Mail1764930000000,
+  ScaleIndexes1764950000000,
 ];

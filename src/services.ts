@@ -205,6 +205,7 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
   });
   const auditRetention = new AuditRetention(stores.audit, config.auditRetentionDays, {
     onError: (err) => logger.error({ err }, 'audit prune failed'),
+    onPruned: (deleted, ms) => logger.info({ deleted, ms }, 'audit entries past retention pruned'),
   }).start();
   return {
     ...stores,

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { In, MoreThan, type DataSource, type EntityManager, type Repository } from 'typeorm';
+import { In, MoreThan, type DataSource, type EntityManager, type Repository, type SelectQueryBuilder } from 'typeorm';
 import { isDuplicateKey } from '../db/duplicate-key.js';
 import { escapeLike } from '../db/like.js';
 import { isStorable } from '../db/storable.js';
@@ -102,8 +102,25 @@ export class LastAdmin extends AppError {
   }
 }
 
+export interface AccountListQuery {
+  search?: string;
+  limit?: number;
+  offset?: number;
+  /** The username key of the last account of the page before (keyset paging). */
+  after?: string;
+}
+
+export const DEFAULT_ACCOUNT_PAGE = 100;
+export const MAX_ACCOUNT_PAGE = 500;
+/** From how many accounts (as the planner estimates them) the dashboard's total is the estimate, not a count. */
+const ESTIMATE_FROM = 100_000;
+/** Up to how many matches a search collects and sorts them rather than reading accounts in username order. */
+const SEARCH_FEW = 20_000;
+
 export interface AccountCounts {
   users: number;
+  /** Whether `users` is the database's estimate (PostgreSQL, many accounts) rather than a count. */
+  estimated: boolean;
   admins: number;
   disabled: number;
   locked: number;
@@ -132,7 +149,32 @@ export class AccountStore {
    * once, on any number of nodes, exactly one wins and the others are told it is taken.
    */
   async #insert(username: string, input: NewAccount): Promise<Account> {
-    const account = this.#accounts.create({
+    const account = this.#row(username, input);
+    try {
+      if (!account.isAdmin) await this.#accounts.insert(account);
+      else await this.#makeAdmin((accounts) => accounts.insert(account));
+    } catch (error) {
+      if (isDuplicateKey(error)) throw new Conflict(`username "${username}" is taken (usernames that differ only in case or in look-alike forms are one)`);
+      throw error;
+    }
+    return this.get(account.id);
+  }
+
+  /**
+   * The rows of imported accounts (usernames as createImported takes them, each field checked as at creation), not yet
+   * written: the bulk import inserts many at once (src/import/apply-import.ts). BadRequest for the first bad one.
+   */
+  importedRows(inputs: readonly (NewAccount & Pick<ProfileChanges, 'bio' | 'picture'>)[]): Account[] {
+    return inputs.map((input) => ({
+      ...this.#row(checkImportedUsername(input.username), input),
+      bio: checkBio(input.bio ?? null),
+      picture: checkPicture(input.picture ?? null),
+    }));
+  }
+
+  /** A new account's row, its fields checked. */
+  #row(username: string, input: NewAccount): Account {
+    return this.#accounts.create({
       id: uuidv7(),
       username,
       usernameKey: usernameKey(username),
@@ -150,14 +192,6 @@ export class AccountStore {
       picture: null,
       lastLoginAt: null,
     });
-    try {
-      if (!account.isAdmin) await this.#accounts.insert(account);
-      else await this.#makeAdmin((accounts) => accounts.insert(account));
-    } catch (error) {
-      if (isDuplicateKey(error)) throw new Conflict(`username "${username}" is taken (usernames that differ only in case or in look-alike forms are one)`);
-      throw error;
-    }
-    return this.get(account.id);
   }
 
   async find(id: string): Promise<Account | null> {
@@ -187,33 +221,84 @@ export class AccountStore {
   }
 
   /**
-   * Accounts by username; with `search`, those whose username, display name or email contains it (any case). With
-   * `limit`, one page of them from `offset` on (the console pages its lists; the CLI and the API take them all).
+   * Accounts by username key, in byte order; with `search`, those whose username (by its key, so a look-alike of the
+   * text finds it), display name or email starts with it (any case). One page of them: `limit` (DEFAULT_ACCOUNT_PAGE
+   * unless given) after the account whose username key is `after` (keyset: AccountPage's nextCursor), or from `offset`
+   * (the console's numbered pages). Each condition is a range of an index (migrations/1764950000000-scale-indexes.ts):
+   * a search for the middle of a name would read every row, and is not offered.
    */
-  list({ search, limit, offset = 0 }: { search?: string; limit?: number; offset?: number } = {}): Promise<Account[]> {
-    const query = this.#accounts.createQueryBuilder('account').orderBy('account.usernameKey', 'ASC').offset(offset).limit(limit);
-    if (search === undefined || search === '') return query.getMany();
+  list({ search, limit = DEFAULT_ACCOUNT_PAGE, offset = 0, after }: AccountListQuery = {}): Promise<Account[]> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_ACCOUNT_PAGE) {
+      return Promise.reject(new BadRequest(`the page size must be a whole number from 1 to ${MAX_ACCOUNT_PAGE}`));
+    }
+    // PostgreSQL orders by the database's collation unless told otherwise; the index and the cursor are in byte order.
+    const key = this.dataSource.options.type === 'postgres' ? 'account.usernameKey COLLATE "C"' : 'account.usernameKey';
+    const page = (accounts: Repository<Account>) => {
+      const query = accounts.createQueryBuilder('account').orderBy(key, 'ASC').offset(offset).limit(limit);
+      return after === undefined ? query : query.andWhere(`${key} > :after`, { after });
+    };
+    if (search === undefined || search === '') return page(this.#accounts).getMany();
     if (!isStorable(search)) return Promise.resolve([]);
-    // Usernames are searched by their keys, so a look-alike of the text finds them too; the other fields in lower case.
-    const keyPattern = `%${escapeLike(usernameKey(search))}%`;
-    const pattern = `%${escapeLike(search.toLowerCase())}%`;
-    return query
-      .where(
-        "(account.usernameKey LIKE :keyPattern ESCAPE '\\' OR LOWER(account.displayName) LIKE :pattern ESCAPE '\\' OR LOWER(account.email) LIKE :pattern ESCAPE '\\')",
-        { keyPattern, pattern },
-      )
-      .getMany();
+    const matching = (query: SelectQueryBuilder<Account>) =>
+      query.andWhere(
+        `(${key} LIKE :keyPattern ESCAPE '\\' OR LOWER(account.displayName) LIKE :pattern ESCAPE '\\' OR LOWER(account.email) LIKE :pattern ESCAPE '\\')`,
+        { keyPattern: `${escapeLike(usernameKey(search))}%`, pattern: `${escapeLike(search.toLowerCase())}%` },
+      );
+    if (this.dataSource.options.type !== 'postgres') return matching(page(this.#accounts)).getMany();
+    return this.#searchPostgres(matching, page);
   }
 
-  /** How many accounts there are, and how many of them are admins, disabled, and locked out at `now`: counted by the database. */
+  /**
+   * A search on PostgreSQL, where the planner's guess of how many accounts match decides between two plans that are
+   * each fast in one case only, and its guesses of prefix matches are often wrong by a hundred times: reading the
+   * accounts in username order until a page matches (fast when many match early in that order), or collecting the
+   * matches from the three prefix indexes and sorting them (fast when few do). So the matches are counted first, up to
+   * SEARCH_FEW, by the indexes (a bitmap scan, which stops at the limit): when that few match they are collected and
+   * sorted, whatever the guess; beyond it the planner chooses (a very broad prefix, a few characters long, can then
+   * take longer than a request may: docs/operations.md, "Sizing").
+   */
+  #searchPostgres(
+    matching: (query: SelectQueryBuilder<Account>) => SelectQueryBuilder<Account>,
+    page: (accounts: Repository<Account>) => SelectQueryBuilder<Account>,
+  ): Promise<Account[]> {
+    return this.dataSource.transaction(async (manager) => {
+      const accounts = manager.getRepository(AccountEntity);
+      await manager.query('SET LOCAL enable_seqscan = off');
+      await manager.query('SET LOCAL enable_indexscan = off');
+      const probe = matching(page(accounts)).orderBy().offset(0).limit(SEARCH_FEW + 1).select('account.id');
+      const few = (await probe.getRawMany()).length <= SEARCH_FEW;
+      if (!few) {
+        await manager.query('SET LOCAL enable_seqscan = on');
+        await manager.query('SET LOCAL enable_indexscan = on');
+      }
+      return matching(page(accounts)).getMany();
+    });
+  }
+
+  /**
+   * How many accounts there are, and how many of them are admins, disabled, and locked out at `now`. The few admins,
+   * disabled and locked accounts are counted (each on an index of its own); the accounts as a whole are estimated on
+   * PostgreSQL (the planner's row count of the table, kept by autovacuum and ANALYZE: `estimated` is then true), as
+   * counting a million rows takes longer than a page may. Counted on SQLite, and wherever the estimate is missing.
+   */
   async counts(now = new Date()): Promise<AccountCounts> {
     const [users, admins, disabled, locked] = await Promise.all([
-      this.#accounts.count(),
+      this.#estimatedTotal(),
       this.#accounts.countBy({ isAdmin: true }),
       this.#accounts.countBy({ disabled: true }),
       this.#accounts.countBy({ lockedUntil: MoreThan(now) }),
     ]);
-    return { users, admins, disabled, locked };
+    return { ...users, admins, disabled, locked };
+  }
+
+  async #estimatedTotal(): Promise<{ users: number; estimated: boolean }> {
+    if (this.dataSource.options.type === 'postgres') {
+      const [row] = (await this.dataSource.query("SELECT reltuples::bigint AS estimate FROM pg_class WHERE oid = 'accounts'::regclass")) as { estimate: string }[];
+      // -1 (never analyzed) or a small table: counting is as cheap as estimating, and exact.
+      const estimate = Number(row?.estimate ?? -1);
+      if (estimate >= ESTIMATE_FROM) return { users: estimate, estimated: true };
+    }
+    return { users: await this.#accounts.count(), estimated: false };
   }
 
   /** The accounts of these ids that exist, in no particular order. */

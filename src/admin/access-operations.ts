@@ -5,7 +5,7 @@ import type { AccountStore } from '../accounts/account-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { Conflict, NotFound } from '../errors.js';
 import type { InstanceAccess, InstanceRole } from '../instances/instance-access-entity.js';
-import type { InstanceStore } from '../instances/instance-store.js';
+import type { AccessPage, InstanceStore } from '../instances/instance-store.js';
 import type { AccountSessions } from '../provider/account-sessions.js';
 import { actorDetails, type Actor } from './account-operations.js';
 
@@ -43,8 +43,7 @@ export class AccessOperations {
    * another account of the instance holds that id: two accounts on one local row would share everything it owns.
    */
   async recordLocalId(instanceId: string, accountId: string, localUserId: number, actor: Actor): Promise<InstanceAccess> {
-    // An instance records a local id once per new user: one pass over its links is cheap at that rate.
-    const holder = (await this.deps.instances.listAccess({ instanceId })).find((access) => access.localUserId === localUserId);
+    const holder = await this.deps.instances.holderOfLocalId(instanceId, localUserId);
     if (holder && holder.accountId !== accountId) throw new Conflict(`local id ${localUserId} belongs to another account of this instance`);
     return this.change(instanceId, accountId, { localUserId }, actor);
   }
@@ -57,7 +56,7 @@ export class AccessOperations {
     await this.record('access.revoked', instanceId, accountId, actor, { ...ended });
   }
 
-  list(where: { instanceId: string } | { accountId: string }, page?: { limit: number; offset: number }): Promise<InstanceAccess[]> {
+  list(where: { instanceId: string } | { accountId: string }, page?: AccessPage): Promise<InstanceAccess[]> {
     return this.deps.instances.listAccess(where, page);
   }
 

@@ -9,6 +9,7 @@ import { MFA_POLICIES } from '../mfa/mfa-policy.js';
 import type { FactorSummary } from '../mfa/second-factors.js';
 import { AUTH_METHODS, GRANT_TYPES, INSTANCE_SCOPES } from '../instances/instance-store.js';
 import type { SigningKeySummary } from '../keys/key-store.js';
+import { DEFAULT_ACCOUNT_PAGE as DEFAULT_LIST_PAGE, MAX_ACCOUNT_PAGE as MAX_LIST_PAGE } from '../accounts/account-store.js';
 import { apiSchemas, RegisterRequest, UserProfile } from './user-api-schemas.js';
 
 const uri = z.string().max(2048);
@@ -83,7 +84,9 @@ export const AccessView = z.strictObject({
 });
 apiSchemas.add(AccessView, { id: 'Access', description: "An account's access to an instance" });
 
-export const AccessList = z.strictObject({ access: z.array(AccessView) });
+const nextCursor = z.string().nullable().meta({ description: 'the cursor of the next page; null on the last' });
+
+export const AccessList = z.strictObject({ access: z.array(AccessView), nextCursor });
 apiSchemas.add(AccessList, { id: 'AccessList' });
 
 export const AccessGrant = z.strictObject({
@@ -95,12 +98,21 @@ apiSchemas.add(AccessGrant, { id: 'AccessGrant', description: 'Gives access, or 
 export const AdminUserCreate = RegisterRequest.omit({ localUserId: true }).extend({ isAdmin: z.boolean().optional() });
 apiSchemas.add(AdminUserCreate, { id: 'AdminUserCreate', description: 'A new account, with access to no instance yet' });
 
-export const UserList = z.strictObject({ users: z.array(UserProfile) });
+export const UserList = z.strictObject({ users: z.array(UserProfile), nextCursor });
 apiSchemas.add(UserList, { id: 'UserList' });
 
+/** One page of a list: how many, and where it starts. */
+const PageParams = {
+  limit: z.coerce.number<string>().int().min(1).max(MAX_LIST_PAGE).optional().meta({ description: `entries per page (default ${DEFAULT_LIST_PAGE})` }),
+  cursor: z.string().max(400).optional().meta({ description: 'the nextCursor of the page before' }),
+};
+
 export const UserListQuery = z.strictObject({
-  search: z.string().max(200).optional().meta({ description: 'in the username, display name or email, any case' }),
+  search: z.string().max(200).optional().meta({ description: 'the start of the username, display name or email, any case' }),
+  ...PageParams,
 });
+
+export const AccessListQuery = z.strictObject(PageParams);
 
 const AuditEventView = z.strictObject({
   id: z.string(),

@@ -8,6 +8,8 @@ import type { Context } from 'koa';
 import type { z } from 'zod';
 import type { Config } from '../../config/index.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import { DEFAULT_ACCOUNT_PAGE } from '../accounts/account-store.js';
+import { decodeKeyCursor, keyPage } from '../db/key-cursor.js';
 import { AppError, BadRequest } from '../errors.js';
 import { ADMIN_SCOPE } from '../instances/instance-store.js';
 import type { AccountSessions } from '../provider/account-sessions.js';
@@ -15,6 +17,7 @@ import type { AccessOperations } from './access-operations.js';
 import type { AccountOperations, Actor } from './account-operations.js';
 import {
   AccessGrant,
+  AccessListQuery,
   accessView,
   AdminUserCreate,
   AuditQueryParams,
@@ -125,7 +128,7 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
 
   router.get(`${ADMIN_PREFIX}/instances/:id/access`, async function listInstanceAccess(ctx) {
     const instance = await deps.instances.get(param(ctx, 'id'));
-    ctx.body = { access: (await deps.accessOperations.list({ instanceId: instance.id })).map(accessView) };
+    ctx.body = await accessPage(ctx, { instanceId: instance.id });
   });
 
   router.put(`${ADMIN_PREFIX}/instances/:id/access/:accountId`, async function grantAccess(ctx) {
@@ -140,8 +143,10 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
   });
 
   router.get(`${ADMIN_PREFIX}/users`, async function listUsers(ctx) {
-    const { search } = queryInput(ctx, UserListQuery);
-    ctx.body = { users: (await deps.accounts.list({ search })).map(userProfile) };
+    const { search, limit = DEFAULT_ACCOUNT_PAGE, cursor } = queryInput(ctx, UserListQuery);
+    const after = cursor === undefined ? undefined : decodeKeyCursor(cursor);
+    const { rows, nextCursor } = keyPage(await deps.accounts.list({ search, limit: limit + 1, after }), limit, (account) => account.usernameKey);
+    ctx.body = { users: rows.map(userProfile), nextCursor };
   });
 
   router.post(`${ADMIN_PREFIX}/users`, async function createUser(ctx) {
@@ -154,7 +159,7 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
 
   router.get(`${ADMIN_PREFIX}/users/:id/access`, async function listUserAccess(ctx) {
     const account = await deps.accounts.get(param(ctx, 'id'));
-    ctx.body = { access: (await deps.accessOperations.list({ accountId: account.id })).map(accessView) };
+    ctx.body = await accessPage(ctx, { accountId: account.id });
   });
 
   router.get(`${ADMIN_PREFIX}/users/:id/sessions`, async function listUserSessions(ctx) {
@@ -200,6 +205,15 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
   router.delete(`${ADMIN_PREFIX}/keys/:kid`, async function retireKey(ctx) {
     ctx.body = await deps.keyOperations.retire(param(ctx, 'kid'), actor(ctx));
   });
+
+  /** One page of access links of an instance (by account id) or of an account (by instance id). */
+  async function accessPage(ctx: Context, where: { instanceId: string } | { accountId: string }) {
+    const { limit = DEFAULT_ACCOUNT_PAGE, cursor } = queryInput(ctx, AccessListQuery);
+    const after = cursor === undefined ? undefined : decodeKeyCursor(cursor);
+    const found = await deps.accessOperations.list(where, { limit: limit + 1, after });
+    const { rows, nextCursor } = keyPage(found, limit, (access) => ('instanceId' in where ? access.accountId : access.instanceId));
+    return { access: rows.map(accessView), nextCursor };
+  }
 
   refuseOtherMethods(router);
   return router;

@@ -3,7 +3,7 @@
 // src/admin/admin-api-schemas.ts); the paths are written out here. test/admin/user-api.test.ts and
 // test/admin/admin-api.test.ts check every answer the APIs give in their tests against this document.
 import { z } from 'zod';
-import { AuditQueryParams, UserListQuery } from './admin-api-schemas.js';
+import { AccessListQuery, AuditQueryParams, UserListQuery } from './admin-api-schemas.js';
 import { BODY_LIMIT } from './api-input.js';
 import { apiSchemas, LinkDelivery } from './user-api-schemas.js';
 
@@ -102,8 +102,9 @@ function adminPaths() {
       parameters: [instanceId],
       get: {
         operationId: 'listInstanceAccess',
-        summary: 'Who has access to the instance',
-        responses: { 200: { description: 'Its access links', content: json('AccessList') }, ...problems(403, 404) },
+        summary: 'Who has access to the instance, a page at a time (by account id)',
+        parameters: queryParameters(AccessListQuery),
+        responses: { 200: { description: 'One page of its access links', content: json('AccessList') }, ...problems(400, 403, 404) },
       },
     },
     '/admin/instances/{id}/access/{accountId}': {
@@ -123,9 +124,9 @@ function adminPaths() {
     '/admin/users': {
       get: {
         operationId: 'listUsers',
-        summary: 'List or search the accounts',
+        summary: 'List or search the accounts, a page at a time',
         parameters: queryParameters(UserListQuery),
-        responses: { 200: { description: 'The accounts, by username', content: json('UserList') }, ...problems(400, 403) },
+        responses: { 200: { description: 'One page of the accounts, by username key', content: json('UserList') }, ...problems(400, 403) },
       },
       post: {
         operationId: 'createUser',
@@ -138,8 +139,9 @@ function adminPaths() {
       parameters: [userId],
       get: {
         operationId: 'listUserAccess',
-        summary: 'The instances an account has access to',
-        responses: { 200: { description: 'Its access links', content: json('AccessList') }, ...problems(403, 404) },
+        summary: 'The instances an account has access to, a page at a time (by instance id)',
+        parameters: queryParameters(AccessListQuery),
+        responses: { 200: { description: 'One page of its access links', content: json('AccessList') }, ...problems(400, 403, 404) },
       },
     },
     '/admin/users/{id}/sessions': {

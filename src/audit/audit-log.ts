@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { v7 as uuidv7 } from 'uuid';
 import { Brackets, type DataSource, type Repository } from 'typeorm';
 import { escapeLike } from '../db/like.js';
@@ -48,7 +49,7 @@ export interface AuditPage {
 export const DEFAULT_AUDIT_PAGE = 50;
 export const MAX_AUDIT_PAGE = 500;
 /** Rows a prune deletes per statement, so that a large backlog never runs into the database's statement timeout. */
-const PRUNE_BATCH = 5000;
+export const PRUNE_BATCH = 2000;
 const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['success', 'failure'];
 
 /**
@@ -66,19 +67,7 @@ export class AuditLog {
 
   /** Writes the entry; resolves once the database has it. */
   record(entry: AuditEntry): Promise<void> {
-    const insert = this.#events
-      .insert({
-        id: uuidv7(),
-        at: new Date(),
-        action: entry.action,
-        outcome: entry.outcome,
-        accountId: entry.accountId ?? null,
-        instanceId: entry.instanceId ?? null,
-        ip: entry.ip ?? null,
-        userAgent: entry.userAgent?.slice(0, 512) ?? null,
-        details: entry.details ?? null,
-      })
-      .then(() => undefined);
+    const insert = this.#events.insert(auditRow(entry)).then(() => undefined);
     this.#track(insert);
     return insert;
   }
@@ -114,14 +103,9 @@ export class AuditLog {
     if (query.actions?.length) select.andWhere(actionsMatch(query.actions));
     if (query.detail !== undefined) select.andWhere(...detailMatch(query.detail.key, query.detail.value));
     if (query.cursor !== undefined) {
+      // A row comparison, not `at < X OR (at = X AND id < Y)`: it is one range of the (…, at, id) indexes, however deep.
       const after = decodeCursor(query.cursor);
-      select.andWhere(
-        new Brackets((older) =>
-          older
-            .where('event.at < :cursorAt', { cursorAt: after.at })
-            .orWhere('event.at = :cursorAt AND event.id < :cursorId', { cursorId: after.id }),
-        ),
-      );
+      select.andWhere('(event.at, event.id) < (:cursorAt, :cursorId)', { cursorAt: after.at, cursorId: after.id });
     }
     const found = await select.limit(limit + 1).getMany();
     const events = found.slice(0, limit);
@@ -150,20 +134,35 @@ export class AuditLog {
     return found?.accountId ?? null;
   }
 
-  /** Deletes every entry older than `before`; resolves to how many. */
-  async prune(before: Date): Promise<number> {
+  /**
+   * Deletes every entry older than `before`, oldest first, PRUNE_BATCH at a time, each batch a statement of its own
+   * that starts where the last one ended (a range of the (at, id) index: never a scan of what is left), so that no
+   * statement runs long, holds many locks or meets the statement timeout. After each batch the prune rests as long as
+   * the batch took, so that it takes at most about half of the database's time and sign-ins going on meanwhile (which
+   * never wait on its rows) are not starved of disk and CPU. `onBatch` hears the running total after each batch.
+   * Resolves to how many were deleted.
+   */
+  async prune(before: Date, onBatch: (deleted: number) => void = () => {}): Promise<number> {
     let deleted = 0;
+    let after: { at: Date; id: string } | undefined;
     for (;;) {
-      const batch = await this.#events
+      const select = this.#events
         .createQueryBuilder('event')
-        .select('event.id')
+        .select(['event.id', 'event.at'])
         .where('event.at < :before', { before })
-        .limit(PRUNE_BATCH)
-        .getMany();
+        .orderBy('event.at', 'ASC')
+        .addOrderBy('event.id', 'ASC')
+        .limit(PRUNE_BATCH);
+      if (after) select.andWhere('(event.at, event.id) > (:afterAt, :afterId)', { afterAt: after.at, afterId: after.id });
+      const started = performance.now();
+      const batch = await select.getMany();
       if (batch.length === 0) return deleted;
       await this.#events.delete(batch.map((event) => event.id));
       deleted += batch.length;
+      onBatch(deleted);
       if (batch.length < PRUNE_BATCH) return deleted;
+      after = batch.at(-1);
+      await setTimeout(performance.now() - started);
     }
   }
 
@@ -172,6 +171,21 @@ export class AuditLog {
     this.#pending.add(settled);
     void settled.finally(() => this.#pending.delete(settled));
   }
+}
+
+/** The row of an entry, stamped now: AuditLog.record writes one; a bulk write (the import) inserts many in its transaction. */
+export function auditRow(entry: AuditEntry): AuditEvent {
+  return {
+    id: uuidv7(),
+    at: new Date(),
+    action: entry.action,
+    outcome: entry.outcome,
+    accountId: entry.accountId ?? null,
+    instanceId: entry.instanceId ?? null,
+    ip: entry.ip ?? null,
+    userAgent: entry.userAgent?.slice(0, 512) ?? null,
+    details: entry.details ?? null,
+  };
 }
 
 /** Details (stored as JSON text) holding `key` = `value`, as a condition and its parameter. */

@@ -12,6 +12,8 @@ export interface AuditRetentionOptions {
   everyMs?: number;
   /** What a periodic prune that fails is reported to (it is retried at the next run). */
   onError?: (error: unknown) => void;
+  /** What a periodic prune that deleted entries reports: how many, and how long it took. */
+  onPruned?: (deleted: number, milliseconds: number) => void;
 }
 
 export class AuditRetention {
@@ -31,10 +33,20 @@ export class AuditRetention {
     return this.days === 0 ? undefined : new Date(now.getTime() - this.days * DAY_MS);
   }
 
-  /** Deletes the entries older than the cutoff; resolves to how many (0 when entries are kept forever). */
-  async pruneNow(now = new Date()): Promise<number> {
+  /**
+   * Deletes the entries older than the cutoff, in batches (AuditLog.prune; `onBatch` hears the running total); resolves
+   * to how many (0 when entries are kept forever).
+   */
+  async pruneNow(now = new Date(), onBatch?: (deleted: number) => void): Promise<number> {
     const cutoff = this.cutoff(now);
-    return cutoff ? this.audit.prune(cutoff) : 0;
+    return cutoff ? this.audit.prune(cutoff, onBatch) : 0;
+  }
+
+  /** One periodic run: the prune, its count reported when it deleted any. */
+  async #prunePeriodically(): Promise<void> {
+    const started = performance.now();
+    const deleted = await this.pruneNow();
+    if (deleted > 0) this.options.onPruned?.(deleted, Math.round(performance.now() - started));
   }
 
   /** Prunes every `everyMs`, on a timer that never keeps the process alive. Nothing to do when kept forever. */
@@ -42,7 +54,7 @@ export class AuditRetention {
     if (this.days === 0 || this.#timer) return this;
     const { everyMs = PRUNE_EVERY_MS, onError = () => {} } = this.options;
     this.#timer = setInterval(() => {
-      this.#running ??= this.pruneNow()
+      this.#running ??= this.#prunePeriodically()
         .catch(onError)
         .finally(() => (this.#running = undefined));
     }, everyMs).unref();

@@ -1,10 +1,12 @@
 // `chillfi3-auth access ...`: who may use which instance, with what role and local user id.
 import type { Command } from 'commander';
+import { DEFAULT_ACCOUNT_PAGE, MAX_ACCOUNT_PAGE } from '../accounts/account-store.js';
+import { decodeKeyCursor, keyPage } from '../db/key-cursor.js';
 import { BadRequest } from '../errors.js';
 import type { InstanceRole } from '../instances/instance-access-entity.js';
 import { type CliContext, OPERATOR } from './context.js';
 import { accountNamed, instanceNamed, namedAccess, type NamedAccess } from './lookups.js';
-import { printed, table, usageError, type Output } from './output.js';
+import { pageSize, printed, table, usageError, type Output } from './output.js';
 
 /** A local user id argument: a whole number, or `none` to forget it. */
 function localId(value: string): number | null {
@@ -96,16 +98,23 @@ export function addAccessCommand(program: Command, context: CliContext): void {
     .command('list')
     .description('List the access of one account (--user) or to one instance (--instance).')
     .option('--user <user>', 'id or username')
-    .option('--instance <instance>', 'id or client id');
+    .option('--instance <instance>', 'id or client id')
+    .option('--limit <n>', `links per page, 1 to ${MAX_ACCOUNT_PAGE}`, pageSize(MAX_ACCOUNT_PAGE), DEFAULT_ACCOUNT_PAGE)
+    .option('--cursor <cursor>', 'the page after the one that printed it ("More: --cursor ...")');
   list.action(
-    printed(context.io, (options: { user?: string; instance?: string }): Promise<Output> => {
+    printed(context.io, (options: { user?: string; instance?: string; limit: number; cursor?: string }): Promise<Output> => {
       if ((options.user === undefined) === (options.instance === undefined)) usageError(list, 'give exactly one of --user, --instance');
       return context.withStores(async ({ accounts, instances }) => {
-        const links = options.user
-          ? await instances.listAccess({ accountId: (await accountNamed(accounts, options.user)).id })
-          : await instances.listAccess({ instanceId: (await instanceNamed(instances, options.instance as string)).id });
-        const named = await namedAccess(accounts, instances, links);
-        return { json: { access: named }, lines: accessLines(named) };
+        const page = { limit: options.limit + 1, after: options.cursor === undefined ? undefined : decodeKeyCursor(options.cursor) };
+        const where = options.user
+          ? { accountId: (await accountNamed(accounts, options.user)).id }
+          : { instanceId: (await instanceNamed(instances, options.instance as string)).id };
+        const found = await instances.listAccess(where, page);
+        const { rows, nextCursor } = keyPage(found, options.limit, (link) => ('accountId' in where ? link.instanceId : link.accountId));
+        const named = await namedAccess(accounts, instances, rows);
+        const lines = accessLines(named);
+        if (nextCursor) lines.push(`More: --cursor ${nextCursor}`);
+        return { json: { access: named, nextCursor }, lines };
       });
     }),
   );

@@ -33,6 +33,9 @@ interface AuditOptions {
   follow?: boolean;
 }
 
+/** `audit prune` says how far it got after every this many entries. */
+const PRUNE_PROGRESS_EVERY = 100_000;
+
 export function addAuditCommand(program: Command, context: CliContext): void {
   const audit = program.command('audit').description('The audit trail: sign-ins, tokens, revocations, account and access changes.');
 
@@ -74,7 +77,13 @@ export function addAuditCommand(program: Command, context: CliContext): void {
         context.withStores(async (stores) => {
           const retention = new AuditRetention(stores.audit, options.days ?? stores.config.auditRetentionDays);
           const before = retention.cutoff();
-          const deleted = await retention.pruneNow();
+          // Progress on stderr as the batches go (a large backlog takes a while), the total on stdout at the end.
+          let reported = 0;
+          const deleted = await retention.pruneNow(new Date(), (sofar) => {
+            if (sofar - reported < PRUNE_PROGRESS_EVERY) return;
+            reported = sofar;
+            context.io.stderr.write(`deleted ${sofar} so far...\n`);
+          });
           const lines = before
             ? [`Deleted ${deleted} audit ${deleted === 1 ? 'entry' : 'entries'} older than ${before.toISOString()} (${retention.days} days).`]
             : ['Audit entries are kept forever (0 days): nothing deleted.'];

@@ -5,7 +5,7 @@ import { applyImport, type AppliedStep } from '../import/apply-import.js';
 import { mysqlFromEnvFile, readJsonUsers, readMysqlUsers } from '../import/chillfi3-sources.js';
 import { NO_MAPPING, readMapping } from '../import/import-mapping.js';
 import { countSteps, planImport, type ImportStep, type StepKind } from '../import/import-plan.js';
-import { loadImportState } from '../import/import-state.js';
+import { loadImportState, namesOf } from '../import/import-state.js';
 import { type CliContext, type CliIo, OPERATOR } from './context.js';
 import { instanceNamed } from './lookups.js';
 import { printed, usageError, type Output } from './output.js';
@@ -65,11 +65,11 @@ async function importChillFi3(context: CliContext, options: ImportOptions): Prom
   return context.withStores(async ({ dataSource, accounts, instances, audit }) => {
     const instance = await instanceNamed(instances, options.instance);
     const started = performance.now();
-    const state = await loadImportState(dataSource, instances, instance.id);
+    const state = await loadImportState(dataSource, instance.id, namesOf(rows, mapping));
     const plan = planImport(rows, state, { match: options.match, mapping, pictureBase: options.pictureBase });
     const steps = options.dryRun
       ? plan
-      : await applyImport(plan, { accounts, instances, audit, instanceId: instance.id, actor: OPERATOR }, progressOn(context.io));
+      : await applyImport(plan, { dataSource, accounts, instances, audit, instanceId: instance.id, actor: OPERATOR }, progressOn(context.io));
     const seconds = (performance.now() - started) / 1000;
     const counts = countSteps(steps.map((step) => ({ kind: outcomeOf(step) })));
     const withoutPassword = steps.filter((step) => step.kind === 'create' && outcomeOf(step) === 'create' && step.user.passwordHash === null).length;

@@ -1,7 +1,7 @@
 // How a run shows its result: a command returns an Output, printed as one JSON document with --json and as lines
 // otherwise; whatever a run throws becomes `error: <message>` on stderr (with --json, an error document on stdout)
 // and the exit code of its kind (src/cli/exit-codes.ts).
-import { CommanderError, type Command } from 'commander';
+import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import type { CliIo } from './context.js';
 import { EXIT_OK, EXIT_USAGE, failureOf } from './exit-codes.js';
 
@@ -63,4 +63,13 @@ export function table(headers: string[], rows: string[][]): string[] {
 
 export function yesNo(value: boolean): string {
   return value ? 'yes' : 'no';
+}
+
+/** A --limit option's parser: a whole number from 1 to `max`. */
+export function pageSize(max: number): (value: string) => number {
+  return (value) => {
+    const limit = Number(value);
+    if (!Number.isInteger(limit) || limit < 1 || limit > max) throw new InvalidArgumentError(`give a whole number from 1 to ${max}`);
+    return limit;
+  };
 }

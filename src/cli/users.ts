@@ -1,12 +1,13 @@
 // `chillfi3-auth users ...`: accounts, from a shell.
 import type { Command } from 'commander';
 import type { Account } from '../accounts/account-entity.js';
-import { type AccountStore, LastAdmin, type LastAdminRule } from '../accounts/account-store.js';
+import { type AccountStore, DEFAULT_ACCOUNT_PAGE, LastAdmin, type LastAdminRule, MAX_ACCOUNT_PAGE } from '../accounts/account-store.js';
 import type { AccountOperations, MailedPasswordLink, PasswordLinkView } from '../admin/account-operations.js';
+import { decodeKeyCursor, keyPage } from '../db/key-cursor.js';
 import { type CliContext, OPERATOR } from './context.js';
 import { accountNamed, namedAccess, type NamedAccess } from './lookups.js';
 import { addUserMfaCommands } from './user-mfa.js';
-import { printed, table, usageError, yesNo, type Output } from './output.js';
+import { pageSize, printed, table, usageError, yesNo, type Output } from './output.js';
 
 // Passwords never come from the command line, where process listings and shell history show them: from stdin only.
 interface AddUserOptions {
@@ -147,8 +148,10 @@ export function addUsersCommand(program: Command, context: CliContext): void {
   users
     .command('list')
     .description('List accounts: id, username, display name, email, admin, disabled, last login.')
-    .option('--search <text>', 'only accounts whose username, display name or email contains it (any case)')
-    .action(printed(context.io, (options: { search?: string }) => listUsers(context, options.search)));
+    .option('--search <text>', 'only accounts whose username, display name or email starts with it (any case)')
+    .option('--limit <n>', `accounts per page, 1 to ${MAX_ACCOUNT_PAGE}`, pageSize(MAX_ACCOUNT_PAGE), DEFAULT_ACCOUNT_PAGE)
+    .option('--cursor <cursor>', 'the page after the one that printed it ("More: --cursor ...")')
+    .action(printed(context.io, (options: UserListOptions) => listUsers(context, options)));
 }
 
 const FORCE_HELP = 'go ahead even if it is the last enabled admin, leaving the server without one';
@@ -239,9 +242,17 @@ function accessFact(link: NamedAccess): string {
   return `${named}, ${link.role}${localId})`;
 }
 
-async function listUsers(context: CliContext, search: string | undefined): Promise<Output> {
+interface UserListOptions {
+  search?: string;
+  limit: number;
+  cursor?: string;
+}
+
+async function listUsers(context: CliContext, { search, limit, cursor }: UserListOptions): Promise<Output> {
   return context.withStores(async ({ accounts }) => {
-    const users = (await accounts.list({ search })).map(accountView);
+    const after = cursor === undefined ? undefined : decodeKeyCursor(cursor);
+    const { rows, nextCursor } = keyPage(await accounts.list({ search, limit: limit + 1, after }), limit, (account) => account.usernameKey);
+    const users = rows.map(accountView);
     const lines =
       users.length === 0
         ? ['No users.']
@@ -257,7 +268,8 @@ async function listUsers(context: CliContext, search: string | undefined): Promi
               user.lastLoginAt?.toISOString() ?? 'never',
             ]),
           );
-    return { json: { users }, lines };
+    if (nextCursor) lines.push(`More: --cursor ${nextCursor}`);
+    return { json: { users, nextCursor }, lines };
   });
 }
 

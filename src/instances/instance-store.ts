@@ -35,6 +35,13 @@ const SECRET_PURPOSE = 'client-secret';
 /** How long a node reuses an instance it has read (see findWithSecret). */
 const CACHE_TTL_MS = 10_000;
 
+/** One page of access links: `limit` of them after the id `after`, or from `offset` on. */
+export interface AccessPage {
+  limit: number;
+  offset?: number;
+  after?: string;
+}
+
 export interface NewInstance {
   name: string;
   redirectUris: string[];
@@ -203,6 +210,11 @@ function checkMfaPolicy(mfa: string): MfaPolicy {
 function checkRole(role: string): InstanceRole {
   if (role !== 'member' && role !== 'admin') throw new BadRequest('role must be "member" or "admin"');
   return role;
+}
+
+/** An access link's row, its role and local id checked, not yet written (the bulk import inserts many at once). */
+export function accessRow(instanceId: string, accountId: string, role: InstanceRole, localUserId: number | null): Omit<InstanceAccess, 'createdAt'> {
+  return { instanceId, accountId, role: checkRole(role), localUserId: checkLocalId(localUserId) };
 }
 
 /** ChillFi3's users.id: a positive INT. */
@@ -461,10 +473,28 @@ export class InstanceStore {
     return result.affected === 1;
   }
 
-  /** The links of one instance or of one account, oldest first; with `page`, `limit` of them from `offset` on. */
-  async listAccess(where: { instanceId: string } | { accountId: string }, page?: { limit: number; offset: number }): Promise<InstanceAccess[]> {
+  /**
+   * The links of one instance (by account id) or of one account (by instance id): the other side's id orders them, so
+   * that a page is one range of the primary key (instance_id, account_id) or of the account index, however many
+   * members an instance has. With `page`, `limit` of them after the id `after` (keyset: the last id of the page before)
+   * or from `offset` on; all of them otherwise (internal uses that must see every link).
+   */
+  async listAccess(where: { instanceId: string } | { accountId: string }, page?: AccessPage): Promise<InstanceAccess[]> {
     if (!Object.values(where).every(isStorable)) return [];
-    return this.#access.find({ where, order: { createdAt: 'ASC', instanceId: 'ASC', accountId: 'ASC' }, ...(page ? { take: page.limit, skip: page.offset } : {}) });
+    const side = 'instanceId' in where ? 'accountId' : 'instanceId';
+    const query = this.#access
+      .createQueryBuilder('access')
+      .where(where)
+      .orderBy(`access.${side}`, 'ASC');
+    if (page?.after !== undefined) query.andWhere(`access.${side} > :after`, { after: page.after });
+    if (page) query.offset(page.offset ?? 0).limit(page.limit);
+    return query.getMany();
+  }
+
+  /** The link of the instance that holds this local id, if any (one instance's local ids are its users' rows). */
+  holderOfLocalId(instanceId: string, localUserId: number): Promise<InstanceAccess | null> {
+    if (!isStorable(instanceId)) return Promise.resolve(null);
+    return this.#access.findOneBy({ instanceId, localUserId });
   }
 
   /**

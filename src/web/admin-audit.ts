@@ -155,7 +155,7 @@ export function adminAuditPages(services: Services, guards: WebGuards): Router {
     const filter = await filterOf(form.data);
     // The first page is read before the answer starts, so that a failing store still gets the error page.
     const first = await audit.query({ ...filter, limit: MAX_AUDIT_PAGE });
-    async function* rows(): AsyncGenerator<string[]> {
+    async function* pages(): AsyncGenerator<string[]> {
       let found: AuditPage | null = first;
       while (found) {
         const events = found.events;
@@ -164,6 +164,22 @@ export function adminAuditPages(services: Services, guards: WebGuards): Router {
         for (const event of events) yield csvRow(event, names);
         const cursor: string | null = found.nextCursor;
         found = cursor ? await withRenewedDeadline(() => audit.query({ ...filter, limit: MAX_AUDIT_PAGE, cursor })) : null;
+      }
+    }
+    /**
+     * The rows, and if a page fails once the answer has started (its status sent, 200), a last row that says so: HTTP
+     * cannot take the status back, and a file that merely stops would look whole.
+     */
+    async function* rows(): AsyncGenerator<string[]> {
+      let last: string | undefined;
+      try {
+        for await (const row of pages()) {
+          last = row[1];
+          yield row;
+        }
+      } catch (error) {
+        ctx.app.emit('error', error, ctx);
+        yield incompleteRow(last);
       }
     }
     const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
@@ -199,6 +215,16 @@ function eventView(event: AuditEvent, names: AuditNames) {
     },
     facts: detailFacts(event),
   };
+}
+
+/** The first cell of the last row of an export that could not be read to its end (docs/operations.md). */
+export const EXPORT_INCOMPLETE = 'EXPORT INCOMPLETE';
+
+/** The row that ends an export cut short: what happened, and how to get the rest. */
+function incompleteRow(lastAt: string | undefined): string[] {
+  const where = lastAt ? `after the entry of ${lastAt}` : 'before the first entry';
+  const rest = lastAt ? `; export again with "To" set to ${lastAt.slice(0, 10)} for the rest` : '; export again';
+  return [`${EXPORT_INCOMPLETE}: the audit trail could not be read ${where}${rest}`, ...CSV_COLUMNS.slice(1).map(() => '')];
 }
 
 function csvRow(event: AuditEvent, names: AuditNames): string[] {

@@ -48,10 +48,44 @@ for (const [backend, scratch] of [['SQLite', scratchSqlite], ['PostgreSQL', scra
       expect(names(await accounts.list({ search: 'page-', limit: 2, offset: 2 }))).to.deep.equal(['page-c']);
       expect(names(await accounts.list({ search: 'page-', offset: 1 }))).to.deep.equal(['Page-B', 'page-c']);
       expect(names(await accounts.list({ search: 'ＰＡＧＥ-ａ' })), 'a look-alike of the text finds it').to.deep.equal(['page-a']);
-      expect((await accounts.list()).length, 'no limit: every account').to.equal((await accounts.list({ limit: 100 })).length);
+      expect((await accounts.list()).length, 'the default page holds them all').to.equal((await accounts.list({ limit: 500 })).length);
       const found = await accounts.findMany([made[0]!.id, made[3]!.id, 'no-such-id', 'nul\0']);
       expect(names(found).sort()).to.deep.equal(['other', 'page-c']);
       expect(await accounts.findMany([])).to.deep.equal([]);
+    });
+
+    it('pages by username key after the last one shown, and searches the start of username, display name and email', async function () {
+      const { accounts } = stores;
+      for (const [username, displayName, email] of [
+        ['kp-zoe', 'Zoë Kpmartin', 'kpzm@example.org'],
+        ['kp-martin', 'Martin Roux', 'kproux@example.org'],
+        ['KP-Yves', null, 'yves.kpmartin@example.org'],
+        ['kp_1', 'Someone', null],
+        ['kp.1', 'Else', null],
+        ['kpa1', null, null],
+      ] as const) {
+        await accounts.create({ username, passwordHash: null, displayName, email });
+      }
+      const names = (found: { username: string }[]) => found.map((account) => account.username);
+      const pages: string[][] = [];
+      for (let after: string | undefined, page = await accounts.list({ search: 'kp', limit: 4 }); page.length > 0; page = await accounts.list({ search: 'kp', limit: 4, after })) {
+        pages.push(names(page));
+        after = page.at(-1)?.usernameKey;
+      }
+      expect(pages, 'in byte order of the keys, every account once').to.deep.equal([['kp-martin', 'KP-Yves', 'kp-zoe', 'kp.1'], ['kp_1', 'kpa1']]);
+      expect(names(await accounts.list({ search: 'Kpmar' })), 'display name, not the middle of an email').to.deep.equal([]);
+      expect(names(await accounts.list({ search: 'zoË' })), 'display name, any case').to.deep.equal(['kp-zoe']);
+      expect(names(await accounts.list({ search: 'KPROUX@' })), 'email, any case').to.deep.equal(['kp-martin']);
+      expect(names(await accounts.list({ search: 'martin' })), 'the start of a display name').to.deep.equal(['kp-martin']);
+      expect(names(await accounts.list({ search: 'p-m' })), 'the middle of a name is not searched').to.deep.equal([]);
+      expect(names(await accounts.list({ search: 'kp_' })), 'wildcards taken literally').to.deep.equal(['kp_1']);
+      expect(names(await accounts.list({ search: 'kp', after: 'kp.1' }))).to.deep.equal(['kp_1', 'kpa1']);
+      for (const limit of [0, 501, 1.5]) {
+        await accounts.list({ limit }).then(
+          () => expect.fail(`limit ${limit} was accepted`),
+          (error: unknown) => expect(error).to.have.property('status', 400),
+        );
+      }
     });
 
     it('creates exactly one of 20 simultaneous alice, ａlice (full width), ALICE, Ａｌｉｃｅ; the rest are told it is taken (409)', async function () {
@@ -59,7 +93,7 @@ for (const [backend, scratch] of [['SQLite', scratchSqlite], ['PostgreSQL', scra
       expect(created).to.have.length(1);
       expect(refused).to.have.length(19);
       for (const refusal of refused) expect(refusal).to.match(/^Conflict: username ".+" is taken \(usernames that differ only in case or in look-alike forms are one\)$/);
-      expect((await stores.accounts.list({ search: 'lice' })).map((account) => account.username)).to.deep.equal(created);
+      expect((await stores.accounts.list({ search: 'ALI' })).map((account) => account.username)).to.deep.equal(created);
     });
 
     it('creates exactly one of 20 simultaneous émile, composed (NFC) and decomposed (NFD), and keeps it composed', async function () {

@@ -414,6 +414,37 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         expect((await api('POST', '/admin/users', { body: { username: 'made-by-admin' } })).status).to.equal(409);
       });
 
+      it('lists accounts and an instance\'s members a page at a time, by cursor, every one once', async function () {
+        const members = await addInstance(server);
+        const made: string[] = [];
+        for (let index = 0; index < 7; index++) {
+          const account = await addAccount(server, `paged-${index}`);
+          made.push(account.id);
+          await server.services.instances.grantAccess(members.instance.id, account.id, 'member');
+        }
+        /** Every page of `path` with `limit`, following nextCursor: each page's entries. */
+        async function pages(path: string, key: 'users' | 'access', limit: number): Promise<Record<string, unknown>[][]> {
+          const all: Record<string, unknown>[][] = [];
+          let cursor: string | null = null;
+          do {
+            const answer = await api('GET', `${path}${path.includes('?') ? '&' : '?'}${new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) })}`);
+            expect(answer.status).to.equal(200);
+            all.push(answer.body[key] as Record<string, unknown>[]);
+            cursor = answer.body.nextCursor as string | null;
+          } while (cursor);
+          return all;
+        }
+        const users = await pages('/admin/users?search=paged-', 'users', 3);
+        expect(users.map((page) => page.length)).to.deep.equal([3, 3, 1]);
+        expect(users.flat().map((user) => user.username)).to.deep.equal(made.map((_, index) => `paged-${index}`));
+        const access = await pages(`/admin/instances/${members.instance.id}/access`, 'access', 2);
+        expect(access.map((page) => page.length)).to.deep.equal([2, 2, 2, 1]);
+        expect(access.flat().map((link) => link.accountId), 'by account id, every member once').to.deep.equal([...made].sort());
+        expect((await api('GET', '/admin/users?cursor=not-a-cursor')).status).to.equal(400);
+        expect((await api('GET', `/admin/instances/${members.instance.id}/access?limit=0`)).status).to.equal(400);
+        expect((await api('GET', `/admin/instances/${members.instance.id}/access?limit=501`)).status).to.equal(400);
+      });
+
       it("gives, lists and takes away access, from the instance's side and the account's", async function () {
         const account = await addAccount(server, 'member-to-be');
         const path = `/admin/instances/${plain.instance.id}/access/${account.id}`;

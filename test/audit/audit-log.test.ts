@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import type { AuditEvent } from '../../src/audit/audit-event-entity.js';
 import { AuditEventEntity } from '../../src/audit/audit-event-entity.js';
-import type { AuditFilter, AuditLog } from '../../src/audit/audit-log.js';
+import { type AuditFilter, type AuditLog, PRUNE_BATCH } from '../../src/audit/audit-log.js';
 import { AuditRetention } from '../../src/audit/audit-retention.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
@@ -33,11 +33,12 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       return events;
     }
 
-    /** Entries stamped `daysAgo` days back, as if written then. */
-    async function writtenDaysAgo(daysAgo: number, count: number): Promise<string[]> {
+    /** Entries stamped `daysAgo` days back, as if written then, all in the same millisecond. */
+    async function writtenDaysAgo(daysAgo: number, count: number, extra: Partial<AuditEvent> = {}): Promise<string[]> {
+      const at = new Date(Date.now() - daysAgo * DAY_MS);
       const rows = Array.from({ length: count }, (_, index) => ({
         id: `old-${daysAgo}-${index}-${Math.random().toString(36).slice(2, 10)}`,
-        at: new Date(Date.now() - daysAgo * DAY_MS),
+        at,
         action: 'login',
         outcome: 'success' as const,
         accountId: null,
@@ -45,8 +46,10 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         ip: null,
         userAgent: null,
         details: null,
+        ...extra,
       }));
-      await server.services.dataSource.getRepository(AuditEventEntity).insert(rows);
+      // In steps: SQLite takes at most 999 parameters in one statement.
+      for (let from = 0; from < rows.length; from += 50) await server.services.dataSource.getRepository(AuditEventEntity).insert(rows.slice(from, from + 50));
       return rows.map((row) => row.id);
     }
 
@@ -88,6 +91,22 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect(await actions({ since: new Date(Date.now() - 4 * DAY_MS), until: new Date(Date.now() - 2 * DAY_MS) })).to.deep.equal(['login']);
     });
 
+    it('pages through entries of one millisecond by id, with each filter, every entry once', async function () {
+      const at = new Date(Date.now() - 2 * DAY_MS);
+      const ofInstance = await writtenDaysAgo(2, 23, { at, instanceId: 'inst-same', action: 'token.issued' });
+      const failures = await writtenDaysAgo(2, 17, { at, instanceId: 'inst-same', action: 'login', outcome: 'failure', accountId: 'acct-same' });
+      await writtenDaysAgo(3, 5, { instanceId: 'inst-same', action: 'key.staged' });
+      const descending = (ids: string[]) => [...ids].sort().reverse();
+      const ids = async (filter: AuditFilter) => (await allPages(filter, 4)).map((event) => event.id);
+
+      expect(await ids({ instanceId: 'inst-same', since: new Date(Date.now() - 2.5 * DAY_MS) })).to.deep.equal(descending([...ofInstance, ...failures]));
+      expect(await ids({ instanceId: 'inst-same', outcome: 'failure' })).to.deep.equal(descending(failures));
+      expect(await ids({ accountId: 'acct-same' })).to.deep.equal(descending(failures));
+      expect(await ids({ actions: ['token.issued'] })).to.deep.equal(descending(ofInstance));
+      expect(await ids({ actions: ['key.*'] })).to.have.length(5);
+      expect(await ids({ actions: ['token.*', 'login'], instanceId: 'inst-same' })).to.deep.equal(descending([...ofInstance, ...failures]));
+    });
+
     it('filters by one detail, matched exactly (a lockout among failed sign-ins)', async function () {
       await audit.record({ action: 'login', outcome: 'failure', accountId: 'acct-a', details: { reason: 'invalid_credentials' } });
       await audit.record({ action: 'login', outcome: 'failure', accountId: 'acct-b', details: { reason: 'locked', client_id: 'c1' } });
@@ -121,6 +140,28 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       const left = (await audit.query({ limit: 500 })).events.map((event) => event.id);
       expect(left).to.include.members(kept).and.have.length(kept.length + 1);
       expect(left).to.not.include.any.members(old);
+    });
+
+    it('prunes a backlog in batches, oldest first, saying how far it got after each', async function () {
+      // Three batches' worth, all in one millisecond: each batch starts where the last one ended, by id.
+      const old = await writtenDaysAgo(40, 2 * PRUNE_BATCH + 7);
+      const kept = await writtenDaysAgo(10, 3);
+      const progress: number[] = [];
+      expect(await new AuditRetention(audit, 30).pruneNow(new Date(), (deleted) => progress.push(deleted))).to.equal(old.length);
+      expect(progress).to.deep.equal([PRUNE_BATCH, 2 * PRUNE_BATCH, old.length]);
+      expect((await audit.query({ limit: 500 })).events.map((event) => event.id)).to.have.members(kept);
+    });
+
+    it('reports what a periodic prune deleted', async function () {
+      const old = await writtenDaysAgo(400, 4);
+      const reported: number[] = [];
+      const retention = new AuditRetention(audit, 365, { everyMs: 20, onPruned: (deleted) => reported.push(deleted) }).start();
+      try {
+        for (let tries = 0; tries < 100 && reported.length === 0; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+      } finally {
+        await retention.stop();
+      }
+      expect(reported).to.deep.equal([old.length]);
     });
 
     it('prunes on its timer until stopped', async function () {

@@ -70,16 +70,46 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect((await new BrowserAgent().open(fresh.passwordLink.url)).status).to.equal(200);
     });
 
-    it('lists users matching a search in username, display name or email, any case, wildcards taken literally', async function () {
+    it('lists users whose username, display name or email starts with the search, any case, wildcards taken literally', async function () {
       await addAccount(server, 'Search_Me', { email: 'found@Example.org' });
       await addAccount(server, 'searchless');
       const names = async (search: string) =>
         (await json<{ users: { username: string }[] }>('users', 'list', '--search', search)).users.map((user) => user.username);
       expect(await names('search_')).to.deep.equal(['Search_Me']);
-      expect(await names('EXAMPLE.ORG')).to.deep.equal(['Search_Me']);
-      expect(await names('display')).to.include.members(['Search_Me', 'searchless']);
+      expect(await names('FOUND@')).to.deep.equal(['Search_Me']);
+      expect(await names('EXAMPLE.ORG'), 'not the middle of an email').to.deep.equal([]);
+      expect(await names('SEARCHLESS DISP')).to.deep.equal(['searchless']);
       expect(await names('%')).to.deep.equal([]);
       expect(await names('nul\0')).to.deep.equal([]);
+    });
+
+    it('lists users a page at a time, saying how to get the next', async function () {
+      for (const index of [1, 2, 3]) await addAccount(server, `cli-paged-${index}`);
+      const first = await run('users', 'list', '--search', 'cli-paged', '--limit', '2');
+      expect(first.stdout).to.contain('cli-paged-1').and.contain('cli-paged-2').and.not.contain('cli-paged-3');
+      const cursor = /More: --cursor (\S+)/.exec(first.stdout)?.[1] as string;
+      const second = await json<{ users: { username: string }[]; nextCursor: string | null }>('users', 'list', '--search', 'cli-paged', '--limit', '2', '--cursor', cursor);
+      expect(second).to.deep.include({ nextCursor: null });
+      expect(second.users.map((user) => user.username)).to.deep.equal(['cli-paged-3']);
+      expect((await run('users', 'list', '--limit', '0')).code, 'a usage error').to.equal(2);
+    });
+
+    it("lists an instance's access a page at a time, by account id", async function () {
+      const { instance } = await addInstance(server);
+      const ids: string[] = [];
+      for (const index of [1, 2, 3]) {
+        const account = await addAccount(server, `cli-member-${index}`);
+        ids.push(account.id);
+        await server.services.instances.grantAccess(instance.id, account.id, 'member');
+      }
+      const first = await run('access', 'list', '--instance', instance.clientId, '--limit', '2');
+      const cursor = /More: --cursor (\S+)/.exec(first.stdout)?.[1] as string;
+      expect(cursor, 'a cursor for the next page').to.be.a('string');
+      const second = await json<{ access: { accountId: string }[]; nextCursor: string | null }>('access', 'list', '--instance', instance.clientId, '--limit', '2', '--cursor', cursor);
+      expect(second.nextCursor).to.equal(null);
+      const firstIds = [...first.stdout.matchAll(/cli-member-\d/g)].map(([name]) => name);
+      expect(firstIds).to.have.length(2);
+      expect(second.access.map((link) => link.accountId), 'the rest, in account id order').to.deep.equal([...ids].sort().slice(2));
     });
 
     it('deletes a user, and says so when there is none', async function () {

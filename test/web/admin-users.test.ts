@@ -40,7 +40,7 @@ describe('the admin console: users', function () {
     await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: label }).click()]);
   }
 
-  it('lists the users a page at a time and finds them by username, display name or email', async function () {
+  it('lists the users a page at a time and finds them by the start of their username, display name or email', async function () {
     for (let n = 0; n < 27; n++) await addAccount(server, `listed-${String(n).padStart(2, '0')}`, { email: `listed${n}@example.org` });
     await page.goto(`${server.url}${USERS}`);
     expect(await page.title()).to.contain('Users');
@@ -52,14 +52,14 @@ describe('the admin console: users', function () {
     expect(await page.locator('tbody tr').count()).to.equal(3);
     expect(await page.locator('tbody').textContent()).to.contain('root');
 
-    await page.getByLabel('Search by username, display name or email').fill('LISTED7@example');
+    await page.getByLabel('Search by the start of a username, display name or email').fill('LISTED7@example');
     await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
     expect(await page.locator('tbody tr').count()).to.equal(1);
     expect(await page.locator('tbody td[data-label="Username"]').textContent()).to.equal('listed-07');
-    await page.getByLabel('Search by username, display name or email').fill('listed-01 DISPLAY');
+    await page.getByLabel('Search by the start of a username, display name or email').fill('listed-01 DISPLAY');
     await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Search' }).click()]);
     expect(await page.locator('tbody tr').count()).to.equal(1);
-    await page.getByLabel('Search by username, display name or email').fill('nobody-like-this');
+    await page.getByLabel('Search by the start of a username, display name or email').fill('nobody-like-this');
     await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
     expect(await page.locator('main').textContent()).to.contain('Nobody matches');
   });
