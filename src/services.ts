@@ -1,8 +1,9 @@
 // The composition root of a running server: the stores (stores.ts) plus the OIDC provider and what serves it.
 // main.ts and the tests start the server's parts through here; the CLI needs only stores.ts.
-import type { Provider } from 'oidc-provider';
+import type { Adapter, Provider } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import { createOidcStore, type OidcStore } from '../adapters/index.js';
+import { EnrolmentTokenAdapter } from '../adapters/enrolment-tokens.js';
 import { InstanceClientAdapter } from '../adapters/instances.js';
 import { Authenticator } from './accounts/authenticator.js';
 import { PasswordLinks } from './accounts/password-links.js';
@@ -11,6 +12,8 @@ import { AccessOperations } from './admin/access-operations.js';
 import { AccountOperations } from './admin/account-operations.js';
 import { KeyOperations } from './admin/key-operations.js';
 import { InstanceOperations } from './admin/instance-operations.js';
+import { EnrolmentOperations } from './admin/enrolment-operations.js';
+import { RegistrationOperations } from './admin/registration-operations.js';
 import { AuditRetention } from './audit/audit-retention.js';
 import type { Logger } from './logger.js';
 import { AccessTokens } from './provider/access-tokens.js';
@@ -47,6 +50,8 @@ export interface Services extends Stores {
   accessOperations: AccessOperations;
   /** Every change to an instance over its life (register, update, rotate its secret, delete), audited. */
   instanceOperations: InstanceOperations;
+  /** Enrolment tokens issued and withdrawn, audited. */
+  enrolmentOperations: EnrolmentOperations;
   /** Signing-key rotations by hand, audited. */
   keyOperations: KeyOperations;
   passwordPolicy: PasswordPolicy;
@@ -79,16 +84,31 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
   const accessTokens = new AccessTokens({ issuer: config.issuer, publicKeys: publicJwks(jwks), store: oidcStore });
   const accessTokenSigner = new AccessTokenSigner(config.algorithms.accessToken, jwks);
   const limiters = limiterBackend(stores);
-  const clients = new InstanceClientAdapter(stores.instances);
+  const accountSessions: AccountSessions = new AccountSessions(() => liveProvider.current, oidcStore);
+  const instanceOperations = new InstanceOperations({
+    instances: stores.instances,
+    sessions: accountSessions,
+    audit: stores.audit,
+    graceSeconds: config.clientSecretGraceSeconds,
+  });
+  const registrations = new RegistrationOperations({ enrolmentTokens: stores.enrolmentTokens, instances: stores.instances, instanceOperations });
+  const clients = new InstanceClientAdapter(stores.instances, registrations);
+  const enrolmentAdapter = new EnrolmentTokenAdapter(stores.enrolmentTokens);
+  const modelAdapter = (name: string): Adapter => {
+    if (name === 'Client') return clients;
+    if (name === 'InitialAccessToken') return enrolmentAdapter;
+    return new oidcStore.Adapter(name);
+  };
   const providerWith = (keys: PrivateJwk[]) =>
     createProvider({
       config,
       logger,
       accounts: stores.accounts,
       instances: stores.instances,
+      enrolmentTokens: stores.enrolmentTokens,
       audit: stores.audit,
       jwks: keys,
-      adapter: (name: string) => (name === 'Client' ? clients : new oidcStore.Adapter(name)),
+      adapter: modelAdapter,
     });
   const liveProvider = new LiveProvider(providerWith(jwks));
   const keyWatch = new KeySetWatch({
@@ -109,7 +129,6 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
     },
   }).start();
   const authenticator = new Authenticator(stores.accounts, stores.hasher, config.lockout);
-  const accountSessions = new AccountSessions(() => liveProvider.current, oidcStore);
   const passwordPolicy = new PasswordPolicy(config.passwords.minLength);
   const passwordLinks = new PasswordLinks(stores.dataSource, config.passwords.setLinkTtl);
   const auditRetention = new AuditRetention(stores.audit, config.auditRetentionDays, {
@@ -138,12 +157,8 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
       issuer: config.issuer,
     }),
     accessOperations: new AccessOperations({ accounts: stores.accounts, instances: stores.instances, sessions: accountSessions, audit: stores.audit }),
-    instanceOperations: new InstanceOperations({
-      instances: stores.instances,
-      sessions: accountSessions,
-      audit: stores.audit,
-      graceSeconds: config.clientSecretGraceSeconds,
-    }),
+    instanceOperations,
+    enrolmentOperations: new EnrolmentOperations({ enrolmentTokens: stores.enrolmentTokens, audit: stores.audit, issuer: config.issuer }),
     keyOperations: new KeyOperations(stores),
     passwordPolicy,
     passwordLinks,

@@ -17,7 +17,8 @@ import type { AccountSessions, EndedSessions } from '../provider/account-session
 export interface Actor {
   /** The signed-in account that asked; null for the operator's shell. */
   accountId: string | null;
-  via: 'cli' | 'api' | 'web';
+  /** `registration`: the instance itself, through the registration endpoint (RFC 7591/7592). */
+  via: 'cli' | 'api' | 'web' | 'registration';
   /** For the command line: the operating-system user who ran it, the only name the trail can give a shell. */
   osUser?: string | null;
   ip?: string | null;

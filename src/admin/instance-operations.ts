@@ -28,10 +28,18 @@ export interface InstanceOperationsDependencies {
 export class InstanceOperations {
   constructor(private readonly deps: InstanceOperationsDependencies) {}
 
-  /** Registers an instance; its secret (when it has one) is returned once. */
-  async create(input: NewInstance, actor: Actor): Promise<InstanceWithSecret> {
-    const created = await this.deps.instances.create(input);
-    await this.record('instance.created', created.instance, actor, { name: created.instance.name });
+  /**
+   * Registers an instance; its secret (when it has one) is returned once. An instance registering itself comes with
+   * the client id and secret the registration endpoint made, and the enrolment token it used for the trail.
+   */
+  async create(
+    input: NewInstance,
+    actor: Actor,
+    enrolled?: { clientId: string; clientSecret: string | null; enrolmentTokenId: string },
+  ): Promise<InstanceWithSecret> {
+    const created = await this.deps.instances.create(input, enrolled);
+    const how: AuditDetails = enrolled ? { enrolment_token: enrolled.enrolmentTokenId } : {};
+    await this.record('instance.created', created.instance, actor, { name: created.instance.name, ...how });
     return created;
   }
 

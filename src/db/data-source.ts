@@ -8,6 +8,7 @@ import { SetupLockEntity, SetupTokenEntity } from '../accounts/first-run-entitie
 import { PasswordLinkEntity } from '../accounts/password-link-entity.js';
 import { AuditEventEntity } from '../audit/audit-event-entity.js';
 import { InstanceAccessEntity } from '../instances/instance-access-entity.js';
+import { EnrolmentTokenEntity } from '../instances/enrolment-token-entity.js';
 import { InstanceEntity } from '../instances/instance-entity.js';
 import { SigningKeyEntity } from '../keys/signing-key-entity.js';
 import { ServerSettingEntity } from './server-setting-entity.js';
@@ -23,6 +24,7 @@ const entities = [
   ServerSettingEntity,
   InstanceEntity,
   InstanceAccessEntity,
+  EnrolmentTokenEntity,
   SigningKeyEntity,
   AuditEventEntity,
   StoredModelEntity,
