@@ -29,6 +29,7 @@ import { accountRoutes } from './web/account-routes.js';
 import { adminAccessPages } from './web/admin-access.js';
 import { adminAuditPages } from './web/admin-audit.js';
 import { adminDashboardPages } from './web/admin-dashboard.js';
+import { adminEnrolmentPages } from './web/admin-enrolment.js';
 import { adminInstancePages } from './web/admin-instances.js';
 import { adminKeyPages } from './web/admin-keys.js';
 import { adminUserPages } from './web/admin-users.js';
@@ -146,6 +147,8 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(pagesOnly(adminUserPages(services, guards).routes() as Koa.Middleware));
   app.use(pagesOnly(adminAccessPages(services, guards).routes() as Koa.Middleware));
   app.use(pagesOnly(adminDashboardPages(services, guards).routes() as Koa.Middleware));
+  // Before the instance pages: /admin/instances/enrol is no instance's id.
+  app.use(pagesOnly(adminEnrolmentPages(services, guards).routes() as Koa.Middleware));
   app.use(pagesOnly(adminInstancePages(services, guards).routes() as Koa.Middleware));
   app.use(pagesOnly(adminAuditPages(services, guards).routes() as Koa.Middleware));
   app.use(pagesOnly(adminKeyPages(services, guards).routes() as Koa.Middleware));

@@ -151,6 +151,7 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
       previousUrl: pageNumber > 1 ? pageUrl(pageNumber - 1) : null,
       nextUrl: found.length > INSTANCES_PAGE_SIZE ? pageUrl(pageNumber + 1) : null,
       newUrl: `${INSTANCES_PATH}/new`,
+      enrolUrl: `${INSTANCES_PATH}/enrol`,
     });
   });
 
