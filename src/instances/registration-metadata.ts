@@ -10,7 +10,7 @@ import type { TokenAuthMethod } from './instance-entity.js';
 export const REGISTRATION_LIMITS = { uri: 2048, uris: 10, jwks: 16_384, text: 1000 } as const;
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-/** The metadata fields holding one URI. */
+/** The metadata fields holding one URI: the server calls them. */
 const URI_FIELDS = ['backchannel_logout_uri', 'jwks_uri'] as const;
 
 /** Why a URI may not be registered by an instance itself, or null: https, or http on a loopback host, no fragment. */
@@ -51,9 +51,12 @@ export function checkSelfRegistration(metadata: ClientMetadata, allowance: Regis
   if (redirectProblem) throw new errors.InvalidRedirectUri(redirectProblem);
   const logoutProblem = uriListProblem(metadata, 'post_logout_redirect_uris');
   if (logoutProblem) throw new errors.InvalidClientMetadata(logoutProblem);
+  // The server itself calls these (logout tokens, key sets): https only, never this host's loopback, whose services a
+  // back-channel logout URI would reach past the guard against private addresses (src/provider/outgoing-fetch.ts).
   for (const field of URI_FIELDS) {
     if (metadata[field] === undefined) continue;
-    const problem = selfRegisteredUriProblem(metadata[field]);
+    const value = metadata[field];
+    const problem = selfRegisteredUriProblem(value) ?? (URL.parse(String(value))?.protocol === 'https:' ? null : 'must use https');
     if (problem) throw new errors.InvalidClientMetadata(`${field} ${problem}`);
   }
   for (const [field, value] of Object.entries(metadata)) {

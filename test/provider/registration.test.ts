@@ -139,6 +139,8 @@ for (const backend of BACKENDS) {
       ['an http post-logout URI off loopback', { post_logout_redirect_uris: ['http://music.example/'] }, 'invalid_client_metadata'],
       ['a response type other than code', { response_types: ['id_token'] }, 'invalid_client_metadata'],
       ['a back-channel logout URI that is not https', { backchannel_logout_uri: 'http://10.0.0.1/logout' }, 'invalid_client_metadata'],
+      ['a back-channel logout URI on loopback http', { backchannel_logout_uri: 'http://127.0.0.1:8080/logout' }, 'invalid_client_metadata'],
+      ['a jwks_uri on loopback http', { jwks_uri: 'http://localhost/jwks', token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],
     ];
     for (const [what, extra, error] of refusals) {
       it(`refuses ${what} (${error}) and keeps the token`, async function () {
