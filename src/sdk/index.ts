@@ -7,6 +7,7 @@ export type { AuthStatus } from './auth-server-connection.js';
 export type { SessionEnd } from './session-ends.js';
 export type { IntrospectionResult, ValidateOptions, VerifiedToken } from './token-validator.js';
 export type { AuthUser } from './auth-user.js';
+export { chillfi3Metadata, enrol, enrolmentEnv, type EnrolOptions, type Enrolment } from './enrol.js';
 export { AuthError, isUnreachable, UserApiError, type AuthErrorCode } from './errors.js';
 export { MemoryStore, NodeRedisStore, RedisStore, type KeyValueStore, type NodeRedisLike, type RedisLike } from './key-value-store.js';
 export { optionsFromEnv, type AuthClientOptions, type Logger, type ValidationPolicy } from './options.js';
