@@ -7,6 +7,7 @@ import { UsernameKeys1764800000000 } from './1764800000000-username-keys.js';
 import { ServerSettings1764810000000 } from './1764810000000-server-settings.js';
 import { InstanceNameKey1764820000000 } from './1764820000000-instance-name-key.js';
 import { EnrolmentTokens1765100000000 } from './1765100000000-enrolment-tokens.js';
+import { RevocationEvents1765200000000 } from './1765200000000-revocation-events.js';
 
 /** Every migration, oldest first. Listed by hand so the same list works from source and from dist/. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   ServerSettings1764810000000,
   InstanceNameKey1764820000000,
   EnrolmentTokens1765100000000,
+  RevocationEvents1765200000000,
 ];

@@ -11,6 +11,7 @@ import { accessLog } from './http/access-log.js';
 import { canonicalProviderPaths } from './http/canonical-path.js';
 import { clientAddress } from './http/client-address.js';
 import { clientEndpointStages } from './http/client-endpoints.js';
+import { revocationStream } from './http/revocation-stream.js';
 import { discoveryCache } from './http/discovery-cache.js';
 import { errorHandler } from './http/error-handler.js';
 import { notFoundPage } from './http/not-found-page.js';
@@ -136,6 +137,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(discoveryCache(services.liveProvider, config.issuer));
   // The endpoints where instances authenticate: no router below serves their paths, so they skip them all.
   for (const stage of clientStages) app.use(stage);
+  app.use(revocationStream({ feed: services.revocations, heartbeatMs: config.revocationHeartbeatSeconds * 1000 }));
   app.use(site.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());

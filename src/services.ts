@@ -14,6 +14,8 @@ import { KeyOperations } from './admin/key-operations.js';
 import { InstanceOperations } from './admin/instance-operations.js';
 import { EnrolmentOperations } from './admin/enrolment-operations.js';
 import { RegistrationOperations } from './admin/registration-operations.js';
+import { announceProviderRevocations } from './revocations/provider-revocations.js';
+import { RevocationFeed } from './revocations/revocation-feed.js';
 import { AuditRetention } from './audit/audit-retention.js';
 import type { Logger } from './logger.js';
 import { AccessTokens } from './provider/access-tokens.js';
@@ -29,6 +31,9 @@ import type { SchemaMode } from './db/data-source.js';
 import { openStores, type Stores } from './stores.js';
 import { checkRedisEviction } from './db/redis-eviction.js';
 import { isStoreFailure } from './db/store-failure.js';
+
+/** Seconds revocation events are kept beyond TOKEN_TTL. */
+const REVOCATION_RETENTION_MARGIN = 300;
 
 export interface Services extends Stores {
   oidcStore: OidcStore;
@@ -50,6 +55,8 @@ export interface Services extends Stores {
   accessOperations: AccessOperations;
   /** Every change to an instance over its life (register, update, rotate its secret, delete), audited. */
   instanceOperations: InstanceOperations;
+  /** What instances hear on their revocation streams (GET /revocations). */
+  revocations: RevocationFeed;
   /** Enrolment tokens issued and withdrawn, audited. */
   enrolmentOperations: EnrolmentOperations;
   /** Signing-key rotations by hand, audited. */
@@ -84,12 +91,18 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
   const accessTokens = new AccessTokens({ issuer: config.issuer, publicKeys: publicJwks(jwks), store: oidcStore });
   const accessTokenSigner = new AccessTokenSigner(config.algorithms.accessToken, jwks);
   const limiters = limiterBackend(stores);
-  const accountSessions: AccountSessions = new AccountSessions(() => liveProvider.current, oidcStore);
+  const revocations = new RevocationFeed(stores.dataSource, {
+    // Kept past TOKEN_TTL: a token revoked while an instance was away is still heard of when it comes back.
+    retentionSeconds: config.ttl.accessToken + REVOCATION_RETENTION_MARGIN,
+    onError: (err) => logger.error({ err }, 'revocation feed failed'),
+  });
+  const accountSessions: AccountSessions = new AccountSessions(() => liveProvider.current, oidcStore, revocations);
   const instanceOperations = new InstanceOperations({
     instances: stores.instances,
     sessions: accountSessions,
     audit: stores.audit,
     graceSeconds: config.clientSecretGraceSeconds,
+    revocations,
   });
   const registrations = new RegistrationOperations({ enrolmentTokens: stores.enrolmentTokens, instances: stores.instances, instanceOperations });
   const clients = new InstanceClientAdapter(stores.instances, registrations);
@@ -99,8 +112,8 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
     if (name === 'InitialAccessToken') return enrolmentAdapter;
     return new oidcStore.Adapter(name);
   };
-  const providerWith = (keys: PrivateJwk[]) =>
-    createProvider({
+  const providerWith = (keys: PrivateJwk[]) => {
+    const provider = createProvider({
       config,
       logger,
       accounts: stores.accounts,
@@ -110,6 +123,9 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
       jwks: keys,
       adapter: modelAdapter,
     });
+    announceProviderRevocations(provider, revocations);
+    return provider;
+  };
   const liveProvider = new LiveProvider(providerWith(jwks));
   const keyWatch = new KeySetWatch({
     keys: stores.keys,
@@ -121,6 +137,7 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
       accessTokens.useKeys(publicJwks(keys));
       accessTokenSigner.useKeys(keys);
       liveProvider.replace(providerWith(keys));
+      void revocations.announce([{ clientId: null, type: 'keys.changed' }]);
       logger.info({ kids: keys.map((key) => key.kid) }, 'signing keys reloaded');
     },
     // A store outage is logged once by its watch (src/db/store-watch.ts): the keys in use stay until it ends.
@@ -155,8 +172,11 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
       sessions: accountSessions,
       audit: stores.audit,
       issuer: config.issuer,
+      instances: stores.instances,
+      revocations,
     }),
-    accessOperations: new AccessOperations({ accounts: stores.accounts, instances: stores.instances, sessions: accountSessions, audit: stores.audit }),
+    accessOperations: new AccessOperations({ accounts: stores.accounts, instances: stores.instances, sessions: accountSessions, audit: stores.audit, revocations }),
+    revocations,
     instanceOperations,
     enrolmentOperations: new EnrolmentOperations({ enrolmentTokens: stores.enrolmentTokens, audit: stores.audit, issuer: config.issuer }),
     keyOperations: new KeyOperations(stores),
@@ -169,6 +189,7 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
       // The audit entries still being written (provider events are recorded in the background) go in before the
       // database closes.
       await keyWatch.stop();
+      await revocations.close();
       await auditRetention.stop();
       await stores.audit.flush();
       limiters.close();

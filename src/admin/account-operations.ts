@@ -10,6 +10,8 @@ import type { PasswordPolicy } from '../accounts/password-policy.js';
 import { changedFields } from '../audit/audit-changes.js';
 import type { AuditDetails } from '../audit/audit-event-entity.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { InstanceStore } from '../instances/instance-store.js';
+import type { RevocationAnnouncer } from '../revocations/revocation-feed.js';
 import { AppError, BadRequest, NotFound } from '../errors.js';
 import type { AccountSessions, EndedSessions } from '../provider/account-sessions.js';
 
@@ -57,6 +59,9 @@ export interface AccountOperationsDependencies {
   sessions: AccountSessions;
   audit: AuditLog;
   issuer: string;
+  /** The account's instances, told on their revocation streams when it is disabled or deleted. */
+  instances: InstanceStore;
+  revocations: RevocationAnnouncer;
 }
 
 /** The page a set-password link opens (src/web/set-password.ts serves it). */
@@ -121,6 +126,7 @@ export class AccountOperations {
     const account = await this.deps.accounts.setDisabled(id, true, rule);
     const ended = await this.deps.sessions.endAll(id);
     await this.record('account.disabled', id, actor, { ...ended });
+    await this.announce('account.disabled', id, await this.clientIdsOf(id));
     return account;
   }
 
@@ -216,9 +222,12 @@ export class AccountOperations {
   async delete(id: string, actor: Actor, rule: LastAdminRule = {}): Promise<void> {
     const account = await this.deps.accounts.get(id);
     if (rule.force !== true && (await this.deps.accounts.isLastAdmin(id))) throw new LastAdmin(account.username);
+    // Its access links go with it: the instances to tell are read first.
+    const clientIds = await this.clientIdsOf(id);
     const ended = await this.deps.sessions.endAll(id);
     if (!(await this.deps.accounts.delete(id, rule))) throw new NotFound(`account ${id} not found`);
     await this.record('account.deleted', id, actor, { username: account.username, ...ended });
+    await this.announce('account.deleted', id, clientIds);
   }
 
   /**
@@ -231,6 +240,16 @@ export class AccountOperations {
     await this.deps.passwordLinks.withdraw(id);
     if (unlock) await this.deps.accounts.unlock(id);
     return this.deps.sessions.endAll(id, { keepUid });
+  }
+
+  /** The client ids of the instances the account has access to. */
+  private async clientIdsOf(accountId: string): Promise<string[]> {
+    const links = await this.deps.instances.listAccess({ accountId });
+    return (await this.deps.instances.findMany(links.map((link) => link.instanceId))).map((instance) => instance.clientId);
+  }
+
+  private announce(type: 'account.disabled' | 'account.deleted', sub: string, clientIds: string[]): Promise<void> {
+    return this.deps.revocations.announce(clientIds.map((clientId) => ({ clientId, type, details: { sub } })));
   }
 
   private async record(

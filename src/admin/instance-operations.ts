@@ -15,6 +15,7 @@ import {
   type RotatedSecret,
 } from '../instances/instance-store.js';
 import type { AccountSessions, EndedSessions } from '../provider/account-sessions.js';
+import type { RevocationAnnouncer } from '../revocations/revocation-feed.js';
 import { actorDetails, type Actor } from './account-operations.js';
 
 export interface InstanceOperationsDependencies {
@@ -23,6 +24,7 @@ export interface InstanceOperationsDependencies {
   audit: AuditLog;
   /** CLIENT_SECRET_GRACE_SECONDS: how long a rotated-out secret keeps working. */
   graceSeconds: number;
+  revocations: RevocationAnnouncer;
 }
 
 export class InstanceOperations {
@@ -61,6 +63,7 @@ export class InstanceOperations {
     await this.record('instance.secret_rotated', rotated.instance, actor, {
       previous_secret_expires_at: rotated.previousSecretExpiresAt?.toISOString() ?? null,
     });
+    await this.deps.revocations.announce([{ clientId: rotated.instance.clientId, type: 'secret.rotated' }]);
     return rotated;
   }
 

@@ -11,6 +11,7 @@ import { InstanceAccessEntity } from '../instances/instance-access-entity.js';
 import { EnrolmentTokenEntity } from '../instances/enrolment-token-entity.js';
 import { InstanceEntity } from '../instances/instance-entity.js';
 import { SigningKeyEntity } from '../keys/signing-key-entity.js';
+import { RevocationEventEntity } from '../revocations/revocation-event-entity.js';
 import { ServerSettingEntity } from './server-setting-entity.js';
 import { StoredModelEntity } from '../../adapters/sql-model-entity.js';
 import { AppError } from '../errors.js';
@@ -27,6 +28,7 @@ const entities = [
   EnrolmentTokenEntity,
   SigningKeyEntity,
   AuditEventEntity,
+  RevocationEventEntity,
   StoredModelEntity,
 ];
 
