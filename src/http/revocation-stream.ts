@@ -89,6 +89,8 @@ async function stream(ctx: Context, feed: RevocationFeed, clientId: string, afte
   try {
     const replay: RevocationEvent[] = [];
     let reset = false;
+    // A new stream starts at the latest event: its id, sent first, is what a reconnection resumes after.
+    const start = after === undefined ? await feed.latestId() : undefined;
     if (after !== undefined) {
       const oldest = await feed.oldestId();
       // Events after `after` were deleted (older than the retention): the instance must drop all it cached.
@@ -108,7 +110,7 @@ async function stream(ctx: Context, feed: RevocationFeed, clientId: string, afte
       // nginx: pass events on as they come.
       'X-Accel-Buffering': 'no',
     });
-    res.write(`retry: ${RETRY_MS}\n: connected as ${clientId}\n\n`);
+    res.write(`retry: ${RETRY_MS}\n: connected as ${clientId}\n${start === undefined ? '' : `id: ${start}\n`}\n`);
     if (reset) res.write('event: reset\ndata: {"type":"reset"}\n\n');
     for (const event of replay) send(event);
     replaying = false;

@@ -92,6 +92,12 @@ export class RevocationFeed implements RevocationAnnouncer {
     return row?.id === null || row?.id === undefined ? null : Number(row.id);
   }
 
+  /** The highest id written so far (0: none): where a stream opened without Last-Event-ID starts. */
+  async latestId(): Promise<number> {
+    const row = await this.#events.createQueryBuilder('event').select('MAX(event.id)', 'id').getRawOne<{ id: number | string | null }>();
+    return Number(row?.id ?? 0);
+  }
+
   /** Every event from now on, this node's and the others' (read every POLL_MS while anyone listens). */
   async subscribe(listener: RevocationListener): Promise<() => void> {
     if (this.#listeners.size === 0) await this.#startPolling();
@@ -146,8 +152,7 @@ export class RevocationFeed implements RevocationAnnouncer {
   async #startPolling(): Promise<void> {
     if (this.#timer) return;
     // From now on: what is already there is for Last-Event-ID to replay, not for the listeners.
-    const latest = await this.#events.createQueryBuilder('event').select('MAX(event.id)', 'id').getRawOne<{ id: number | string | null }>();
-    this.#marks = [{ at: 0, highest: Number(latest?.id ?? 0) }];
+    this.#marks = [{ at: 0, highest: await this.latestId() }];
     this.#timer = setInterval(() => {
       this.#polling ??= this.#poll().finally(() => (this.#polling = undefined));
     }, this.options.pollMs ?? POLL_MS);

@@ -5,6 +5,7 @@ import { optionsFromEnv, type AuthClientOptions } from './options.js';
 export { AuthClient, createAuthClient };
 export type { AuthStatus } from './auth-server-connection.js';
 export type { SessionEnd } from './session-ends.js';
+export type { RevocationNotice } from './revocation-subscription.js';
 export type { IntrospectionResult, ValidateOptions, VerifiedToken } from './token-validator.js';
 export type { AuthUser } from './auth-user.js';
 export { chillfi3Metadata, enrol, enrolmentEnv, type EnrolOptions, type Enrolment } from './enrol.js';

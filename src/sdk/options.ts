@@ -60,6 +60,11 @@ export interface AuthClientOptions {
    * a numeric id and the local columns. Default: the user from the token's claims alone.
    */
   resolveUser?: ResolveUser | undefined;
+  /**
+   * Hear the auth server's revocation stream (GET /revocations): revoked tokens, ended sessions, disabled users are
+   * refused within a second instead of within cacheTtlSeconds. AUTH_REVOCATION_STREAM=on. Default off.
+   */
+  revocationStream?: boolean;
   /** Where degraded/recovered and rejected logout tokens are logged. Default console; pass null for silence. */
   logger?: Logger | null;
 }
@@ -124,6 +129,7 @@ export function resolveOptions(options: AuthClientOptions): ResolvedOptions {
     jwksMaxAgeSeconds: positive(options.jwksMaxAgeSeconds, 600, 'jwksMaxAgeSeconds'),
     probeIntervalSeconds: positive(options.probeIntervalSeconds, 5, 'probeIntervalSeconds') || 5,
     sessionCookieName: options.sessionCookieName ?? 'chillfi3_session',
+    revocationStream: options.revocationStream ?? false,
     legacy: options.legacy,
     resolveUser: options.resolveUser,
     logger: options.logger === null ? silent : (options.logger ?? consoleLogger),
@@ -138,13 +144,18 @@ function numberFrom(env: Record<string, string | undefined>, name: string): numb
   return value;
 }
 
-/** Options from AUTH_SERVER_URL, AUTH_API_KEY, AUTH_API_SECRET, AUTH_CACHE_TTL (s) and AUTH_TIMEOUT (ms). */
+/** Options from AUTH_SERVER_URL, AUTH_API_KEY, AUTH_API_SECRET, AUTH_CACHE_TTL (s), AUTH_TIMEOUT (ms) and AUTH_REVOCATION_STREAM (on/off). */
 export function optionsFromEnv(env: Record<string, string | undefined> = process.env): AuthClientOptions {
   const missing = ['AUTH_SERVER_URL', 'AUTH_API_KEY', 'AUTH_API_SECRET'].filter((name) => !env[name]);
   if (missing.length) throw new AuthError('configuration', `chillfi3-auth sdk: set ${missing.join(', ')}`);
   const cacheTtlSeconds = numberFrom(env, 'AUTH_CACHE_TTL');
   const timeoutMs = numberFrom(env, 'AUTH_TIMEOUT');
+  const stream = env.AUTH_REVOCATION_STREAM;
+  if (stream !== undefined && stream !== '' && stream !== 'on' && stream !== 'off') {
+    throw new AuthError('configuration', `AUTH_REVOCATION_STREAM must be "on" or "off", got "${stream}"`);
+  }
   return {
+    ...(stream === 'on' ? { revocationStream: true } : {}),
     serverUrl: env.AUTH_SERVER_URL as string,
     clientId: env.AUTH_API_KEY as string,
     clientSecret: env.AUTH_API_SECRET as string,

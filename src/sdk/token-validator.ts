@@ -69,7 +69,7 @@ export class TokenValidator {
       throw new AuthError('invalid_token', `invalid access token: ${messageOf(cause)}`, { cause });
     }
     const user = userFromClaims(claims);
-    if (await this.sessionEnds.hasEnded(user.sid, user.sub, claims.iat)) {
+    if (await this.sessionEnds.hasEnded(user.sid, user.sub, claims.iat, { grantId: claims.grant_id, jti: claims.jti })) {
       throw new AuthError('inactive_token', 'the session of this token has ended');
     }
     return { claims, user, checkedBy: 'offline' };

@@ -47,11 +47,11 @@ export async function connectSse(url: string, headers: Record<string, string>): 
                 continue;
               }
               const [field, value] = [line.slice(0, line.indexOf(': ')), line.slice(line.indexOf(': ') + 2)];
+              // An id alone moves the last event id only (as in browsers): no event.
               if (field === 'id') event.id = value;
-              else if (field === 'event') event.event = value;
-              else if (field === 'data') event.data = value;
-              else continue;
-              isEvent = true;
+              if (field === 'event') event.event = value;
+              if (field === 'data') event.data = value;
+              if (field === 'event' || field === 'data') isEvent = true;
             }
             if (isEvent) events.push(event);
             wake();
