@@ -64,6 +64,7 @@ export class AuthServerConnection {
 
   /** fetch with the AUTH_TIMEOUT, recording whether the auth server answers. Used for every call to the server. */
   readonly timedFetch = async (url: string | URL, init: RequestInit = {}): Promise<Response> => {
+    this.requireRemote();
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     let response: Response;
@@ -79,7 +80,15 @@ export class AuthServerConnection {
   };
 
   /** The auth server's metadata and this client's configuration (discovered once, retried after a failure). */
+  /** With USE_REMOTE_AUTH=false nothing is asked of the auth server. */
+  private requireRemote(): void {
+    if (!this.options.useRemoteAuth) {
+      throw new AuthError('configuration', 'USE_REMOTE_AUTH is false: this instance uses its own tokens only and asks nothing of the auth server');
+    }
+  }
+
   discover(): Promise<oidc.Configuration> {
+    if (!this.options.useRemoteAuth) return Promise.reject(new AuthError('configuration', 'USE_REMOTE_AUTH is false: the auth server is not used'));
     if (this.discovered) return Promise.resolve(this.discovered);
     this.discovering ??= (async () => {
       try {
