@@ -59,8 +59,8 @@ export class AuthClient extends EventEmitter {
     if (this.options.revocationStream) {
       this.revocations = new RevocationSubscription(
         this.options,
-        // Not the timed fetch: the stream stays open; its silence is watched instead.
-        (url, init) => fetch(url, init),
+        // Not the timed fetch: the stream stays open; its silence is watched instead. Pinned like every other call.
+        (url, init) => this.connection.transport(url, init),
         (notice) => this.applyRevocation(notice),
         (connected) => this.emit(connected ? 'revocations-connected' : 'revocations-disconnected'),
       );

@@ -4,6 +4,7 @@
 import type { JSONWebKeySet } from 'jose';
 import * as oidc from 'openid-client';
 import { AuthError, messageOf } from './errors.js';
+import { pinnedFetch } from './pinned-fetch.js';
 import { JwksCache } from './jwks-cache.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -46,6 +47,8 @@ export class AuthServerConnection {
     private readonly onStatus: StatusListener,
     private readonly client: { readonly fetch: AuthServerFetch },
   ) {
+    const { tlsPins, tlsCa } = this.options;
+    this.transport = tlsPins ? pinnedFetch(tlsPins, tlsCa) : (url, init) => fetch(url, init);
     this.jwks = new JwksCache(
       () => this.loadJwks(),
       this.options.jwksCooldownSeconds * 1000,
@@ -62,6 +65,9 @@ export class AuthServerConnection {
     return { ...this.currentStatus };
   }
 
+  /** The network: fetch, or with AUTH_TLS_PINS a fetch that checks the pins (pinned-fetch.ts). */
+  readonly transport: (url: string | URL, init?: RequestInit) => Promise<Response>;
+
   /** fetch with the AUTH_TIMEOUT, recording whether the auth server answers. Used for every call to the server. */
   readonly timedFetch = async (url: string | URL, init: RequestInit = {}): Promise<Response> => {
     this.requireRemote();
@@ -69,7 +75,7 @@ export class AuthServerConnection {
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     let response: Response;
     try {
-      response = await fetch(url, { ...init, signal });
+      response = await this.transport(url, { ...init, signal });
     } catch (cause) {
       this.markDegraded(cause);
       throw new AuthError('auth_unavailable', `the auth server is unreachable: ${messageOf((cause as { cause?: unknown }).cause ?? cause)}`, { cause });

@@ -1,5 +1,7 @@
 // The SDK's options, each documented where its default lives, and fromEnv(): the same from AUTH_* variables.
+import { readFileSync } from 'node:fs';
 import { AuthError } from './errors.js';
+import { checkPins } from './pinned-fetch.js';
 import type { KeyValueStore, RedisLike } from './key-value-store.js';
 import type { ResolveUser } from './local-users.js';
 
@@ -73,13 +75,22 @@ export interface AuthClientOptions {
    * refused within a second instead of within cacheTtlSeconds. AUTH_REVOCATION_STREAM=on. Default off.
    */
   revocationStream?: boolean;
+  /**
+   * Certificate pinning: the base64 SHA-256 of SubjectPublicKeyInfos (several for a rotation), one of which every
+   * connection to the auth server must carry in its chain. AUTH_TLS_PINS (comma separated). Default: none.
+   */
+  tlsPins?: string[];
+  /** Extra trusted root certificates (PEM) for the auth server's, e.g. a private CA. AUTH_TLS_CA (a file's path). */
+  tlsCa?: string;
   /** Where degraded/recovered and rejected logout tokens are logged. Default console; pass null for silence. */
   logger?: Logger | null;
 }
 
 const ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
 
-export interface ResolvedOptions extends Required<Omit<AuthClientOptions, 'redis' | 'store' | 'legacy' | 'resolveUser' | 'logger'>> {
+export interface ResolvedOptions extends Required<Omit<AuthClientOptions, 'redis' | 'store' | 'legacy' | 'resolveUser' | 'logger' | 'tlsPins' | 'tlsCa'>> {
+  tlsPins: string[] | undefined;
+  tlsCa: string | undefined;
   redis: RedisLike | undefined;
   store: KeyValueStore | undefined;
   legacy: { secret: string; until?: Date } | undefined;
@@ -152,6 +163,8 @@ export function resolveOptions(options: AuthClientOptions): ResolvedOptions {
     probeIntervalSeconds: positive(options.probeIntervalSeconds, 5, 'probeIntervalSeconds') || 5,
     sessionCookieName: options.sessionCookieName ?? 'chillfi3_session',
     revocationStream: options.revocationStream ?? false,
+    tlsPins: options.tlsPins === undefined ? undefined : checkPins(options.tlsPins),
+    tlsCa: options.tlsCa,
     useRemoteAuth,
     legacy: options.legacy,
     resolveUser: options.resolveUser,
@@ -214,7 +227,10 @@ export function optionsFromEnv(env: Record<string, string | undefined> = process
   if (stream !== undefined && stream !== '' && stream !== 'on' && stream !== 'off') {
     throw new AuthError('configuration', `AUTH_REVOCATION_STREAM must be "on" or "off", got "${stream}"`);
   }
+  const pins = env.AUTH_TLS_PINS?.split(',').map((pin) => pin.trim()).filter(Boolean);
   return {
+    ...(pins?.length ? { tlsPins: pins } : {}),
+    ...(env.AUTH_TLS_CA ? { tlsCa: readFileSync(env.AUTH_TLS_CA, 'utf8') } : {}),
     ...(legacy ? { legacy } : {}),
     ...(stream === 'on' ? { revocationStream: true } : {}),
     serverUrl: env.AUTH_SERVER_URL as string,
