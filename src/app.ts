@@ -12,6 +12,7 @@ import { canonicalProviderPaths } from './http/canonical-path.js';
 import { clientAddress } from './http/client-address.js';
 import { clientEndpointStages } from './http/client-endpoints.js';
 import { revocationStream } from './http/revocation-stream.js';
+import { registrationSecret } from './http/registration-secret.js';
 import { discoveryCache } from './http/discovery-cache.js';
 import { errorHandler } from './http/error-handler.js';
 import { notFoundPage } from './http/not-found-page.js';
@@ -138,6 +139,7 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   // The endpoints where instances authenticate: no router below serves their paths, so they skip them all.
   for (const stage of clientStages) app.use(stage);
   app.use(revocationStream({ feed: services.revocations, heartbeatMs: config.revocationHeartbeatSeconds * 1000 }));
+  app.use(registrationSecret({ provider: () => services.provider, instances: services.instances, instanceOperations: services.instanceOperations }));
   app.use(site.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());

@@ -209,6 +209,33 @@ for (const backend of BACKENDS) {
       expect(deleted.events[0]?.details).to.include({ via: 'registration' });
     });
 
+    it('lets an instance rotate its own secret with its registration access token, the old one in its grace', async function () {
+      const created = await register(server, await enrolmentToken(), metadata('Rotating'));
+      const { client_id: clientId, client_secret: oldSecret, registration_access_token: rat } = created.body as { client_id: string; client_secret: string; registration_access_token: string };
+      const rotated = await send(server, 'POST', `/reg/${clientId}/secret`, rat);
+      expect(rotated.status).to.equal(200);
+      expect(rotated.body.client_secret).to.be.a('string').and.not.equal(oldSecret);
+      const tokenStatus = async (secret: string) =>
+        (
+          await fetch(`${server.url}/token`, {
+            method: 'POST',
+            headers: { authorization: basicAuth(clientId, secret), 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ grant_type: 'client_credentials' }),
+          })
+        ).status;
+      expect(await tokenStatus(rotated.body.client_secret as string)).to.equal(200);
+      expect(await tokenStatus(oldSecret), 'the old secret, in its grace').to.equal(200);
+      expect(rotated.body.previous_secret_expires_at).to.be.a('number');
+      const instance = await server.services.instances.findByClientId(clientId!);
+      const audit = await server.services.audit.query({ instanceId: instance!.id, actions: ['instance.secret_rotated'] });
+      expect(audit.events[0]?.details).to.include({ via: 'registration' });
+      const other = await register(server, await enrolmentToken(), metadata('Not rotating'));
+      const stolen = await send(server, 'POST', `/reg/${clientId}/secret`, other.body.registration_access_token as string);
+      expect(stolen.status).to.equal(401);
+      expect((await send(server, 'POST', `/reg/${clientId}/secret`, null)).status).to.equal(401);
+      expect((await send(server, 'GET', `/reg/${clientId}/secret`, rat)).status).to.equal(405);
+    });
+
     it("refuses a registration access token for another instance's registration, and a forged one", async function () {
       const one = await register(server, await enrolmentToken(), metadata('One'));
       const other = await register(server, await enrolmentToken(), metadata('Other'));
