@@ -82,9 +82,11 @@ async function stream(ctx: Context, feed: RevocationFeed, clientId: string, afte
     else send(event);
   });
   let heartbeat: NodeJS.Timeout | undefined;
+  let forget: () => unknown = () => undefined;
   const end = () => {
     unsubscribe();
     clearInterval(heartbeat);
+    forget();
   };
   try {
     const replay: RevocationEvent[] = [];
@@ -118,6 +120,7 @@ async function stream(ctx: Context, feed: RevocationFeed, clientId: string, afte
     heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
     heartbeat.unref();
     res.on('close', end);
+    forget = feed.onStop(() => res.end());
   } catch (error) {
     end();
     throw error;

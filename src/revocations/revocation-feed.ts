@@ -46,6 +46,8 @@ export interface RevocationFeedOptions {
 export class RevocationFeed implements RevocationAnnouncer {
   readonly #events: Repository<RevocationEvent>;
   readonly #listeners = new Set<RevocationListener>();
+  /** The open streams of this node, each ended by its function (endStreams). */
+  readonly #streams = new Set<() => void>();
   /** Ids delivered to this node's listeners, with when they were first seen. */
   readonly #delivered = new Map<number, number>();
   /** The highest id seen, and when each value was reached: the look-back floor is the highest of LATE_COMMIT_MS ago. */
@@ -115,7 +117,20 @@ export class RevocationFeed implements RevocationAnnouncer {
     return result.affected ?? 0;
   }
 
+  /** Keeps `end` to be called by endStreams(); the returned function forgets it. */
+  onStop(end: () => void): () => void {
+    this.#streams.add(end);
+    return () => void this.#streams.delete(end);
+  }
+
+  /** Ends every open stream of this node (a stop: its instances reconnect to another node and resume there). */
+  endStreams(): void {
+    for (const end of [...this.#streams]) end();
+    this.#streams.clear();
+  }
+
   async close(): Promise<void> {
+    this.endStreams();
     this.#listeners.clear();
     this.#stopPolling();
     await this.#polling;

@@ -123,6 +123,14 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       await theirs.next(about('keys.changed'), 2000);
     });
 
+    it('ends its streams when the node stops, so that instances reconnect elsewhere', async function () {
+      const stream = await listen(other);
+      server.services.revocations.endStreams();
+      await stream.ended;
+      const again = await listen(other);
+      expect(again.status).to.equal(200);
+    });
+
     it('resumes after Last-Event-ID with what it missed, and only its own', async function () {
       const first = await listen(one);
       await writer.services.instanceOperations.rotateSecret(one.instance.id, OPERATOR);

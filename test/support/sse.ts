@@ -11,6 +11,8 @@ export interface SseConnection {
   events: SseEvent[];
   /** Comment lines seen (": heartbeat"). */
   comments: string[];
+  /** Resolves when the server ends the stream. */
+  ended: Promise<void>;
   /** Resolves with the first event (already received or to come) that `match` accepts; rejects after `timeoutMs`. */
   next(match: (event: SseEvent) => boolean, timeoutMs?: number): Promise<SseEvent>;
   /** Resolves when `count` comment lines matching `pattern` have come. */
@@ -28,6 +30,8 @@ export async function connectSse(url: string, headers: Record<string, string>): 
     for (const waiter of waiters) waiter();
   };
   let body: unknown;
+  let markEnded: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => (markEnded = resolve));
   if (response.headers.get('content-type')?.startsWith('text/event-stream') && response.body) {
     void (async () => {
       const decoder = new TextDecoder();
@@ -60,6 +64,7 @@ export async function connectSse(url: string, headers: Record<string, string>): 
       } catch {
         // closed
       }
+      markEnded();
     })();
   } else {
     const text = await response.text();
@@ -88,6 +93,7 @@ export async function connectSse(url: string, headers: Record<string, string>): 
     body,
     events,
     comments,
+    ended,
     next: (match, timeoutMs = 3000) => waitFor(() => events.find(match), timeoutMs, 'matching event'),
     comment: (pattern, timeoutMs = 3000) => waitFor(() => (comments.some((line) => pattern.test(line)) ? true : undefined), timeoutMs, 'comment').then(() => undefined),
     close: () => abort.abort(),
