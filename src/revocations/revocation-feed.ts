@@ -70,6 +70,14 @@ export class RevocationFeed implements RevocationAnnouncer {
     const rows = notices.map(({ clientId, type, details = {} }) => this.#events.create({ at, clientId, type, details }));
     await this.#events.save(rows, { chunk: 100 });
     for (const row of rows) this.#deliver(row);
+    // Where nobody listens nothing polls: writers prune too, so that the table never outgrows the retention.
+    if (this.#timer === undefined) await this.#pruneWhenDue();
+  }
+
+  async #pruneWhenDue(): Promise<void> {
+    if (Date.now() - this.#lastPrune <= PRUNE_EVERY_MS) return;
+    this.#lastPrune = Date.now();
+    await this.prune();
   }
 
   /** Publishes; a failure is reported, never thrown at the change that caused it (which has happened). */
@@ -188,10 +196,7 @@ export class RevocationFeed implements RevocationAnnouncer {
         if (rows.length < PAGE) break;
         cursor = rows.at(-1)!.id;
       }
-      if (Date.now() - this.#lastPrune > PRUNE_EVERY_MS) {
-        this.#lastPrune = Date.now();
-        await this.prune();
-      }
+      await this.#pruneWhenDue();
     } catch (error) {
       this.options.onError?.(error);
     }
