@@ -8,7 +8,8 @@
 // (bench/bare-provider.ts: in memory, static clients, ES256 JWTs; its introspection takes only its opaque tokens);
 // then (c) again on AUTH_WORKERS=2. Each server runs in a process of its own; the CPU it spent per request is read from
 // /proc. `comparisons` gives each operation as a ratio to the bare provider and to hello-world. Then, with the servers
-// stopped, the instance SDK's micro benchmark (bench/sdk-verify.ts, under `sdk`), what the audit trail costs sign-in
+// stopped, the instance SDK's micro benchmark (bench/sdk-verify.ts, under `sdk`), how soon a revoked token is refused
+// by instances on the revocation stream (bench/revocation-latency.ts, under `revocations`), what the audit trail costs sign-in
 // (bench/sign-in-audit.ts, under `signInAudit`), what an authenticator-app code adds to a sign-in (bench/totp-verify.ts,
 // under `totpVerify`, as a ratio to one argon2id verification), what a passkey check costs (bench/passkey-verify.ts,
 // under `passkeyVerify`, the same way, on SQLite and on PostgreSQL + Redis) and whether a failed sign-in's time tells an existing account from an
@@ -498,6 +499,8 @@ async function main(): Promise<void> {
 
   log('instance SDK micro benchmark (bench/sdk-verify.ts)');
   const sdk = await runBenchmarkScript('bench/sdk-verify.ts');
+  log('revoke → refused by a connected instance, 1,000 revocations, 50 instances (bench/revocation-latency.ts)');
+  const revocations = await runBenchmarkScript('bench/revocation-latency.ts');
   log('sign-in with and without audit writes (bench/sign-in-audit.ts)');
   const signInAudit = await runBenchmarkScript('bench/sign-in-audit.ts');
   const totpVerify = await runBenchmarkScript('bench/totp-verify.ts');
@@ -534,6 +537,7 @@ async function main(): Promise<void> {
     })),
     comparisons,
     sdk,
+    revocations,
     signInAudit,
     totpVerify,
     passkeyVerify,

@@ -171,6 +171,8 @@ const schema = z.object({
   // Seconds an instance's previous client secret keeps working after its secret is rotated (CLI or admin API), so that
   // a running instance can switch to the new one without downtime; 0 stops the old one at once.
   CLIENT_SECRET_GRACE_SECONDS: integer(0, 2_592_000).default(86_400),
+  // Seconds between the comment lines that keep a quiet revocation stream (GET /revocations) open through proxies.
+  REVOCATION_HEARTBEAT_SECONDS: integer(1, 3600).default(15),
   // PEM files for HTTPS (TLS 1.3 minimum). Both or neither.
   AUTH_TLS_CERT: optionalString,
   AUTH_TLS_KEY: optionalString,
@@ -284,6 +286,7 @@ export interface Config {
   readonly clientAuthFailures: { readonly perIp: number; readonly perClient: number };
   /** Seconds a rotated-out client secret keeps working. */
   readonly clientSecretGraceSeconds: number;
+  readonly revocationHeartbeatSeconds: number;
   /** REFRESH_RETRY_GRACE_SECONDS: how long a used refresh token still gets its successor again; 0 = never. */
   readonly refreshRetryGraceSeconds: number;
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
@@ -504,6 +507,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: env.AUTH_TRUST_PROXY,
     clientAuthFailures: Object.freeze({ perIp: env.CLIENT_AUTH_FAILURES_PER_IP, perClient: env.CLIENT_AUTH_FAILURES_PER_CLIENT }),
     clientSecretGraceSeconds: env.CLIENT_SECRET_GRACE_SECONDS,
+    revocationHeartbeatSeconds: env.REVOCATION_HEARTBEAT_SECONDS,
     refreshRetryGraceSeconds: env.REFRESH_RETRY_GRACE_SECONDS,
     tls: env.AUTH_TLS_CERT && env.AUTH_TLS_KEY ? Object.freeze({ cert: env.AUTH_TLS_CERT, key: env.AUTH_TLS_KEY }) : undefined,
     workers: env.AUTH_WORKERS,

@@ -10,6 +10,8 @@ import { SecondFactors1764900000000 } from './1764900000000-second-factors.js';
 import { Passkeys1764910000000 } from './1764910000000-passkeys.js';
 import { Mail1764930000000 } from './1764930000000-mail.js';
 import { ScaleIndexes1764950000000 } from './1764950000000-scale-indexes.js';
+import { EnrolmentTokens1765100000000 } from './1765100000000-enrolment-tokens.js';
+import { RevocationEvents1765200000000 } from './1765200000000-revocation-events.js';
 
 /** Every migration, oldest first. Listed by hand so the same list works from source and from dist/. */
 export const migrations = [
@@ -25,4 +27,6 @@ export const migrations = [
   Passkeys1764910000000,
   Mail1764930000000,
   ScaleIndexes1764950000000,
+  EnrolmentTokens1765100000000,
+  RevocationEvents1765200000000,
 ];

@@ -11,6 +11,8 @@ import { accessLog } from './http/access-log.js';
 import { canonicalProviderPaths } from './http/canonical-path.js';
 import { clientAddress } from './http/client-address.js';
 import { clientEndpointStages } from './http/client-endpoints.js';
+import { revocationStream } from './http/revocation-stream.js';
+import { registrationSecret } from './http/registration-secret.js';
 import { discoveryCache } from './http/discovery-cache.js';
 import { errorHandler } from './http/error-handler.js';
 import { notFoundPage } from './http/not-found-page.js';
@@ -29,6 +31,7 @@ import { accountRoutes } from './web/account-routes.js';
 import { adminAccessPages } from './web/admin-access.js';
 import { adminAuditPages } from './web/admin-audit.js';
 import { adminDashboardPages } from './web/admin-dashboard.js';
+import { adminEnrolmentPages } from './web/admin-enrolment.js';
 import { adminInstancePages } from './web/admin-instances.js';
 import { adminKeyPages } from './web/admin-keys.js';
 import { adminUserPages } from './web/admin-users.js';
@@ -149,6 +152,8 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(discoveryCache(services.liveProvider, config.issuer));
   // The endpoints where instances authenticate: no router below serves their paths, so they skip them all.
   for (const stage of clientStages) app.use(stage);
+  app.use(revocationStream({ feed: services.revocations, heartbeatMs: config.revocationHeartbeatSeconds * 1000 }));
+  app.use(registrationSecret({ provider: () => services.provider, instances: services.instances, instanceOperations: services.instanceOperations }));
   app.use(site.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
@@ -162,6 +167,8 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   app.use(pagesOnly(adminUserPages(services, guards).routes() as Koa.Middleware));
   app.use(pagesOnly(adminAccessPages(services, guards).routes() as Koa.Middleware));
   app.use(pagesOnly(adminDashboardPages(services, guards).routes() as Koa.Middleware));
+  // Before the instance pages: /admin/instances/enrol is no instance's id.
+  app.use(pagesOnly(adminEnrolmentPages(services, guards).routes() as Koa.Middleware));
   app.use(pagesOnly(adminInstancePages(services, guards).routes() as Koa.Middleware));
   app.use(pagesOnly(adminAuditPages(services, guards).routes() as Koa.Middleware));
   app.use(pagesOnly(adminKeyPages(services, guards).routes() as Koa.Middleware));

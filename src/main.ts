@@ -14,7 +14,7 @@ import { drainable } from './process/drain.js';
 import { createLogger, logFormatFor, type LogFormat, type Logger } from './logger.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
 import { startServices } from './services.js';
-import { shutDownOnSignal } from './process/shutdown.js';
+import { onStopSignal, shutDownOnSignal } from './process/shutdown.js';
 import { setupBanner } from './setup-banner.js';
 
 function createServer(config: Config, handler: RequestListener): Server {
@@ -61,6 +61,8 @@ async function runServer(config: Config, logger: Logger, { schema, logFormat }: 
     { issuer: config.issuer, port: config.port, database: config.database.type, redis: config.redis?.topology.kind ?? false, pid: process.pid },
     'chillfi3-auth listening',
   );
+  // Revocation streams never end by themselves: a stop ends them at once, and their instances reconnect elsewhere.
+  onStopSignal(() => services.revocations.endStreams());
   shutDownOnSignal({
     listeners,
     noOneElseAccepts: cluster.isWorker ? noOtherWorkerAccepts : undefined,

@@ -1,8 +1,9 @@
 // The composition root of a running server: the stores (stores.ts) plus the OIDC provider and what serves it.
 // main.ts and the tests start the server's parts through here; the CLI needs only stores.ts.
-import type { Provider } from 'oidc-provider';
+import type { Adapter, Provider } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import { createOidcStore, type OidcStore } from '../adapters/index.js';
+import { EnrolmentTokenAdapter } from '../adapters/enrolment-tokens.js';
 import { InstanceClientAdapter } from '../adapters/instances.js';
 import { Authenticator } from './accounts/authenticator.js';
 import { PasskeyCeremonies, relyingPartyOf } from './accounts/passkey-ceremonies.js';
@@ -16,6 +17,10 @@ import { KeyOperations } from './admin/key-operations.js';
 import { PasskeyOperations } from './admin/passkey-operations.js';
 import { MfaOperations } from './admin/mfa-operations.js';
 import { InstanceOperations } from './admin/instance-operations.js';
+import { EnrolmentOperations } from './admin/enrolment-operations.js';
+import { RegistrationOperations } from './admin/registration-operations.js';
+import { announceProviderRevocations } from './revocations/provider-revocations.js';
+import { RevocationFeed } from './revocations/revocation-feed.js';
 import { AuditRetention } from './audit/audit-retention.js';
 import type { Logger } from './logger.js';
 import { AccessTokens } from './provider/access-tokens.js';
@@ -44,6 +49,9 @@ import { SecondFactorStore } from './mfa/second-factor-store.js';
 import { SecondFactors } from './mfa/second-factors.js';
 import { TotpFactor } from './mfa/totp-factor.js';
 
+/** Seconds revocation events are kept beyond TOKEN_TTL. */
+const REVOCATION_RETENTION_MARGIN = 300;
+
 export interface Services extends Stores {
   oidcStore: OidcStore;
   /** The provider serving requests now: replaced when the signing keys change (see liveProvider). */
@@ -68,6 +76,10 @@ export interface Services extends Stores {
   instanceOperations: InstanceOperations;
   /** Registering and removing passkeys, audited. */
   passkeyOperations: PasskeyOperations;
+  /** What instances hear on their revocation streams (GET /revocations). */
+  revocations: RevocationFeed;
+  /** Enrolment tokens issued and withdrawn, audited. */
+  enrolmentOperations: EnrolmentOperations;
   /** Signing-key rotations by hand, audited. */
   keyOperations: KeyOperations;
   passwordPolicy: PasswordPolicy;
@@ -152,17 +164,41 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
   const accessTokens = new AccessTokens({ issuer: config.issuer, publicKeys: publicJwks(jwks), store: oidcStore });
   const accessTokenSigner = new AccessTokenSigner(config.algorithms.accessToken, jwks);
   const limiters = limiterBackend(stores);
-  const clients = new InstanceClientAdapter(stores.instances);
-  const providerWith = (keys: PrivateJwk[]) =>
-    createProvider({
+  const revocations = new RevocationFeed(stores.dataSource, {
+    // Kept past TOKEN_TTL: a token revoked while an instance was away is still heard of when it comes back.
+    retentionSeconds: config.ttl.accessToken + REVOCATION_RETENTION_MARGIN,
+    onError: (err) => logger.error({ err }, 'revocation feed failed'),
+  });
+  const accountSessions: AccountSessions = new AccountSessions(() => liveProvider.current, oidcStore, revocations);
+  const instanceOperations = new InstanceOperations({
+    instances: stores.instances,
+    sessions: accountSessions,
+    audit: stores.audit,
+    graceSeconds: config.clientSecretGraceSeconds,
+    revocations,
+  });
+  const registrations = new RegistrationOperations({ enrolmentTokens: stores.enrolmentTokens, instances: stores.instances, instanceOperations });
+  const clients = new InstanceClientAdapter(stores.instances, registrations);
+  const enrolmentAdapter = new EnrolmentTokenAdapter(stores.enrolmentTokens);
+  const modelAdapter = (name: string): Adapter => {
+    if (name === 'Client') return clients;
+    if (name === 'InitialAccessToken') return enrolmentAdapter;
+    return new oidcStore.Adapter(name);
+  };
+  const providerWith = (keys: PrivateJwk[]) => {
+    const provider = createProvider({
       config,
       logger,
       accounts: stores.accounts,
       instances: stores.instances,
+      enrolmentTokens: stores.enrolmentTokens,
       audit: stores.audit,
       jwks: keys,
-      adapter: (name: string) => (name === 'Client' ? clients : new oidcStore.Adapter(name)),
+      adapter: modelAdapter,
     });
+    announceProviderRevocations(provider, revocations);
+    return provider;
+  };
   const liveProvider = new LiveProvider(providerWith(jwks));
   const keyWatch = new KeySetWatch({
     keys: stores.keys,
@@ -174,6 +210,7 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
       accessTokens.useKeys(publicJwks(keys));
       accessTokenSigner.useKeys(keys);
       liveProvider.replace(providerWith(keys));
+      void revocations.announce([{ clientId: null, type: 'keys.changed' }]);
       logger.info({ kids: keys.map((key) => key.kid) }, 'signing keys reloaded');
     },
     // A store outage is logged once by its watch (src/db/store-watch.ts): the keys in use stay until it ends.
@@ -189,7 +226,6 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
   // Every kind of second factor the sign-in step offers (src/mfa/factor-kind.ts): a new kind is added here.
   const passkeyFactor = new PasskeyFactor({ passkeys: stores.passkeys, ceremonies: passkeyCeremonies, audit: stores.audit });
   const secondFactors = new SecondFactors(factorStore, new RecoveryCodes(stores.dataSource), [totp, passkeyFactor]);
-  const accountSessions = new AccountSessions(() => liveProvider.current, oidcStore);
   const passwordPolicy = new PasswordPolicy(config.passwords.minLength);
   const passwordLinks = new PasswordLinks(stores.dataSource, config.passwords.setLinkTtl);
   const mailOutbox = new MailOutbox(stores.dataSource, stores.secrets, clock);
@@ -230,14 +266,13 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
       audit: stores.audit,
       issuer: config.issuer,
       mail: accountMail,
-    }),
-    accessOperations: new AccessOperations({ accounts: stores.accounts, instances: stores.instances, sessions: accountSessions, audit: stores.audit }),
-    instanceOperations: new InstanceOperations({
       instances: stores.instances,
-      sessions: accountSessions,
-      audit: stores.audit,
-      graceSeconds: config.clientSecretGraceSeconds,
+      revocations,
     }),
+    accessOperations: new AccessOperations({ accounts: stores.accounts, instances: stores.instances, sessions: accountSessions, audit: stores.audit, revocations }),
+    revocations,
+    instanceOperations,
+    enrolmentOperations: new EnrolmentOperations({ enrolmentTokens: stores.enrolmentTokens, audit: stores.audit, issuer: config.issuer }),
     keyOperations: new KeyOperations(stores),
     passkeyOperations: new PasskeyOperations({ passkeys: stores.passkeys, ceremonies: passkeyCeremonies, audit: stores.audit }),
     passwordPolicy,
@@ -269,6 +304,7 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
       // The audit entries still being written (provider events are recorded in the background) go in before the
       // database closes.
       await keyWatch.stop();
+      await revocations.close();
       await auditRetention.stop();
       await stores.audit.flush();
       limiters.close();

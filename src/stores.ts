@@ -12,6 +12,7 @@ import { openDatabase, type SchemaMode } from './db/data-source.js';
 import { connectRedis } from './db/redis-connection.js';
 import { boundByRequestDeadlines } from './db/redis-deadline.js';
 import { watchStore, type StoreWatch } from './db/store-watch.js';
+import { EnrolmentTokens } from './instances/enrolment-tokens.js';
 import { InstanceStore } from './instances/instance-store.js';
 import { KeyStore } from './keys/key-store.js';
 import type { Logger } from './logger.js';
@@ -30,6 +31,8 @@ export interface Stores {
   /** The issuer the server runs under, recorded at its start for the CLI. */
   issuerRecord: IssuerRecord;
   instances: InstanceStore;
+  /** The tokens that let a new instance register itself (RFC 7591). */
+  enrolmentTokens: EnrolmentTokens;
   keys: KeyStore;
   audit: AuditLog;
   hasher: PasswordHasher;
@@ -82,6 +85,7 @@ export async function openStores(config: Config, { schema, logger }: OpenStoresO
     firstRun: new FirstRunStore(dataSource),
     issuerRecord: new IssuerRecord(dataSource),
     instances: new InstanceStore(dataSource, secrets),
+    enrolmentTokens: new EnrolmentTokens(dataSource),
     keys: new KeyStore(dataSource, secrets),
     audit: new AuditLog(dataSource),
     hasher: new PasswordHasher(config.argon2),

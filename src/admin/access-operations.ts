@@ -7,6 +7,7 @@ import { Conflict, NotFound } from '../errors.js';
 import type { InstanceAccess, InstanceRole } from '../instances/instance-access-entity.js';
 import type { AccessPage, InstanceStore } from '../instances/instance-store.js';
 import type { AccountSessions } from '../provider/account-sessions.js';
+import type { RevocationAnnouncer } from '../revocations/revocation-feed.js';
 import { actorDetails, type Actor } from './account-operations.js';
 
 export interface AccessOperationsDependencies {
@@ -14,6 +15,7 @@ export interface AccessOperationsDependencies {
   instances: InstanceStore;
   sessions: AccountSessions;
   audit: AuditLog;
+  revocations: RevocationAnnouncer;
 }
 
 export class AccessOperations {
@@ -35,6 +37,8 @@ export class AccessOperations {
   ): Promise<InstanceAccess> {
     const access = await this.deps.instances.updateAccess(instanceId, accountId, changes);
     await this.record('access.changed', instanceId, accountId, actor, { role: access.role, local_user_id: access.localUserId });
+    const { clientId } = await this.deps.instances.get(instanceId);
+    await this.deps.revocations.announce([{ clientId, type: 'access.changed', details: { sub: accountId } }]);
     return access;
   }
 
@@ -54,6 +58,7 @@ export class AccessOperations {
     if (!(await this.deps.instances.revokeAccess(instanceId, accountId))) throw new NotFound('this account has no access to this instance');
     const ended = await this.deps.sessions.endForInstance(accountId, instance.clientId);
     await this.record('access.revoked', instanceId, accountId, actor, { ...ended });
+    await this.deps.revocations.announce([{ clientId: instance.clientId, type: 'access.revoked', details: { sub: accountId } }]);
   }
 
   list(where: { instanceId: string } | { accountId: string }, page?: AccessPage): Promise<InstanceAccess[]> {

@@ -10,6 +10,8 @@ import type { PasswordPolicy } from '../accounts/password-policy.js';
 import { changedFields } from '../audit/audit-changes.js';
 import type { AuditDetails } from '../audit/audit-event-entity.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { InstanceStore } from '../instances/instance-store.js';
+import type { RevocationAnnouncer } from '../revocations/revocation-feed.js';
 import { AppError, BadRequest, NotFound } from '../errors.js';
 import type { AccountMail } from '../mail/account-mail.js';
 import type { AccountSessions, EndedSessions } from '../provider/account-sessions.js';
@@ -18,7 +20,8 @@ import type { AccountSessions, EndedSessions } from '../provider/account-session
 export interface Actor {
   /** The signed-in account that asked; null for the operator's shell. */
   accountId: string | null;
-  via: 'cli' | 'api' | 'web';
+  /** `registration`: the instance itself, through the registration endpoint (RFC 7591/7592). */
+  via: 'cli' | 'api' | 'web' | 'registration';
   /** For the command line: the operating-system user who ran it, the only name the trail can give a shell. */
   osUser?: string | null;
   ip?: string | null;
@@ -70,6 +73,9 @@ export interface AccountOperationsDependencies {
   issuer: string;
   /** Links, verification and notices by mail (src/mail/account-mail.ts); `enabled` false without SMTP_URL. */
   mail: AccountMail;
+  /** The account's instances, told on their revocation streams when it is disabled or deleted. */
+  instances: InstanceStore;
+  revocations: RevocationAnnouncer;
 }
 
 export { SET_PASSWORD_PATH } from '../accounts/password-links.js';
@@ -156,6 +162,7 @@ export class AccountOperations {
     const account = await this.deps.accounts.setDisabled(id, true, rule);
     const ended = await this.deps.sessions.endAll(id);
     await this.record('account.disabled', id, actor, { ...ended });
+    await this.announce('account.disabled', id, await this.clientIdsOf(id));
     return account;
   }
 
@@ -270,9 +277,12 @@ export class AccountOperations {
   async delete(id: string, actor: Actor, rule: LastAdminRule = {}): Promise<void> {
     const account = await this.deps.accounts.get(id);
     if (rule.force !== true && (await this.deps.accounts.isLastAdmin(id))) throw new LastAdmin(account.username);
+    // Its access links go with it: the instances to tell are read first.
+    const clientIds = await this.clientIdsOf(id);
     const ended = await this.deps.sessions.endAll(id);
     if (!(await this.deps.accounts.delete(id, rule))) throw new NotFound(`account ${id} not found`);
     await this.record('account.deleted', id, actor, { username: account.username, ...ended });
+    await this.announce('account.deleted', id, clientIds);
   }
 
   /**
@@ -294,6 +304,16 @@ export class AccountOperations {
       await this.deps.mail.notice(await this.deps.accounts.get(id), 'password_changed', { ip: notify.ip ?? null, userAgent: notify.userAgent ?? null });
     }
     return ended;
+  }
+
+  /** The client ids of the instances the account has access to. */
+  private async clientIdsOf(accountId: string): Promise<string[]> {
+    const links = await this.deps.instances.listAccess({ accountId });
+    return (await this.deps.instances.findMany(links.map((link) => link.instanceId))).map((instance) => instance.clientId);
+  }
+
+  private announce(type: 'account.disabled' | 'account.deleted', sub: string, clientIds: string[]): Promise<void> {
+    return this.deps.revocations.announce(clientIds.map((clientId) => ({ clientId, type, details: { sub } })));
   }
 
   private async record(

@@ -7,7 +7,10 @@ import type { InstanceAccess } from '../instances/instance-access-entity.js';
 import type { Instance, MfaPolicy } from '../instances/instance-entity.js';
 import { MFA_POLICIES } from '../mfa/mfa-policy.js';
 import type { FactorSummary } from '../mfa/second-factors.js';
+import type { EnrolmentToken } from '../instances/enrolment-token-entity.js';
+import { MAX_ENROLMENT_TTL, MIN_ENROLMENT_TTL } from '../instances/enrolment-tokens.js';
 import { AUTH_METHODS, GRANT_TYPES, INSTANCE_SCOPES } from '../instances/instance-store.js';
+import type { EnrolmentTokenView } from './enrolment-operations.js';
 import type { SigningKeySummary } from '../keys/key-store.js';
 import { DEFAULT_ACCOUNT_PAGE as DEFAULT_LIST_PAGE, MAX_ACCOUNT_PAGE as MAX_LIST_PAGE } from '../accounts/account-store.js';
 import { apiSchemas, RegisterRequest, UserProfile } from './user-api-schemas.js';
@@ -71,6 +74,48 @@ export const RotatedSecret = z.strictObject({
   previousSecretExpiresAt: z.iso.datetime().nullable().meta({ description: 'the old secret works until then; null: not at all' }),
 });
 apiSchemas.add(RotatedSecret, { id: 'RotatedSecret' });
+
+const enrolmentTerms = {
+  name: z.string().min(1).max(100).nullable().meta({ description: 'the name the instance gets, whatever it asks for; null: its own' }),
+  accessPolicy: z.enum(['open', 'invite']).meta({ description: 'who may sign in to the instance' }),
+  allowAdmin: z.boolean().meta({ description: 'whether it may ask for the admin scope' }),
+};
+
+export const EnrolmentTokenCreate = z.strictObject({
+  ttlSeconds: z.int().min(MIN_ENROLMENT_TTL).max(MAX_ENROLMENT_TTL).meta({ description: 'how long it works (default 3600)' }),
+  ...enrolmentTerms,
+}).partial();
+apiSchemas.add(EnrolmentTokenCreate, { id: 'EnrollmentTokenCreate', description: "A new enrolment token's terms; the ones left out take their defaults" });
+
+export const EnrolmentTokenIssued = z.strictObject({
+  id: z.string(),
+  token: z.string().meta({ description: 'shown once: what the new instance registers with (Authorization: Bearer)' }),
+  expiresAt: z.iso.datetime(),
+  registrationEndpoint: z.string().meta({ description: 'where it registers (RFC 7591)' }),
+  ...enrolmentTerms,
+});
+apiSchemas.add(EnrolmentTokenIssued, { id: 'EnrollmentTokenIssued' });
+
+export const EnrolmentTokenSummary = z.strictObject({ id: z.string(), expiresAt: z.iso.datetime(), createdAt: z.iso.datetime(), ...enrolmentTerms });
+apiSchemas.add(EnrolmentTokenSummary, { id: 'EnrollmentToken', description: 'An enrolment token that may still be used; never the token itself' });
+
+export const EnrolmentTokenList = z.strictObject({ enrollmentTokens: z.array(EnrolmentTokenSummary) });
+apiSchemas.add(EnrolmentTokenList, { id: 'EnrollmentTokenList' });
+
+export function enrolmentTokenIssuedView(issued: EnrolmentTokenView): z.infer<typeof EnrolmentTokenIssued> {
+  return { ...issued, expiresAt: issued.expiresAt.toISOString() };
+}
+
+export function enrolmentTokenView(token: EnrolmentToken): z.infer<typeof EnrolmentTokenSummary> {
+  return {
+    id: token.id,
+    expiresAt: token.expiresAt.toISOString(),
+    createdAt: token.createdAt.toISOString(),
+    name: token.name,
+    accessPolicy: token.accessPolicy,
+    allowAdmin: token.allowAdmin,
+  };
+}
 
 export const InstanceDeleted = z.strictObject({ sessions: z.int().min(0), grants: z.int().min(0) });
 apiSchemas.add(InstanceDeleted, { id: 'InstanceDeleted', description: 'How many sign-ins ended and grants were revoked with it' });

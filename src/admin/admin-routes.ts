@@ -22,6 +22,9 @@ import {
   AdminUserCreate,
   AuditQueryParams,
   auditPageView,
+  EnrolmentTokenCreate,
+  enrolmentTokenIssuedView,
+  enrolmentTokenView,
   InstanceCreate,
   InstanceUpdate,
   instanceView,
@@ -33,6 +36,7 @@ import {
 import { ACR_MFA } from '../mfa/assurance.js';
 import { apiAuthentication, apiCaller, insufficientScope, insufficientUserAuthentication, type ApiAuthDependencies } from './api-auth.js';
 import { jsonInput } from './api-input.js';
+import type { EnrolmentOperations } from './enrolment-operations.js';
 import type { InstanceOperations } from './instance-operations.js';
 import type { KeyOperations } from './key-operations.js';
 import type { MfaOperations } from './mfa-operations.js';
@@ -41,10 +45,11 @@ import { passwordLink, session, userProfile } from './user-api-schemas.js';
 import { refuseOtherMethods } from './method-not-allowed.js';
 
 export const ADMIN_PREFIX = '/admin';
-const ADMIN_PATHS = [`${ADMIN_PREFIX}/instances`, `${ADMIN_PREFIX}/users`, `${ADMIN_PREFIX}/audit`, `${ADMIN_PREFIX}/keys`];
+const ADMIN_PATHS = [`${ADMIN_PREFIX}/instances`, `${ADMIN_PREFIX}/enrollment-tokens`, `${ADMIN_PREFIX}/users`, `${ADMIN_PREFIX}/audit`, `${ADMIN_PREFIX}/keys`];
 
 export interface AdminApiDependencies extends ApiAuthDependencies {
   instanceOperations: InstanceOperations;
+  enrolmentOperations: EnrolmentOperations;
   keyOperations: KeyOperations;
   config: Config;
   accountOperations: AccountOperations;
@@ -124,6 +129,21 @@ export function adminApiRoutes(deps: AdminApiDependencies): Router {
       clientSecret: rotated.clientSecret,
       previousSecretExpiresAt: rotated.previousSecretExpiresAt?.toISOString() ?? null,
     };
+  });
+
+  router.get(`${ADMIN_PREFIX}/enrollment-tokens`, async function listEnrolmentTokens(ctx) {
+    ctx.body = { enrollmentTokens: (await deps.enrolmentOperations.listLive()).map(enrolmentTokenView) };
+  });
+
+  router.post(`${ADMIN_PREFIX}/enrollment-tokens`, async function issueEnrolmentToken(ctx) {
+    const terms = await jsonInput(ctx, EnrolmentTokenCreate);
+    ctx.status = 201;
+    ctx.body = enrolmentTokenIssuedView(await deps.enrolmentOperations.issue(terms, actor(ctx)));
+  });
+
+  router.delete(`${ADMIN_PREFIX}/enrollment-tokens/:id`, async function withdrawEnrolmentToken(ctx) {
+    await deps.enrolmentOperations.withdraw(param(ctx, 'id'), actor(ctx));
+    ctx.status = 204;
   });
 
   router.get(`${ADMIN_PREFIX}/instances/:id/access`, async function listInstanceAccess(ctx) {

@@ -15,6 +15,7 @@ import {
   type RotatedSecret,
 } from '../instances/instance-store.js';
 import type { AccountSessions, EndedSessions } from '../provider/account-sessions.js';
+import type { RevocationAnnouncer } from '../revocations/revocation-feed.js';
 import { actorDetails, type Actor } from './account-operations.js';
 
 export interface InstanceOperationsDependencies {
@@ -23,15 +24,24 @@ export interface InstanceOperationsDependencies {
   audit: AuditLog;
   /** CLIENT_SECRET_GRACE_SECONDS: how long a rotated-out secret keeps working. */
   graceSeconds: number;
+  revocations: RevocationAnnouncer;
 }
 
 export class InstanceOperations {
   constructor(private readonly deps: InstanceOperationsDependencies) {}
 
-  /** Registers an instance; its secret (when it has one) is returned once. */
-  async create(input: NewInstance, actor: Actor): Promise<InstanceWithSecret> {
-    const created = await this.deps.instances.create(input);
-    await this.record('instance.created', created.instance, actor, { name: created.instance.name });
+  /**
+   * Registers an instance; its secret (when it has one) is returned once. An instance registering itself comes with
+   * the client id and secret the registration endpoint made, and the enrolment token it used for the trail.
+   */
+  async create(
+    input: NewInstance,
+    actor: Actor,
+    enrolled?: { clientId: string; clientSecret: string | null; enrolmentTokenId: string },
+  ): Promise<InstanceWithSecret> {
+    const created = await this.deps.instances.create(input, enrolled);
+    const how: AuditDetails = enrolled ? { enrolment_token: enrolled.enrolmentTokenId } : {};
+    await this.record('instance.created', created.instance, actor, { name: created.instance.name, ...how });
     return created;
   }
 
@@ -53,6 +63,7 @@ export class InstanceOperations {
     await this.record('instance.secret_rotated', rotated.instance, actor, {
       previous_secret_expires_at: rotated.previousSecretExpiresAt?.toISOString() ?? null,
     });
+    await this.deps.revocations.announce([{ clientId: rotated.instance.clientId, type: 'secret.rotated' }]);
     return rotated;
   }
 

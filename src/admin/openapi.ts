@@ -17,7 +17,7 @@ const PROBLEMS = {
   400: 'Bad input: not JSON, an unknown field, a value of the wrong type, too long, or refused by a rule',
   401: 'No access token, or one that is not valid any more (WWW-Authenticate says which)',
   403: 'The caller may see the account but not do this, or its token lacks the scope needed (users:read; admin under /admin)',
-  404: 'No such account or instance, or none the caller may see',
+  404: 'No such account, instance or unused enrolment token, or none the caller may see',
   409: 'The username or the instance name is taken, the local id belongs to another account of the instance, the account is the last enabled admin of this server, the key change does not fit the keys as they are, or a link was asked by mail from a server without mail (mail_not_configured) or for an account without an address (no_email)',
   413: `The body is larger than ${BODY_LIMIT}`,
   415: 'The body is not JSON',
@@ -96,6 +96,27 @@ function adminPaths() {
         operationId: 'rotateInstanceSecret',
         summary: 'A new client secret, shown once; the old one works for CLIENT_SECRET_GRACE_SECONDS more',
         responses: { 200: { description: 'Rotated', content: json('RotatedSecret') }, ...problems(400, 403, 404) },
+      },
+    },
+    '/admin/enrollment-tokens': {
+      get: {
+        operationId: 'listEnrollmentTokens',
+        summary: 'The enrolment tokens that may still be used (never the tokens themselves)',
+        responses: { 200: { description: 'Unused and unexpired, newest first', content: json('EnrollmentTokenList') }, ...problems(403) },
+      },
+      post: {
+        operationId: 'issueEnrollmentToken',
+        summary: 'A one-time token with which a new instance registers itself at the registration endpoint (RFC 7591); shown once',
+        requestBody: body('EnrollmentTokenCreate'),
+        responses: { 201: { description: 'Issued', content: json('EnrollmentTokenIssued') }, ...problems(403, ...BODY_PROBLEMS) },
+      },
+    },
+    '/admin/enrollment-tokens/{id}': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: "the token's id (not the token)" }],
+      delete: {
+        operationId: 'withdrawEnrollmentToken',
+        summary: 'Withdraw an unused enrolment token: no instance registers with it any more',
+        responses: { 204: { description: 'Withdrawn' }, ...problems(403, 404) },
       },
     },
     '/admin/instances/{id}/access': {

@@ -40,6 +40,17 @@ export const AUDIT_ACTION_FAMILIES: readonly AuditActionFamily[] = [
   },
   { label: 'Passkeys', prefix: 'passkey.*', actions: ['passkey.registered', 'passkey.removed', 'passkey.counter_regressed'] },
   { label: 'Access to instances', prefix: 'access.*', actions: ['access.granted', 'access.changed', 'access.revoked'] },
-  { label: 'Instances', prefix: 'instance.*', actions: ['instance.created', 'instance.updated', 'instance.secret_rotated', 'instance.deleted'] },
+  {
+    label: 'Instances',
+    prefix: 'instance.*',
+    actions: [
+      'instance.created',
+      'instance.updated',
+      'instance.secret_rotated',
+      'instance.deleted',
+      'instance.enrolment_token_issued',
+      'instance.enrolment_token_withdrawn',
+    ],
+  },
   { label: 'Signing keys', prefix: 'key.*', actions: ['key.staged', 'key.retired', 'key.removed'] },
 ];

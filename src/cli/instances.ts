@@ -17,6 +17,7 @@ import {
   type InstanceJwks,
 } from '../instances/instance-store.js';
 import { type CliContext, OPERATOR } from './context.js';
+import { addEnrolmentCommands } from './enrolment.js';
 import { instanceNamed } from './lookups.js';
 import { printed, table, yesNo, type Output } from './output.js';
 
@@ -46,6 +47,7 @@ interface UpdateInstanceOptions extends Omit<Partial<AddInstanceOptions>, 'ipAll
 
 export function addInstancesCommand(program: Command, context: CliContext): void {
   const instances = program.command('instances').description('ChillFi3 instances (OIDC clients).');
+  addEnrolmentCommands(instances, context);
 
   instances
     .command('add')

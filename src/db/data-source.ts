@@ -9,8 +9,10 @@ import { PasswordLinkEntity } from '../accounts/password-link-entity.js';
 import { PasskeyEntity } from '../accounts/passkey-entity.js';
 import { AuditEventEntity } from '../audit/audit-event-entity.js';
 import { InstanceAccessEntity } from '../instances/instance-access-entity.js';
+import { EnrolmentTokenEntity } from '../instances/enrolment-token-entity.js';
 import { InstanceEntity } from '../instances/instance-entity.js';
 import { SigningKeyEntity } from '../keys/signing-key-entity.js';
+import { RevocationEventEntity } from '../revocations/revocation-event-entity.js';
 import { ServerSettingEntity } from './server-setting-entity.js';
 import { EmailVerificationEntity } from '../mail/email-verification-entity.js';
 import { OutboxEntity } from '../mail/outbox-entity.js';
@@ -28,8 +30,10 @@ const entities = [
   ServerSettingEntity,
   InstanceEntity,
   InstanceAccessEntity,
+  EnrolmentTokenEntity,
   SigningKeyEntity,
   AuditEventEntity,
+  RevocationEventEntity,
   StoredModelEntity,
   OutboxEntity,
   EmailVerificationEntity,

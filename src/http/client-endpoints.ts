@@ -41,6 +41,7 @@ import { consumedPoints, createRateLimiter, type LimiterBackend } from '../secur
 import type { Instance } from '../instances/instance-entity.js';
 import { clientCallOf, setClientCall, type ClientCall } from './client-call.js';
 import { oauthForm, readOAuthForm } from './oauth-form.js';
+import { REVOCATIONS_PATH } from './revocation-stream.js';
 
 /** The provider's routes where a client authenticates. */
 export const CLIENT_ENDPOINTS: readonly string[] = [
@@ -83,8 +84,9 @@ interface OAuthErrorBody {
   error_description?: unknown;
 }
 
+/** A call where an instance authenticates: the provider's endpoints, and its revocation stream (revocation-stream.ts). */
 function isClientEndpointCall(ctx: Context): boolean {
-  return ctx.method === 'POST' && CLIENT_ENDPOINTS.includes(ctx.path);
+  return (ctx.method === 'POST' && CLIENT_ENDPOINTS.includes(ctx.path)) || (ctx.method === 'GET' && ctx.path === REVOCATIONS_PATH);
 }
 
 /** Userinfo takes its access token in a form too (RFC 6750 §2.2), and the token stage needs to see it there. */

@@ -253,14 +253,18 @@ export class InstanceStore {
     this.#access = dataSource.getRepository(InstanceAccessEntity);
   }
 
-  /** Registers an instance; the returned secret is shown once and never stored in the clear. */
-  async create(input: NewInstance): Promise<InstanceWithSecret> {
+  /**
+   * Registers an instance; the returned secret is shown once and never stored in the clear. `given` is the client id
+   * and secret the registration endpoint made (RFC 7591, through oidc-provider); else they are made here.
+   */
+  async create(input: NewInstance, given?: { clientId: string; clientSecret: string | null }): Promise<InstanceWithSecret> {
     const checked = await this.#checkJwksUri(checkNewInstance(input));
-    const clientSecret = SECRET_METHODS.includes(checked.tokenEndpointAuthMethod) ? newSecret() : null;
+    const madeSecret = SECRET_METHODS.includes(checked.tokenEndpointAuthMethod) ? newSecret() : null;
+    const clientSecret = given ? given.clientSecret : madeSecret;
     const instance = this.#instances.create({
       ...checked,
       id: uuidv7(),
-      clientId: randomBytes(16).toString('base64url'),
+      clientId: given?.clientId ?? randomBytes(16).toString('base64url'),
       secretEncrypted: clientSecret === null ? null : await this.secrets.seal(clientSecret, SECRET_PURPOSE),
       previousSecretEncrypted: null,
       previousSecretExpiresAt: null,

@@ -6,6 +6,7 @@
 // any account, from the CLI or the admin API.
 import type { AdapterPayload, Provider } from 'oidc-provider';
 import type { OidcStore } from '../../adapters/index.js';
+import type { RevocationAnnouncer, RevocationNotice } from '../revocations/revocation-feed.js';
 
 /** One single sign-on session, by its public handle (the uid: the session id itself is the cookie's secret). */
 export interface SessionSummary {
@@ -60,6 +61,8 @@ export class AccountSessions {
     /** The provider current when a logout token is signed (its signing keys change with a rotation). */
     private readonly provider: () => Provider,
     private readonly store: OidcStore,
+    /** Tells the instances on their revocation streams (src/revocations/revocation-feed.ts). */
+    private readonly revocations: RevocationAnnouncer,
   ) {}
 
   async list(accountId: string): Promise<SessionSummary[]> {
@@ -113,6 +116,7 @@ export class AccountSessions {
       through.map(async (session) => {
         const authorizations = (session.authorizations ?? {}) as Record<string, Authorization>;
         await this.notify(clientId, accountId, authorizations[clientId]?.sid);
+        await this.revocations.announce([{ clientId, type: 'session.ended', details: { sub: accountId, sid: authorizations[clientId]?.sid ?? null } }]);
         const { [clientId]: _ended, ...rest } = authorizations;
         await sessionAdapter.upsert(session.jti as string, { ...session, authorizations: rest }, remainingSeconds(session));
       }),
@@ -132,6 +136,9 @@ export class AccountSessions {
       sessions.map(async (session) => {
         await Promise.all(authorizationsOf(session).map(([clientId, { sid }]) => this.notify(clientId, accountId, sid)));
         await sessionAdapter.destroy(session.jti as string);
+        await this.revocations.announce(
+          authorizationsOf(session).map(([clientId, { sid }]): RevocationNotice => ({ clientId, type: 'session.ended', details: { sub: accountId, sid: sid ?? null } })),
+        );
       }),
     );
   }
@@ -149,9 +156,18 @@ export class AccountSessions {
     }
   }
 
-  /** Revokes each grant with every code and token issued under it. */
+  /** Revokes each grant with every code and token issued under it, and tells its instance. */
   private async revokeGrants(grantIds: Iterable<string>): Promise<void> {
     const grants = new this.store.Adapter('Grant');
-    await Promise.all([...grantIds].map((grantId) => Promise.all([grants.revokeByGrantId(grantId), grants.destroy(grantId)])));
+    const notices = await Promise.all(
+      [...grantIds].map(async (grantId): Promise<RevocationNotice | null> => {
+        const grant = await grants.find(grantId);
+        await Promise.all([grants.revokeByGrantId(grantId), grants.destroy(grantId)]);
+        return typeof grant?.clientId === 'string'
+          ? { clientId: grant.clientId, type: 'grant.revoked', details: { grantId, sub: typeof grant.accountId === 'string' ? grant.accountId : null } }
+          : null;
+      }),
+    );
+    await this.revocations.announce(notices.filter((notice): notice is RevocationNotice => notice !== null));
   }
 }

@@ -4,6 +4,7 @@ import type { Adapter, Configuration } from 'oidc-provider';
 import { interactionPolicy } from 'oidc-provider';
 import type { Config } from '../../config/index.js';
 import type { AccountStore } from '../accounts/account-store.js';
+import type { EnrolmentTokens } from '../instances/enrolment-tokens.js';
 import { INSTANCE_SCOPES, type InstanceStore } from '../instances/instance-store.js';
 import type { PrivateJwk } from '../keys/key-store.js';
 import { extraTokenClaims, findAccount, SCOPE_CLAIMS } from './account-claims.js';
@@ -11,6 +12,7 @@ import { accountGoneCheck } from './account-gone-check.js';
 import { consoleClient } from './console-client.js';
 import { cookieKeys } from './cookie-keys.js';
 import { providerFeatures } from './features.js';
+import { registrationFeatures } from './registration.js';
 import { instanceAccessCheck } from './instance-access-check.js';
 import { loadExistingGrant } from './load-existing-grant.js';
 import { outgoingFetch } from './outgoing-fetch.js';
@@ -25,6 +27,8 @@ export interface ProviderDependencies {
   config: Config;
   accounts: AccountStore;
   instances: InstanceStore;
+  /** The tokens an instance registers itself with (src/provider/registration.ts). */
+  enrolmentTokens: EnrolmentTokens;
   jwks: PrivateJwk[];
   adapter: (name: string) => Adapter;
 }
@@ -93,7 +97,10 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
         },
       },
     },
-    features: providerFeatures(config),
+    features: {
+      ...providerFeatures(config),
+      ...registrationFeatures({ fixedNameOf: async (token) => (await deps.enrolmentTokens.live(token))?.name ?? null }),
+    },
     interactions: {
       policy,
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,

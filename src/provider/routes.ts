@@ -11,6 +11,7 @@ export const ROUTES = {
   pushed_authorization_request: '/request',
   end_session: '/session/end',
   jwks: '/jwks',
+  registration: '/reg',
 } as const;
 
 /** The provider's discovery documents (RFC 8414 and OpenID Connect Discovery): fixed paths, not among its routes. */

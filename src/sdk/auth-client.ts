@@ -17,6 +17,7 @@ import { socketMiddleware, type SocketMiddlewareOptions } from './socket-middlew
 import { browserRoutes, type BrowserRoutesOptions } from './browser-routes.js';
 import type { MiddlewareOptions } from './request-auth.js';
 import { UserApiClient } from './user-api-client.js';
+import { RevocationSubscription, type RevocationNotice } from './revocation-subscription.js';
 
 /**
  * Events: 'degraded' (AuthStatus) when the auth server stops answering, 'recovered' (AuthStatus) when it answers
@@ -40,6 +41,8 @@ export class AuthClient extends EventEmitter {
   private readonly serviceToken: ServiceToken;
   private readonly sessionEnds: SessionEnds;
   private readonly trackers: { close(): void }[] = [];
+  /** The revocation stream, when options.revocationStream is on. */
+  readonly revocations: RevocationSubscription | undefined;
 
   constructor(options: AuthClientOptions) {
     super();
@@ -53,6 +56,52 @@ export class AuthClient extends EventEmitter {
     this.serviceToken = new ServiceToken(this.connection);
     this.sessions = new SessionManager(this);
     this.users = new UserApiClient(this);
+    if (this.options.revocationStream) {
+      this.revocations = new RevocationSubscription(
+        this.options,
+        // Not the timed fetch: the stream stays open; its silence is watched instead. Pinned like every other call.
+        (url, init) => this.connection.transport(url, init),
+        (notice) => this.applyRevocation(notice),
+        (connected) => this.emit(connected ? 'revocations-connected' : 'revocations-disconnected'),
+      );
+      this.revocations.start();
+    }
+  }
+
+  /**
+   * What an event of the revocation stream ends here, at once: an ended session's tokens, browser sessions and
+   * sockets; a revoked grant's or token's tokens; every token and session of a user disabled, deleted, or whose access
+   * here was removed or changed (they sign in again, with their new role); the keys are fetched again when they
+   * changed. Emits 'revocation' (RevocationNotice) for the host app.
+   */
+  async applyRevocation(notice: RevocationNotice): Promise<void> {
+    switch (notice.type) {
+      case 'session.ended':
+        if (notice.sid || notice.sub) await this.endSession({ sid: notice.sid ?? null, sub: notice.sub ?? null });
+        break;
+      case 'grant.revoked':
+      case 'token.revoked':
+        await this.sessionEnds.markRevoked({ grantId: notice.grantId, jti: notice.jti });
+        break;
+      case 'account.disabled':
+      case 'account.deleted':
+      case 'access.revoked':
+      case 'access.changed':
+        if (notice.sub) await this.endSession({ sid: null, sub: notice.sub });
+        break;
+      case 'keys.changed':
+        await this.connection.jwks.refresh().catch(() => undefined);
+        break;
+      case 'secret.rotated':
+        this.options.logger.warn('the auth server rotated this instance\'s client secret: set AUTH_API_SECRET to the new one before its grace ends');
+        break;
+      case 'reset':
+        this.options.logger.warn('revocation events were missed (the stream was away longer than the server keeps them): cached checks expire within AUTH_CACHE_TTL');
+        break;
+      default:
+        break;
+    }
+    this.emit('revocation', notice);
   }
 
   /** ok, degraded (the auth server is unreachable: offline checks only, no new sign-ins) or unknown (not contacted yet). */
@@ -169,6 +218,7 @@ export class AuthClient extends EventEmitter {
 
   /** Stops the background probe (the client holds no other resources). */
   close(): void {
+    this.revocations?.stop();
     this.connection.stopProbe();
     for (const tracker of this.trackers) tracker.close();
   }

@@ -4,6 +4,7 @@
 import type { JSONWebKeySet } from 'jose';
 import * as oidc from 'openid-client';
 import { AuthError, messageOf } from './errors.js';
+import { pinnedFetch } from './pinned-fetch.js';
 import { JwksCache } from './jwks-cache.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -46,6 +47,8 @@ export class AuthServerConnection {
     private readonly onStatus: StatusListener,
     private readonly client: { readonly fetch: AuthServerFetch },
   ) {
+    const { tlsPins, tlsCa } = this.options;
+    this.transport = tlsPins ? pinnedFetch(tlsPins, tlsCa) : (url, init) => fetch(url, init);
     this.jwks = new JwksCache(
       () => this.loadJwks(),
       this.options.jwksCooldownSeconds * 1000,
@@ -62,13 +65,17 @@ export class AuthServerConnection {
     return { ...this.currentStatus };
   }
 
+  /** The network: fetch, or with AUTH_TLS_PINS a fetch that checks the pins (pinned-fetch.ts). */
+  readonly transport: (url: string | URL, init?: RequestInit) => Promise<Response>;
+
   /** fetch with the AUTH_TIMEOUT, recording whether the auth server answers. Used for every call to the server. */
   readonly timedFetch = async (url: string | URL, init: RequestInit = {}): Promise<Response> => {
+    this.requireRemote();
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     let response: Response;
     try {
-      response = await fetch(url, { ...init, signal });
+      response = await this.transport(url, { ...init, signal });
     } catch (cause) {
       this.markDegraded(cause);
       throw new AuthError('auth_unavailable', `the auth server is unreachable: ${messageOf((cause as { cause?: unknown }).cause ?? cause)}`, { cause });
@@ -79,7 +86,15 @@ export class AuthServerConnection {
   };
 
   /** The auth server's metadata and this client's configuration (discovered once, retried after a failure). */
+  /** With USE_REMOTE_AUTH=false nothing is asked of the auth server. */
+  private requireRemote(): void {
+    if (!this.options.useRemoteAuth) {
+      throw new AuthError('configuration', 'USE_REMOTE_AUTH is false: this instance uses its own tokens only and asks nothing of the auth server');
+    }
+  }
+
   discover(): Promise<oidc.Configuration> {
+    if (!this.options.useRemoteAuth) return Promise.reject(new AuthError('configuration', 'USE_REMOTE_AUTH is false: the auth server is not used'));
     if (this.discovered) return Promise.resolve(this.discovered);
     this.discovering ??= (async () => {
       try {

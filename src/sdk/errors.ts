@@ -10,6 +10,7 @@ export type AuthErrorCode =
   | 'access_denied'
   | 'sign_in_cancelled'
   | 'local_user_conflict'
+  | 'enrolment_refused'
   | 'configuration';
 
 const STATUS: Record<AuthErrorCode, number> = {
@@ -25,6 +26,8 @@ const STATUS: Record<AuthErrorCode, number> = {
   sign_in_cancelled: 400,
   /** The local row found for the user is linked to another account at the auth server: not theirs to use. */
   local_user_conflict: 403,
+  /** The auth server refused to register this instance (src/sdk/enrol.ts): the token or the metadata. */
+  enrolment_refused: 400,
   configuration: 500,
 };
 

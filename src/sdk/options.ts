@@ -1,5 +1,7 @@
 // The SDK's options, each documented where its default lives, and fromEnv(): the same from AUTH_* variables.
+import { readFileSync } from 'node:fs';
 import { AuthError } from './errors.js';
+import { checkPins } from './pinned-fetch.js';
 import type { KeyValueStore, RedisLike } from './key-value-store.js';
 import type { ResolveUser } from './local-users.js';
 
@@ -53,23 +55,45 @@ export interface AuthClientOptions {
    * sharing a host name need distinct names (better: distinct host names).
    */
   sessionCookieName?: string;
-  /** Legacy HS256 tokens of the instance (its JWT_SECRET), accepted during a rollout. Off by default. */
-  legacy?: { secret: string } | undefined;
+  /**
+   * Legacy HS256 tokens of the instance (its JWT_SECRET), accepted during a rollout, until `until` when given. Off by
+   * default. With useRemoteAuth false, the only tokens accepted.
+   */
+  legacy?: { secret: string; until?: Date } | undefined;
+  /**
+   * The rollout switch (USE_REMOTE_AUTH). true (default): tokens of the auth server. false (phase 1): the instance's
+   * own legacy tokens only (`legacy` required); nothing is asked of the auth server, whose settings may be unset.
+   */
+  useRemoteAuth?: boolean;
   /**
    * Maps every verified user to the instance's own (req.user, socket.user), e.g. resolveLocalUsers(chillfi3Users(pool)):
    * a numeric id and the local columns. Default: the user from the token's claims alone.
    */
   resolveUser?: ResolveUser | undefined;
+  /**
+   * Hear the auth server's revocation stream (GET /revocations): revoked tokens, ended sessions, disabled users are
+   * refused within a second instead of within cacheTtlSeconds. AUTH_REVOCATION_STREAM=on. Default off.
+   */
+  revocationStream?: boolean;
+  /**
+   * Certificate pinning: the base64 SHA-256 of SubjectPublicKeyInfos (several for a rotation), one of which every
+   * connection to the auth server must carry in its chain. AUTH_TLS_PINS (comma separated). Default: none.
+   */
+  tlsPins?: string[];
+  /** Extra trusted root certificates (PEM) for the auth server's, e.g. a private CA. AUTH_TLS_CA (a file's path). */
+  tlsCa?: string;
   /** Where degraded/recovered and rejected logout tokens are logged. Default console; pass null for silence. */
   logger?: Logger | null;
 }
 
 const ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
 
-export interface ResolvedOptions extends Required<Omit<AuthClientOptions, 'redis' | 'store' | 'legacy' | 'resolveUser' | 'logger'>> {
+export interface ResolvedOptions extends Required<Omit<AuthClientOptions, 'redis' | 'store' | 'legacy' | 'resolveUser' | 'logger' | 'tlsPins' | 'tlsCa'>> {
+  tlsPins: string[] | undefined;
+  tlsCa: string | undefined;
   redis: RedisLike | undefined;
   store: KeyValueStore | undefined;
-  legacy: { secret: string } | undefined;
+  legacy: { secret: string; until?: Date } | undefined;
   resolveUser: ResolveUser | undefined;
   logger: Logger;
 }
@@ -85,6 +109,20 @@ function isLoopback(url: URL): boolean {
 }
 
 export function resolveOptions(options: AuthClientOptions): ResolvedOptions {
+  const useRemoteAuth = options.useRemoteAuth ?? true;
+  if (!useRemoteAuth) {
+    if (!options.legacy?.secret) {
+      throw new AuthError('configuration', 'chillfi3-auth sdk: with USE_REMOTE_AUTH=false only legacy tokens are accepted: give legacy.secret (JWT_SECRET)');
+    }
+    // Nothing is asked of the auth server (auth-server-connection.ts refuses to): its settings may be unset.
+    options = {
+      ...options,
+      serverUrl: options.serverUrl || 'https://auth.invalid',
+      clientId: options.clientId || 'local',
+      clientSecret: options.clientSecret || 'local',
+      revocationStream: false,
+    };
+  }
   for (const key of ['serverUrl', 'clientId', 'clientSecret'] as const) {
     if (!options[key]) throw new AuthError('configuration', `chillfi3-auth sdk: ${key} is required`);
   }
@@ -124,6 +162,10 @@ export function resolveOptions(options: AuthClientOptions): ResolvedOptions {
     jwksMaxAgeSeconds: positive(options.jwksMaxAgeSeconds, 600, 'jwksMaxAgeSeconds'),
     probeIntervalSeconds: positive(options.probeIntervalSeconds, 5, 'probeIntervalSeconds') || 5,
     sessionCookieName: options.sessionCookieName ?? 'chillfi3_session',
+    revocationStream: options.revocationStream ?? false,
+    tlsPins: options.tlsPins === undefined ? undefined : checkPins(options.tlsPins),
+    tlsCa: options.tlsCa,
+    useRemoteAuth,
     legacy: options.legacy,
     resolveUser: options.resolveUser,
     logger: options.logger === null ? silent : (options.logger ?? consoleLogger),
@@ -138,13 +180,59 @@ function numberFrom(env: Record<string, string | undefined>, name: string): numb
   return value;
 }
 
-/** Options from AUTH_SERVER_URL, AUTH_API_KEY, AUTH_API_SECRET, AUTH_CACHE_TTL (s) and AUTH_TIMEOUT (ms). */
+/** USE_REMOTE_AUTH: true (the default) or false. */
+function remoteAuthFrom(env: Record<string, string | undefined>): boolean {
+  const raw = env.USE_REMOTE_AUTH;
+  if (raw === undefined || raw === '' || raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new AuthError('configuration', `USE_REMOTE_AUTH must be "true" or "false", got "${raw}"`);
+}
+
+/**
+ * The legacy tokens: with USE_REMOTE_AUTH=false always (JWT_SECRET required); else while AUTH_LEGACY_TOKENS allows:
+ * `on`, or a date and time (ISO 8601) until which they are accepted; unset or `off`: not at all.
+ */
+function legacyFrom(env: Record<string, string | undefined>, useRemoteAuth: boolean): AuthClientOptions['legacy'] {
+  const raw = env.AUTH_LEGACY_TOKENS ?? '';
+  let until: Date | undefined;
+  if (raw !== '' && raw !== 'on' && raw !== 'off') {
+    until = new Date(raw);
+    if (!/^\d{4}-\d\d-\d\d/.test(raw) || Number.isNaN(until.getTime())) {
+      throw new AuthError('configuration', `AUTH_LEGACY_TOKENS must be "on", "off" or a date and time (2026-12-31T00:00:00Z), got "${raw}"`);
+    }
+  }
+  const wanted = !useRemoteAuth || raw === 'on' || until !== undefined;
+  if (!wanted) return undefined;
+  if (!env.JWT_SECRET) {
+    throw new AuthError('configuration', `chillfi3-auth sdk: set JWT_SECRET (the instance's own token secret) for ${useRemoteAuth ? 'AUTH_LEGACY_TOKENS' : 'USE_REMOTE_AUTH=false'}`);
+  }
+  return { secret: env.JWT_SECRET, ...(useRemoteAuth && until ? { until } : {}) };
+}
+
+/**
+ * Options from AUTH_SERVER_URL, AUTH_API_KEY, AUTH_API_SECRET, AUTH_CACHE_TTL (s), AUTH_TIMEOUT (ms),
+ * AUTH_REVOCATION_STREAM (on/off), and the rollout switch: USE_REMOTE_AUTH, AUTH_LEGACY_TOKENS and JWT_SECRET.
+ */
 export function optionsFromEnv(env: Record<string, string | undefined> = process.env): AuthClientOptions {
+  const useRemoteAuth = remoteAuthFrom(env);
+  const legacy = legacyFrom(env, useRemoteAuth);
+  if (!useRemoteAuth) {
+    return { useRemoteAuth, legacy, serverUrl: env.AUTH_SERVER_URL ?? '', clientId: env.AUTH_API_KEY ?? '', clientSecret: env.AUTH_API_SECRET ?? '' };
+  }
   const missing = ['AUTH_SERVER_URL', 'AUTH_API_KEY', 'AUTH_API_SECRET'].filter((name) => !env[name]);
   if (missing.length) throw new AuthError('configuration', `chillfi3-auth sdk: set ${missing.join(', ')}`);
   const cacheTtlSeconds = numberFrom(env, 'AUTH_CACHE_TTL');
   const timeoutMs = numberFrom(env, 'AUTH_TIMEOUT');
+  const stream = env.AUTH_REVOCATION_STREAM;
+  if (stream !== undefined && stream !== '' && stream !== 'on' && stream !== 'off') {
+    throw new AuthError('configuration', `AUTH_REVOCATION_STREAM must be "on" or "off", got "${stream}"`);
+  }
+  const pins = env.AUTH_TLS_PINS?.split(',').map((pin) => pin.trim()).filter(Boolean);
   return {
+    ...(pins?.length ? { tlsPins: pins } : {}),
+    ...(env.AUTH_TLS_CA ? { tlsCa: readFileSync(env.AUTH_TLS_CA, 'utf8') } : {}),
+    ...(legacy ? { legacy } : {}),
+    ...(stream === 'on' ? { revocationStream: true } : {}),
     serverUrl: env.AUTH_SERVER_URL as string,
     clientId: env.AUTH_API_KEY as string,
     clientSecret: env.AUTH_API_SECRET as string,

@@ -61,14 +61,23 @@ export class SessionEnds {
     else if (ended.sub) await this.store.set(`ended-sub:${ended.sub}`, String(Math.floor(Date.now() / 1000)), ENDED_SESSION_TTL_MS);
   }
 
-  /** Whether a token of session `sid` (or of `sub`, issued at `iat`) belongs to a session ended since. */
-  async hasEnded(sid: string | null, sub: string, iat: number | undefined): Promise<boolean> {
+  /** Marks a grant revoked, or one token (by its jti): the auth server said so on the revocation stream. */
+  async markRevoked(revoked: { grantId?: string | null; jti?: string | null }): Promise<void> {
+    if (revoked.grantId) await this.store.set(`ended-grant:${revoked.grantId}`, '1', ENDED_SESSION_TTL_MS);
+    if (revoked.jti) await this.store.set(`revoked-jti:${revoked.jti}`, '1', ENDED_SESSION_TTL_MS);
+  }
+
+  /**
+   * Whether a token of session `sid` (or of `sub`, issued at `iat`) belongs to a session ended since, or its grant or
+   * itself was revoked.
+   */
+  async hasEnded(sid: string | null, sub: string, iat: number | undefined, token: { grantId?: unknown; jti?: unknown } = {}): Promise<boolean> {
     const store = this.store;
     const read = store instanceof MemoryStore ? (key: string) => store.getNow(key) : null;
-    if (sid) {
-      const marker = read ? read(`ended-sid:${sid}`) : await store.get(`ended-sid:${sid}`);
-      if (marker) return true;
-    }
+    const marked = async (key: string) => (read ? read(key) : await store.get(key)) !== null;
+    if (sid && (await marked(`ended-sid:${sid}`))) return true;
+    if (typeof token.grantId === 'string' && (await marked(`ended-grant:${token.grantId}`))) return true;
+    if (typeof token.jti === 'string' && (await marked(`revoked-jti:${token.jti}`))) return true;
     const endedAt = read ? read(`ended-sub:${sub}`) : await store.get(`ended-sub:${sub}`);
     return endedAt !== null && (iat ?? 0) <= Number(endedAt);
   }

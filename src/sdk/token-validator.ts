@@ -69,7 +69,7 @@ export class TokenValidator {
       throw new AuthError('invalid_token', `invalid access token: ${messageOf(cause)}`, { cause });
     }
     const user = userFromClaims(claims);
-    if (await this.sessionEnds.hasEnded(user.sid, user.sub, claims.iat)) {
+    if (await this.sessionEnds.hasEnded(user.sid, user.sub, claims.iat, { grantId: claims.grant_id, jti: claims.jti })) {
       throw new AuthError('inactive_token', 'the session of this token has ended');
     }
     return { claims, user, checkedBy: 'offline' };
@@ -102,7 +102,13 @@ export class TokenValidator {
 
   /** validateToken before resolveUser: the legacy HS256 check when enabled and the token is HS256, else per policy. */
   async checkToken(token: string, options: ValidateOptions): Promise<VerifiedToken> {
-    if (this.options.legacy) {
+    const { legacy, useRemoteAuth } = this.options;
+    // Phase 1 of a rollout (USE_REMOTE_AUTH=false): the instance's own tokens only.
+    if (!useRemoteAuth && legacy) {
+      const user = await verifyLegacyToken(token, legacy.secret, this.options.clockToleranceSeconds);
+      return { claims: {}, user, checkedBy: 'legacy' };
+    }
+    if (legacy && (legacy.until === undefined || Date.now() < legacy.until.getTime())) {
       let alg: unknown;
       try {
         alg = decodeProtectedHeader(token).alg;
@@ -110,7 +116,7 @@ export class TokenValidator {
         throw new AuthError('invalid_token', 'malformed token', { cause });
       }
       if (alg === 'HS256') {
-        const user = await verifyLegacyToken(token, this.options.legacy.secret, this.options.clockToleranceSeconds);
+        const user = await verifyLegacyToken(token, legacy.secret, this.options.clockToleranceSeconds);
         return { claims: {}, user, checkedBy: 'legacy' };
       }
     }

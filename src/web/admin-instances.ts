@@ -42,9 +42,13 @@ function chillfi3Env(issuer: string, clientId: string, clientSecret: string | nu
     `AUTH_SERVER_URL=${issuer}`,
     `AUTH_API_KEY=${clientId}`,
     ...(clientSecret === null ? [] : [`AUTH_API_SECRET=${clientSecret}`]),
+    '# the rollout switch (docs/chillfi3.md): false keeps its own tokens; true signs in here,',
+    '# its old tokens accepted while AUTH_LEGACY_TOKENS allows (on, or until a date)',
+    'USE_REMOTE_AUTH=true',
     '# optional',
     'AUTH_CACHE_TTL=300',
     'AUTH_TIMEOUT=5000',
+    'AUTH_REVOCATION_STREAM=on',
   ].join('\n');
 }
 
@@ -151,6 +155,7 @@ export function adminInstancePages(services: Services, guards: WebGuards): Route
       previousUrl: pageNumber > 1 ? pageUrl(pageNumber - 1) : null,
       nextUrl: found.length > INSTANCES_PAGE_SIZE ? pageUrl(pageNumber + 1) : null,
       newUrl: `${INSTANCES_PATH}/new`,
+      enrolUrl: `${INSTANCES_PATH}/enrol`,
     });
   });
 

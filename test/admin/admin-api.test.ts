@@ -110,6 +110,9 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
           ['GET', `/admin/users/${account}/sessions`],
           ['DELETE', `/admin/users/${account}/sessions`],
           ['GET', '/admin/audit'],
+          ['GET', '/admin/enrollment-tokens'],
+          ['POST', '/admin/enrollment-tokens', {}],
+          ['DELETE', '/admin/enrollment-tokens/0190a000-0000-7000-8000-000000000002'],
         ];
       };
 
@@ -119,6 +122,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
         const instance = await server.services.instances.get(plain.instance.id);
         expect(instance.name).to.equal(plain.instance.name);
         expect(instance.previousSecretExpiresAt).to.equal(null);
+        expect(await server.services.enrolmentTokens.listLive()).to.deep.equal([]);
       });
 
       it('refuses a request without a token (401)', async function () {

@@ -95,7 +95,7 @@ describe('packages/sdk: the lean SDK package', function () {
 
   it('publishes the built module and its types, no sources or tests', function () {
     const paths = packed.files.map((file) => file.path);
-    expect(paths).to.include.members(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts']);
+    expect(paths).to.include.members(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/bin.js']);
     expect(paths.filter((path) => !/^dist\/[\w/-]+\.(js|d\.ts)$/.test(path))).to.deep.equal(['README.md', 'package.json']);
   });
 
@@ -137,6 +137,17 @@ describe('packages/sdk: the lean SDK package', function () {
     const { stdout } = await run('npm', ['pack', '--json', '--prefer-offline', '--pack-destination', destination], { cwd: join(clone, 'packages', 'sdk') });
     const fresh = (JSON.parse(stdout) as PackResult[])[0]!;
     expect(fresh.files.map((file) => file.path).sort()).to.deep.equal(packed.files.map((file) => file.path).sort());
+  });
+
+  it('ships the enrol command as its bin: npx runs it from the installed package', async function () {
+    const { stdout } = await run('npx', ['--no-install', 'chillfi3-auth-client', '--help'], { cwd: project() });
+    expect(stdout).to.include('usage: npx @chillfi3/auth-client enrol --server URL --token TOKEN --url INSTANCE_URL');
+    const refused = await run('npx', ['--no-install', 'chillfi3-auth-client', 'enrol'], { cwd: project() }).then(
+      () => null,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(refused?.code).to.equal(2);
+    expect(refused?.stderr).to.include('missing --server, --token, --url');
   });
 
   it('ships types that a CommonJS TypeScript project compiles against', async function () {

@@ -110,7 +110,18 @@ describe('the console: instances', function () {
     expect(await page.locator('.notice-warning').count(), 'https: nothing to warn of').to.equal(0);
     expect(stored?.instance.ipAllowlist).to.deep.equal(['10.0.0.0/8']);
     expect(await page.locator('#env-block').textContent()).to.equal(
-      [`AUTH_SERVER_URL=${server.issuer}`, `AUTH_API_KEY=${clientId}`, `AUTH_API_SECRET=${secret}`, '# optional', 'AUTH_CACHE_TTL=300', 'AUTH_TIMEOUT=5000'].join('\n'),
+      [
+        `AUTH_SERVER_URL=${server.issuer}`,
+        `AUTH_API_KEY=${clientId}`,
+        `AUTH_API_SECRET=${secret}`,
+        '# the rollout switch (docs/chillfi3.md): false keeps its own tokens; true signs in here,',
+        '# its old tokens accepted while AUTH_LEGACY_TOKENS allows (on, or until a date)',
+        'USE_REMOTE_AUTH=true',
+        '# optional',
+        'AUTH_CACHE_TTL=300',
+        'AUTH_TIMEOUT=5000',
+        'AUTH_REVOCATION_STREAM=on',
+      ].join('\n'),
     );
     const [created] = await auditEntries('instance.created');
     expect(created).to.include({ instanceId: stored?.instance.id, outcome: 'success' });
