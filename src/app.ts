@@ -90,6 +90,9 @@ export async function createApp({ services, logger }: AppDependencies): Promise<
   // Mounted, the provider sets its cookies through this app's context: both must sign with the same keys.
   // X-Forwarded-* reach Koa only from trusted proxies (clientAddress drops them otherwise).
   const app = new Koa({ proxy: config.trustProxy !== false, keys: cookieKeys(config) });
+  // Errors after an answer has started (a streamed export whose store failed midway) reach no error handler: logged
+  // here, through the server's logger, instead of Koa's default printing the stack to stderr.
+  app.on('error', (err: unknown, ctx?: Koa.Context) => logger.error({ err, path: ctx?.path }, 'an answer failed after it started'));
 
   const site = new Router();
   site.get('/assets/:name', function asset(ctx, next) {

@@ -37,7 +37,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       const lines = await run('audit', '--user', 'cli-audit', '--action', 'login');
       expect(lines.code).to.equal(0);
       expect(lines.stdout).to.match(
-        new RegExp(`^\\S+Z {2}login {2}success {2}account=cli-audit {2}instance=${instance.name} \\(${instance.clientId}\\) {2}ip=127\\.0\\.0\\.1 {2}client_id=${instance.clientId}\\n$`),
+        new RegExp(`^\\S+Z {2}login {2}success {2}account=cli-audit {2}instance=${instance.name} \\(${instance.clientId}\\) {2}ip=127\\.0\\.0\\.1 {2}client_id=${instance.clientId} {2}amr=pwd\\n$`),
       );
     });
 

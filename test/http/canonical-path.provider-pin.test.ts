@@ -7,7 +7,8 @@ import { PROVIDER_PATHS, ROUTES } from '../../src/provider/routes.js';
 import { providerAlone, type ProviderAlone } from '../support/provider-alone.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
-const POST_ROUTES: ReadonlySet<string> = new Set([ROUTES.token, ROUTES.introspection, ROUTES.revocation, ROUTES.pushed_authorization_request]);
+// Registration (RFC 7591) is a POST to /reg; GET, PUT and DELETE are under /reg/:client_id (RFC 7592).
+const POST_ROUTES: ReadonlySet<string> = new Set([ROUTES.token, ROUTES.introspection, ROUTES.revocation, ROUTES.pushed_authorization_request, ROUTES.registration]);
 
 /** Spellings of `route`: some the provider runs, some it must not. */
 function spellings(route: string): string[] {

@@ -46,7 +46,9 @@ describe('sdk: AuthClient against a real provider', function () {
     expect(user).to.include({ id: null, username: 'alice', display_name: 'alice display', is_admin: false, role: 'member', source: 'auth-server' });
     expect(user.sub).to.be.a('string');
     expect(user.sid).to.be.a('string');
-    expect(Object.keys(user)).to.have.members(['id', 'sub', 'username', 'display_name', 'is_admin', 'role', 'sid', 'source']);
+    expect(user).to.include({ acr: 'pwd' });
+    expect(user.amr).to.deep.equal(['pwd']);
+    expect(Object.keys(user)).to.have.members(['id', 'sub', 'username', 'display_name', 'is_admin', 'role', 'sid', 'amr', 'acr', 'source']);
   });
 
   it('refuses a token issued for another instance (wrong audience)', async function () {

@@ -55,6 +55,8 @@ export async function startTestServer(
         LOGIN_RATE_LIMIT: '10000',
         CLIENT_AUTH_FAILURES_PER_IP: '100000',
         CLIENT_AUTH_FAILURES_PER_CLIENT: '100000',
+        MAIL_RESET_PER_IP_PER_HOUR: '100000',
+        MAIL_RESET_PER_ACCOUNT_PER_HOUR: '1000',
         AUTH_SECRET_KEY: TEST_SECRET_KEY,
         ...FAST_ARGON2,
         ...database.env,
