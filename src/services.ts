@@ -274,7 +274,7 @@ export async function servicesOn(stores: Stores, logger: Logger, clock: () => nu
     instanceOperations,
     enrolmentOperations: new EnrolmentOperations({ enrolmentTokens: stores.enrolmentTokens, audit: stores.audit, issuer: config.issuer }),
     keyOperations: new KeyOperations(stores),
-    passkeyOperations: new PasskeyOperations({ passkeys: stores.passkeys, ceremonies: passkeyCeremonies, audit: stores.audit }),
+    passkeyOperations: new PasskeyOperations({ passkeys: stores.passkeys, ceremonies: passkeyCeremonies, secondFactors, audit: stores.audit }),
     passwordPolicy,
     passwordLinks,
     limiterBackend: limiters,

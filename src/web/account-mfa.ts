@@ -17,11 +17,13 @@ export const ACCOUNT_MFA_PATH = '/account/mfa';
 const TOTP_PATH = `${ACCOUNT_MFA_PATH}/totp`;
 const RECOVERY_CODES_PATH = `${ACCOUNT_MFA_PATH}/recovery-codes`;
 
-/** What the recovery codes page shows once. */
+/** What the recovery codes page shows once: the codes, and what was just set up with them (null: nothing). */
 interface ShownCodes {
   codes: string[];
-  enrolled: boolean;
+  notice: string | null;
 }
+
+const TOTP_ON = 'Your authenticator app is on: signing in now asks for a code from it.';
 
 /** The one-time result's subject: the account's own codes. */
 function codesSubject(viewer: Viewer): string {
@@ -31,6 +33,17 @@ function codesSubject(viewer: Viewer): string {
 /** An enrolment started on this page is bound to this browser's session: its QR code cannot be confirmed elsewhere. */
 function enrolmentBinding(viewer: Viewer): string {
   return `web:${viewer.sessionUid}`;
+}
+
+/**
+ * Keeps new recovery codes as a one-time result of this browser's session and sends it (303) to the page that shows
+ * them: a reload shows them again for a while, nothing keeps them after.
+ */
+export async function showRecoveryCodesOnce(ctx: Context, results: OneTimeResults, shown: ShownCodes): Promise<void> {
+  const viewer = ctx.state.viewer as Viewer;
+  const resultId = await results.keep(viewer, codesSubject(viewer), shown);
+  ctx.status = 303;
+  ctx.redirect(`${RECOVERY_CODES_PATH}/${resultId}`);
 }
 
 /** Adds the routes to the account page's router (under its guards: signed in, form, CSRF). */
@@ -43,12 +56,6 @@ export function accountMfaRoutes(router: Router, services: Services, guards: Web
     const viewer = ctx.state.viewer as Viewer;
     const enrolment = await totp.startEnrolment(viewer.account, enrolmentBinding(viewer));
     await renderPage(ctx, 'account-mfa-totp', { title: 'Set up an authenticator app', enrolment, error }, status);
-  }
-
-  async function showCodes(ctx: Context, shown: ShownCodes): Promise<void> {
-    const resultId = await results.keep(ctx.state.viewer as Viewer, codesSubject(ctx.state.viewer as Viewer), shown);
-    ctx.status = 303;
-    ctx.redirect(`${RECOVERY_CODES_PATH}/${resultId}`);
   }
 
   router.get(prefix(TOTP_PATH), guards.fresh, async function showTotpEnrolment(ctx) {
@@ -65,13 +72,13 @@ export function accountMfaRoutes(router: Router, services: Services, guards: Web
       if (!(error instanceof AppError) || error.code !== 'enrolment_refused') throw error;
       return showEnrolment(ctx, `${error.message[0]!.toUpperCase()}${error.message.slice(1)}.`, 400);
     }
-    await showCodes(ctx, { codes, enrolled: true });
+    await showRecoveryCodesOnce(ctx, results, { codes, notice: TOTP_ON });
   });
 
   router.post(prefix(RECOVERY_CODES_PATH), guards.fresh, async function regenerateRecoveryCodes(ctx) {
     const viewer = ctx.state.viewer as Viewer;
     const codes = await mfaOperations.regenerateRecoveryCodes(viewer.account.id, webActor(ctx));
-    await showCodes(ctx, { codes, enrolled: false });
+    await showRecoveryCodesOnce(ctx, results, { codes, notice: null });
   });
 
   router.get(`${prefix(RECOVERY_CODES_PATH)}/:result`, async function showRecoveryCodes(ctx) {

@@ -8,8 +8,10 @@ import { passkeyName } from '../accounts/passkey-ceremonies.js';
 import { PASSKEY_NAME_MAX } from '../accounts/passkey-store.js';
 import { AppError, NotFound } from '../errors.js';
 import type { Services } from '../services.js';
+import { showRecoveryCodesOnce } from './account-mfa.js';
 import { doneThen } from './console-actions.js';
 import { fieldError, type FormErrors, formError, formFields, NO_FORM_ERRORS, webActor } from './form-input.js';
+import { OneTimeResults } from './one-time-results.js';
 import { flash, renderPage } from './page.js';
 import { isFreshSignIn, type Viewer, type WebGuards } from './web-session.js';
 
@@ -23,6 +25,7 @@ function bindingOf(viewer: Viewer): string {
 /** Adds the passkey routes to the account page's router (prefix /account, signed in, form and CSRF checked). */
 export function addPasskeyPages(router: Router, services: Services, guards: WebGuards): void {
   const { passkeyCeremonies, passkeyOperations, passkeys } = services;
+  const results = new OneTimeResults(services.oidcStore, services.secrets);
 
   function ceremonies() {
     if (!passkeyCeremonies) throw new NotFound('passkeys are not available on this server: its address is an IP address, not a domain name');
@@ -55,16 +58,17 @@ export function addPasskeyPages(router: Router, services: Services, guards: WebG
     const { name: typed = '', response = '' } = formFields(ctx);
     const name = passkeyName(typed);
     if (name === null) return showNewPasskey(ctx, typed, fieldError('name', `give it a name of 1 to ${PASSKEY_NAME_MAX} characters`), 400);
+    let recoveryCodes: string[] | null;
     try {
-      await passkeyOperations.register(viewer.account, bindingOf(viewer), response, name, webActor(ctx));
+      ({ recoveryCodes } = await passkeyOperations.register(viewer.account, bindingOf(viewer), response, name, webActor(ctx)));
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
       return showNewPasskey(ctx, name, formError(error.message), error.status);
     }
-    // Signing in with the password now asks for a second factor: without recovery codes a lost passkey needs an admin.
-    const codesLeft = await services.secondFactors.recoveryCodes.remaining(viewer.account.id);
-    const recovery = codesLeft > 0 ? '' : ' Make recovery codes below, so that losing it does not lock you out.';
-    doneThen(ctx, '/account#passkeys-title', `Your passkey "${name}" is added. You can sign in with it.${recovery}`);
+    const added = `Your passkey "${name}" is added: you can sign in with it, and signing in with your password now asks for it.`;
+    // The account's first second factor: its recovery codes, shown once, so that losing the passkey needs no admin.
+    if (recoveryCodes) return showRecoveryCodesOnce(ctx, results, { codes: recoveryCodes, notice: added });
+    doneThen(ctx, '/account#passkeys-title', added);
   });
 
   router.post('/passkeys/:id/remove', guards.fresh, async function removePasskey(ctx) {

@@ -88,10 +88,14 @@ for (const backend of ['sqlite', 'postgres+redis'] as Backend[]) {
       await screenshots(page, 'account-passkey-new');
 
       await page.getByLabel('Name').fill('Laptop');
-      await Promise.all([page.waitForURL(`${server.url}/account#passkeys-title`), page.getByRole('button', { name: 'Create the passkey' }).click()]);
-      expect(await page.getByRole('status').textContent())
-        .to.include('Your passkey "Laptop" is added')
-        .and.include('Make recovery codes below');
+      // The account's first second factor comes with its recovery codes, shown once, as an authenticator app's do.
+      await Promise.all([page.waitForURL(`${server.url}/account/mfa/recovery-codes/**`), page.getByRole('button', { name: 'Create the passkey' }).click()]);
+      expect(await page.getByRole('status').textContent()).to.include('Your passkey "Laptop" is added');
+      expect(await page.locator('.recovery-codes li').count()).to.equal(10);
+      expect(await server.services.secondFactors.recoveryCodes.remaining(patId)).to.equal(10);
+      await expectAccessible(page, 'the recovery codes shown with a first passkey');
+      await Promise.all([page.waitForURL(`${server.url}/account`), page.getByRole('link', { name: 'Back to your account' }).click()]);
+      await page.goto(`${server.url}/account#passkeys-title`);
       const row = await page.locator('.passkeys-table tbody tr').allTextContents();
       expect(row).to.have.length(1);
       expect(row[0]).to.include('Laptop').and.include('never');
@@ -295,6 +299,7 @@ for (const backend of ['sqlite', 'postgres+redis'] as Backend[]) {
       expect(await page.getByRole('status').textContent()).to.include('Your passkey "Laptop" is removed');
       expect(await page.textContent('section[aria-labelledby="passkeys-title"]')).to.include('You have no passkey yet');
       expect(await server.services.passkeys.listOf(patId)).to.deep.equal([]);
+      expect(await server.services.secondFactors.recoveryCodes.remaining(patId), 'the recovery codes went with the last factor').to.equal(0);
       expect(await auditActions(server, patId)).to.include('passkey.removed');
       const stale = await signInPage(await patsPasskey());
       expect((await stale.post(await stale.answer())).status).to.equal(400);
@@ -326,7 +331,9 @@ for (const backend of ['sqlite', 'postgres+redis'] as Backend[]) {
         await route.continue();
       });
       await page.getByLabel('Name').fill('Phone');
-      await Promise.all([page.waitForURL(`${server.url}/account#passkeys-title`), page.getByRole('button', { name: 'Create the passkey' }).click()]);
+      // To the account page, or first to the recovery codes when this is the account's only second factor now.
+      const added = new RegExp(`^${server.url}/account(#passkeys-title|/mfa/recovery-codes/[\\w-]+)$`);
+      await Promise.all([page.waitForURL(added), page.getByRole('button', { name: 'Create the passkey' }).click()]);
       await page.unroute(`${server.url}/account/passkeys`);
       expect(await count()).to.equal(before + 1);
       const replay = await add({ name: 'Phone again', response: sent!.response! });
