@@ -9,9 +9,10 @@
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { Redis } from 'ioredis';
-import { addAccount, addInstance, basicAuth, codeFlow, REDIRECT_URI, authorizationRequest, type SignedIn } from '../support/fixtures.js';
+import { addAccount, addInstance, codeFlow, REDIRECT_URI, authorizationRequest, type SignedIn } from '../support/fixtures.js';
 import { startLoad, summarize } from '../support/failover-load.js';
 import { startRedisSentinels, type RedisSentinelSet } from '../support/redis-topologies.js';
+import { clientCalls } from '../support/client-calls.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 // Not the 500 ms of store-outages.test.ts: these tests run many processes at once, and a busy machine must not
@@ -29,25 +30,7 @@ describe('faults: Redis with Sentinel, the primary killed under load', function 
   let client: oidc.Configuration;
   let signedIn: SignedIn;
 
-  function tokenEndpoint(path: string, form: Record<string, string>): Promise<Response> {
-    return fetch(`${server.url}${path}`, {
-      method: 'POST',
-      headers: { authorization: basicAuth(clientId, secret), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams(form),
-    });
-  }
-
-  async function introspect(token: string): Promise<{ active: boolean }> {
-    const response = await tokenEndpoint('/token/introspection', { token });
-    expect(response.status).to.equal(200);
-    return (await response.json()) as { active: boolean };
-  }
-
-  async function clientToken(): Promise<string> {
-    const response = await tokenEndpoint('/token', { grant_type: 'client_credentials' });
-    expect(response.status).to.equal(200);
-    return ((await response.json()) as { access_token: string }).access_token;
-  }
+  const { tokenEndpoint, introspect, clientToken } = clientCalls(() => ({ url: server.url, clientId, secret }));
 
   before(async function () {
     redis = await startRedisSentinels();
