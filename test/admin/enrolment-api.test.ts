@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { ADMIN_SCOPE, DEFAULT_SCOPES } from '../../src/instances/instance-store.js';
 import { addAccount, addInstance, codeFlow } from '../support/fixtures.js';
 import { OpenApiCheck, type OpenApiDocument } from '../support/openapi-check.js';
+import { tokensWithoutAdminPower } from '../support/other-tokens.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 interface Answer {
@@ -64,6 +65,22 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       expect((await api('DELETE', `/admin/enrollment-tokens/${issued.body.id as string}`)).status).to.equal(404);
       expect((await api('DELETE', '/admin/enrollment-tokens/nothing%00here')).status).to.equal(404);
       expect(await server.services.enrolmentTokens.live(issued.body.token as string)).to.equal(null);
+    });
+
+    it('issues, lists and withdraws nothing for any other kind of token: 403, the tokens as they were', async function () {
+      const issued = await api('POST', '/admin/enrollment-tokens', {});
+      expect(issued.status).to.equal(201);
+      const before = (await api('GET', '/admin/enrollment-tokens')).body;
+      for (const [kind, token] of Object.entries(await tokensWithoutAdminPower(server, backend.replace('+', '-')))) {
+        const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+        const tries = [
+          fetch(`${server.url}/admin/enrollment-tokens`, { method: 'POST', headers, body: JSON.stringify({}) }),
+          fetch(`${server.url}/admin/enrollment-tokens`, { headers }),
+          fetch(`${server.url}/admin/enrollment-tokens/${issued.body.id as string}`, { method: 'DELETE', headers }),
+        ];
+        for (const response of await Promise.all(tries)) expect(response.status, `${response.url} with ${kind}`).to.equal(403);
+      }
+      expect((await api('GET', '/admin/enrollment-tokens')).body).to.deep.equal(before);
     });
 
     it('refuses bad terms with a 400 problem', async function () {

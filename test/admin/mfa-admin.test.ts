@@ -9,6 +9,7 @@ import { cliJson } from '../support/cli.js';
 import { addAccount, addInstance, authorizationRequest, codeFlow, PASSWORD, REDIRECT_URI } from '../support/fixtures.js';
 import { enrolTotp, submitForm, TestClock, totpCode } from '../support/mfa.js';
 import { OpenApiCheck, type OpenApiDocument } from '../support/openapi-check.js';
+import { tokensWithoutAdminPower } from '../support/other-tokens.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 const ADMIN_TOKEN_SCOPE = `openid profile ${ADMIN_SCOPE}`;
@@ -69,6 +70,18 @@ for (const backend of ['sqlite', 'postgres+redis'] as const) {
       // Signs in with the password alone now.
       const { tokens } = await codeFlow(client, { username: account.username });
       expect(tokens.claims()?.acr).to.equal('pwd');
+    });
+
+    it('lists and resets nobody\'s factors with any other kind of token: 403, the factors kept', async function () {
+      const target = await addAccount(server, `guarded-${tag}`);
+      await enrolTotp(server, target);
+      for (const [kind, token] of Object.entries(await tokensWithoutAdminPower(server, tag))) {
+        for (const method of ['GET', 'DELETE']) {
+          const response = await fetch(`${server.url}/admin/users/${target.id}/mfa`, { method, headers: { authorization: `Bearer ${token}` } });
+          expect(response.status, `${method} with ${kind}`).to.equal(403);
+        }
+      }
+      expect((await server.services.secondFactors.summary(target.id)).factors, 'nothing was reset').to.have.length(1);
     });
 
     it("sets an instance's mfa policy through the API, refusing a value it does not know", async function () {
