@@ -33,6 +33,15 @@ export function actorDetails(actor: Actor): AuditDetails {
   return { by: actor.accountId, via: actor.via, ...(actor.osUser ? { os_user: actor.osUser } : {}) };
 }
 
+/** A change to an account in the audit trail: who acted, how and from where (every operations class records so). */
+export function recordAccountChange(
+  audit: AuditLog,
+  change: { action: string; accountId: string; actor: Actor; details?: AuditDetails; outcome?: 'success' | 'failure' },
+): Promise<void> {
+  const { action, accountId, actor, details = {}, outcome = 'success' } = change;
+  return audit.record({ action, outcome, accountId, ip: actor.ip ?? null, userAgent: actor.userAgent ?? null, details: { ...details, ...actorDetails(actor) } });
+}
+
 /** The profile fields an update may change, as the audit trail compares them. */
 const PROFILE_FIELDS = ['displayName', 'email', 'bio', 'picture'] as const;
 
@@ -323,13 +332,6 @@ export class AccountOperations {
     details: AuditDetails = {},
     outcome: 'success' | 'failure' = 'success',
   ): Promise<void> {
-    await this.deps.audit.record({
-      action,
-      outcome,
-      accountId,
-      ip: actor.ip ?? null,
-      userAgent: actor.userAgent ?? null,
-      details: { ...details, ...actorDetails(actor) },
-    });
+    await recordAccountChange(this.deps.audit, { action, accountId, actor, details, outcome });
   }
 }

@@ -9,7 +9,7 @@ import { AppError, NotFound } from '../errors.js';
 import type { FactorSummary, SecondFactors } from '../mfa/second-factors.js';
 import type { TotpFactor } from '../mfa/totp-factor.js';
 import type { AccountSessions, EndedSessions } from '../provider/account-sessions.js';
-import { actorDetails, type Actor } from './account-operations.js';
+import { type Actor, recordAccountChange } from './account-operations.js';
 
 export interface MfaOperationsDependencies {
   accounts: AccountStore;
@@ -77,13 +77,6 @@ export class MfaOperations {
   }
 
   private async record(action: string, accountId: string, actor: Actor, details: AuditDetails, outcome: 'success' | 'failure' = 'success'): Promise<void> {
-    await this.deps.audit.record({
-      action,
-      outcome,
-      accountId,
-      ip: actor.ip ?? null,
-      userAgent: actor.userAgent ?? null,
-      details: { ...details, ...actorDetails(actor) },
-    });
+    await recordAccountChange(this.deps.audit, { action, accountId, actor, details, outcome });
   }
 }

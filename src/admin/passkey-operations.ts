@@ -10,7 +10,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditDetails } from '../audit/audit-event-entity.js';
 import { AppError, NotFound } from '../errors.js';
 import type { SecondFactors } from '../mfa/second-factors.js';
-import { type Actor, actorDetails } from './account-operations.js';
+import { type Actor, recordAccountChange } from './account-operations.js';
 
 export interface PasskeyOperationsDependencies {
   passkeys: PasskeyStore;
@@ -71,13 +71,6 @@ export class PasskeyOperations {
   }
 
   async #record(action: string, accountId: string, details: AuditDetails, actor: Actor, outcome: 'success' | 'failure' = 'success'): Promise<void> {
-    await this.deps.audit.record({
-      action,
-      outcome,
-      accountId,
-      ip: actor.ip ?? null,
-      userAgent: actor.userAgent ?? null,
-      details: { ...details, ...actorDetails(actor) },
-    });
+    await recordAccountChange(this.deps.audit, { action, accountId, actor, details, outcome });
   }
 }

@@ -4,8 +4,7 @@
 import { expect } from 'chai';
 import { canonicalPath } from '../../src/http/canonical-path.js';
 import { PROVIDER_PATHS, ROUTES } from '../../src/provider/routes.js';
-import { providerAlone, type ProviderAlone } from '../support/provider-alone.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { serverAndProviderAlone } from '../support/provider-alone.js';
 
 // Registration (RFC 7591) is a POST to /reg; GET, PUT and DELETE are under /reg/:client_id (RFC 7592).
 const POST_ROUTES: ReadonlySet<string> = new Set([ROUTES.token, ROUTES.introspection, ROUTES.revocation, ROUTES.pushed_authorization_request, ROUTES.registration]);
@@ -29,23 +28,14 @@ function spellings(route: string): string[] {
 }
 
 describe('src/http/canonical-path.ts against the installed oidc-provider', function () {
-  let server: TestServer;
-  let alone: ProviderAlone;
-  before(async function () {
-    server = await startTestServer('sqlite');
-    alone = await providerAlone(server);
-  });
-  after(async function () {
-    await alone?.close();
-    await server?.close();
-  });
+  const pinned = serverAndProviderAlone();
 
   it('[provider-pin] rewrites exactly the spellings of each route that the provider runs', async function () {
     const byFolded = new Map([...PROVIDER_PATHS].map((route) => [route.toLowerCase(), route]));
     for (const route of PROVIDER_PATHS) {
       for (const spelling of spellings(route)) {
         const method = POST_ROUTES.has(route) ? 'POST' : 'GET';
-        const response = await fetch(`${alone.url}${spelling}`, { method, redirect: 'manual', headers: { host: new URL(server.issuer).host } });
+        const response = await fetch(`${pinned.alone.url}${spelling}`, { method, redirect: 'manual', headers: { host: new URL(pinned.server.issuer).host } });
         await response.arrayBuffer();
         const runs = response.status !== 404;
         expect(canonicalPath(spelling, byFolded) === route, `${method} ${spelling}: the provider ${runs ? 'runs' : 'does not run'} it`).to.equal(runs);

@@ -6,8 +6,7 @@ import { expect } from 'chai';
 import { CLIENT_ENDPOINTS, GRANT_TYPE_NOT_ALLOWED, NO_CLIENT_AUTHENTICATION } from '../../src/http/client-endpoints.js';
 import { ROUTES } from '../../src/provider/routes.js';
 import { addInstance, basicAuth } from '../support/fixtures.js';
-import { postForm, providerAlone, type ProviderAlone } from '../support/provider-alone.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { postForm, serverAndProviderAlone } from '../support/provider-alone.js';
 
 /** A request each client endpoint would take, but for the client authentication. */
 const FORMS: Readonly<Record<string, Record<string, string>>> = {
@@ -18,32 +17,23 @@ const FORMS: Readonly<Record<string, Record<string, string>>> = {
 };
 
 describe('src/http/client-endpoints.ts error rewriting against the installed oidc-provider', function () {
-  let server: TestServer;
-  let alone: ProviderAlone;
-  before(async function () {
-    server = await startTestServer('sqlite');
-    alone = await providerAlone(server);
-  });
-  after(async function () {
-    await alone?.close();
-    await server?.close();
-  });
+  const pinned = serverAndProviderAlone();
 
   it('[provider-pin] the provider describes a request without client authentication as the stages expect, and they make it 401 invalid_client', async function () {
     for (const path of CLIENT_ENDPOINTS) {
-      const own = await postForm(alone.url, path, FORMS[path]!);
+      const own = await postForm(pinned.alone.url, path, FORMS[path]!);
       expect([own.status, own.body.error, own.body.error_description], `${path} from the provider`).to.deep.equal([400, 'invalid_request', NO_CLIENT_AUTHENTICATION]);
-      const rewritten = await postForm(server.url, path, FORMS[path]!);
+      const rewritten = await postForm(pinned.server.url, path, FORMS[path]!);
       expect([rewritten.status, rewritten.body.error], `${path} from the app`).to.deep.equal([401, 'invalid_client']);
     }
   });
 
   it('[provider-pin] the provider describes a grant type the client may not use as the stages expect, and they make it 400 unauthorized_client', async function () {
-    const { instance, clientSecret } = await addInstance(server, { grantTypes: ['authorization_code', 'refresh_token'] });
+    const { instance, clientSecret } = await addInstance(pinned.server, { grantTypes: ['authorization_code', 'refresh_token'] });
     const auth = { authorization: basicAuth(instance.clientId, clientSecret) };
-    const own = await postForm(alone.url, ROUTES.token, { grant_type: 'client_credentials' }, auth);
+    const own = await postForm(pinned.alone.url, ROUTES.token, { grant_type: 'client_credentials' }, auth);
     expect([own.status, own.body.error, own.body.error_description]).to.deep.equal([400, 'invalid_request', GRANT_TYPE_NOT_ALLOWED]);
-    const rewritten = await postForm(server.url, ROUTES.token, { grant_type: 'client_credentials' }, auth);
+    const rewritten = await postForm(pinned.server.url, ROUTES.token, { grant_type: 'client_credentials' }, auth);
     expect([rewritten.status, rewritten.body.error]).to.deep.equal([400, 'unauthorized_client']);
   });
 });

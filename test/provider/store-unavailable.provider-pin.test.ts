@@ -8,8 +8,7 @@ import type { Adapter } from 'oidc-provider';
 import { rethrowForProvider } from '../../src/provider/store-unavailable.js';
 import { ROUTES } from '../../src/provider/routes.js';
 import { addInstance, basicAuth } from '../support/fixtures.js';
-import { postForm, providerAlone, type ProviderAlone } from '../support/provider-alone.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { postForm, serverAndProviderAlone } from '../support/provider-alone.js';
 
 /** Makes `adapter.find` fail with `failure` (through rethrowForProvider, as the adapters do) until `stop` is called. */
 function failFinds(adapter: Adapter, failure: Error): { stop(): void } {
@@ -19,21 +18,12 @@ function failFinds(adapter: Adapter, failure: Error): { stop(): void } {
 }
 
 describe('src/provider/store-unavailable.ts against the installed oidc-provider', function () {
-  let server: TestServer;
-  let alone: ProviderAlone;
-  before(async function () {
-    server = await startTestServer('sqlite');
-    alone = await providerAlone(server);
-  });
-  after(async function () {
-    await alone?.close();
-    await server?.close();
-  });
+  const pinned = serverAndProviderAlone();
 
   it('[provider-pin] the provider answers a store failure from its adapter 503 temporarily_unavailable, any other error 500', async function () {
-    const { instance, clientSecret } = await addInstance(server);
+    const { instance, clientSecret } = await addInstance(pinned.server);
     const auth = { authorization: basicAuth(instance.clientId, clientSecret) };
-    const { Client } = server.services.liveProvider.current;
+    const { Client } = pinned.server.services.liveProvider.current;
     const outage = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     for (const [failure, expected] of [
       [outage, [503, 'temporarily_unavailable', 'the service is temporarily unavailable; try again shortly']],
@@ -41,7 +31,7 @@ describe('src/provider/store-unavailable.ts against the installed oidc-provider'
     ] as const) {
       const failing = failFinds((Client as unknown as { adapter: Adapter }).adapter, failure);
       try {
-        const answer = await postForm(alone.url, ROUTES.introspection, { token: '!' }, auth);
+        const answer = await postForm(pinned.alone.url, ROUTES.introspection, { token: '!' }, auth);
         expect([answer.status, answer.body.error, answer.body.error_description], failure.message).to.deep.equal(expected);
       } finally {
         failing.stop();

@@ -10,8 +10,7 @@ import { expect } from 'chai';
 import { presentedCredentials, settledBySecret } from '../../src/security/client-credentials.js';
 import { ROUTES } from '../../src/provider/routes.js';
 import { addInstance, basicAuth } from '../support/fixtures.js';
-import { postForm, providerAlone, type ProviderAlone } from '../support/provider-alone.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { postForm, serverAndProviderAlone } from '../support/provider-alone.js';
 
 interface Shape {
   name: string;
@@ -24,20 +23,11 @@ const percentEncoded = (value: string) => [...Buffer.from(value)].map((byte) => 
 const base64 = (value: string) => Buffer.from(value).toString('base64');
 
 describe('src/security/client-credentials.ts against the installed oidc-provider', function () {
-  let server: TestServer;
-  let alone: ProviderAlone;
-  before(async function () {
-    server = await startTestServer('sqlite');
-    alone = await providerAlone(server);
-  });
-  after(async function () {
-    await alone?.close();
-    await server?.close();
-  });
+  const pinned = serverAndProviderAlone();
 
   it('[provider-pin] settles only requests the provider authenticates, and reads every one it authenticates as valid credentials', async function () {
-    const basic = await addInstance(server);
-    const post = await addInstance(server, { tokenEndpointAuthMethod: 'client_secret_post' });
+    const basic = await addInstance(pinned.server);
+    const post = await addInstance(pinned.server, { tokenEndpointAuthMethod: 'client_secret_post' });
     const [a, aSecret] = [basic.instance.clientId, basic.clientSecret];
     const [b, bSecret] = [post.instance.clientId, post.clientSecret];
     /** a's credentials, some characters of the secret percent-encoded so that the raw "id:secret" is 3n + `rest` bytes long. */
@@ -82,10 +72,10 @@ describe('src/security/client-credentials.ts against the installed oidc-provider
 
     const outcomes: string[] = [];
     for (const { name, authorization, form } of shapes) {
-      const own = await postForm(alone.url, ROUTES.introspection, { token: '!', ...form }, authorization ? { authorization } : {});
+      const own = await postForm(pinned.alone.url, ROUTES.introspection, { token: '!', ...form }, authorization ? { authorization } : {});
       const authenticated = own.status === 200;
       const credentials = presentedCredentials(authorization, form);
-      const found = credentials ? await server.services.instances.findWithSecret(credentials.clientId) : null;
+      const found = credentials ? await pinned.server.services.instances.findWithSecret(credentials.clientId) : null;
       const verdict = credentials && found ? await credentials.check(found) : 'unknown';
       const settled = credentials !== undefined && found !== null && settledBySecret(credentials, found, verdict === 'unknown' ? 'invalid' : verdict, { authorization, form });
       const answered = `${name}: the provider answered ${own.status} ${String(own.body.error_description ?? '')}`;

@@ -6,11 +6,28 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
-import type { TestServer } from './test-server.js';
+import { startTestServer, type TestServer } from './test-server.js';
 
 export interface ProviderAlone {
   url: string;
   close(): Promise<void>;
+}
+
+/**
+ * Mocha hooks of the calling suite: a SQLite test server and its provider alone, started before the suite's tests and
+ * stopped after them. The tests read both from what this returns.
+ */
+export function serverAndProviderAlone(): { server: TestServer; alone: ProviderAlone } {
+  const both = {} as { server: TestServer; alone: ProviderAlone };
+  before(async function () {
+    both.server = await startTestServer('sqlite');
+    both.alone = await providerAlone(both.server);
+  });
+  after(async function () {
+    await both.alone?.close();
+    await both.server?.close();
+  });
+  return both;
 }
 
 export async function providerAlone(server: TestServer): Promise<ProviderAlone> {
