@@ -224,7 +224,7 @@ for (const backend of ['postgres+redis'] as Backend[]) {
 describe('the console: an audit export longer than one request may wait on the database (postgres)', function () {
   this.timeout(120_000);
   const ROWS = 40_000;
-  const ANSWER_DELAY_MS = 25;
+  const ANSWER_DELAY_MS = 50;
   let database: ScratchDatabase;
   let relay: TcpRelay;
   let server: TestServer;
@@ -232,15 +232,16 @@ describe('the console: an audit export longer than one request may wait on the d
 
   before(async function () {
     // AUTH_DB_TIMEOUT_MS bounds what one request waits on the database in all (src/db/store-budget.ts). Through a relay
-    // that holds every answer of the database back, each of the export's 80 pages waits at least 25 ms: together at
-    // least 2 s, twice the bound, on any machine, while each page and every other request stays well within it.
+    // that holds every answer of the database back, each of the export's 80 pages waits at least 50 ms: together at
+    // least 4 s, twice the bound, on any machine, while each page and every other request stays well within it (a
+    // bound of 1 s once left a page of a loaded run short of it).
     database = await scratchPostgres();
     const postgres = new URL(POSTGRES_URL);
     relay = await tcpRelay({ host: postgres.hostname, port: Number(postgres.port) }, { answerDelayMs: ANSWER_DELAY_MS });
     const relayed = new URL(database.env.AUTH_DATABASE_URL as string);
     relayed.port = String(relay.port);
     // The server's own scratch database stays unused: this one is reached through the relay.
-    ({ server, browser } = await consoleDeployment('postgres', { AUTH_DATABASE_URL: relayed.toString(), AUTH_DB_TIMEOUT_MS: '1000' }));
+    ({ server, browser } = await consoleDeployment('postgres', { AUTH_DATABASE_URL: relayed.toString(), AUTH_DB_TIMEOUT_MS: '2000' }));
     // In steps, each well within the statement timeout that the bound also sets.
     for (let from = 1; from <= ROWS; from += 2_000) {
       await server.services.dataSource.query(
